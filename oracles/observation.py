@@ -1,0 +1,64 @@
+"""Observation: what an implementation (or an oracle) said about one Case, in canonical form.
+
+Canonical keys (see oracles/case.py for shapes and layout):
+
+* ``loss``: the batch loss as the Spec defines it, or None when the style exposes no loss.
+* ``grads``: ``W1..WL``, ``b1..bL`` (parameter gradients), ``x`` (dLoss/dx, shape (m, n_0)) and
+  ``A1..A{L-1}`` (dLoss/d hidden activation, shape (m, n_l)) where the style exposes them.
+* ``updated``: parameters after one SGD step (canonical shapes), None when the style has no update.
+* ``trajectory``: parameters after each of ``case.steps`` steps on the same batch, or None.
+* ``mutated``: names of arguments the implementation changed in place (``x``, ``y``, ``dout``,
+  ``params:W1``, ...); ``shape_changes``: stored parameters whose shape changed (broadcasting).
+* ``errors``: check name -> readable cause, for checks the implementation could not answer
+  (exception, wrong type or shape, NaN, time limit ...). Other checks still run.
+* ``notes``: things a reader should know (return order recognised, convention detected, stubs).
+
+Numpy only: the sandbox child builds these and sends them to the parent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["Observation", "CHECKS"]
+
+# The check families every report row is keyed by.
+CHECKS = ("loss", "grad_W", "grad_b", "grad_x", "grad_hidden", "update", "trajectory", "side_effects")
+
+
+@dataclass
+class Observation:
+    loss: float | None = None
+    grads: dict[str, np.ndarray] = field(default_factory=dict)
+    updated: dict[str, np.ndarray] | None = None
+    trajectory: list[dict[str, np.ndarray]] | None = None
+    mutated: list[str] = field(default_factory=list)
+    shape_changes: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        """Plain dict of Python/numpy objects (picklable, no custom classes)."""
+        return {
+            "loss": self.loss,
+            "grads": dict(self.grads),
+            "updated": None if self.updated is None else dict(self.updated),
+            "trajectory": None if self.trajectory is None else [dict(t) for t in self.trajectory],
+            "mutated": list(self.mutated),
+            "shape_changes": dict(self.shape_changes),
+            "errors": dict(self.errors),
+            "notes": list(self.notes),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Observation:
+        return cls(**d)
+
+
+def check_of(key: str) -> str:
+    """The check family a gradient key belongs to: 'W2' -> 'grad_W', 'x' -> 'grad_x', 'A1' -> 'grad_hidden'."""
+    if key == "x":
+        return "grad_x"
+    return {"W": "grad_W", "b": "grad_b", "A": "grad_hidden"}[key[0]]

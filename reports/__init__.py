@@ -1,0 +1,3 @@
+"""Campaigns, renderers and the bpcheck command line."""
+
+__all__ = ["cli"]
