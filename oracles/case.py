@@ -196,7 +196,9 @@ class Case:
         m = x.shape[0]
         if spec.target == "labels":
             if y.shape != (m,) or not np.issubdtype(y.dtype, np.integer):
-                raise ValueError(f"Case.y must be integer labels of shape ({m},) for target='labels'; got {y.dtype} {y.shape}")
+                raise ValueError(
+                    f"Case.y must be integer labels of shape ({m},) for target='labels'; got {y.dtype} {y.shape}"
+                )
             if y.min() < 0 or y.max() >= spec.sizes[-1]:
                 raise ValueError(f"Case.y labels must lie in [0, {spec.sizes[-1]}); got [{y.min()}, {y.max()}]")
         else:
@@ -302,7 +304,8 @@ def _finite(name: str, a: np.ndarray) -> None:
         raise ValueError(f"{name} has dtype {a.dtype}; expected numbers")
     if not np.all(np.isfinite(a)):
         bad = np.argwhere(~np.isfinite(a))[0]
-        raise ValueError(f"{name} contains NaN or inf (first at index {tuple(int(i) for i in bad)}); data must be finite")
+        where = tuple(int(i) for i in bad)
+        raise ValueError(f"{name} contains NaN or inf (first at index {where}); data must be finite")
 
 
 @dataclass(frozen=True)

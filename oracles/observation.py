@@ -12,6 +12,8 @@ Canonical keys (see oracles/case.py for shapes and layout):
 * ``errors``: check name -> readable cause, for checks the implementation could not answer
   (exception, wrong type or shape, NaN, time limit ...). Other checks still run.
 * ``notes``: things a reader should know (return order recognised, convention detected, stubs).
+* ``err_est`` (oracles only): the oracle's error estimate per tensor, keyed ``loss``, ``W1``, ``x``,
+  ``updated.W1``, ``trajectory.2.W1``; oracles/compare.py turns it into the allowed error.
 
 Numpy only: the sandbox child builds these and sends them to the parent.
 """
@@ -38,6 +40,7 @@ class Observation:
     shape_changes: dict[str, str] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    err_est: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         """Plain dict of Python/numpy objects (picklable, no custom classes)."""
@@ -50,6 +53,7 @@ class Observation:
             "shape_changes": dict(self.shape_changes),
             "errors": dict(self.errors),
             "notes": list(self.notes),
+            "err_est": dict(self.err_est),
         }
 
     @classmethod
