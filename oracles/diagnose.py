@@ -341,6 +341,11 @@ def _variants(case: Case):
     if set(hidden) & smooth:
         out.append(("derivative_at_activation", "hidden layers use sigma'(a) instead of sigma'(z)",
                     {"hidden_dz": at_a}))
+    smooth_hidden = [l for l in range(1, len(hidden) + 1) if hidden[l - 1] in smooth]
+    if len(smooth_hidden) > 1:
+        for k in smooth_hidden:
+            out.append(("derivative_at_activation", f"hidden layer {k} uses sigma'(a) instead of sigma'(z)",
+                        {"hidden_dz": lambda l, z, a, dA, k=k: dA * prime(acts[l - 1])(a if l == k else z)}))
     if spec.loss == "quadratic" and acts[-1] in smooth:
         out.append(("derivative_at_activation", "the output delta uses sigma'(a) instead of sigma'(z)",
                     {"output_delta": "at_activation"}))
