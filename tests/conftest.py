@@ -1,0 +1,58 @@
+"""Hypothesis profiles for the property suite, chosen by the environment variable BPCHECK_PROFILE.
+
+* ``dev`` (default): quick, random; for the edit-test loop.
+* ``ci``: deterministic (derandomize), no deadline, CI_EXAMPLES examples per property (>= 200),
+  and ``@pytest.mark.slow`` tests deselected, so ``BPCHECK_PROFILE=ci pytest -q`` is the CI run.
+* ``thorough``: ten times ci's examples, random; slow tests included.
+
+Each property test batches all its reference subjects into one example (see
+tests/_props.py), so "examples per property" counts drawn Cases, not subject runs.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+# One thread: torch on tiny tensors is ~60x slower with the default thread pool on this machine.
+try:  # torch is a dependency, but a test run without it should still reach the numpy-only tests
+    import torch
+
+    torch.set_num_threads(1)
+except ImportError:  # pragma: no cover
+    pass
+
+CI_EXAMPLES = 200
+_COMMON = dict(
+    deadline=None,
+    print_blob=True,
+    # Spec drawing filters nothing, but Cases are built from several draws; big data is expected.
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+settings.register_profile("ci", max_examples=CI_EXAMPLES, derandomize=True, **_COMMON)
+settings.register_profile("dev", max_examples=25, **_COMMON)
+settings.register_profile("thorough", max_examples=10 * CI_EXAMPLES, **_COMMON)
+
+PROFILE = os.environ.get("BPCHECK_PROFILE", "dev")
+if PROFILE not in ("ci", "dev", "thorough"):
+    raise pytest.UsageError(f"BPCHECK_PROFILE={PROFILE!r} is unknown; use ci, dev or thorough")
+settings.load_profile(PROFILE)
+
+
+def pytest_report_header(config) -> str:
+    return f"bpcheck hypothesis profile: {PROFILE} (set BPCHECK_PROFILE=ci|dev|thorough)"
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """In the ci profile, drop @pytest.mark.slow tests unless -m was given explicitly."""
+    if PROFILE != "ci" or config.getoption("markexpr"):
+        return
+    kept, dropped = [], []
+    for item in items:
+        (dropped if item.get_closest_marker("slow") else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
