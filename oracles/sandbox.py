@@ -1,0 +1,535 @@
+"""Run an untrusted submission in a child interpreter with limits; get Observations back.
+
+The parent (this module) holds the oracle and the expected values; the child (oracles/child.py)
+holds the submission and nothing else. Cases go down a pipe (``Case.to_bytes``), answers come
+back up another pipe in a pickle-free format, authenticated with a per-run random token, and are
+validated strictly before anything uses them. Limits: wall time per answer (here), CPU time and
+address space (rlimits in the child), no file content written anywhere (RLIMIT_FSIZE = 0), no
+forks, captured output capped. When the child dies or hangs, it is killed and a fresh one takes
+the remaining cases; the faults become ``SandboxResult.fault`` values the report turns into
+verdicts. Nothing is ever read from a file the child could write.
+
+Usage::
+
+    with Sandbox("student.py", timeout=5) as sb:
+        info = sb.load()                     # LoadInfo(ok, names, notes, kind, message, line)
+        spaces = sb.entries("nielsen")       # {entry: SpecSpace}
+        for r in sb.run("nielsen", "backprop", cases): ...   # SandboxResult per case
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import pickle
+import secrets
+import select
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from oracles.case import SpecSpace
+from oracles.child import BOOT, MAX_MESSAGE, DecodeError, Opaque, decode, mac
+from oracles.observation import Observation
+
+__all__ = ["Sandbox", "LoadInfo", "SandboxResult", "FAULT_KINDS", "validate_observation"]
+
+PROJECT = str(Path(__file__).resolve().parent.parent)
+
+# Fault kinds a result can carry (the report maps each to a readable verdict).
+FAULT_KINDS = ("exception", "exit", "killed", "timeout", "cpu", "memory", "protocol", "patched",
+               "not_run")
+
+
+@dataclass
+class LoadInfo:
+    ok: bool
+    names: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    kind: str | None = None
+    message: str | None = None
+    line: int | None = None
+
+
+@dataclass
+class SandboxResult:
+    """One case's answer: an Observation (validated), the student's own loss, or a fault."""
+
+    obs: Observation | None = None
+    own_loss: float | None = None
+    fault: str | None = None  # one of FAULT_KINDS
+    message: str | None = None
+    patched: list[str] = field(default_factory=list)
+    output_bytes: int = 0
+    seconds: float = 0.0
+
+
+class _Output(threading.Thread):
+    """Drains the child's stdout+stderr so a print flood can never block it; keeps only a prefix."""
+
+    def __init__(self, stream, cap: int) -> None:
+        super().__init__(daemon=True)
+        self.stream, self.cap = stream, cap
+        self.kept = bytearray()
+        self.total = 0
+
+    def run(self) -> None:
+        try:
+            while True:
+                chunk = self.stream.read1(1 << 16) if hasattr(self.stream, "read1") else self.stream.read(1 << 16)
+                if not chunk:
+                    return
+                self.total += len(chunk)
+                room = self.cap - len(self.kept)
+                if room > 0:
+                    self.kept += chunk[:room]
+        except (OSError, ValueError):
+            return
+
+
+class _ChildGone(Exception):
+    def __init__(self, fault: str, message: str) -> None:
+        super().__init__(message)
+        self.fault, self.message = fault, message
+
+
+class Sandbox:
+    """A child interpreter holding one submission. Restarted transparently after a fatal fault."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        *,
+        root: str | os.PathLike | None = None,
+        allow_imports: tuple[str, ...] = (),
+        timeout: float = 5.0,
+        cpu: float | None = None,
+        memory_mb: int = 2048,
+        output_cap: int = 64 * 1024,
+        load_timeout: float = 20.0,
+    ) -> None:
+        self.path = str(Path(path).resolve())
+        self.root = str(Path(root).resolve()) if root else None
+        self.allow = tuple(allow_imports)
+        self.timeout = float(timeout)
+        self.cpu = float(cpu if cpu is not None else timeout)
+        self.memory_mb = int(memory_mb)
+        self.output_cap = int(output_cap)
+        self.load_timeout = float(load_timeout)
+        self.workdir = tempfile.mkdtemp(prefix="bpcheck-child-")
+        self._proc: subprocess.Popen | None = None
+        self._load: LoadInfo | None = None
+        self.restarts = 0
+        self.output = bytearray()  # kept output of all children, capped
+        self.output_total = 0
+        self.events: list[str] = []  # child deaths and restarts, for the report
+
+    # -- lifecycle
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _start(self) -> None:
+        req_r, req_w = os.pipe()
+        resp_r, resp_w = os.pipe()
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "LANG": "C.UTF-8",
+            "HOME": self.workdir,
+            # one BLAS thread: threads count against the child's process limit, and graders run in parallel
+            "OPENBLAS_NUM_THREADS": "1",
+            "OMP_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+            "MPLBACKEND": "Agg",
+        }
+        cpu_total = int(self.cpu * 1000 + 60)  # the per-answer CPU window is set before each case
+        args = [sys.executable, "-I", "-B", "-c", BOOT, str(req_r), str(resp_w), PROJECT, self.workdir,
+                str(self.memory_mb), str(cpu_total)]
+        self._proc = subprocess.Popen(
+            args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            pass_fds=(req_r, resp_w), cwd=self.workdir, env=env, start_new_session=True,
+        )
+        os.close(req_r)
+        os.close(resp_w)
+        self._req, self._resp = req_w, resp_r
+        self._buf = bytearray()
+        self._token = secrets.token_bytes(32)
+        self._seq = 0
+        self._out = _Output(self._proc.stdout, self.output_cap)
+        self._out.start()
+        self._send({"token": self._token})
+
+    def _kill(self) -> None:
+        proc = self._proc
+        if proc is None:
+            return
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        self._collect_output()
+        for fd in (self._req, self._resp):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self._proc = None
+
+    def _collect_output(self) -> None:
+        out = getattr(self, "_out", None)
+        if out is None:
+            return
+        out.join(timeout=2)
+        room = self.output_cap - len(self.output)
+        if room > 0:
+            self.output += out.kept[:room]
+        self.output_total += out.total
+        self._out = None
+
+    def close(self) -> None:
+        self._kill()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def written_files(self) -> list[str]:
+        """Names the child created in its working directory (never their contents)."""
+        names = []
+        for dirpath, dirnames, filenames in os.walk(self.workdir):
+            rel = os.path.relpath(dirpath, self.workdir)
+            for f in filenames + dirnames:
+                names.append(f if rel == "." else os.path.join(rel, f))
+            if len(names) > 50:
+                break
+        return sorted(names)[:50]
+
+    @property
+    def output_so_far(self) -> int:
+        return self.output_total + (self._out.total if getattr(self, "_out", None) else 0)
+
+    # -- framing
+
+    def _send(self, obj) -> None:
+        data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            os.write(self._req, struct.pack("<Q", len(data)))
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self._req, view) :]
+        except (BrokenPipeError, OSError) as e:
+            raise _ChildGone("killed", self._death_message()) from e
+
+    def _recv(self, timeout: float):
+        deadline = time.monotonic() + timeout
+        need = None
+        while True:
+            if need is None and len(self._buf) >= 8:
+                (n,) = struct.unpack("<Q", self._buf[:8])
+                if n > MAX_MESSAGE:
+                    raise _ChildGone("protocol", f"answer of {n} bytes exceeds the {MAX_MESSAGE} byte limit")
+                need = 8 + 32 + n
+            if need is not None and len(self._buf) >= need:
+                frame = bytes(self._buf[:need])
+                del self._buf[:need]
+                tag, payload = frame[8:40], frame[40:]
+                if not hmac.compare_digest(tag, mac(self._token, self._seq, payload)):
+                    raise _ChildGone("protocol", "an answer failed authentication (bytes written to the "
+                                                 "result pipe by the submission?)")
+                self._seq += 1
+                try:
+                    return decode(payload)
+                except DecodeError as e:
+                    raise _ChildGone("protocol", f"malformed answer: {e}") from None
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError
+            ready, _, _ = select.select([self._resp], [], [], left)
+            if not ready:
+                raise TimeoutError
+            chunk = os.read(self._resp, 1 << 20)
+            if not chunk:
+                raise _ChildGone("killed", self._death_message())
+            self._buf += chunk
+
+    def _death_message(self) -> str:
+        proc = self._proc
+        code = None
+        if proc is not None:
+            try:
+                code = proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                code = None
+        if code is None:
+            return "the child process stopped answering"
+        if code < 0:
+            sig = -code
+            name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
+            if sig == signal.SIGXCPU:
+                return f"CPU time limit ({self.cpu:g} s) exceeded"
+            if sig == signal.SIGKILL:
+                return f"the child process was killed (SIGKILL; memory limit {self.memory_mb} MB or OOM?)"
+            return f"the child process died from signal {name}"
+        return f"the child process exited with code {code} (os._exit or a crash)"
+
+    # -- operations
+
+    def _ensure(self) -> LoadInfo:
+        if self._proc is not None:
+            return self._load
+        if self._load is not None and not self._load.ok:
+            return self._load
+        if self._load is not None:
+            self.restarts += 1
+            self.events.append("a fresh child was started for the remaining checks")
+        self._start()
+        try:
+            self._send({"op": "load", "path": self.path, "root": self.root, "allow": self.allow,
+                        "cpu": self.load_timeout})
+            ans = self._recv(self.load_timeout)
+        except TimeoutError:
+            self._kill()
+            info = LoadInfo(False, kind="timeout", message=f"loading took longer than {self.load_timeout:g} s "
+                                                            f"(top-level code stuck?)")
+        except _ChildGone as e:
+            self._kill()
+            kind = "cpu" if "CPU" in e.message else ("exit" if "exited" in e.message else e.fault)
+            info = LoadInfo(False, kind=kind, message=f"loading failed: {e.message}")
+        else:
+            info = _load_info(ans)
+            if not info.ok:
+                self._kill()
+        if self._load is None or not info.ok:
+            self._load = info
+        return self._load
+
+    def load(self) -> LoadInfo:
+        return self._ensure()
+
+    def entries(self, style: str) -> tuple[dict[str, SpecSpace], str | None]:
+        """Entry points and their spec spaces, or ({}, reason) when the child could not say."""
+        info = self._ensure()
+        if not info.ok:
+            return {}, info.message
+        try:
+            self._send({"op": "entries", "style": style})
+            ans = self._recv(self.timeout * 4)
+        except TimeoutError:
+            self._kill()
+            return {}, f"listing the entry points took longer than {self.timeout * 4:g} s"
+        except _ChildGone as e:
+            self._kill()
+            return {}, e.message
+        if not isinstance(ans, dict) or "error" in ans:
+            err = ans.get("error") if isinstance(ans, dict) else None
+            return {}, (err or {}).get("message", "malformed answer") if isinstance(err, dict) else str(err)
+        try:
+            spaces = {str(e): _spec_space(ans["spaces"][e]) for e in ans["entries"]}
+        except (KeyError, TypeError, ValueError) as e:
+            return {}, f"malformed entry-point answer: {e}"
+        return spaces, None
+
+    def run(self, style: str, entry: str, cases: list, *, own_loss: bool = False, op: str = "run",
+            give_up_after: int = 2) -> list[SandboxResult]:
+        """Run every case; one SandboxResult each, in order. Never raises for submission faults.
+
+        After ``give_up_after`` consecutive fatal faults (hang, death) the remaining cases of this
+        call are marked ``not_run`` instead of paying the time limit again and again."""
+        results: list[SandboxResult | None] = [None] * len(cases)
+        blobs = [c.to_bytes() for c in cases]
+        i, fatal_streak = 0, 0
+        while i < len(cases):
+            info = self._ensure()
+            if not info.ok:
+                for j in range(i, len(cases)):
+                    results[j] = SandboxResult(fault="not_run", message=info.message)
+                break
+            if fatal_streak >= give_up_after:
+                for j in range(i, len(cases)):
+                    results[j] = SandboxResult(
+                        fault="not_run", message=f"not run: {fatal_streak} earlier cases of {entry} hit fatal faults")
+                break
+            try:
+                self._send({"op": op, "style": style, "entry": entry, "cases": blobs[i:], "own_loss": own_loss,
+                            "cpu": self.cpu})
+            except _ChildGone as e:
+                self._kill()
+                results[i] = SandboxResult(fault="killed", message=e.message)
+                i, fatal_streak = i + 1, fatal_streak + 1
+                continue
+            j = i
+            while j < len(cases):
+                out_before, t0 = self.output_so_far, time.monotonic()
+                try:
+                    ans = self._recv(self.timeout)
+                except TimeoutError:
+                    self._kill()
+                    results[j] = SandboxResult(fault="timeout", message=f"time limit ({self.timeout:g} s) "
+                                               f"exceeded (infinite loop?)", output_bytes=self.output_so_far
+                                               - out_before, seconds=self.timeout)
+                    fatal_streak += 1
+                    j += 1
+                    break
+                except _ChildGone as e:
+                    self._kill()
+                    fault = "cpu" if "CPU" in e.message else e.fault
+                    if fault == "killed" and "exited with code" in e.message:
+                        fault = "exit"
+                    results[j] = SandboxResult(fault=fault, message=e.message,
+                                               output_bytes=self.output_so_far - out_before)
+                    fatal_streak += 1
+                    j += 1
+                    break
+                r = _result(ans, j - i)
+                r.output_bytes = self.output_so_far - out_before
+                r.seconds = time.monotonic() - t0
+                results[j] = r
+                fatal_streak = 0
+                j += 1
+            i = j
+        return results  # type: ignore[return-value]
+
+    def own_losses(self, style: str, entry: str, cases: list) -> list[SandboxResult]:
+        """The submission's own loss at each case's parameters (``own_loss`` field)."""
+        return self.run(style, entry, cases, op="loss")
+
+
+# ---------------------------------------------------------------- strict checks of answers
+
+
+def _load_info(ans) -> LoadInfo:
+    if not isinstance(ans, dict) or not isinstance(ans.get("ok"), bool):
+        return LoadInfo(False, kind="protocol", message="malformed load answer")
+    if not ans["ok"]:
+        line = ans.get("line")
+        return LoadInfo(False, kind=str(ans.get("kind")), message=str(ans.get("message")),
+                        line=line if isinstance(line, int) else None)
+    names = [n for n in ans.get("names", []) if isinstance(n, str)]
+    notes = [str(n) for n in ans.get("notes", [])]
+    patched = ans.get("patched") or []
+    if patched:
+        notes.append("monkey-patched while loading (restored): " + ", ".join(map(str, patched)))
+    return LoadInfo(True, names=names, notes=notes)
+
+
+def _spec_space(d) -> SpecSpace:
+    if not isinstance(d, dict):
+        raise TypeError("spec space is not a dict")
+
+    def tup(v):
+        if isinstance(v, list):
+            return tuple(tup(x) for x in v)
+        if isinstance(v, (str, int, float, bool)):
+            return v
+        raise TypeError(f"unexpected {type(v).__name__} in spec space")
+
+    return SpecSpace(**{str(k): tup(v) for k, v in d.items()})
+
+
+def _result(ans, index: int) -> SandboxResult:
+    if not isinstance(ans, dict):
+        return SandboxResult(fault="protocol", message="malformed answer")
+    patched = [str(p) for p in ans.get("patched") or []]
+    if ans.get("i") not in (None, index):
+        return SandboxResult(fault="protocol", message="answers arrived out of order")
+    err = ans.get("error")
+    if err:
+        kind = err.get("kind") if isinstance(err, dict) else "exception"
+        msg = err.get("message") if isinstance(err, dict) else str(err)
+        if kind not in FAULT_KINDS:
+            kind = "exception"
+        return SandboxResult(fault=kind, message=str(msg), patched=patched)
+    res = SandboxResult(patched=patched)
+    if "own_loss" in ans:
+        v = ans["own_loss"]
+        if v is None:
+            res.own_loss = None
+        elif isinstance(v, (int, float)) and not isinstance(v, bool):
+            res.own_loss = float(v)
+        elif isinstance(v, np.ndarray) and v.size == 1 and v.dtype.kind in "fiu":
+            res.own_loss = float(v.reshape(()))
+        else:
+            return SandboxResult(fault="protocol", message=f"own loss is not a number: {v!r}", patched=patched)
+    if "obs" in ans:
+        try:
+            res.obs = validate_observation(ans["obs"])
+        except ValueError as e:
+            return SandboxResult(fault="protocol", message=str(e), patched=patched)
+    if patched:
+        res.fault, res.message = "patched", "the submission replaced " + ", ".join(patched) + " (monkey-patching)"
+    return res
+
+
+def _array(name: str, v) -> np.ndarray:
+    if isinstance(v, Opaque):
+        raise ValueError(f"{name} is not an array: {v.what}")
+    if not isinstance(v, np.ndarray) or v.dtype.kind not in "fiub":
+        raise ValueError(f"{name} is not a numeric array")
+    return v
+
+
+def _arrays(name: str, d) -> dict[str, np.ndarray]:
+    if not isinstance(d, dict) or not all(isinstance(k, str) for k in d):
+        raise ValueError(f"{name} is not a dict of arrays")
+    return {k: _array(f"{name}[{k!r}]", v) for k, v in d.items()}
+
+
+def validate_observation(d) -> Observation:
+    """Rebuild an Observation from an untrusted dict: plain types only, arrays numeric.
+
+    Non-finite values and wrong shapes are kept (compare reports them as verdicts); only
+    structurally impossible answers raise ValueError."""
+    if not isinstance(d, dict):
+        raise ValueError("observation is not a dict")
+    loss = d.get("loss")
+    if isinstance(loss, np.ndarray) and loss.size == 1:
+        loss = float(loss.reshape(()))
+    if loss is not None and not (isinstance(loss, (int, float)) and not isinstance(loss, bool)):
+        raise ValueError(f"observation loss is not a number: {loss!r}")
+    updated = d.get("updated")
+    traj = d.get("trajectory")
+    if traj is not None and not isinstance(traj, list):
+        raise ValueError("observation trajectory is not a list")
+
+    def strs(name, v):
+        if not isinstance(v, list) or not all(isinstance(s, str) for s in v):
+            raise ValueError(f"observation {name} is not a list of strings")
+        return list(v)
+
+    def strdict(name, v):
+        if not isinstance(v, dict) or not all(isinstance(k, str) and isinstance(s, str) for k, s in v.items()):
+            raise ValueError(f"observation {name} is not a dict of strings")
+        return dict(v)
+
+    extra = set(d) - {"loss", "grads", "updated", "trajectory", "mutated", "shape_changes", "errors", "notes",
+                      "err_est"}
+    if extra:
+        raise ValueError(f"observation has unexpected fields {sorted(extra)}")
+    kwargs = dict(
+        loss=None if loss is None else float(loss),
+        grads=_arrays("grads", d.get("grads") or {}),
+        updated=None if updated is None else _arrays("updated", updated),
+        trajectory=None if traj is None else [_arrays(f"trajectory[{i}]", t) for i, t in enumerate(traj)],
+        mutated=strs("mutated", d.get("mutated") or []),
+        shape_changes=strdict("shape_changes", d.get("shape_changes") or {}),
+        errors=strdict("errors", d.get("errors") or {}),
+        notes=strs("notes", d.get("notes") or []),
+    )
+    # err_est is the oracle's own error estimate: never taken from a submission.
+    try:
+        return Observation(**kwargs)
+    except TypeError as e:
+        raise ValueError(f"observation rejected: {e}") from None
