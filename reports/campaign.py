@@ -1,0 +1,988 @@
+"""Campaigns: subjects x cases x oracles -> one results dict (the single source of every report).
+
+A *subject* is one entry point of one implementation we trust enough to run in-process: a
+bundled reference module (``nielsen:reference.nielsen[Network]``), a mutant from
+``reference.mutants`` (``mutant:NAME``) or any importable module the user names explicitly
+(``STYLE:package.module[ENTRY]``; trusted code only: student files go through ``bpcheck validate``).
+
+Cases: case ``i`` of a campaign with seed ``S`` is ``draw_case(space, case_seed(S, i), ...)`` with
+``case_seed(S, i) = S * 1_000_003 + i`` (stable across versions and worker counts; every subject
+sees the same seeds, so a mutant and its reference are fuzzed with the same draws).
+
+Oracles: ``torch`` (float64 autograd, compared with ``oracles.compare.compare_observation``) and
+``fd`` (``oracles.finite_diff.screen`` on the implementation's parameter gradients; "not
+differentiable here" is a skip, never a failure).
+
+Faults never crash a campaign: the drivers put implementation faults into
+``Observation.errors``; anything that still escapes is caught per case and reported under the
+pseudo-check ``run`` (the subject) or ``harness`` (our own oracles). Ctrl-C and SIGTERM stop the
+campaign and return the complete-so-far results with ``interrupted = True``.
+
+Aggregation is order independent (counts, maxima with index tie-breaks, occurrences sorted by
+case index), so ``workers=K`` gives the same results as ``workers=1`` for the same seed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+import os
+import re
+import shlex
+import signal
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from oracles.case import Case
+from oracles.observation import CHECKS, Observation, check_of
+
+__all__ = [
+    "ORACLES",
+    "DEFAULT_CASES",
+    "Subject",
+    "CampaignConfig",
+    "UnknownSubject",
+    "case_seed",
+    "default_subjects",
+    "mutant_subjects",
+    "parse_subjects",
+    "run_campaign",
+    "evaluate_case",
+    "subject_slug",
+]
+
+ORACLES = ("torch", "fd")
+# Measured: the default campaign (every bundled reference x every entry point x 50 cases x both
+# oracles) takes well under a minute on this 2-core machine with one worker.
+DEFAULT_CASES = 50
+# Pseudo-checks beside oracles.observation.CHECKS.
+RUN_CHECK = "run"  # the subject raised something the driver did not catch
+HARNESS_CHECK = "harness"  # our own case generator or oracle failed: a bpcheck bug, reported loudly
+MAX_OCCURRENCES = 50  # failing cases kept (and saved) per subject x check x oracle
+MAX_DIFFERENCE_SIZE = 4096  # difference arrays larger than this are not embedded in results.json
+HIST_LO, HIST_HI = -18, 3  # log10 error histogram range (one bin per decade)
+THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+class UnknownSubject(ValueError):
+    """A --subjects name that names nothing; the message lists the valid names."""
+
+
+# ----------------------------------------------------------------------------- subjects
+
+
+@dataclass(frozen=True)
+class Subject:
+    """One entry point of one trusted implementation. ``module`` is re-resolved in each worker."""
+
+    name: str
+    style: str
+    module: str  # "reference.nielsen", "mutant:NAME" or "package.module:ATTRIBUTE"
+    entry: str
+
+    @property
+    def impl(self):
+        return _resolve_impl(self.module)
+
+
+_IMPL_CACHE: dict[str, object] = {}
+
+
+def _resolve_impl(ref: str):
+    if ref in _IMPL_CACHE:
+        return _IMPL_CACHE[ref]
+    if ref.startswith("mutant:"):
+        impl = _mutant_impl(_mutant_registry()[ref[len("mutant:"):]])
+    elif ":" in ref:
+        mod, attr = ref.split(":", 1)
+        impl = getattr(importlib.import_module(mod), attr)
+    else:
+        impl = importlib.import_module(ref)
+    _IMPL_CACHE[ref] = impl
+    return impl
+
+
+def _mutant_registry() -> dict[str, object]:
+    """name -> mutant, from reference.mutants.MUTANTS (a dict or a sequence of objects with .name)."""
+    try:
+        mutants = importlib.import_module("reference.mutants").MUTANTS
+    except ModuleNotFoundError as e:
+        if e.name != "reference.mutants":
+            raise
+        return {}
+    if isinstance(mutants, dict):
+        return dict(mutants)
+    return {m.name: m for m in mutants}
+
+
+def _mutant_impl(m):
+    return getattr(m, "impl", m)
+
+
+def _mutant_entry(m) -> str | None:
+    return getattr(m, "entry", None)
+
+
+def subject_slug(name: str) -> str:
+    """A file-name-safe form of a subject name (for cases/<slug>-<caseid>.npz)."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_")
+
+
+def _reference_modules() -> list[str]:
+    import pkgutil
+
+    import reference
+
+    skip = {"functions", "mutants"}
+    return sorted(
+        f"reference.{m.name}"
+        for m in pkgutil.iter_modules(reference.__path__)
+        if m.name not in skip and not m.name.startswith("_")
+    )
+
+
+def _public_names(impl) -> list[str]:
+    names = getattr(impl, "__all__", None)
+    return list(names) if names else [n for n in dir(impl) if not n.startswith("_")]
+
+
+def default_subjects() -> list[Subject]:
+    """Every bundled reference implementation x every entry point the drivers find in it."""
+    from oracles import styles
+
+    subjects = []
+    for mod in _reference_modules():
+        impl = _resolve_impl(mod)
+        style, _reason = styles.detect(_public_names(impl))
+        if style is None:
+            continue
+        for entry in styles.entry_points(style, impl):
+            subjects.append(Subject(f"{style}:{mod}[{entry}]", style, mod, entry))
+    return subjects
+
+
+def mutant_subjects(names: Iterable[str] | None = None) -> list[Subject]:
+    """Subjects for the named mutants (all when None); a mutant without a fixed entry gets each one."""
+    from oracles import styles
+
+    registry = _mutant_registry()
+    out = []
+    for name in registry if names is None else names:
+        m = registry[name]
+        impl = _mutant_impl(m)
+        style = getattr(m, "style", None) or styles.detect(_public_names(impl))[0]
+        entry = _mutant_entry(m)
+        entries = [entry] if entry else styles.entry_points(style, impl)
+        for e in entries:
+            label = f"mutant:{name}" if len(entries) == 1 else f"mutant:{name}[{e}]"
+            out.append(Subject(label, style, f"mutant:{name}", e))
+    return out
+
+
+_EXPLICIT = re.compile(r"^(?P<style>[a-z0-9_]+):(?P<module>[A-Za-z_][\w.]*(?::[A-Za-z_]\w*)?)\[(?P<entry>[^\]]+)\]$")
+
+
+def parse_subjects(text: str | None) -> list[Subject]:
+    """--subjects NAME,... -> Subjects (defaults when empty). Raises UnknownSubject listing valid names.
+
+    Accepted: an exact default subject name; a style (all its defaults); ``style:module`` (all
+    entries of that module); ``mutant:NAME`` (or ``mutant:NAME[entry]``); ``mutants`` (all);
+    ``STYLE:package.module[ENTRY]`` / ``STYLE:package.module:ATTR[ENTRY]`` for trusted importable code.
+    """
+    defaults = default_subjects()
+    if not text or not text.strip():
+        return defaults
+    chosen: list[Subject] = []
+    unknown: list[str] = []
+    for token in (t.strip() for t in text.split(",")):
+        if not token:
+            continue
+        found = _match(token, defaults)
+        if found is None:
+            unknown.append(token)
+        else:
+            chosen.extend(s for s in found if s not in chosen)
+    if unknown:
+        mutant_names = sorted(_mutant_registry())
+        lines = [f"unknown subject(s): {', '.join(unknown)}.", "Valid subjects:"]
+        lines += [f"  {s.name}" for s in defaults]
+        if mutant_names:
+            lines.append(f"  mutant:NAME with NAME one of: {', '.join(mutant_names)} (or 'mutants' for all)")
+        styles_named = ", ".join(sorted({s.style for s in defaults}))
+        lines.append(f"  a style name ({styles_named}) selects all its subjects;")
+        lines.append("  STYLE:package.module[ENTRY] runs trusted importable code (student files: bpcheck validate)")
+        raise UnknownSubject("\n".join(lines))
+    return chosen
+
+
+def _match(token: str, defaults: list[Subject]) -> list[Subject] | None:
+    exact = [s for s in defaults if s.name == token]
+    if exact:
+        return exact
+    by_style = [s for s in defaults if s.style == token]
+    if by_style:
+        return by_style
+    by_module = [s for s in defaults if f"{s.style}:{s.module}" == token or s.module == token]
+    if by_module:
+        return by_module
+    if token == "mutants":
+        return mutant_subjects() or None
+    if token.startswith("mutant:"):
+        name, _, entry = token[len("mutant:"):].partition("[")
+        if name not in _mutant_registry():
+            return None
+        subs = mutant_subjects([name])
+        if entry:
+            subs = [s for s in subs if s.entry == entry.rstrip("]")]
+        return subs or None
+    m = _EXPLICIT.match(token)
+    if m:
+        try:
+            _resolve_impl(m["module"])
+        except (ImportError, AttributeError):
+            return None
+        return [Subject(token, m["style"], m["module"], m["entry"])]
+    return None
+
+
+# ----------------------------------------------------------------------------- config
+
+
+@dataclass(frozen=True)
+class CampaignConfig:
+    cases: int = DEFAULT_CASES
+    seed: int = 0
+    dtype: str = "float64"
+    oracles: tuple[str, ...] = ORACLES
+    workers: int = 1
+    shrink: bool = True
+    fd_directions: int = 8
+
+
+def case_seed(seed: int, index: int) -> int:
+    """The seed of case ``index`` in a campaign with seed ``seed`` (documented, stable)."""
+    return int(seed) * 1_000_003 + int(index)
+
+
+def _optional(module: str):
+    """An oracles module that may not exist yet (diagnose, shrink): None when absent."""
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as e:
+        if e.name != module:
+            raise
+        return None
+
+
+def _init_torch() -> None:
+    import torch
+
+    torch.set_num_threads(1)  # tiny tensors: one thread is ~60x faster here
+
+
+# ----------------------------------------------------------------------------- one case
+
+
+def _num(v) -> float | None:
+    if v is None:
+        return None
+    try:
+        v = float(v)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def _idx(v) -> list[int]:
+    try:
+        return [int(i) for i in (v or ())]
+    except TypeError:
+        return []
+
+
+def _verdict_dict(v, *, oracle: str, keep_difference: bool) -> dict:
+    """A TensorVerdict (or fd screen result) as a plain JSON-ready dict."""
+    d = {
+        "tensor": str(getattr(v, "name", "?")),
+        "check": str(getattr(v, "check", "?")),
+        "oracle": oracle,
+        "status": str(getattr(v, "status", "fail")),
+        "message": str(getattr(v, "message", "")),
+        "n_mismatched": int(getattr(v, "n_mismatched", 0) or 0),
+        "n_total": int(getattr(v, "n_total", 0) or 0),
+        "max_abs": _num(getattr(v, "max_abs", None)),
+        "max_abs_index": _idx(getattr(v, "max_abs_index", ())),
+        "max_rel": _num(getattr(v, "max_rel", None)),
+        "max_rel_index": _idx(getattr(v, "max_rel_index", ())),
+        "norm_rel": _num(getattr(v, "norm_rel", None)),
+        "norm_ratio": _num(getattr(v, "norm_ratio", None)),
+        "allowed": _num(getattr(v, "allowed", None)),
+        "diagnosis": _diagnosis_text(getattr(v, "diagnosis", "")),
+        "difference": None,
+    }
+    if getattr(v, "detail", "") and d["status"] != "pass":
+        # structural failures (shape, NaN, type, mutation) carry no meaningful error figures
+        for k in ("max_abs", "max_rel", "norm_rel", "norm_ratio"):
+            d[k] = None
+    if keep_difference:
+        a, e = getattr(v, "actual", None), getattr(v, "expected", None)
+        if a is not None and e is not None:
+            a, e = np.asarray(a, dtype=np.float64), np.asarray(e, dtype=np.float64)
+            if a.shape == e.shape and 0 < a.size <= MAX_DIFFERENCE_SIZE:
+                diff = a - e
+                d["difference"] = [_num(x) for x in diff.ravel()]
+                d["difference_shape"] = list(diff.shape)
+    return d
+
+
+def _diagnosis_text(d) -> str:
+    if not d:
+        return ""
+    if isinstance(d, str):
+        return d
+    if isinstance(d, (list, tuple)):  # diagnoses come most specific first: the first one speaks
+        return _diagnosis_text(d[0])
+    bug, msg = getattr(d, "bug_class", None), getattr(d, "message", None)
+    if bug and msg:
+        return f"{bug}: {msg}"
+    return str(d)
+
+
+def _synthetic(check: str, tensor: str, oracle: str, status: str, message: str) -> dict:
+    return {
+        "tensor": tensor, "check": check, "oracle": oracle, "status": status, "message": message,
+        "n_mismatched": 0, "n_total": 0, "max_abs": None, "max_abs_index": [], "max_rel": None,
+        "max_rel_index": [], "norm_rel": None, "norm_ratio": None, "allowed": None, "diagnosis": "",
+        "difference": None,
+    }
+
+
+def _short_exc(e: BaseException) -> str:
+    tb = traceback.extract_tb(e.__traceback__)
+    where = f" (at {Path(tb[-1].filename).name}:{tb[-1].lineno})" if tb else ""
+    return f"{type(e).__name__}: {e}{where}"
+
+
+def _fd_verdicts(case: Case, observed: Observation, *, directions: int) -> list:
+    """The fd oracle: screen the implementation's parameter gradients with directional derivatives."""
+    from oracles import finite_diff
+
+    shapes = case.spec.param_shapes()
+    out: list = []
+    for family, cause in observed.errors.items():
+        if family in ("grad_W", "grad_b"):
+            out.append(_synthetic(family, family, "fd", "error", f"{family}: {cause}"))
+    grads, names = {}, []
+    for name, shape in shapes.items():
+        g = observed.grads.get(name)
+        if g is None:
+            continue
+        try:
+            g = np.asarray(g, dtype=np.float64)
+        except (TypeError, ValueError):
+            out.append(_synthetic(check_of(name), name, "fd", "fail", f"grads['{name}'] is not an array of numbers"))
+            continue
+        if g.shape != shape:
+            out.append(_synthetic(check_of(name), name, "fd", "fail",
+                                  f"grads['{name}'] has shape {g.shape}, expected {shape} [oracle fd]"))
+            continue
+        if not np.all(np.isfinite(g)):
+            out.append(_synthetic(check_of(name), name, "fd", "fail", f"grads['{name}'] contains NaN or inf"))
+            continue
+        grads[name] = g
+        names.append(name)
+    if names:
+        res = finite_diff.screen(case, grads, directions=directions, seed=case.seed, names=names)
+        for name in names:
+            if name in res:
+                out.append(res[name])
+    return out
+
+
+def _observe(subject: Subject, case: Case) -> Observation:
+    from oracles import styles
+
+    return styles.run(subject.style, subject.impl, case, subject.entry)
+
+
+def _torch_expected(case: Case) -> Observation:
+    from oracles import torch_autograd
+
+    return torch_autograd.expected(case)
+
+
+def _oracle_verdicts(subject: Subject, case: Case, observed: Observation, oracle: str, config: CampaignConfig,
+                     expected_cache: dict) -> list:
+    if oracle == "torch":
+        from oracles.compare import compare_observation
+
+        if "torch" not in expected_cache:
+            expected_cache["torch"] = _torch_expected(case)
+        return compare_observation(case, observed, expected_cache["torch"], oracle="torch")
+    if oracle == "fd":
+        return _fd_verdicts(case, observed, directions=config.fd_directions)
+    raise ValueError(f"unknown oracle {oracle!r}; choose from {ORACLES}")
+
+
+def _diagnose(case, verdicts, observed, expected) -> None:
+    """Let oracles.diagnose name the bug on the failing verdicts (it sets verdict.diagnosis)."""
+    mod = _optional("oracles.diagnose")
+    if mod is None or expected is None or all(getattr(v, "passed", True) for v in verdicts):
+        return
+    try:
+        found = mod.diagnose(case, verdicts, observed, expected)
+    except Exception:  # a diagnosis is a nicety: never lose a verdict to it
+        return
+    text = _diagnosis_text(list(found or []))
+    for v in verdicts:
+        if not getattr(v, "passed", True) and not getattr(v, "diagnosis", "") and text:
+            try:
+                v.diagnosis = text
+            except AttributeError:
+                pass
+
+
+def _tensor_key(name: str) -> str:
+    """"grads['W1']" -> "W1"; "W1" -> "W1"."""
+    m = re.search(r"\['([^']+)'\]$", name)
+    return m.group(1) if m else name
+
+
+def evaluate_case(subject: Subject, case: Case, config: CampaignConfig, *, keep_difference: bool = False,
+                  checks: Sequence[tuple[str, str]] | None = None) -> dict[str, list[dict]]:
+    """Run ``subject`` and every oracle on ``case``: oracle -> list of verdict dicts.
+
+    Never raises for faults of the subject (they become verdicts of check ``run``) or of our own
+    oracles (check ``harness``); KeyboardInterrupt passes through.
+    """
+    oracles = list(config.oracles)
+    try:
+        observed = _observe(subject, case)
+    except Exception as e:  # the driver should have caught it; never let it stop the campaign
+        msg = f"the implementation raised {_short_exc(e)}"
+        return {o: [_synthetic(RUN_CHECK, subject.entry, o, "error", msg)] for o in oracles}
+    if not isinstance(observed, Observation):
+        msg = f"the driver returned {type(observed).__name__}, not an Observation"
+        return {o: [_synthetic(RUN_CHECK, subject.entry, o, "error", msg)] for o in oracles}
+    out: dict[str, list[dict]] = {}
+    cache: dict = {}
+    for oracle in oracles:
+        try:
+            verdicts = _oracle_verdicts(subject, case, observed, oracle, config, cache)
+            if oracle == "torch":
+                _diagnose(case, verdicts, observed, cache.get("torch"))
+            dicts = [v if isinstance(v, dict) else _verdict_dict(v, oracle=oracle, keep_difference=keep_difference)
+                     for v in verdicts]
+        except Exception as e:
+            dicts = [_synthetic(HARNESS_CHECK, oracle, oracle, "error",
+                                f"bpcheck's {oracle} oracle failed on this case: {_short_exc(e)} (a bpcheck bug)")]
+        if checks is not None:
+            dicts = [d for d in dicts if (d["check"], oracle) in checks]
+        out[oracle] = dicts
+    # the fd oracle sees the same bug the torch oracle diagnosed: lend it the diagnosis per tensor
+    named = {_tensor_key(v["tensor"]): v["diagnosis"] for v in out.get("torch", []) if v["diagnosis"]}
+    for v in out.get("fd", []):
+        if v["status"] in ("fail", "error") and not v["diagnosis"]:
+            v["diagnosis"] = named.get(_tensor_key(v["tensor"]), "")
+    return out
+
+
+def _case_status(verdicts: list[dict]) -> str:
+    statuses = {v["status"] for v in verdicts}
+    if statuses & {"fail", "error"}:
+        return "fail"
+    if "nondiff" in statuses:
+        return "nondiff"
+    return "pass"
+
+
+def _case_checks(verdicts: list[dict], ran: bool) -> dict[str, list[dict]]:
+    """check -> verdicts; ``ran``: count side_effects as run (and passed unless a verdict failed)."""
+    by: dict[str, list[dict]] = {}
+    for v in verdicts:
+        by.setdefault(v["check"], []).append(v)
+    if ran and "side_effects" not in by:
+        by["side_effects"] = []
+    return by
+
+
+def _draw(subject: Subject, index: int, config: CampaignConfig) -> Case:
+    from oracles import strategies, styles
+
+    space = styles.spec_space(subject.style, subject.impl, subject.entry)
+    seed = case_seed(config.seed, index)
+    case = strategies.draw_case(space, seed, dtype=config.dtype)
+    return replace(case, tags=tuple(case.tags) + (f"subject:{subject.name}", f"campaign-seed:{config.seed}",
+                                                   f"case-index:{index}"))
+
+
+def _run_one(subject: Subject, index: int, config: CampaignConfig) -> dict:
+    """One case of one subject -> a compact, picklable outcome."""
+    out = {"subject": subject.name, "index": index, "seed": case_seed(config.seed, index), "case_id": None,
+           "sizes": None, "batch": None, "describe": None, "checks": {}, "failures": {}, "case_bytes": None}
+    try:
+        case = _draw(subject, index, config)
+    except Exception as e:
+        v = _synthetic(HARNESS_CHECK, "draw_case", "torch", "error",
+                       f"bpcheck could not draw case {index} for this subject: {_short_exc(e)} (a bpcheck bug)")
+        out["checks"] = {"torch": {HARNESS_CHECK: _summary([v])}}
+        out["failures"] = {"torch": {HARNESS_CHECK: [v]}}
+        return out
+    out.update(case_id=case.case_id, sizes=list(case.spec.sizes), batch=case.m, describe=case.describe())
+    per_oracle = evaluate_case(subject, case, config, keep_difference=False)
+    ran = not any(v["check"] == RUN_CHECK for vs in per_oracle.values() for v in vs)
+    any_fail = False
+    for oracle, verdicts in per_oracle.items():
+        by = _case_checks(verdicts, ran and oracle == "torch")  # only torch judges side effects
+        out["checks"][oracle] = {check: _summary(vs) for check, vs in by.items()}
+        bad = {check: [v for v in vs if v["status"] in ("fail", "error")] for check, vs in by.items()}
+        bad = {c: vs for c, vs in bad.items() if vs}
+        if bad:
+            out["failures"][oracle] = bad
+            any_fail = True
+    if any_fail:
+        out["case_bytes"] = case.to_bytes()
+    return out
+
+
+def _summary(verdicts: list[dict]) -> dict:
+    """One case, one check, one oracle: status and the worst errors among judged tensors."""
+    judged = [v for v in verdicts if v["status"] in ("pass", "fail")]
+
+    def worst(key):
+        vals = [v[key] for v in judged if v[key] is not None]
+        bad_nonfinite = any(v[key] is None and v["status"] == "fail" for v in judged)
+        return math.inf if bad_nonfinite and judged else (max(vals) if vals else None)
+
+    return {"status": _case_status(verdicts), "norm_rel": worst("norm_rel"), "max_rel": worst("max_rel"),
+            "max_abs": worst("max_abs")}
+
+
+def _run_chunk(task: tuple[Subject, list[int], CampaignConfig]) -> list[dict]:
+    subject, indices, config = task
+    return [_run_one(subject, i, config) for i in indices]
+
+
+# ----------------------------------------------------------------------------- aggregation
+
+
+def _histogram() -> dict:
+    return {"log10_edges": list(range(HIST_LO, HIST_HI + 1)), "counts": [0] * (HIST_HI - HIST_LO),
+            "zeros": 0, "below": 0, "above": 0}
+
+
+def _hist_add(h: dict, value: float | None) -> None:
+    if value is None:
+        return
+    if value == 0:
+        h["zeros"] += 1
+    elif not math.isfinite(value) or value >= 10.0**HIST_HI:
+        h["above"] += 1
+    elif value < 10.0**HIST_LO:
+        h["below"] += 1
+    else:
+        h["counts"][min(int(math.floor(math.log10(value))) - HIST_LO, len(h["counts"]) - 1)] += 1
+
+
+def _counts() -> dict:
+    return {"cases": 0, "passed": 0, "failed": 0, "nondiff": 0, "worst_norm_rel": None, "worst_norm_rel_case": None,
+            "worst_max_rel": None, "worst_max_abs": None}
+
+
+def _worse(current, current_case, value, case) -> tuple:
+    """Maximum with the lowest case index on ties: the same result in any arrival order."""
+    if value is None:
+        return current, current_case
+    if current is None or value > current or (value == current and case < current_case):
+        return value, case
+    return current, current_case
+
+
+class _Aggregate:
+    def __init__(self, subjects: list[Subject], oracles: Sequence[str]):
+        self.subjects = {s.name: s for s in subjects}
+        self.oracles = list(oracles)
+        self.rows: dict[tuple[str, str], dict] = {}
+        self.cases_run: dict[str, int] = {s.name: 0 for s in subjects}
+        self.occurrences: dict[tuple[str, str, str], list[dict]] = {}
+        self.failed_cases: dict[tuple[str, str, str], int] = {}
+        self.case_bytes: dict[tuple[str, int], bytes] = {}
+
+    def add(self, outcome: dict) -> None:
+        name, i = outcome["subject"], outcome["index"]
+        self.cases_run[name] += 1
+        merged: dict[str, set[str]] = {}
+        for oracle, checks in outcome["checks"].items():
+            for check, s in checks.items():
+                row = self.rows.setdefault((name, check), {"oracles": {}})
+                r = row["oracles"].setdefault(oracle, {**_counts(), "histogram": _histogram()})
+                r["cases"] += 1
+                r[{"pass": "passed", "fail": "failed", "nondiff": "nondiff"}[s["status"]]] += 1
+                r["worst_norm_rel"], r["worst_norm_rel_case"] = _worse(
+                    r["worst_norm_rel"], r["worst_norm_rel_case"], s["norm_rel"], i)
+                r["worst_max_rel"] = _worse(r["worst_max_rel"], 0, s["max_rel"], 0)[0]
+                r["worst_max_abs"] = _worse(r["worst_max_abs"], 0, s["max_abs"], 0)[0]
+                _hist_add(r["histogram"], s["norm_rel"])
+                merged.setdefault(check, set()).add(s["status"])
+        for check, statuses in merged.items():
+            row = self.rows[(name, check)]
+            m = row.setdefault("merged", {"cases": 0, "passed": 0, "failed": 0, "nondiff": 0})
+            m["cases"] += 1
+            if "fail" in statuses:
+                m["failed"] += 1
+            else:
+                m["passed"] += 1
+                m["nondiff"] += "nondiff" in statuses
+        for oracle, checks in outcome["failures"].items():
+            for check, verdicts in checks.items():
+                key = (name, check, oracle)
+                self.failed_cases[key] = self.failed_cases.get(key, 0) + 1
+                occ = self.occurrences.setdefault(key, [])
+                occ.append({"case_index": i, "case_seed": outcome["seed"], "case_id": outcome["case_id"],
+                            "architecture": outcome["sizes"], "batch": outcome["batch"],
+                            "spec": outcome["describe"], "verdicts": verdicts})
+                occ.sort(key=lambda o: o["case_index"])
+                del occ[MAX_OCCURRENCES:]
+        if outcome["case_bytes"] is not None:
+            self.case_bytes[(name, i)] = outcome["case_bytes"]
+
+
+# ----------------------------------------------------------------------------- the campaign
+
+
+def _progress(total: int, enabled: bool | None):
+    if enabled is None:
+        enabled = sys.stdout.isatty() and sys.stderr.isatty() and not os.environ.get("CI")
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="case", file=sys.stderr, dynamic_ncols=True, leave=False)
+
+
+def _worker_init() -> None:
+    # The parent owns Ctrl-C: it stops the pool and still writes the report.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        _init_torch()
+    except ImportError:
+        pass
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, handled exactly like Ctrl-C."""
+
+
+def _raise_terminated(signum, frame):
+    raise _Terminated()
+
+
+def _chunks(subjects: list[Subject], config: CampaignConfig) -> list[tuple[Subject, list[int], CampaignConfig]]:
+    # Small chunks keep both workers busy to the end and the progress bar moving.
+    size = max(1, min(10, config.cases // (4 * max(1, config.workers)) or 1))
+    tasks = []
+    for s in subjects:
+        for start in range(0, config.cases, size):
+            tasks.append((s, list(range(start, min(config.cases, start + size))), config))
+    return tasks
+
+
+def _make_pool(workers: int):
+    import multiprocessing as mp
+
+    saved = {k: os.environ.get(k) for k in THREAD_ENV}
+    os.environ.update({k: "1" for k in THREAD_ENV})  # inherited by the spawned workers before numpy loads
+    try:
+        # spawn, not fork: forking a process that has loaded torch/OpenMP can deadlock the child.
+        return mp.get_context("spawn").Pool(workers, initializer=_worker_init)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _versions() -> dict:
+    from importlib import metadata
+
+    def version(dist):
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            return None
+
+    import platform
+
+    return {"bpcheck": version("bpcheck"), "numpy": np.__version__, "torch": version("torch"),
+            "python": platform.python_version()}
+
+
+def run_campaign(
+    subjects: Sequence[Subject],
+    config: CampaignConfig,
+    *,
+    cases_dir: Path | str | None = None,
+    replay_dir: str | None = None,
+    progress: bool | None = None,
+    on_case: Callable[[dict], None] | None = None,
+    command: str | None = None,
+) -> dict:
+    """Run the campaign and return the results dict (see reports/results_schema.json).
+
+    ``cases_dir``: where failing Cases are saved (``<slug>-<caseid>.npz``); ``replay_dir`` is how
+    that folder is spelled in replay commands (defaults to ``cases_dir``). ``on_case`` is called
+    with each outcome as it arrives (tests use it to interrupt). Ctrl-C/SIGTERM end the campaign
+    early with ``meta.interrupted = True``; the results so far are returned, never lost.
+    """
+    subjects = list(subjects)
+    if config.cases < 1:
+        raise ValueError(f"cases={config.cases}: a campaign needs at least 1 case per subject")
+    if config.workers < 1:
+        raise ValueError(f"workers={config.workers}: use 1 (serial) or more")
+    bad = [o for o in config.oracles if o not in ORACLES]
+    if bad:
+        raise ValueError(f"unknown oracle(s) {bad}; choose from {ORACLES}")
+    started = time.time()
+    t0 = time.perf_counter()
+    agg = _Aggregate(subjects, config.oracles)
+    interrupted = False
+    phase = "cases"
+    old_term = None
+    if threading_main():
+        old_term = signal.signal(signal.SIGTERM, _raise_terminated)
+    bar = _progress(len(subjects) * config.cases, progress)
+    pool = None
+    groups: list[dict] = []
+    try:
+        try:
+            _init_torch()
+            if config.workers > 1:
+                pool = _make_pool(config.workers)
+                stream = (o for chunk in pool.imap_unordered(_run_chunk, _chunks(subjects, config)) for o in chunk)
+            else:
+                stream = (_run_one(s, i, config) for s in subjects for i in range(config.cases))
+            for outcome in stream:
+                agg.add(outcome)
+                if bar is not None:
+                    bar.update(1)
+                if on_case is not None:
+                    on_case(outcome)
+            phase = "shrink"
+            groups = _discrepancy_groups(agg, config, pool, shrink=config.shrink)
+        except KeyboardInterrupt:
+            interrupted = True
+            if pool is not None:
+                pool.terminate()
+                pool = None
+            if not groups:
+                groups = _discrepancy_groups(agg, config, None, shrink=False)
+    finally:
+        if pool is not None:
+            pool.close()
+            pool.join()
+        if bar is not None:
+            bar.close()
+        if old_term is not None:
+            signal.signal(signal.SIGTERM, old_term)
+    wall = time.perf_counter() - t0
+    _save_cases(groups, agg, cases_dir, replay_dir)
+    return _results(subjects, config, agg, groups, started=started, wall=wall, interrupted=interrupted,
+                    phase=phase, command=command)
+
+
+def threading_main() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def _discrepancy_groups(agg: _Aggregate, config: CampaignConfig, pool, *, shrink: bool) -> list[dict]:
+    """One group per subject x check x oracle that failed, with its smallest (shrunk) failing case."""
+    keys = sorted(agg.occurrences)
+    tasks = []
+    for name, check, oracle in keys:
+        first = agg.occurrences[(name, check, oracle)][0]
+        tasks.append((agg.subjects[name], check, oracle, first["case_index"],
+                      agg.case_bytes.get((name, first["case_index"])), config, shrink))
+    if pool is not None and len(tasks) > 1:
+        smallest = pool.map(_smallest, tasks, chunksize=1)
+    else:
+        smallest = [_smallest(t) for t in tasks]
+    groups = []
+    for (name, check, oracle), small in zip(keys, smallest):
+        occ = agg.occurrences[(name, check, oracle)]
+        groups.append({"subject": name, "style": agg.subjects[name].style, "check": check, "oracle": oracle,
+                       "failed_cases": agg.failed_cases[(name, check, oracle)], "occurrences": occ,
+                       "smallest": small})
+    return groups
+
+
+def _smallest(task) -> dict:
+    """Shrink the first failing case of a group (while the same check still fails) and re-judge it."""
+    subject, check, oracle, index, data, config, shrink = task
+    if data is None:  # a harness fault before a case existed
+        return {"case": None, "verdicts": [], "shrunk": False, "index": index}
+    case = Case.from_bytes(data)
+    single = replace(config, oracles=(oracle,))
+
+    def fails(c: Case) -> bool:
+        try:
+            vs = evaluate_case(subject, c, single, checks=[(check, oracle)])[oracle]
+        except Exception:
+            return False
+        return any(v["status"] in ("fail", "error") for v in vs)
+
+    shrunk = False
+    mod = _optional("oracles.shrink") if shrink and check not in (HARNESS_CHECK,) else None
+    if mod is not None:
+        try:
+            small = mod.shrink(case, fails)
+            if isinstance(small, Case) and small.case_id != case.case_id and fails(small):
+                keep = [t for t in case.tags if t.startswith(("subject:", "campaign-seed:", "case-index:"))]
+                case = replace(small, tags=tuple(t for t in small.tags if t not in keep) + tuple(keep) + ("shrunk",))
+                shrunk = True
+        except Exception:
+            pass  # shrinking is best effort: the original failing case is still a valid witness
+    verdicts = evaluate_case(subject, case, single, keep_difference=True)[oracle]
+    verdicts = [v for v in verdicts if v["check"] == check and v["status"] in ("fail", "error")]
+    return {"case": case.to_bytes(), "verdicts": verdicts, "shrunk": shrunk, "index": index}
+
+
+def _save_cases(groups: list[dict], agg: _Aggregate, cases_dir, replay_dir) -> None:
+    """Write every kept failing case and the smallest case of each group; fill in paths and replay lines."""
+    for g in groups:
+        g["_files"] = {}
+    if cases_dir is None:
+        return
+    cases_dir = Path(cases_dir)
+    shown = Path(replay_dir) if replay_dir is not None else cases_dir
+    saved: dict[bytes, str] = {}
+
+    def save(name: str, data: bytes) -> tuple[str, str]:
+        if data not in saved:
+            case = Case.from_bytes(data)
+            fname = f"{subject_slug(name)}-{case.case_id}.npz"
+            case.save(cases_dir / fname)
+            saved[data] = fname
+        fname = saved[data]
+        return f"cases/{fname}", f"bpcheck replay {shlex.quote(str(shown / fname))}"
+
+    for g in groups:
+        for o in g["occurrences"]:
+            data = agg.case_bytes.get((g["subject"], o["case_index"]))
+            if data is not None:
+                o["case_path"], o["replay"] = save(g["subject"], data)
+        small = g["smallest"]
+        if small.get("case") is not None:
+            small["case_path"], small["replay"] = save(g["subject"], small["case"])
+
+
+def _row_status(m: dict) -> str:
+    if m["failed"]:
+        return "fail"
+    return "pass" if m["passed"] else "skip"
+
+
+def _results(subjects, config, agg: _Aggregate, groups, *, started, wall, interrupted, phase, command) -> dict:
+    order = {c: k for k, c in enumerate((RUN_CHECK, *CHECKS, HARNESS_CHECK))}
+    checks = []
+    for (name, check), row in sorted(agg.rows.items(),
+                                     key=lambda kv: ([s.name for s in subjects].index(kv[0][0]),
+                                                     order.get(kv[0][1], 99), kv[0][1])):
+        m = row.get("merged", {"cases": 0, "passed": 0, "failed": 0, "nondiff": 0})
+        per = {o: row["oracles"][o] for o in config.oracles if o in row["oracles"]}
+        checks.append({"subject": name, "check": check, "status": _row_status(m), **m,
+                       "worst_norm_rel": {o: r["worst_norm_rel"] for o, r in per.items()},
+                       "worst_max_rel": {o: r["worst_max_rel"] for o, r in per.items()},
+                       "oracles": per})
+    discrepancies = []
+    for k, g in enumerate(groups, 1):
+        small = g["smallest"]
+        case = Case.from_bytes(small["case"]) if small.get("case") is not None else None
+        verdicts = small.get("verdicts") or (g["occurrences"][0]["verdicts"] if g["occurrences"] else [])
+        first = verdicts[0] if verdicts else _synthetic(g["check"], "?", g["oracle"], "fail", "failed")
+        occurrences = []
+        for o in g["occurrences"]:
+            v0 = o["verdicts"][0]
+            occurrences.append({
+                "case_index": o["case_index"], "case_seed": o["case_seed"], "case_id": o["case_id"],
+                "architecture": o["architecture"], "batch": o["batch"], "spec": o["spec"],
+                "tensor": v0["tensor"], "tensors": [v["tensor"] for v in o["verdicts"]],
+                "status": v0["status"], "message": v0["message"],
+                **{k2: v0[k2] for k2 in ("max_abs", "max_abs_index", "max_rel", "max_rel_index", "norm_rel",
+                                         "norm_ratio", "allowed")},
+                "diagnosis": v0["diagnosis"] or "unclassified",
+                "case_path": o.get("case_path"), "replay": o.get("replay"),
+            })
+        diagnosis = next((v["diagnosis"] for v in verdicts if v.get("diagnosis")), "") or "unclassified"
+        discrepancies.append({
+            "id": f"D{k}", "subject": g["subject"], "style": g["style"], "check": g["check"],
+            "oracle": g["oracle"], "failed_cases": g["failed_cases"], "message": first["message"],
+            "tensor": first["tensor"], "diagnosis": diagnosis,
+            "smallest": None if case is None else {
+                "case_id": case.case_id, "case_index": small["index"], "case_seed": case.seed,
+                "spec": case.describe(), "architecture": list(case.spec.sizes),
+                "activations": list(case.spec.activations), "loss": case.spec.loss,
+                "dtype": case.spec.dtype, "batch": case.m, "shrunk": bool(small["shrunk"]),
+                "case_path": small.get("case_path"), "replay": small.get("replay"),
+            },
+            "tensors": [{**{k2: v[k2] for k2 in v if k2 != "difference"},
+                         "diagnosis": v.get("diagnosis") or "unclassified",
+                         "difference": v.get("difference"), "difference_shape": v.get("difference_shape")}
+                        for v in verdicts],
+            "occurrences": occurrences,
+        })
+    return _json_ready({
+        "schema": "bpcheck-results/1",
+        "meta": {
+            "versions": _versions(),
+            "seed": config.seed,
+            "cases": config.cases,
+            "case_seed_rule": "case i uses seed * 1_000_003 + i",
+            "dtype": config.dtype,
+            "oracles": list(config.oracles),
+            "workers": config.workers,
+            "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+            "wall_time_s": round(wall, 3),
+            "interrupted": interrupted,
+            "interrupted_during": phase if interrupted else None,
+            "cases_planned": len(subjects) * config.cases,
+            "cases_run": sum(agg.cases_run.values()),
+            "command": command,
+        },
+        "subjects": [{"name": s.name, "style": s.style, "module": s.module, "entry": s.entry,
+                      "cases_run": agg.cases_run[s.name],
+                      "status": "fail" if any(c["status"] == "fail" for c in checks if c["subject"] == s.name)
+                      else "pass"} for s in subjects],
+        "checks": checks,
+        "discrepancies": discrepancies,
+        "summary": {
+            "subjects": len(subjects),
+            "failing_subjects": sum(1 for c in {c["subject"] for c in checks if c["status"] == "fail"}),
+            "discrepancies": len(discrepancies),
+            "failed_checks": sum(1 for c in checks if c["status"] == "fail"),
+            "passed": not discrepancies,
+        },
+    })
+
+
+def _json_ready(obj):
+    """Strict JSON: non-finite floats become null (the status and message say what happened)."""
+    if isinstance(obj, dict):
+        return {k: _json_ready(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_ready(v) for v in obj]
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if math.isfinite(obj) else None
+    if isinstance(obj, np.integer):
+        return int(obj)
+    return obj
+
