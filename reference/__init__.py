@@ -1,3 +1,33 @@
-"""Model numpy backpropagation in the styles courses teach. Pure numpy; no harness imports."""
+"""Model numpy backpropagation in the styles courses teach. Pure numpy; no harness imports.
 
-__all__ = ["functions"]
+functions       activations and losses with their derivatives (shared)
+nielsen         Nielsen's per-sample Network (one sample per column)
+matrix          the same Network, whole mini-batch as one matrix (seed 004)
+layers          Saito's layers (MulLayer, AddLayer, Affine, Relu, ..., SoftmaxWithLoss)
+layer_net       Saito's TwoLayerNet / MultiLayerNet assembled from layers
+dlai            deeplearning.ai's L-layer functions
+dlai_two_layer  deeplearning.ai's one-hidden-layer planar classifier
+cs231n          CS231n's layer functions, losses, TwoLayerNet, FullyConnectedNet
+"""
+
+from reference import (
+    cs231n,
+    dlai,
+    dlai_two_layer,
+    functions,
+    layer_net,
+    layers,
+    matrix,
+    nielsen,
+)
+
+__all__ = [
+    "functions",
+    "nielsen",
+    "matrix",
+    "layers",
+    "layer_net",
+    "dlai",
+    "dlai_two_layer",
+    "cs231n",
+]
