@@ -1,0 +1,619 @@
+"""The finite-difference oracle: central differences in float64, numpy only.
+
+It breaks ties with the torch oracle and checks a student's own loss against the student's own
+gradient; it also runs inside the sandbox child, so it imports numpy and oracles.case only.
+
+Step rule. For a parameter value theta the step is
+
+    h = eps^(1/3) * max(1, |theta|)          (eps = 2.2e-16, eps^(1/3) = 6.1e-6)
+
+The central difference D(h) = (f(theta + h) - f(theta - h)) / 2h has truncation error
+h^2 |f'''| / 6 and rounding error about eps |f| / h; with f, f''' of the same order the sum is
+smallest at h ~ eps^(1/3), where both are ~ eps^(2/3) ~ 4e-11 relative. The max(1, |theta|)
+keeps the step relative for large parameters and absolute (never vanishing) near zero.
+
+Error estimate. Every element is also differenced with step 2h. Truncation error scales with
+h^2, so D(2h) - D(h) ~ 3 c h^2 and |D(h) - D(2h)| / 3 estimates the error of D(h) (Richardson);
+a rounding floor 4 eps S / h (S the magnitude of the loss terms involved) keeps the estimate
+from being 0 where the function is locally polynomial.
+
+Kinks. relu and leaky_relu pre-activations and hinge margins are watched: when any of them has a
+different sign pattern at theta + h than at theta - h (or at theta + 2h than at theta - 2h), a kink
+lies inside the region the estimate rests on, and the element (or screen direction) is reported
+as not differentiable here (``nondiff``; the value is NaN) instead of as a number.
+
+Speed (the layer-aware vectorised form). Perturbing W_l[i, j] or b_l[i] changes only column i of
+z_l (by h * a_{l-1}[:, j], or by h), and so only column i of a_l; the change reaches z_{l+1} as a
+rank-one update da (x) W_{l+1}[:, i]. Perturbing x[s, j] (or a hidden activation A_l[s, j])
+changes only row s of the next pre-activation, so only sample s's loss. All 4K perturbed copies
+of a tensor (+h, -h, +2h, -2h for K elements) start from the cached forward activations and go
+through the remaining layers as one batched computation, in chunks of at most ``chunk_bytes``:
+no per-element Python loop, memory bounded whatever the number of parameters.
+
+Regularisation 0.5 * reg * sum ||W||^2 is a quadratic, whose central difference is exactly
+reg * W (in exact arithmetic) for every step; it is added in that closed form.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from oracles.case import Case, param_names
+
+__all__ = [
+    "EPS",
+    "STEP",
+    "LEAKY_SLOPE",
+    "step_size",
+    "FDResult",
+    "ScreenResult",
+    "Localisation",
+    "forward",
+    "loss",
+    "full",
+    "screen",
+    "localise",
+    "directional",
+    "fd_names",
+]
+
+EPS = float(np.finfo(np.float64).eps)
+STEP = EPS ** (1.0 / 3.0)
+LEAKY_SLOPE = 0.01
+_KINKED = ("relu", "leaky_relu")
+# +h, -h, +2h, -2h: the four evaluations behind each central difference and its error estimate.
+_MULTS = np.array([1.0, -1.0, 2.0, -2.0])
+# Working arrays live in cache-sized pieces even when chunk_bytes allows more (measured faster).
+_WORK_BYTES = 4 << 20
+
+
+def step_size(theta) -> np.ndarray:
+    """The step rule: eps^(1/3) * max(1, |theta|), elementwise."""
+    return STEP * np.maximum(1.0, np.abs(np.asarray(theta, dtype=np.float64)))
+
+
+# ---------------------------------------------------------------- forward pieces (numpy, float64)
+
+
+def _act(name: str, z: np.ndarray) -> np.ndarray:
+    if name == "identity":
+        return z
+    if name == "sigmoid":
+        # 1 / (1 + e^-z) is accurate to a few ulp for every z (overflow gives the right 0).
+        with np.errstate(over="ignore"):
+            out = np.exp(-z)
+        out += 1.0
+        return np.reciprocal(out, out=out)
+    if name == "tanh":
+        return np.tanh(z)
+    if name == "relu":
+        return np.maximum(z, 0.0)
+    if name == "leaky_relu":
+        return np.where(z > 0, z, LEAKY_SLOPE * z)
+    if name == "softplus":
+        return np.logaddexp(z, 0.0)
+    raise ValueError(f"activation {name!r} is unknown to the finite-difference oracle")
+
+
+def _take(z: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    lab = np.broadcast_to(labels, z.shape[:-1])
+    return np.take_along_axis(z, lab[..., None], axis=-1)
+
+
+def _per_sample(spec, z: np.ndarray, a: np.ndarray, y: np.ndarray, kinks: list | None) -> np.ndarray:
+    """Per-sample loss over the last axis; z, a (..., n), y broadcastable (or labels (...,))."""
+    if spec.loss == "quadratic":
+        d = a - y
+        d *= d
+        return 0.5 * d.sum(axis=-1)
+    if spec.loss == "binary_cross_entropy":
+        # from the logits: max(z, 0) - z y + log(1 + e^-|z|)
+        return (np.maximum(z, 0.0) - z * y + np.log1p(np.exp(-np.abs(z)))).sum(axis=-1)
+    if spec.loss == "softmax_cross_entropy":
+        mx = z.max(axis=-1, keepdims=True)
+        lse = (mx + np.log(np.exp(z - mx).sum(axis=-1, keepdims=True)))[..., 0]
+        if spec.target == "labels":
+            return lse - _take(z, y)[..., 0]
+        return y.sum(axis=-1) * lse - (y * z).sum(axis=-1)
+    if spec.loss == "hinge":
+        margins = z - _take(z, y) + 1.0
+        if kinks is not None:
+            kinks.append(margins > 0)
+        # the correct class has margin exactly 1: subtract it instead of masking it
+        return np.maximum(margins, 0.0).sum(axis=-1) - 1.0
+    raise ValueError(f"loss {spec.loss!r} is unknown to the finite-difference oracle")
+
+
+@dataclass
+class _Net:
+    """A Case's numbers in float64 (``case.typed`` upcast) with its cached forward pass."""
+
+    spec: object
+    W: list[np.ndarray]
+    b: list[np.ndarray]
+    x: np.ndarray
+    y: np.ndarray
+    zs: list[np.ndarray] = field(default_factory=list)  # z_1..z_L, (m, n_l)
+    acts: list[np.ndarray] = field(default_factory=list)  # a_0 = x .. a_L
+    per_sample: np.ndarray | None = None
+    scale: float = 1.0
+
+    @property
+    def L(self) -> int:
+        return len(self.W)
+
+    @property
+    def m(self) -> int:
+        return self.x.shape[0]
+
+
+def _prepare(case: Case, params: dict | None = None, x: np.ndarray | None = None) -> _Net:
+    spec = case.spec
+    params = case.params if params is None else params
+
+    def f64(a):
+        return case.typed(np.asarray(a)).astype(np.float64)
+
+    L = spec.n_layers
+    W = [f64(params[f"W{l}"]) for l in range(1, L + 1)]
+    b = [f64(params[f"b{l}"]) for l in range(1, L + 1)]
+    xx = f64(case.x if x is None else x)
+    y = np.asarray(case.y) if spec.target == "labels" else f64(case.y)
+    net = _Net(spec, W, b, xx, y)
+    net.scale = 1.0 / net.m if spec.reduction == "mean" else 1.0
+    a = xx
+    net.acts = [a]
+    for l in range(L):
+        z = a @ W[l].T + b[l]
+        a = _act(spec.activations[l], z)
+        net.zs.append(z)
+        net.acts.append(a)
+    net.per_sample = _per_sample(spec, net.zs[-1], net.acts[-1], y, None)
+    return net
+
+
+def _reg(spec, W: list[np.ndarray]) -> float:
+    return 0.5 * spec.reg * sum(float(np.sum(w * w)) for w in W) if spec.reg else 0.0
+
+
+def forward(case: Case, params: dict | None = None, x: np.ndarray | None = None) -> dict:
+    """The cached float64 forward: {'z': [z_1..z_L], 'a': [x, a_1..a_L], 'per_sample': (m,), 'loss'}."""
+    net = _prepare(case, params, x)
+    total = float(net.per_sample.sum()) * net.scale + _reg(case.spec, net.W)
+    return {"z": net.zs, "a": net.acts, "per_sample": net.per_sample, "loss": total}
+
+
+def loss(case: Case, params: dict | None = None, x: np.ndarray | None = None) -> float:
+    """The Case's loss (spec's reduction and regularisation) in float64 at ``params`` and ``x``."""
+    return forward(case, params, x)["loss"]
+
+
+def _tail(net: _Net, Z: np.ndarray, k: int, y, kinks: list) -> np.ndarray:
+    """Push copies of z_k (C, r, n_k) through layers k..L; per-copy summed loss (C,).
+
+    Sign patterns of relu-family pre-activations and hinge margins are appended to ``kinks``."""
+    spec = net.spec
+    for l in range(k, net.L + 1):
+        name = spec.activations[l - 1]
+        if name in _KINKED:
+            kinks.append(Z > 0)
+        A = _act(name, Z)
+        if l < net.L:
+            C, r, n = A.shape
+            Z = (A.reshape(C * r, n) @ net.W[l].T).reshape(C, r, -1)
+            Z += net.b[l]
+    per = _per_sample(spec, Z, A, y, kinks)
+    return per.sum(axis=1)
+
+
+def _kinked(kinks: list, c: int) -> np.ndarray:
+    """(c,) True where a sign pattern differs between +h and -h, or between +2h and -2h."""
+    out = np.zeros(c, dtype=bool)
+    for K in kinks:
+        K = K.reshape(4, c, -1)
+        out |= (K[0] != K[1]).any(axis=1) | (K[2] != K[3]).any(axis=1)
+    return out
+
+
+def _differences(f: np.ndarray, h: np.ndarray, floor_terms: np.ndarray, nondiff: np.ndarray):
+    """From the four evaluations (4, c) and steps (c,): value D(h), error estimate; NaN where nondiff."""
+    d1 = (f[0] - f[1]) / (2.0 * h)
+    d2 = (f[2] - f[3]) / (4.0 * h)
+    err = np.abs(d1 - d2) / 3.0 + 4.0 * EPS * floor_terms / h
+    d1 = np.where(nondiff, np.nan, d1)
+    return d1, err
+
+
+# ---------------------------------------------------------------- per-element differences
+
+
+@dataclass
+class FDResult:
+    """Per-element central differences. ``grads[name][nondiff[name]]`` is NaN (a kink within the step)."""
+
+    grads: dict[str, np.ndarray]
+    err_est: dict[str, np.ndarray]
+    nondiff: dict[str, np.ndarray]
+    steps: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def norm_err_est(self, name: str) -> float:
+        """The error estimate of the whole tensor (norm over its differentiable elements)."""
+        e = self.err_est[name][~self.nondiff[name]]
+        return float(np.linalg.norm(e))
+
+
+def fd_names(case: Case) -> list[str]:
+    """Every tensor finite differences can check: W*, b*, x and the hidden activations A*."""
+    L = case.spec.n_layers
+    return param_names(L) + ["x"] + [f"A{l}" for l in range(1, L)]
+
+
+def _check_names(case: Case, names) -> list[str]:
+    allowed = fd_names(case)
+    names = list(allowed[: 2 * case.spec.n_layers + 1] if names is None else names)
+    bad = [n for n in names if n not in allowed]
+    if bad:
+        raise ValueError(f"finite differences: unknown tensor name(s) {bad}; choose from {allowed}")
+    return names
+
+
+def _tensor_value(net: _Net, name: str) -> np.ndarray:
+    if name == "x":
+        return net.x
+    kind, l = name[0], int(name[1:])
+    return {"W": net.W, "b": net.b, "A": net.acts}[kind][l - 1 if kind != "A" else l]
+
+
+def _column_fd(net: _Net, name: str, idx: np.ndarray):
+    """Elements idx of W_l or b_l: perturb column i of z_l. Returns the (4, c) evaluations etc."""
+    spec = net.spec
+    kind, l = name[0], int(name[1:])
+    n_prev = net.W[l - 1].shape[1]
+    if kind == "W":
+        i, j = np.divmod(idx, n_prev)
+        theta = net.W[l - 1][i, j]
+        v = net.acts[l - 1].T[j]  # (c, m): dz_l[:, i] / dW_l[i, j]
+    else:
+        i = idx
+        theta = net.b[l - 1][i]
+        v = np.ones((len(idx), net.m))
+    h = step_size(theta)
+    c = len(idx)
+    shift = (_MULTS[:, None] * h[None, :])[..., None] * v[None]  # (4, c, m)
+    kinks: list = []
+    if l < net.L:
+        zcol = net.zs[l - 1].T[i][None] + shift  # (4, c, m)
+        name_l = spec.activations[l - 1]
+        if name_l in _KINKED:
+            kinks.append(zcol > 0)
+        da = _act(name_l, zcol) - net.acts[l].T[i][None]
+        w = net.W[l].T[i]  # (c, n_{l+1}): column i of W_{l+1}
+        Z = net.zs[l][None, None] + da[..., None] * w[None, :, None, :]  # (4, c, m, n_{l+1})
+        f = _tail(net, Z.reshape(4 * c, net.m, -1), l + 1, net.y, kinks)
+    else:
+        Z = np.broadcast_to(net.zs[l - 1], (4, c) + net.zs[l - 1].shape).copy()
+        # (the two index arrays are split by a slice, so numpy puts their axis first: (c, 4, m))
+        Z[:, np.arange(c), :, i] += shift.transpose(1, 0, 2)
+        f = _tail(net, Z.reshape(4 * c, net.m, -1), l, net.y, kinks)
+    f = f.reshape(4, c) * net.scale
+    nondiff = _kinked(kinks, c)
+    d, err = _differences(f, h, np.full(c, float(np.abs(net.per_sample).sum()) * net.scale), nondiff)
+    if kind == "W" and spec.reg:
+        d = d + spec.reg * theta
+    return d, err, nondiff, h
+
+
+def _row_fd(net: _Net, name: str, idx: np.ndarray):
+    """Elements idx of x (or A_l): perturb row s of the next pre-activation; only sample s's loss moves."""
+    k = 1 if name == "x" else int(name[1:]) + 1  # the layer whose pre-activation the tensor feeds
+    src = net.acts[k - 1]
+    n = src.shape[1]
+    s, j = np.divmod(idx, n)
+    theta = src[s, j]
+    h = step_size(theta)
+    c = len(idx)
+    w = net.W[k - 1].T[j]  # (c, n_k): dz_k[s, :] / d src[s, j]
+    Z = net.zs[k - 1][s][None] + (_MULTS[:, None] * h[None, :])[..., None] * w[None]  # (4, c, n_k)
+    ys = net.y[s]
+    y4 = np.broadcast_to(ys[None], (4,) + ys.shape).reshape((4 * c, 1) + ys.shape[1:])
+    kinks: list = []
+    f = _tail(net, Z.reshape(4 * c, 1, -1), k, y4, kinks).reshape(4, c) * net.scale
+    nondiff = _kinked(kinks, c)
+    d, err = _differences(f, h, np.abs(net.per_sample[s]) * net.scale, nondiff)
+    return d, err, nondiff, h
+
+
+def _bytes_per_element(net: _Net, name: str) -> int:
+    """Working memory of the 4 copies of one element through the remaining layers (with temporaries)."""
+    if name == "x" or name[0] == "A":
+        k = 1 if name == "x" else int(name[1:]) + 1
+        rows = 1
+    else:
+        # a hidden layer's column goes straight to a rank-one update of the next layer
+        k = min(int(name[1:]) + 1, net.L)
+        rows = net.m
+    widest = max(net.W[l - 1].shape[0] for l in range(k, net.L + 1))
+    return 4 * rows * widest * 8 * 8
+
+
+def _full_one(net: _Net, name: str, chunk_bytes: int):
+    value = _tensor_value(net, name)
+    n = value.size
+    per = _bytes_per_element(net, name)
+    c = max(1, min(chunk_bytes, _WORK_BYTES) // per)
+    fn = _row_fd if name == "x" or name[0] == "A" else _column_fd
+    out = [np.empty(n), np.empty(n), np.empty(n, dtype=bool), np.empty(n)]
+    for start in range(0, n, c):
+        idx = np.arange(start, min(n, start + c))
+        for buf, part in zip(out, fn(net, name, idx)):
+            buf[start : start + len(idx)] = part
+    return [o.reshape(value.shape) for o in out]
+
+
+def full(case: Case, *, names=None, chunk_bytes: int = 64 << 20) -> FDResult:
+    """Per-element central differences of the loss for ``names`` (default: every W*, b* and x).
+
+    Memory is bounded by ``chunk_bytes`` (working arrays of one chunk of perturbed copies)."""
+    names = _check_names(case, names)
+    if chunk_bytes < 1:
+        raise ValueError(f"chunk_bytes={chunk_bytes} must be positive (e.g. 64 << 20)")
+    net = _prepare(case)
+    res = FDResult({}, {}, {}, {})
+    for name in names:
+        d, err, nd, h = _full_one(net, name, chunk_bytes)
+        res.grads[name], res.err_est[name], res.nondiff[name], res.steps[name] = d, err, nd, h
+    return res
+
+
+# ---------------------------------------------------------------- directional screen
+
+
+@dataclass
+class ScreenResult:
+    """The directional screen of one tensor: FD along seeded random directions vs <direction, claimed>."""
+
+    name: str
+    status: str  # pass | fail | nondiff | error
+    fd: np.ndarray
+    claimed: np.ndarray
+    err_est: np.ndarray
+    nondiff: np.ndarray
+    verdict: object = None  # the oracles.compare.TensorVerdict behind the decision
+    detail: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.status in ("pass", "nondiff")
+
+    @property
+    def message(self) -> str:
+        if self.verdict is not None and self.status in ("pass", "fail"):
+            return f"screen ({len(self.fd)} directions): " + self.verdict.message
+        return f"screen {self.name}: {self.status}: {self.detail}"
+
+
+def _directions(name: str, shape: tuple[int, ...], d: int, seed: int) -> np.ndarray:
+    """d Rademacher (+-1) directions: every element moves by exactly the step, and <u, error> of a
+    single wrong element is as large as that element's error. Seeded per (seed, tensor name)."""
+    rng = np.random.default_rng((int(seed), zlib.crc32(name.encode())))
+    n = int(np.prod(shape))
+    bits = np.unpackbits(np.frombuffer(rng.bytes((d * n + 7) // 8), dtype=np.uint8))[: d * n]
+    return (bits.astype(np.float64) * 2.0 - 1.0).reshape((d,) + tuple(shape))
+
+
+def _direction_dz(net: _Net, name: str, U: np.ndarray) -> tuple[int, np.ndarray]:
+    """(k, dZ): the first layer k the tensor reaches and d z_k along each direction, (d, m, n_k)."""
+    if name == "x" or name[0] == "A":
+        k = 1 if name == "x" else int(name[1:]) + 1
+        return k, U @ net.W[k - 1].T
+    l = int(name[1:])
+    if name[0] == "W":
+        return l, np.einsum("mj,dij->dmi", net.acts[l - 1], U, optimize=True)
+    return l, np.broadcast_to(U[:, None, :], (U.shape[0], net.m, U.shape[1]))
+
+
+def _screen_values(net: _Net, names: list[str], dirs: dict[str, np.ndarray]):
+    """FD directional derivatives for every name: {name: (fd (d,), err (d,), nondiff (d,), h)}."""
+    groups: dict[int, list] = {}
+    for name in names:
+        U = dirs[name]
+        k, dZ = _direction_dz(net, name, U)
+        theta = _tensor_value(net, name)
+        h = float(STEP * max(1.0, float(np.abs(theta).max())))
+        groups.setdefault(k, []).append((name, dZ, h))
+    out = {}
+    floor = float(np.abs(net.per_sample).sum()) * net.scale
+    for k, items in groups.items():
+        # one batched tail per first layer: W_k, b_k and the tensor feeding z_k together
+        steps = np.concatenate([np.full(dZ.shape[0], h) for _, dZ, h in items])
+        dZ = np.concatenate([dZ for _, dZ, _ in items])
+        c = dZ.shape[0]
+        Z = net.zs[k - 1][None, None] + (_MULTS[:, None] * steps[None])[..., None, None] * dZ[None]
+        kinks: list = []
+        f = _tail(net, Z.reshape((4 * c,) + dZ.shape[1:]), k, net.y, kinks).reshape(4, c) * net.scale
+        nondiff = _kinked(kinks, c)
+        d, err = _differences(f, steps, np.full(c, floor), nondiff)
+        at = 0
+        for name, dZ_i, h in items:
+            sl = slice(at, at + dZ_i.shape[0])
+            at += dZ_i.shape[0]
+            dd = d[sl]
+            if name[0] == "W" and net.spec.reg:
+                W = net.W[int(name[1:]) - 1]
+                dd = dd + net.spec.reg * np.einsum("ij,dij->d", W, dirs[name])
+            out[name] = (dd, err[sl], nondiff[sl], h)
+    return out
+
+
+def _claimed(grads: dict, name: str, shape: tuple[int, ...]) -> tuple[np.ndarray | None, str]:
+    if name not in grads:
+        return None, f"no gradient for {name!r} was given"
+    try:
+        g = np.asarray(grads[name], dtype=np.float64)
+    except (TypeError, ValueError):
+        return None, f"gradient {name!r} is not an array of numbers ({type(grads[name]).__name__})"
+    if g.shape != shape:
+        return None, f"gradient {name!r} has shape {g.shape}, expected {shape}"
+    return g, ""
+
+
+def screen(case: Case, grads: dict, *, directions: int = 8, seed: int = 0, names=None) -> dict[str, ScreenResult]:
+    """Directional screen of the claimed ``grads`` (canonical shapes) against central differences.
+
+    For each tensor, ``directions`` seeded Rademacher directions u; FD of the loss along u vs
+    <u, claimed>, judged by oracles.compare (oracle "fd", the Case's dtype, the FD error estimate).
+    Directions whose step crosses a kink are left out; a tensor with no usable direction is
+    "nondiff". Default names: the W*, b*, x and A* present in ``grads``."""
+    from oracles.compare import compare_tensor  # numpy-only module; imported late to keep this light
+
+    if directions < 1:
+        raise ValueError(f"directions={directions} must be >= 1")
+    if names is None:
+        names = [n for n in fd_names(case) if n in grads]
+    names = _check_names(case, names)
+    net = _prepare(case)
+    results: dict[str, ScreenResult] = {}
+    claimed: dict[str, np.ndarray] = {}
+    dirs: dict[str, np.ndarray] = {}
+    for name in names:
+        shape = _tensor_value(net, name).shape
+        g, problem = _claimed(grads, name, shape)
+        if g is None:
+            empty = np.zeros(0)
+            results[name] = ScreenResult(name, "error", empty, empty, empty, np.zeros(0, bool), detail=problem)
+            continue
+        dirs[name] = _directions(name, shape, directions, seed)
+        claimed[name] = np.tensordot(dirs[name], g, axes=g.ndim) if g.ndim else dirs[name] * g
+    values = _screen_values(net, list(dirs), dirs)
+    for name, (fd, err, nd, _h) in values.items():
+        cl = claimed[name]
+        ok = ~nd
+        if not ok.any():
+            results[name] = ScreenResult(name, "nondiff", fd, cl, err, nd,
+                                         detail=f"every one of {len(fd)} directions crosses a kink within the step")
+            continue
+        g = np.asarray(grads[name], dtype=np.float64)
+        # the spread of <u, g> over Rademacher u is ||g||: the natural size of a directional derivative
+        scale = max(float(np.linalg.norm(g)), float(np.abs(fd[ok]).max()))
+        v = compare_tensor(f"screen['{name}']", cl[ok], fd[ok], dtype=case.spec.dtype, oracle="fd",
+                           scale=scale / math.sqrt(ok.sum()), err_est=float(np.linalg.norm(err[ok])),
+                           check=_check_family(name))
+        results[name] = ScreenResult(name, v.status, fd, cl, err, nd, verdict=v,
+                                     detail=f"{int(nd.sum())} of {len(fd)} directions crossed a kink" if nd.any() else "")
+    return results
+
+
+def _check_family(name: str) -> str:
+    from oracles.observation import check_of
+
+    return check_of(name)
+
+
+# ---------------------------------------------------------------- localisation
+
+
+@dataclass
+class Localisation:
+    """Where a tensor's claimed gradient departs from per-element finite differences."""
+
+    name: str
+    status: str  # pass | fail | nondiff | error
+    index: tuple[int, ...]
+    fd_value: float
+    claimed_value: float
+    abs_err: float
+    err_est: float
+    n_mismatched: int
+    n_nondiff: int
+    verdict: object = None
+    detail: str = ""
+
+    @property
+    def message(self) -> str:
+        if self.status == "error":
+            return f"localise {self.name}: {self.detail}"
+        return (
+            f"{self.name}{list(self.index)}: claimed {self.claimed_value:.10g}, finite differences "
+            f"{self.fd_value:.10g} (+- {self.err_est:.1e}); {self.n_mismatched} element(s) mismatched, "
+            f"{self.n_nondiff} not differentiable here"
+        )
+
+
+def localise(case: Case, grads: dict, names, *, chunk_bytes: int = 64 << 20) -> dict[str, Localisation]:
+    """Per-element FD on ``names`` only (the tensors the screen failed) and the worst element of each."""
+    from oracles.compare import compare_tensor
+
+    names = _check_names(case, names)
+    net = _prepare(case)
+    out: dict[str, Localisation] = {}
+    for name in names:
+        shape = _tensor_value(net, name).shape
+        g, problem = _claimed(grads, name, shape)
+        if g is None:
+            out[name] = Localisation(name, "error", (), math.nan, math.nan, math.nan, math.nan, 0, 0, detail=problem)
+            continue
+        d, err, nd, _h = _full_one(net, name, chunk_bytes)
+        ok = ~nd
+        diff = np.where(ok, np.abs(g - np.where(ok, d, 0.0)), -1.0)
+        if not ok.any():
+            out[name] = Localisation(name, "nondiff", (), math.nan, math.nan, math.nan, math.nan, 0, int(nd.sum()),
+                                     detail="every element crosses a kink within the step")
+            continue
+        v = compare_tensor(name, g[ok], d[ok], dtype=case.spec.dtype, oracle="fd",
+                           err_est=float(np.linalg.norm(err[ok])), check=_check_family(name))
+        flat = int(diff.argmax())
+        index = tuple(int(i) for i in np.unravel_index(flat, shape)) if shape else ()
+        out[name] = Localisation(
+            name, v.status, index, float(d.flat[flat]), float(g.flat[flat]), float(diff.flat[flat]),
+            float(err.flat[flat]), v.n_mismatched, int(nd.sum()), verdict=v,
+        )
+    return out
+
+
+# ---------------------------------------------------------------- black-box directional derivative
+
+
+def directional(
+    f: Callable[[dict], float],
+    params: dict,
+    direction: dict,
+    *,
+    h: float | None = None,
+    dtype: str = "float64",
+) -> tuple[float, float]:
+    """Central difference of a black-box loss ``f(params) -> float`` along ``direction``.
+
+    Used to check a student's own loss against the student's own gradient. The default step is the
+    step rule for ``dtype`` (the precision f computes in: eps^(1/3) * max(1, max|theta|), divided by
+    max|direction| so that no element moves further than that). Returns (D(h), error estimate), the
+    estimate from D(2h) as in ``full``. ``f`` gets fresh arrays in the dtype of ``params``."""
+    keys = list(direction)
+    missing = [k for k in keys if k not in params]
+    if missing:
+        raise ValueError(f"directional: direction has {missing} which params lacks; params has {list(params)}")
+    eps = float(np.finfo(dtype).eps)
+    if h is None:
+        top = max((float(np.abs(np.asarray(params[k], dtype=np.float64)).max(initial=0.0)) for k in keys), default=0.0)
+        umax = max((float(np.abs(np.asarray(direction[k], dtype=np.float64)).max(initial=0.0)) for k in keys),
+                   default=0.0)
+        if umax == 0:
+            return 0.0, 0.0
+        h = eps ** (1.0 / 3.0) * max(1.0, top) / umax
+
+    def at(t: float) -> float:
+        moved = dict(params)
+        for k in keys:
+            p = np.asarray(params[k])
+            moved[k] = (p.astype(np.float64) + t * np.asarray(direction[k], dtype=np.float64)).astype(p.dtype)
+        return float(f(moved))
+
+    fp, fm, f2p, f2m = at(h), at(-h), at(2 * h), at(-2 * h)
+    d1 = (fp - fm) / (2 * h)
+    d2 = (f2p - f2m) / (4 * h)
+    size = max(abs(fp), abs(fm), abs(f2p), abs(f2m))
+    return d1, abs(d1 - d2) / 3.0 + 4.0 * eps * size / h
