@@ -476,3 +476,61 @@ def test_float32_stays_float32_and_finite_when_saturated():
     assert dx.dtype == f32
     out, cache = cs231n.affine_forward(big, np.ones((3, 2), f32), np.zeros(2, f32))
     assert all(g.dtype == f32 for g in cs231n.affine_backward(out, cache))
+
+
+# ---- read-only inputs: any write into an argument raises -----------------------------------
+
+
+def readonly(a):
+    a = np.array(a, copy=True)
+    a.setflags(write=False)
+    return a
+
+
+def test_every_style_runs_on_read_only_arrays():
+    rng = np.random.default_rng(15)
+    x = readonly(rng.standard_normal((5, 3)))
+    labels = readonly(rng.integers(0, 2, 5))
+    dout = readonly(rng.standard_normal((5, 3)))
+
+    for layer_cls in layers.ACTIVATION_LAYERS.values():
+        layer = layer_cls()
+        layer.forward(x)
+        layer.backward(dout)
+    affine = layers.Affine(readonly(rng.standard_normal((3, 2))), readonly(np.zeros(2)))
+    affine.backward(readonly(affine.forward(x)))
+    for t in (labels, readonly(np.eye(2)[labels])):
+        loss_layer = layers.SoftmaxWithLoss()
+        loss_layer.forward(readonly(affine.forward(x)), t)
+        loss_layer.backward()
+        loss_layer.backward()
+
+    net = layer_net.MultiLayerNet(3, [4], 2, weight_decay_lambda=0.1, seed=0)
+    net.params = {k: readonly(v) for k, v in net.params.items()}
+    for i in (1, 2):
+        net.layers[f"Affine{i}"].W, net.layers[f"Affine{i}"].b = net.params[f"W{i}"], net.params[f"b{i}"]
+    net.gradient(x, labels)
+
+    for module in (nielsen, matrix):
+        nn = module.Network([3, 4, 2], ["relu", "sigmoid"], cost=nielsen.CrossEntropyCost, seed=0)
+        nn.weights = [readonly(w) for w in nn.weights]
+        nn.biases = [readonly(b) for b in nn.biases]
+        batch = [(readonly(x[i : i + 1].T), readonly(np.eye(2)[labels[i]][:, None])) for i in range(5)]
+        nn.update_mini_batch(batch, 0.1, 0.5, 10)
+
+    params = {k: readonly(v) for k, v in dlai.initialize_parameters_deep([3, 4, 1], seed=0).items()}
+    X, Y = readonly(x.T), readonly(labels[None, :].astype(float))
+    AL, caches = dlai.L_model_forward(X, params, ["tanh", "sigmoid"])
+    dlai.update_parameters(params, dlai.L_model_backward(AL, Y, caches, ["tanh", "sigmoid"]), 0.1)
+    dlai.compute_cost(AL, Y)
+    dlai.relu_backward(readonly(np.ones((4, 5))), readonly(rng.standard_normal((4, 5))))
+
+    params = {k: readonly(v) for k, v in dlai_two_layer.initialize_parameters(3, 4, 1, seed=0).items()}
+    A2, cache = dlai_two_layer.forward_propagation(X, params)
+    dlai_two_layer.update_parameters(params, dlai_two_layer.backward_propagation(params, cache, X, Y))
+
+    for loss in ("softmax", "svm"):
+        fc = cs231n.FullyConnectedNet([4], input_dim=3, num_classes=2, reg=0.1, loss=loss, seed=0)
+        fc.params = {k: readonly(v) for k, v in fc.params.items()}
+        fc.loss(x, labels)
+    cs231n.sgd(readonly(np.ones(2)), readonly(np.ones(2)))
