@@ -44,6 +44,7 @@ class MultiLayerNet:
         output_activation: str | None = None,
         last_layer: str = "softmax",
         seed: int | None = None,
+        dtype=np.float64,
     ) -> None:
         self.input_size = input_size
         self.hidden_size_list = list(hidden_size_list)
@@ -75,13 +76,14 @@ class MultiLayerNet:
         self.params = {}
         for i in range(1, len(sizes)):
             scale = _init_scale(weight_init_std, sizes[i - 1])
-            self.params[f"W{i}"] = scale * rng.standard_normal((sizes[i - 1], sizes[i]))
-            self.params[f"b{i}"] = np.zeros(sizes[i])
+            # dtype is fixed here: in-place updates keep it (float32 values set into a float64 array upcast)
+            self.params[f"W{i}"] = (scale * rng.standard_normal((sizes[i - 1], sizes[i]))).astype(dtype)
+            self.params[f"b{i}"] = np.zeros(sizes[i], dtype=dtype)
 
         self.layers = OrderedDict()
         for i in range(1, self.hidden_layer_num + 1):
             self.layers[f"Affine{i}"] = Affine(self.params[f"W{i}"], self.params[f"b{i}"])
-            self.layers[f"Activation{i}"] = ACTIVATION_LAYERS[self.activation[i - 1]]()
+            self.layers[f"Activation_function{i}"] = ACTIVATION_LAYERS[self.activation[i - 1]]()
         i = self.hidden_layer_num + 1
         self.layers[f"Affine{i}"] = Affine(self.params[f"W{i}"], self.params[f"b{i}"])
         if output_activation not in (None, "identity"):
@@ -140,5 +142,6 @@ class TwoLayerNet(MultiLayerNet):
         output_size: int,
         weight_init_std: float = 0.01,
         seed: int | None = None,
+        dtype=np.float64,
     ) -> None:
-        super().__init__(input_size, [hidden_size], output_size, "relu", weight_init_std, seed=seed)
+        super().__init__(input_size, [hidden_size], output_size, "relu", weight_init_std, seed=seed, dtype=dtype)

@@ -163,6 +163,14 @@ class Network:
             costs.append(self.total_cost(training_data, lmbda))
         return costs
 
+    def evaluate(self, test_data) -> int:
+        """Number of samples whose largest output is the target (a label, or a one-hot column)."""
+        correct = 0
+        for x, y in test_data:
+            label = int(np.argmax(y)) if np.size(y) > 1 else int(np.squeeze(y))
+            correct += int(np.argmax(self.feedforward(x)) == label)
+        return correct
+
     def total_cost(self, data, lmbda: float = 0.0) -> float:
         """Mean per-sample cost over data plus network2's 0.5 * (lmbda / n) * sum ||W||^2."""
         data = list(data)

@@ -464,6 +464,10 @@ def test_float32_stays_float32_and_finite_when_saturated():
     sl.forward(big, np.eye(3)[[0, 1, 2, 0]])  # float64 one-hot: the gradient keeps the logits' dtype
     assert sl.backward().dtype == f32
 
+    net = layer_net.MultiLayerNet(3, [4], 3, activation="sigmoid", weight_decay_lambda=0.1, seed=0, dtype=f32)
+    grads = net.gradient(big, np.array([0, 1, 2, 0]))
+    assert all(g.dtype == f32 and np.all(np.isfinite(g)) for g in grads.values())
+
     params = {k: v.astype(f32) for k, v in dlai.initialize_parameters_deep([3, 4, 1], seed=0).items()}
     AL, caches = dlai.L_model_forward(big.T, params)
     grads = dlai.L_model_backward(AL, np.ones((1, 4), f32), caches)
