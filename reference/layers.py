@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from reference.functions import LEAKY_SLOPE, log_softmax, sigmoid, softmax, softplus
+from reference.functions import LEAKY_SLOPE, log_softmax, sigmoid, softplus
 
 __all__ = [
     "MulLayer",
@@ -185,8 +185,8 @@ class SoftmaxWithLoss:
         # One-hot has one entry per logit; labels one per row ((N,) against (N, 1) logits too).
         self.one_hot = t.size == x.size and not (t.ndim == 1 and len(self.x_shape) == 2)
         self.t = t
-        self.y = softmax(x)
         log_y = log_softmax(x)  # log-sum-exp: exact where y underflows, so no 1e-7 in the log
+        self.y = np.exp(log_y)
         if self.one_hot:
             self.loss = -np.sum(t.reshape(x.shape) * log_y) / N
         else:
