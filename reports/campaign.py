@@ -55,6 +55,7 @@ __all__ = [
     "run_campaign",
     "evaluate_case",
     "subject_slug",
+    "regime_for",
 ]
 
 ORACLES = ("torch", "fd")
@@ -148,8 +149,15 @@ def _reference_modules() -> list[str]:
 
 
 def _public_names(impl) -> list[str]:
+    """Top-level names plus "Class.method" entries (what oracles.styles.detect reads)."""
     names = getattr(impl, "__all__", None)
-    return list(names) if names else [n for n in dir(impl) if not n.startswith("_")]
+    names = list(names) if names else [n for n in dir(impl) if not n.startswith("_")]
+    out = list(names)
+    for n in names:
+        obj = getattr(impl, n, None)
+        if isinstance(obj, type):
+            out += [f"{n}.{m}" for m in dir(obj) if not m.startswith("_")]
+    return out
 
 
 def default_subjects() -> list[Subject]:
@@ -512,12 +520,27 @@ def _case_checks(verdicts: list[dict], ran: bool) -> dict[str, list[dict]]:
     return by
 
 
-def _draw(subject: Subject, index: int, config: CampaignConfig) -> Case:
-    from oracles import strategies, styles
+def regime_for(index: int) -> str | None:
+    """Half the cases are ordinary; the other half cycle through the special regimes
+    (saturated, near_kink, exact_zero, large_logits, tiny: see oracles.strategies.REGIMES)."""
+    from oracles.strategies import REGIMES
 
-    space = styles.spec_space(subject.style, subject.impl, subject.entry)
+    special = [r for r in REGIMES if r is not None]
+    k = index % (2 * len(special))
+    return None if k < len(special) else special[k - len(special)]
+
+
+def _space(subject: Subject):
+    from oracles import styles
+
+    return styles.spec_space(subject.style, subject.impl, subject.entry)
+
+
+def _draw(subject: Subject, index: int, config: CampaignConfig) -> Case:
+    from oracles import strategies
+
     seed = case_seed(config.seed, index)
-    case = strategies.draw_case(space, seed, dtype=config.dtype)
+    case = strategies.draw_case(_space(subject), seed, dtype=config.dtype, regime=regime_for(index))
     return replace(case, tags=tuple(case.tags) + (f"subject:{subject.name}", f"campaign-seed:{config.seed}",
                                                    f"case-index:{index}"))
 
@@ -844,7 +867,8 @@ def _smallest(task) -> dict:
     mod = _optional("oracles.shrink") if shrink and check not in (HARNESS_CHECK,) else None
     if mod is not None:
         try:
-            small = mod.shrink(case, fails)
+            # stay inside what the entry point supports, or the driver's refusal would look like a failure
+            small = mod.shrink(case, fails, space=_space(subject))
             if isinstance(small, Case) and small.case_id != case.case_id and fails(small):
                 keep = [t for t in case.tags if t.startswith(("subject:", "campaign-seed:", "case-index:"))]
                 case = replace(small, tags=tuple(t for t in small.tags if t not in keep) + tuple(keep) + ("shrunk",))
