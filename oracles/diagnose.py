@@ -27,6 +27,7 @@ implementation): no private tolerances here.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -90,7 +91,7 @@ _RANK = {"raised": 0, "mutation": 0, "missing_keepdims": 0,
 # Campaign-level classes, and per-case classes too generic to beat them.
 _CONDITIONAL = ("one_hot_only", "batch_only", "large_inputs")
 _GENERIC = {"unclassified", "raised", "shape", "forward_pass", "layer_break", "bias_only", "constant_factor",
-            "zero_grad", "update_only"}
+            "zero_grad"}
 
 
 @dataclass
@@ -142,13 +143,15 @@ def _plain(v):
 # ---- matching: every "equal?" goes through compare_tensor ----------------------------------
 
 
-def _close(actual, expected, dtype: str) -> bool:
-    """Does actual equal expected up to what an independent implementation in dtype may differ by?"""
+def _close(actual, expected, dtype: str, err_est: float | None = None) -> bool:
+    """Does actual equal expected up to what an independent implementation in dtype may differ by?
+
+    err_est: the rounding already in the operands (e.g. a step recovered as p - p_new)."""
     a = np.asarray(actual, dtype=np.float64)
     e = np.asarray(expected, dtype=np.float64)
     if a.shape != e.shape or not np.all(np.isfinite(a)):
         return False
-    return compare_tensor("hypothesis", a, e, dtype=dtype, oracle="impl").passed
+    return compare_tensor("hypothesis", a, e, dtype=dtype, oracle="impl", err_est=err_est).passed
 
 
 def _fit(a: np.ndarray, e: np.ndarray) -> float | None:
@@ -429,7 +432,7 @@ def diagnose(
     # faults first: they say the most in the fewest words
     for v in bad:
         if v.status == "error" and v.name in observed.errors:
-            out.append(Diagnosis("raised", f"{v.name}: {observed.errors[v.name]}", (v.name,)))
+            out.append(_error_pattern(v.name, observed.errors[v.name], case))
     if observed.mutated:
         out.append(Diagnosis("mutation", f"modified in place: {', '.join(observed.mutated)} (the caller's arrays "
                              f"changed; copy before writing)", tuple(observed.mutated)))
@@ -439,6 +442,11 @@ def diagnose(
 
     grad_bad = {_key(v.name): v for v in bad if v.check.startswith("grad_") and v.status != "error"}
     grad_ok = [k for k in observed.grads if k in expected.grads and k not in grad_bad]
+    if grad_bad and all(k.startswith("A") for k in grad_bad) and any(k[0] in "Wb" for k in grad_ok):
+        # dA wrong while every dW, db computed from it is right: it was overwritten after its use
+        out.append(Diagnosis("mutation", f"{', '.join(sorted(grad_bad))} wrong while every parameter gradient "
+                             f"computed from them is right: the upstream gradient was modified in place after "
+                             f"use (e.g. relu_backward zeroing dA without a copy)", tuple(sorted(grad_bad))))
 
     # one tensor at a time
     patterns: dict[str, Diagnosis] = {}
@@ -493,6 +501,42 @@ def diagnose(
                 d.evidence["convention"] = conv.name
     _annotate(bad, out)
     return out
+
+
+_SHAPE_RE = re.compile(r"has shape \(([\d, ]*)\); expected \(([\d, ]*)\)")
+
+
+def _shape_tuple(text: str) -> tuple[int, ...]:
+    return tuple(int(t) for t in text.replace(" ", "").split(",") if t)
+
+
+def _error_pattern(family: str, text: str, case: Case) -> Diagnosis:
+    """Classify a driver's error text (wrong shape, NaN, exception) for one check family."""
+    m = case.m
+    found = _SHAPE_RE.search(text)
+    if found:
+        a, e = _shape_tuple(found.group(1)), _shape_tuple(found.group(2))
+        ev = {"shape": a, "expected_shape": e}
+        if "transposed?" in text or (len(a) == 2 and a == e[::-1]):
+            return Diagnosis("transpose", text, (family,), ev)
+        n = e[0] if e else 0
+        if len(a) == 2 and a == (n, n) and (len(e) == 1 or e[1:] == (1,)) and n > 1 and (n != m or "update" in family
+                                                                                         or "updated" in text):
+            return Diagnosis("missing_keepdims", f"{text}: a (n,) gradient broadcast against a (n, 1) parameter "
+                             f"(keepdims missing)", (family,), ev)
+        if m > 1 and m in a and (m not in e or np.prod(a) == np.prod(e) * m):
+            return Diagnosis("extra_batch_axis", f"{text}: an axis of size m = {m}: not summed over the batch",
+                             (family,), ev)
+        if family == "grad_W" and len(a) == 2 and len(e) == 2 and a[1] == case.spec.sizes[0] != e[1]:
+            return Diagnosis("a_prev_is_x", f"{text}: its second axis is the input width n_0 = {a[1]}: X used in "
+                             f"place of A_(l-1)", (family,), ev)
+        return Diagnosis("shape", text, (family,), ev)
+    if "NaN" in text or "inf" in text.split():
+        return Diagnosis("large_inputs", f"{text} (largest |x| {np.abs(case.x).max():.3g}): overflow or instability",
+                         (family,))
+    if "raised" in text and "forward" in text.lower():
+        return Diagnosis("forward_pass", f"the forward pass raised: {text}", (family,))
+    return Diagnosis("raised", text, (family,))
 
 
 def _first_nonfault(out: list[Diagnosis]) -> int:
@@ -560,7 +604,9 @@ def _update_pattern(case: Case, observed: Observation, expected: Observation, up
             parts.append(f"{k} has shape {np.shape(got)}")
             continue
         step_exp = p - exp
-        if step_obs.shape == step_exp.shape and _close(step_obs, step_exp, dtype):
+        # p - p_new cancels: its rounding is eps * |p|, whatever the size of the step
+        est = float(np.finfo(dtype).eps) * float(np.linalg.norm(p) + np.linalg.norm(exp))
+        if step_obs.shape == step_exp.shape and _close(step_obs, step_exp, dtype, est):
             continue
         names.append(k)
         if step_obs.shape == step_exp.shape and not np.any(step_obs) and np.any(step_exp):
@@ -568,12 +614,12 @@ def _update_pattern(case: Case, observed: Observation, expected: Observation, up
             ev[k] = 0.0
             continue
         named = [(f, s) for f, s, _ in _named_factors(case.m) if step_obs.shape == step_exp.shape
-                 and _close(step_obs, f * step_exp, dtype)]
+                 and _close(step_obs, f * step_exp, dtype, abs(f) * est)]
         c = _fit(step_obs.ravel(), step_exp.ravel()) if step_obs.shape == step_exp.shape else None
         if named:
             parts.append(f"{k} stepped by {named[0][1]} x lr x gradient")
             ev[k] = named[0][0]
-        elif c is not None and _close(step_obs, c * step_exp, dtype):
+        elif c is not None and _close(step_obs, c * step_exp, dtype, abs(c) * est):
             parts.append(f"{k} stepped by {c:.6g} x lr x gradient")
             ev[k] = c
         else:
@@ -703,20 +749,17 @@ def diagnose_campaign(results: Iterable[tuple[Case, bool, Sequence[Diagnosis]]])
     only(lambda c: c.spec.target == "labels", "one_hot_only", "fails only with label targets (one-hot pass)")
     only(lambda c: c.m > 1, "batch_only", "fails only with batch size > 1 (single samples pass)")
     only(_is_large, "large_inputs", "fails only on large-magnitude inputs")
-    top_class = counts.most_common(1)[0][0] if counts else "unclassified"
-    specific = top_class not in _GENERIC
     per_case = []
     for cls, n in counts.most_common():
         example = next(primary(ds) for _, ds in failed if ds and primary(ds).bug_class == cls)
         per_case.append(Diagnosis(cls, f"{n}/{n_f} failing Cases: {example.message}", example.tensors,
                                   {"cases": n, **example.evidence}))
     # a specific per-case class (e.g. missing_mean, which also only shows for m > 1) explains more
-    # than the condition; a condition explains more than a generic per-case class
-    if specific:
-        out = per_case + cond
-    else:
-        out = cond + per_case
-    return out
+    # than a condition; a condition more than a generic class; a bare exception least
+    specific = [d for d in per_case if d.bug_class not in _GENERIC]
+    generic = [d for d in per_case if d.bug_class in _GENERIC and d.bug_class not in ("raised", "unclassified")]
+    rest = [d for d in per_case if d.bug_class in ("raised", "unclassified")]
+    return specific + cond + generic + rest
 
 
 def _is_large(case: Case) -> bool:

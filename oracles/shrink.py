@@ -19,7 +19,7 @@ import numpy as np
 
 from oracles.case import Case, SpecSpace
 
-__all__ = ["shrink", "candidates"]
+__all__ = ["shrink", "candidates", "narrow"]
 
 
 def shrink(
@@ -136,10 +136,10 @@ def _narrower(case: Case) -> Iterator[Case | None]:
         for k in (1, 2, n // 2):
             if not 1 <= k < n:
                 continue
-            yield _narrow(case, j, k)
+            yield narrow(case, j, k)
 
 
-def _narrow(case: Case, j: int, k: int) -> Case | None:
+def narrow(case: Case, j: int, k: int) -> Case | None:
     """Keep the first k units of layer j (0 = the input features)."""
     spec = case.spec
     L = spec.n_layers

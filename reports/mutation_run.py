@@ -1,0 +1,202 @@
+"""The kill run: every mutant of the zoo against the property checks, on Cases drawn to expose it.
+
+For each mutant and each of its entry points, Cases are drawn from the entry's SpecSpace in a
+fixed cycle of regimes (ordinary, equal widths so that shape-compatible bugs compute instead
+of raising, large logits, exact zeros, saturated, tiny, label targets, regularisation), each
+Case is run through the style driver and compared with the torch oracle
+(oracles.compare.compare_observation: loss, gradients, update, trajectory, side effects) and
+screened with finite differences (oracles.finite_diff.screen). A mutant is killed when any check
+fails on any Case; the diagnosis is oracles.diagnose over the failing Cases, then across them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from oracles.case import Case, SpecSpace
+from oracles.diagnose import Diagnosis, diagnose, diagnose_campaign
+from oracles.observation import CHECKS
+
+__all__ = ["COLUMNS", "PLAN", "MutantResult", "plan_cases", "run_mutant", "kill_run"]
+
+COLUMNS = (*CHECKS, "fd_screen")
+# (regime for draw_case, tweak): "square" = all widths 3; "labels" / "reg" turn that on when allowed
+PLAN = (
+    (None, None), (None, "square"), ("large_logits", None), ("exact_zero", None), (None, "labels"),
+    ("saturated", None), (None, "reg"), ("tiny", None), ("exact_zero", "square"), (None, None),
+    ("near_kink", None), (None, "labels"),
+)
+
+
+@dataclass
+class MutantResult:
+    name: str
+    bug_class: str
+    style: str
+    description: str
+    killed: bool = False
+    kills: dict[str, int] = field(default_factory=dict)  # check -> failing Cases
+    n_cases: int = 0
+    diagnoses: list[Diagnosis] = field(default_factory=list)
+    example: str = ""  # one failing verdict's message
+    problems: list[str] = field(default_factory=list)  # harness trouble (not the mutant's)
+
+    @property
+    def killed_by(self) -> list[str]:
+        return [c for c in COLUMNS if self.kills.get(c)]
+
+    @property
+    def diagnosis(self) -> Diagnosis | None:
+        return self.diagnoses[0] if self.diagnoses else None
+
+    @property
+    def named(self) -> bool:
+        """Does the primary diagnosis name the planted bug class?"""
+        return self.diagnosis is not None and self.diagnosis.bug_class == self.bug_class
+
+    def to_dict(self) -> dict:
+        d = self.diagnosis
+        return {
+            "name": self.name,
+            "bug_class": self.bug_class,
+            "style": self.style,
+            "description": self.description,
+            "killed": self.killed,
+            "killed_by": self.killed_by,
+            "kills": dict(self.kills),
+            "cases": self.n_cases,
+            "diagnosis": None if d is None else d.bug_class,
+            "diagnosis_message": None if d is None else d.message,
+            "diagnosis_names_bug": self.named,
+            "example": self.example,
+            "problems": list(self.problems),
+        }
+
+
+def _with_labels(case: Case) -> Case:
+    if case.spec.target == "labels" or case.spec.loss not in ("softmax_cross_entropy", "hinge"):
+        return case
+    return replace(case, spec=replace(case.spec, target="labels"), y=case.labels.astype(np.int64))
+
+
+def plan_cases(space: SpecSpace, n: int, seed: int) -> list[Case]:
+    """n Cases inside space following PLAN (deterministic in seed); tweaks the space forbids are skipped."""
+    from oracles.strategies import draw_case
+
+    out = []
+    for i in range(n):
+        regime, tweak = PLAN[i % len(PLAN)]
+        s = seed * 1_000_003 + i
+        bounds = {"min_width": 3, "max_width": 3} if tweak == "square" else {}
+        try:
+            case = draw_case(space, s, regime=regime, **bounds)
+        except ValueError:
+            case = draw_case(space, s)
+        for cand in _tweaked(case, tweak, space):
+            if space.allows(cand.spec) is None:
+                case = cand
+                break
+        out.append(case)
+    return out
+
+
+def _tweaked(case: Case, tweak: str | None, space: SpecSpace):
+    try:
+        if tweak == "labels" and "labels" in space.targets:
+            yield _with_labels(case)
+        if tweak == "reg" and space.allow_reg and not case.spec.reg:
+            yield case.with_spec(reg=0.1)
+    except ValueError:
+        return
+
+
+def run_mutant(mutant, *, cases: int = 12, seed: int = 0) -> MutantResult:
+    """Kill run of one mutant over every entry point of its implementation."""
+    import oracles.styles as styles
+    from oracles.compare import compare_observation
+    from oracles.finite_diff import screen
+    from oracles.shrink import narrow
+    from oracles.torch_autograd import expected as torch_expected
+
+    res = MutantResult(mutant.name, mutant.bug_class, mutant.style, mutant.description)
+    try:
+        entries = styles.entry_points(mutant.style, mutant.impl)
+    except Exception as exc:  # noqa: BLE001 - report, do not stop the zoo
+        res.problems.append(f"entry_points raised {type(exc).__name__}: {exc}")
+        entries = []
+    if mutant.entry and mutant.entry in entries:
+        entries = [mutant.entry] + [e for e in entries if e != mutant.entry]
+    per_case: list[tuple[Case, bool, list[Diagnosis]]] = []
+    for k, entry in enumerate(entries):
+        try:
+            space = styles.spec_space(mutant.style, mutant.impl, entry)
+        except Exception as exc:  # noqa: BLE001
+            res.problems.append(f"spec_space({entry}) raised {type(exc).__name__}: {exc}")
+            continue
+        for case in plan_cases(space, cases, seed * 101 + k):
+            try:
+                obs = styles.run(mutant.style, mutant.impl, case, entry)
+            except ValueError as exc:
+                # outside what the entry runs in a way SpecSpace cannot say (one output unit): narrow it
+                case = narrow(case, case.spec.n_layers, 1) or case
+                try:
+                    obs = styles.run(mutant.style, mutant.impl, case, entry)
+                except ValueError:
+                    res.problems.append(f"{entry}: {exc}")
+                    continue
+            try:
+                exp = torch_expected(case)
+            except Exception as exc:  # noqa: BLE001 - an oracle problem is ours, not the mutant's
+                res.problems.append(f"torch oracle raised {type(exc).__name__} on {case.describe()}: {exc}")
+                continue
+            verdicts = compare_observation(case, obs, exp, context=f"{mutant.name} {entry}")
+            failed = {v.check for v in verdicts if not v.passed}
+            fd_grads = {n: g for n, g in obs.grads.items() if n in exp.grads}
+            if fd_grads:
+                try:
+                    scr = screen(case, fd_grads)
+                    if any(r.status == "fail" for r in scr.values()):
+                        failed.add("fd_screen")
+                except Exception as exc:  # noqa: BLE001 - an FD problem is ours, not the mutant's
+                    res.problems.append(f"fd screen raised {type(exc).__name__}: {exc}")
+            res.n_cases += 1
+            ds: list[Diagnosis] = []
+            if failed:
+                for c in failed:
+                    res.kills[c] = res.kills.get(c, 0) + 1
+                ds = diagnose(case, verdicts, obs, exp)
+                if not res.example:
+                    bad = next((v for v in verdicts if not v.passed), None)
+                    res.example = bad.message if bad is not None else "finite-difference screen failed"
+            per_case.append((case, bool(failed), ds))
+    res.killed = bool(res.kills)
+    res.diagnoses = diagnose_campaign(per_case)
+    return res
+
+
+def kill_run(
+    names: Iterable[str] | None = None,
+    *,
+    cases: int = 12,
+    seed: int = 0,
+    progress: Callable[[str], None] | None = None,
+) -> list[MutantResult]:
+    """MutantResults for the named mutants (default: the whole zoo), in registry order."""
+    import torch
+
+    torch.set_num_threads(1)
+    from reference.mutants import MUTANTS
+
+    chosen = list(MUTANTS) if names is None else list(names)
+    unknown = [n for n in chosen if n not in MUTANTS]
+    if unknown:
+        raise ValueError(f"unknown mutant(s) {unknown}; see reference.mutants.MUTANTS")
+    out = []
+    for name in chosen:
+        if progress:
+            progress(name)
+        out.append(run_mutant(MUTANTS[name], cases=cases, seed=seed))
+    return out
