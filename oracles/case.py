@@ -330,6 +330,7 @@ class SpecSpace:
     targets: tuple[str, ...] = TARGETS
     allow_reg: bool = False
     min_outputs: int = 1
+    max_outputs: int | None = None  # e.g. 1 for deeplearning.ai's single-output cost functions
 
     def allows(self, spec: Spec) -> str | None:
         """None when spec is inside this space, else the reason it is not."""
@@ -356,4 +357,6 @@ class SpecSpace:
             return "regularisation"
         if spec.sizes[-1] < self.min_outputs:
             return f"{spec.sizes[-1]} outputs (needs >= {self.min_outputs})"
+        if self.max_outputs is not None and spec.sizes[-1] > self.max_outputs:
+            return f"{spec.sizes[-1]} outputs (at most {self.max_outputs})"
         return None

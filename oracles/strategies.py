@@ -134,6 +134,9 @@ def _spec(
     # The output layer needs classes for labels and class losses, and whatever the space demands.
     min_out = max(min_width, space.min_outputs, 2 if (target == "labels" or loss in _CLASS_LOSSES) else 1)
     max_out = max(max_width, min_out)
+    if space.max_outputs is not None:  # a space may cap the output width (deeplearning.ai: one unit)
+        max_out = min(max_out, max(space.max_outputs, 1))
+        min_out = min(min_out, max_out)
     sizes = [c.integer(min_width, max_width) for _ in range(n_layers)] + [c.integer(min_out, max_out)]
     return Spec(
         sizes=tuple(sizes),

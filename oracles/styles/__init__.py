@@ -1,0 +1,108 @@
+"""Style drivers: put a Case into an implementation in its course's own layout, run it, and
+return an Observation in canonical form (see oracles/case.py and ARCHITECTURE.md).
+
+Used for our references and for unmodified student files (inside the sandbox child), so every
+call into an implementation is guarded: exceptions, wrong types or shapes and NaN become
+``Observation.errors[check_family]`` and the other checks still run. ``run`` raises ValueError
+only for a Case the entry point cannot run (see ``spec_space``).
+
+    style, why = detect(names)
+    for entry in entry_points(style, impl):
+        space = spec_space(style, impl, entry)      # draw Cases from here
+        obs = run(style, impl, case, entry)         # Observation
+        own = own_loss(style, impl, case, entry)    # the implementation's own loss, or None
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from oracles.case import Case, SpecSpace
+from oracles.observation import Observation
+from oracles.styles import cs231n, dlai, nielsen, saito
+
+__all__ = ["STYLES", "detect", "entry_points", "spec_space", "run", "own_loss"]
+
+STYLES = ("nielsen", "dlai", "saito", "cs231n")
+_DRIVERS = {"nielsen": nielsen, "dlai": dlai, "saito": saito, "cs231n": cs231n}
+
+# Names that decide a style on their own, and weaker hints that only break ties.
+# "Class.method" entries are accepted too (e.g. "Network.backprop", "TwoLayerNet.gradient").
+_DECISIVE = {
+    "nielsen": ("backprop", "update_mini_batch", "update_batch", "Network.backprop", "NeuralNetwork.backprop",
+                "Network.update_mini_batch", "QuadraticCost", "CrossEntropyCost"),
+    "dlai": ("L_model_forward", "L_model_backward", "linear_activation_forward", "linear_activation_backward",
+             "initialize_parameters_deep", "forward_propagation+backward_propagation"),
+    "saito": ("Affine", "SoftmaxWithLoss", "MulLayer", "AddLayer", "MultiLayerNet", "TwoLayerNet.gradient",
+              "cross_entropy_error", "SquaredLoss"),
+    "cs231n": ("affine_forward", "affine_backward", "softmax_loss", "svm_loss", "FullyConnectedNet",
+               "affine_relu_forward", "TwoLayerNet.loss+affine_forward"),
+}
+_HINTS = {
+    "nielsen": ("Network", "NeuralNetwork", "sigmoid_prime", "cost_derivative", "feedforward"),
+    "dlai": ("compute_cost", "update_parameters", "linear_forward", "linear_backward", "relu_backward",
+             "sigmoid_backward", "initialize_parameters", "layer_sizes", "nn_model"),
+    "saito": ("Relu", "Sigmoid", "numerical_gradient", "TwoLayerNet"),
+    "cs231n": ("relu_forward", "relu_backward", "sgd", "TwoLayerNet.loss"),
+}
+
+
+def _present(token: str, names: set[str]) -> bool:
+    parts = token.split("+")
+    return all(p in names or any(n.endswith("." + p) for n in names) if "." not in p else p in names for p in parts)
+
+
+def detect(names: Iterable[str]) -> tuple[str | None, str]:
+    """The course style of a file from the names it defines, and which names decided it.
+
+    names: top-level names, optionally with "Class.method" entries. Returns (None, reason) when no
+    style is recognised or the names are ambiguous (e.g. only TwoLayerNet: Saito or CS231n)."""
+    names = set(names)
+    scores = {}
+    found = {}
+    for style in STYLES:
+        decisive = [t for t in _DECISIVE[style] if _present(t, names)]
+        hints = [t for t in _HINTS[style] if _present(t, names)]
+        found[style] = (decisive, hints)
+        scores[style] = (len(decisive), len(hints))
+    ranked = sorted(STYLES, key=lambda s: scores[s], reverse=True)
+    best = ranked[0]
+    decisive, hints = found[best]
+    if not decisive:
+        if "TwoLayerNet" in names and not any(found[s][0] for s in STYLES):
+            return None, ("only TwoLayerNet is defined: Saito (gradient(x, t)) or CS231n (loss(X, y)) cannot "
+                          "be told apart by names; pass the style explicitly")
+        seen = ", ".join(sorted(h for s in STYLES for h in found[s][1])) or "none of the course names"
+        return None, (f"no style recognised (found {seen}); expected e.g. Network.backprop (nielsen), "
+                      f"L_model_forward (dlai), Affine/SoftmaxWithLoss (saito), affine_forward (cs231n)")
+    runner_up = ranked[1]
+    reason = f"{best}: defines {', '.join(decisive + hints)}"
+    if found[runner_up][0]:
+        reason += f" (also {runner_up} names: {', '.join(found[runner_up][0])}; {best} has more)"
+    return best, reason
+
+
+def _driver(style: str):
+    if style not in _DRIVERS:
+        raise ValueError(f"unknown style {style!r}; choose one of {', '.join(STYLES)}")
+    return _DRIVERS[style]
+
+
+def entry_points(style: str, impl) -> list[str]:
+    """The parts of impl this style's driver can run (may call into impl to probe, guarded)."""
+    return _driver(style).entry_points(impl)
+
+
+def spec_space(style: str, impl, entry: str) -> SpecSpace:
+    """The Specs that entry point can run."""
+    return _driver(style).spec_space(impl, entry)
+
+
+def run(style: str, impl, case: Case, entry: str) -> Observation:
+    """Run case through impl's entry point; implementation faults go into Observation.errors."""
+    return _driver(style).run(impl, case, entry)
+
+
+def own_loss(style: str, impl, case: Case, entry: str) -> float | None:
+    """The implementation's own loss at case.params / x / y (None when the style exposes none or it failed)."""
+    return _driver(style).own_loss(impl, case, entry)

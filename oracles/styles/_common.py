@@ -1,0 +1,293 @@
+"""What every style driver needs: guarded calls into untrusted code, array checks, snapshots.
+
+A driver never raises for an implementation's fault. Every call goes through ``Recorder.call``;
+every returned value goes through ``Recorder.array`` (type, shape, finiteness, float64 copy);
+every array handed over is snapshotted so that writes into it can be reported by name.
+Numpy only: this runs inside the sandbox child.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import os
+import traceback
+from collections.abc import Callable, Iterable
+
+import numpy as np
+
+from oracles.case import Case, SpecSpace
+from oracles.observation import Observation
+
+__all__ = [
+    "ACTIVATION_CLASS_NAMES",
+    "Recorder",
+    "Snapshot",
+    "accepts",
+    "require",
+    "get",
+    "public_names",
+    "positional_count",
+    "row_input",
+    "shape_str",
+]
+
+_HARNESS_DIRS = tuple(
+    os.path.dirname(os.path.abspath(p)) + os.sep
+    for p in (__file__, os.path.join(os.path.dirname(__file__), "..", "__init__.py"))
+)
+
+# Saito-style class names for each canonical activation (first one preferred).
+ACTIVATION_CLASS_NAMES = {
+    "relu": ("Relu", "ReLU", "ReLu"),
+    "sigmoid": ("Sigmoid",),
+    "tanh": ("Tanh",),
+    "leaky_relu": ("LeakyRelu", "LeakyReLU", "LeakyReLu"),
+    "softplus": ("Softplus", "SoftPlus"),
+    "identity": ("Identity",),
+}
+
+
+def public_names(impl) -> list[str]:
+    """The names an implementation defines: ``__all__`` for a module that has one, else every name."""
+    names = getattr(impl, "__all__", None)
+    if names:
+        return list(names)
+    try:
+        return [n for n in vars(impl) if not n.startswith("__")]
+    except TypeError:
+        return [n for n in dir(impl) if not n.startswith("__")]
+
+
+def get(impl, name: str):
+    """impl.name if the implementation defines it (respecting ``__all__``), else None."""
+    names = getattr(impl, "__all__", None)
+    if names and name not in names:
+        return None
+    try:
+        return getattr(impl, name, None)
+    except Exception:  # a property that raises is as good as absent
+        return None
+
+
+def _signature(fn) -> inspect.Signature | None:
+    try:
+        return inspect.signature(fn)
+    except (TypeError, ValueError):
+        return None
+
+
+def accepts(fn, name: str) -> bool:
+    """Does fn take a parameter called name (or **kwargs)?"""
+    sig = _signature(fn)
+    if sig is None:
+        return False
+    return any(p.name == name or p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
+
+
+def positional_count(fn) -> tuple[int, int]:
+    """(required, total) positional parameters of fn (bound methods exclude self); total is large for *args."""
+    sig = _signature(fn)
+    if sig is None:
+        return 0, 99
+    required = total = 0
+    for p in sig.parameters.values():
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            total += 1
+            if p.default is p.empty:
+                required += 1
+        elif p.kind is p.VAR_POSITIONAL:
+            total = 99
+    return required, total
+
+
+def require(space: SpecSpace, case: Case, style: str, entry: str, extra: str | None = None) -> None:
+    """ValueError when the Case is outside what this entry point can run (not the implementation's fault)."""
+    why = space.allows(case.spec) or extra
+    if why:
+        raise ValueError(
+            f"{style}[{entry}] cannot run {case.spec.describe()}: unsupported {why}; "
+            f"draw Cases from spec_space({style!r}, impl, {entry!r})"
+        )
+
+
+def shape_str(a) -> str:
+    return str(tuple(np.shape(a))) if isinstance(a, np.ndarray) else type(a).__name__
+
+
+def row_input(case: Case) -> np.ndarray:
+    """x as a row-layout style receives it; with the tag ``nd_input`` an (m, p, q) batch (Affine reshapes it)."""
+    x = case.typed(case.x)
+    if "nd_input" in case.tags:
+        n0 = x.shape[1]
+        p = next((k for k in range(2, int(math.isqrt(n0)) + 1) if n0 % k == 0), 1)
+        x = x.reshape(x.shape[0], p, n0 // p)
+    return np.ascontiguousarray(x)
+
+
+def _student_frame(exc: BaseException) -> str:
+    """' (at file.py:12 in backprop)' for the innermost frame outside the harness and numpy."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    for fr in reversed(frames):
+        path = os.path.abspath(fr.filename)
+        if path.startswith(_HARNESS_DIRS) or f"{os.sep}numpy{os.sep}" in path:
+            continue
+        return f" (at {os.path.basename(fr.filename)}:{fr.lineno} in {fr.name})"
+    return ""
+
+
+def _describe(value) -> str:
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape}"
+    if isinstance(value, (tuple, list)):
+        return f"a {type(value).__name__} of {len(value)} items"
+    if value is None:
+        return "None"
+    return f"a {type(value).__name__}"
+
+
+class Recorder:
+    """Builds one Observation: errors per check family, notes, mutations, shape changes."""
+
+    def __init__(self, case: Case) -> None:
+        self.case = case
+        self.obs = Observation()
+
+    # -- bookkeeping --
+    def error(self, families: str | Iterable[str], message: str) -> None:
+        if isinstance(families, str):
+            families = (families,)
+        for f in families:
+            old = self.obs.errors.get(f)
+            if old is None:
+                self.obs.errors[f] = message
+            elif message not in old:
+                self.obs.errors[f] = f"{old}; {message}"
+
+    def note(self, message: str) -> None:
+        if message not in self.obs.notes:
+            self.obs.notes.append(message)
+
+    def mutated(self, name: str) -> None:
+        if name not in self.obs.mutated:
+            self.obs.mutated.append(name)
+
+    # -- calls --
+    def call(self, families, what: str, fn: Callable, *args, **kwargs) -> tuple[bool, object]:
+        """(True, result), or (False, None) with the exception recorded for families."""
+        if not callable(fn):
+            self.error(families, f"{what}: {_describe(fn)} is not callable")
+            return False, None
+        try:
+            with np.errstate(all="ignore"):  # overflow warnings are the student's business; NaN is checked
+                return True, fn(*args, **kwargs)
+        except SystemExit as exc:
+            self.error(families, f"{what} called sys.exit({exc.code!r}){_student_frame(exc)}")
+        except Exception as exc:  # an implementation fault, never ours to raise
+            msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            msg = msg if len(msg) <= 200 else msg[:197] + "..."
+            self.error(families, f"{what} raised {type(exc).__name__}: {msg}{_student_frame(exc)}")
+        return False, None
+
+    # -- values --
+    def array(
+        self,
+        families,
+        what: str,
+        value,
+        shape: tuple[int, ...] | None,
+        *,
+        loose: bool = False,
+        hint: str = "",
+    ) -> np.ndarray | None:
+        """A float64 copy of value with the given shape, or None with the reason recorded.
+
+        loose: a vector may come as (n,), (n, 1) or (1, n) (bias gradients); a note says so."""
+        if isinstance(value, (list, tuple)) and value and all(isinstance(v, (int, float, np.number)) for v in value):
+            value = np.asarray(value)
+        if isinstance(value, (int, float, np.number)) and not isinstance(value, bool) and shape in ((), None):
+            value = np.asarray(value)
+        if not isinstance(value, np.ndarray):
+            self.error(families, f"{what} is {_describe(value)}; expected a numpy array of shape {shape}")
+            return None
+        if not (np.issubdtype(value.dtype, np.floating) or np.issubdtype(value.dtype, np.integer)):
+            self.error(families, f"{what} has dtype {value.dtype}; expected floating-point numbers")
+            return None
+        if shape is not None and value.shape != tuple(shape):
+            squeezed = tuple(d for d in value.shape if d != 1) == tuple(d for d in shape if d != 1)
+            if loose and squeezed:
+                self.note(f"{what} has shape {value.shape} where {tuple(shape)} was expected; same numbers, accepted")
+                value = value.reshape(shape)
+            else:
+                extra = ""
+                if len(shape) == 2 and value.shape == tuple(reversed(shape)):
+                    extra = " (transposed?)"
+                elif value.size > math.prod(shape) and value.ndim >= len(shape):
+                    extra = " (an extra batch axis: not summed over the samples, or broadcast?)"
+                self.error(families, f"{what} has shape {value.shape}; expected {tuple(shape)}{extra}{hint}")
+                return None
+        out = np.array(value, dtype=np.float64, copy=True)
+        bad = ~np.isfinite(out)
+        if bad.any():
+            kinds = ("NaN" if np.isnan(out).any() else "") + ("/inf" if np.isinf(out).any() else "")
+            self.error(
+                families,
+                f"{what} contains {kinds.strip('/')} ({int(bad.sum())} of {out.size} entries, first at "
+                f"{tuple(int(i) for i in np.argwhere(bad)[0])})",
+            )
+            return None
+        return out
+
+    def scalar(self, families, what: str, value) -> float | None:
+        """A finite float from a number or a size-1 array."""
+        if isinstance(value, np.ndarray) and value.size == 1 and (
+            np.issubdtype(value.dtype, np.floating) or np.issubdtype(value.dtype, np.integer)
+        ):
+            if value.ndim > 0:
+                self.note(f"{what} is an array of shape {value.shape}; its single value was used")
+            value = value.reshape(()).item()
+        if isinstance(value, (np.floating, np.integer)):
+            value = value.item()
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.error(families, f"{what} is {_describe(value)}; expected a number")
+            return None
+        value = float(value)
+        if not math.isfinite(value):
+            self.error(families, f"{what} is {value}")
+            return None
+        return value
+
+
+class Snapshot:
+    """Copies of every array reachable in obj (lists, tuples, dicts, object attributes not followed)."""
+
+    def __init__(self, obj, name: str, *, skip: Iterable[np.ndarray] = ()) -> None:
+        self.name = name
+        skip_ids = {id(a) for a in skip}
+        self.items: list[tuple[str, np.ndarray, np.ndarray]] = []
+        self._walk(obj, name, skip_ids, depth=0)
+
+    def _walk(self, obj, path: str, skip_ids: set[int], depth: int) -> None:
+        if depth > 6 or len(self.items) > 10_000:
+            return
+        if isinstance(obj, np.ndarray):
+            if id(obj) not in skip_ids and obj.dtype != object:
+                self.items.append((path, obj, obj.copy()))
+        elif isinstance(obj, (list, tuple)):
+            for i, v in enumerate(obj):
+                self._walk(v, f"{path}[{i}]", skip_ids, depth + 1)
+        elif isinstance(obj, dict):
+            for k, v in obj.items():
+                self._walk(v, f"{path}[{k!r}]", skip_ids, depth + 1)
+
+    def changed(self) -> list[str]:
+        """Paths whose contents differ from the copy (NaN equals NaN)."""
+        out = []
+        for path, ref, copy in self.items:
+            try:
+                same = ref.shape == copy.shape and np.array_equal(ref, copy, equal_nan=True)
+            except TypeError:
+                same = ref.shape == copy.shape and np.array_equal(ref, copy)
+            if not same:
+                out.append(path)
+        return out
