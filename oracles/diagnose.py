@@ -84,7 +84,7 @@ BUG_CLASSES: dict[str, str] = {
 }
 
 # Ordering of one Case's diagnoses: faults, specific patterns (1), structure, generic, unexplained.
-_RANK = {"raised": 0, "mutation": 0, "missing_keepdims": 0,
+_RANK = {"mutation": 0, "raised": 3,
          "layer_break": 2, "bias_only": 2, "update_only": 2, "forward_pass": 2, "loss_grad_mismatch": 2,
          "constant_factor": 3, "shape": 3, "unclassified": 4}
 
@@ -737,7 +737,6 @@ def diagnose_campaign(results: Iterable[tuple[Case, bool, Sequence[Diagnosis]]])
         return []
     n_f = len(failed)
     counts = Counter(primary(ds).bug_class for _, ds in failed if ds)
-    out: list[Diagnosis] = []
     cond: list[Diagnosis] = []
 
     def only(prop: Callable[[Case], bool], cls: str, msg: str) -> None:
@@ -757,9 +756,11 @@ def diagnose_campaign(results: Iterable[tuple[Case, bool, Sequence[Diagnosis]]])
     # a specific per-case class (e.g. missing_mean, which also only shows for m > 1) explains more
     # than a condition; a condition more than a generic class; a bare exception least
     specific = [d for d in per_case if d.bug_class not in _GENERIC]
+    major = [d for d in specific if 2 * d.evidence["cases"] >= n_f]  # explains at least half the failures
+    minor = [d for d in specific if d not in major]
     generic = [d for d in per_case if d.bug_class in _GENERIC and d.bug_class not in ("raised", "unclassified")]
     rest = [d for d in per_case if d.bug_class in ("raised", "unclassified")]
-    return specific + cond + generic + rest
+    return major + cond + minor + generic + rest
 
 
 def _is_large(case: Case) -> bool:
