@@ -72,6 +72,12 @@ _MULTS = np.array([1.0, -1.0, 2.0, -2.0])
 _WORK_BYTES = 4 << 20
 
 
+def _norm(a) -> float:
+    """2-norm without BLAS: a threaded ddot waits for a busy second core (measured up to 0.7 ms)."""
+    a = np.ravel(np.asarray(a, dtype=np.float64))
+    return math.sqrt(float(np.einsum("i,i->", a, a)))
+
+
 def step_size(theta) -> np.ndarray:
     """The step rule: eps^(1/3) * max(1, |theta|), elementwise."""
     return STEP * np.maximum(1.0, np.abs(np.asarray(theta, dtype=np.float64)))
@@ -80,23 +86,47 @@ def step_size(theta) -> np.ndarray:
 # ---------------------------------------------------------------- forward pieces (numpy, float64)
 
 
-def _act(name: str, z: np.ndarray) -> np.ndarray:
+class _Work:
+    """Scratch arrays reused from chunk to chunk.
+
+    A fresh multi-megabyte array costs a page fault per 4 KiB page: measured here, the same
+    elementwise operation runs about 6x slower into a new array than into a reused one."""
+
+    def __init__(self) -> None:
+        self._bufs: dict = {}
+
+    def get(self, key: str, shape: tuple[int, ...], dtype=np.float64) -> np.ndarray:
+        n = int(np.prod(shape))
+        buf = self._bufs.get((key, dtype))
+        if buf is None or buf.size < n:
+            buf = np.empty(n, dtype=dtype)
+            self._bufs[(key, dtype)] = buf
+        return buf[:n].reshape(shape)
+
+
+def _act(name: str, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """act(z) written into ``out`` (a new array when None); identity returns z itself."""
     if name == "identity":
         return z
+    if out is None:
+        out = np.empty_like(z)
     if name == "sigmoid":
         # 1 / (1 + e^-z) is accurate to a few ulp for every z (overflow gives the right 0).
+        np.negative(z, out=out)
         with np.errstate(over="ignore"):
-            out = np.exp(-z)
+            np.exp(out, out=out)
         out += 1.0
         return np.reciprocal(out, out=out)
     if name == "tanh":
-        return np.tanh(z)
+        return np.tanh(z, out=out)
     if name == "relu":
-        return np.maximum(z, 0.0)
+        return np.maximum(z, 0.0, out=out)
     if name == "leaky_relu":
-        return np.where(z > 0, z, LEAKY_SLOPE * z)
+        # max(z, 0.01 z) is z for z > 0 and 0.01 z below: the same numbers as np.where
+        np.multiply(z, LEAKY_SLOPE, out=out)
+        return np.maximum(z, out, out=out)
     if name == "softplus":
-        return np.logaddexp(z, 0.0)
+        return np.logaddexp(z, 0.0, out=out)
     raise ValueError(f"activation {name!r} is unknown to the finite-difference oracle")
 
 
@@ -105,27 +135,41 @@ def _take(z: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return np.take_along_axis(z, lab[..., None], axis=-1)
 
 
-def _per_sample(spec, z: np.ndarray, a: np.ndarray, y: np.ndarray, kinks: list | None) -> np.ndarray:
-    """Per-sample loss over the last axis; z, a (..., n), y broadcastable (or labels (...,))."""
+def _loss_sum(spec, Z: np.ndarray, A: np.ndarray, y, kinks: list, work: _Work) -> np.ndarray:
+    """Summed loss of each copy: Z, A (C, r, n) output pre-activation and activation, y broadcastable
+    (dense targets) or labels broadcastable to (C, r). Returns (C,)."""
+    C = Z.shape[0]
+    T = work.get("T", Z.shape)
     if spec.loss == "quadratic":
-        d = a - y
-        d *= d
-        return 0.5 * d.sum(axis=-1)
+        np.subtract(A, y, out=T)
+        T2 = T.reshape(C, -1)
+        return 0.5 * np.einsum("ij,ij->i", T2, T2)
     if spec.loss == "binary_cross_entropy":
         # from the logits: max(z, 0) - z y + log(1 + e^-|z|)
-        return (np.maximum(z, 0.0) - z * y + np.log1p(np.exp(-np.abs(z)))).sum(axis=-1)
+        U = work.get("U", Z.shape)
+        np.abs(Z, out=T)
+        np.negative(T, out=T)
+        np.exp(T, out=T)
+        np.log1p(T, out=T)
+        T += np.maximum(Z, 0.0, out=U)
+        T -= np.multiply(Z, y, out=U)
+        return T.reshape(C, -1).sum(axis=1)
     if spec.loss == "softmax_cross_entropy":
-        mx = z.max(axis=-1, keepdims=True)
-        lse = (mx + np.log(np.exp(z - mx).sum(axis=-1, keepdims=True)))[..., 0]
+        mx = Z.max(axis=-1, keepdims=True)
+        np.subtract(Z, mx, out=T)
+        np.exp(T, out=T)
+        lse = mx[..., 0] + np.log(T.sum(axis=-1))  # (C, r)
         if spec.target == "labels":
-            return lse - _take(z, y)[..., 0]
-        return y.sum(axis=-1) * lse - (y * z).sum(axis=-1)
+            return (lse - _take(Z, y)[..., 0]).sum(axis=1)
+        np.multiply(Z, y, out=T)
+        return (np.asarray(y).sum(axis=-1) * lse).sum(axis=1) - T.reshape(C, -1).sum(axis=1)
     if spec.loss == "hinge":
-        margins = z - _take(z, y) + 1.0
-        if kinks is not None:
-            kinks.append(margins > 0)
-        # the correct class has margin exactly 1: subtract it instead of masking it
-        return np.maximum(margins, 0.0).sum(axis=-1) - 1.0
+        np.subtract(Z, _take(Z, y), out=T)
+        T += 1.0
+        kinks.append(T > 0)
+        np.maximum(T, 0.0, out=T)
+        # the correct class has margin exactly 1 in every row: subtract it instead of masking it
+        return T.reshape(C, -1).sum(axis=1) - Z.shape[1]
     raise ValueError(f"loss {spec.loss!r} is unknown to the finite-difference oracle")
 
 
@@ -138,6 +182,7 @@ class _Net:
     b: list[np.ndarray]
     x: np.ndarray
     y: np.ndarray
+    WT: list[np.ndarray] = field(default_factory=list)  # contiguous W_l.T for the batched matmuls
     zs: list[np.ndarray] = field(default_factory=list)  # z_1..z_L, (m, n_l)
     acts: list[np.ndarray] = field(default_factory=list)  # a_0 = x .. a_L
     per_sample: np.ndarray | None = None
@@ -164,16 +209,18 @@ def _prepare(case: Case, params: dict | None = None, x: np.ndarray | None = None
     b = [f64(params[f"b{l}"]) for l in range(1, L + 1)]
     xx = f64(case.x if x is None else x)
     y = np.asarray(case.y) if spec.target == "labels" else f64(case.y)
-    net = _Net(spec, W, b, xx, y)
+    net = _Net(spec, W, b, xx, y, WT=[np.ascontiguousarray(w.T) for w in W])
     net.scale = 1.0 / net.m if spec.reduction == "mean" else 1.0
     a = xx
     net.acts = [a]
     for l in range(L):
-        z = a @ W[l].T + b[l]
+        z = a @ net.WT[l] + b[l]
         a = _act(spec.activations[l], z)
         net.zs.append(z)
         net.acts.append(a)
-    net.per_sample = _per_sample(spec, net.zs[-1], net.acts[-1], y, None)
+    # one copy per sample: the per-sample losses (m,)
+    yy = y[:, None] if spec.target == "labels" else y[:, None, :]
+    net.per_sample = _loss_sum(spec, net.zs[-1][:, None, :], net.acts[-1][:, None, :], yy, [], _Work())
     return net
 
 
@@ -193,22 +240,23 @@ def loss(case: Case, params: dict | None = None, x: np.ndarray | None = None) ->
     return forward(case, params, x)["loss"]
 
 
-def _tail(net: _Net, Z: np.ndarray, k: int, y, kinks: list) -> np.ndarray:
+def _tail(net: _Net, Z: np.ndarray, k: int, y, kinks: list, work: _Work) -> np.ndarray:
     """Push copies of z_k (C, r, n_k) through layers k..L; per-copy summed loss (C,).
 
     Sign patterns of relu-family pre-activations and hinge margins are appended to ``kinks``."""
     spec = net.spec
+    C, r = Z.shape[:2]
     for l in range(k, net.L + 1):
         name = spec.activations[l - 1]
         if name in _KINKED:
             kinks.append(Z > 0)
-        A = _act(name, Z)
+        A = _act(name, Z, work.get(f"A{l}", Z.shape))
         if l < net.L:
-            C, r, n = A.shape
-            Z = (A.reshape(C * r, n) @ net.W[l].T).reshape(C, r, -1)
-            Z += net.b[l]
-    per = _per_sample(spec, Z, A, y, kinks)
-    return per.sum(axis=1)
+            Zn = work.get(f"Z{l + 1}", (C, r, net.W[l].shape[0]))
+            np.matmul(A.reshape(C * r, -1), net.WT[l], out=Zn.reshape(C * r, -1))
+            Zn += net.b[l]
+            Z = Zn
+    return _loss_sum(spec, Z, A, y, kinks, work)
 
 
 def _kinked(kinks: list, c: int) -> np.ndarray:
@@ -244,7 +292,7 @@ class FDResult:
     def norm_err_est(self, name: str) -> float:
         """The error estimate of the whole tensor (norm over its differentiable elements)."""
         e = self.err_est[name][~self.nondiff[name]]
-        return float(np.linalg.norm(e))
+        return _norm(e)
 
 
 def fd_names(case: Case) -> list[str]:
@@ -269,37 +317,43 @@ def _tensor_value(net: _Net, name: str) -> np.ndarray:
     return {"W": net.W, "b": net.b, "A": net.acts}[kind][l - 1 if kind != "A" else l]
 
 
-def _column_fd(net: _Net, name: str, idx: np.ndarray):
-    """Elements idx of W_l or b_l: perturb column i of z_l. Returns the (4, c) evaluations etc."""
+def _column_fd(net: _Net, name: str, idx: np.ndarray, work: _Work):
+    """Elements idx of W_l or b_l: perturb column i of z_l only."""
     spec = net.spec
     kind, l = name[0], int(name[1:])
     n_prev = net.W[l - 1].shape[1]
+    m, c = net.m, len(idx)
     if kind == "W":
         i, j = np.divmod(idx, n_prev)
         theta = net.W[l - 1][i, j]
-        v = net.acts[l - 1].T[j]  # (c, m): dz_l[:, i] / dW_l[i, j]
+        v = net.acts[l - 1].T[j]  # (c, m): d z_l[:, i] / d W_l[i, j]
     else:
         i = idx
         theta = net.b[l - 1][i]
-        v = np.ones((len(idx), net.m))
+        v = np.ones((c, m))
     h = step_size(theta)
-    c = len(idx)
-    shift = (_MULTS[:, None] * h[None, :])[..., None] * v[None]  # (4, c, m)
+    shift = np.multiply((_MULTS[:, None] * h[None, :])[..., None], v[None], out=work.get("shift", (4, c, m)))
     kinks: list = []
     if l < net.L:
-        zcol = net.zs[l - 1].T[i][None] + shift  # (4, c, m)
+        zcol = np.add(net.zs[l - 1].T[i][None], shift, out=work.get("zcol", (4, c, m)))
         name_l = spec.activations[l - 1]
         if name_l in _KINKED:
             kinks.append(zcol > 0)
-        da = _act(name_l, zcol) - net.acts[l].T[i][None]
-        w = net.W[l].T[i]  # (c, n_{l+1}): column i of W_{l+1}
-        Z = net.zs[l][None, None] + da[..., None] * w[None, :, None, :]  # (4, c, m, n_{l+1})
-        f = _tail(net, Z.reshape(4 * c, net.m, -1), l + 1, net.y, kinks)
+        acol = _act(name_l, zcol, work.get("acol", (4, c, m)))
+        da = np.subtract(acol, net.acts[l].T[i][None], out=work.get("da", (4, c, m)))
+        w = net.WT[l][i]  # (c, n_{l+1}): column i of W_{l+1}
+        n_next = w.shape[1]
+        # the rank-one update of z_{l+1}: z_{l+1} + da (x) W_{l+1}[:, i]
+        Z = np.multiply(da[..., None], w[None, :, None, :], out=work.get("Zin", (4, c, m, n_next)))
+        Z += net.zs[l]
+        f = _tail(net, Z.reshape(4 * c, m, n_next), l + 1, net.y, kinks, work)
     else:
-        Z = np.broadcast_to(net.zs[l - 1], (4, c) + net.zs[l - 1].shape).copy()
+        n = net.zs[l - 1].shape[1]
+        Z = work.get("Zin", (4, c, m, n))
+        Z[...] = net.zs[l - 1]
         # (the two index arrays are split by a slice, so numpy puts their axis first: (c, 4, m))
         Z[:, np.arange(c), :, i] += shift.transpose(1, 0, 2)
-        f = _tail(net, Z.reshape(4 * c, net.m, -1), l, net.y, kinks)
+        f = _tail(net, Z.reshape(4 * c, m, n), l, net.y, kinks, work)
     f = f.reshape(4, c) * net.scale
     nondiff = _kinked(kinks, c)
     d, err = _differences(f, h, np.full(c, float(np.abs(net.per_sample).sum()) * net.scale), nondiff)
@@ -308,28 +362,28 @@ def _column_fd(net: _Net, name: str, idx: np.ndarray):
     return d, err, nondiff, h
 
 
-def _row_fd(net: _Net, name: str, idx: np.ndarray):
+def _row_fd(net: _Net, name: str, idx: np.ndarray, work: _Work):
     """Elements idx of x (or A_l): perturb row s of the next pre-activation; only sample s's loss moves."""
     k = 1 if name == "x" else int(name[1:]) + 1  # the layer whose pre-activation the tensor feeds
     src = net.acts[k - 1]
-    n = src.shape[1]
-    s, j = np.divmod(idx, n)
+    s, j = np.divmod(idx, src.shape[1])
     theta = src[s, j]
     h = step_size(theta)
     c = len(idx)
-    w = net.W[k - 1].T[j]  # (c, n_k): dz_k[s, :] / d src[s, j]
-    Z = net.zs[k - 1][s][None] + (_MULTS[:, None] * h[None, :])[..., None] * w[None]  # (4, c, n_k)
+    w = net.W[k - 1].T[j]  # (c, n_k): d z_k[s, :] / d src[s, j]
+    Z = np.multiply((_MULTS[:, None] * h[None, :])[..., None], w[None], out=work.get("Zin", (4, c, w.shape[1])))
+    Z += net.zs[k - 1][s][None]
     ys = net.y[s]
     y4 = np.broadcast_to(ys[None], (4,) + ys.shape).reshape((4 * c, 1) + ys.shape[1:])
     kinks: list = []
-    f = _tail(net, Z.reshape(4 * c, 1, -1), k, y4, kinks).reshape(4, c) * net.scale
+    f = _tail(net, Z.reshape(4 * c, 1, -1), k, y4, kinks, work).reshape(4, c) * net.scale
     nondiff = _kinked(kinks, c)
     d, err = _differences(f, h, np.abs(net.per_sample[s]) * net.scale, nondiff)
     return d, err, nondiff, h
 
 
 def _bytes_per_element(net: _Net, name: str) -> int:
-    """Working memory of the 4 copies of one element through the remaining layers (with temporaries)."""
+    """Working memory of the 4 copies of one element through the remaining layers (all scratch arrays)."""
     if name == "x" or name[0] == "A":
         k = 1 if name == "x" else int(name[1:]) + 1
         rows = 1
@@ -337,20 +391,21 @@ def _bytes_per_element(net: _Net, name: str) -> int:
         # a hidden layer's column goes straight to a rank-one update of the next layer
         k = min(int(name[1:]) + 1, net.L)
         rows = net.m
-    widest = max(net.W[l - 1].shape[0] for l in range(k, net.L + 1))
-    return 4 * rows * widest * 8 * 8
+    widths = [net.W[l - 1].shape[0] for l in range(k, net.L + 1)]
+    # Zin, then A and Z per layer, then T, U for the loss; plus the kink masks (1 byte each)
+    return 4 * rows * 8 * (2 * sum(widths) + 3 * widths[-1]) + 4 * rows * sum(widths)
 
 
-def _full_one(net: _Net, name: str, chunk_bytes: int):
+def _full_one(net: _Net, name: str, chunk_bytes: int, work: _Work | None = None):
     value = _tensor_value(net, name)
     n = value.size
-    per = _bytes_per_element(net, name)
-    c = max(1, min(chunk_bytes, _WORK_BYTES) // per)
+    work = work or _Work()
+    c = max(1, min(chunk_bytes, _WORK_BYTES) // _bytes_per_element(net, name))
     fn = _row_fd if name == "x" or name[0] == "A" else _column_fd
     out = [np.empty(n), np.empty(n), np.empty(n, dtype=bool), np.empty(n)]
     for start in range(0, n, c):
         idx = np.arange(start, min(n, start + c))
-        for buf, part in zip(out, fn(net, name, idx)):
+        for buf, part in zip(out, fn(net, name, idx, work)):
             buf[start : start + len(idx)] = part
     return [o.reshape(value.shape) for o in out]
 
@@ -358,14 +413,16 @@ def _full_one(net: _Net, name: str, chunk_bytes: int):
 def full(case: Case, *, names=None, chunk_bytes: int = 64 << 20) -> FDResult:
     """Per-element central differences of the loss for ``names`` (default: every W*, b* and x).
 
-    Memory is bounded by ``chunk_bytes`` (working arrays of one chunk of perturbed copies)."""
+    Memory is bounded by ``chunk_bytes`` (the scratch arrays of one chunk of perturbed copies; one
+    element's four copies are the smallest chunk)."""
     names = _check_names(case, names)
     if chunk_bytes < 1:
         raise ValueError(f"chunk_bytes={chunk_bytes} must be positive (e.g. 64 << 20)")
     net = _prepare(case)
+    work = _Work()
     res = FDResult({}, {}, {}, {})
     for name in names:
-        d, err, nd, h = _full_one(net, name, chunk_bytes)
+        d, err, nd, h = _full_one(net, name, chunk_bytes, work)
         res.grads[name], res.err_est[name], res.nondiff[name], res.steps[name] = d, err, nd, h
     return res
 
@@ -397,37 +454,68 @@ class ScreenResult:
         return f"screen {self.name}: {self.status}: {self.detail}"
 
 
-def _directions(name: str, shape: tuple[int, ...], d: int, seed: int) -> np.ndarray:
-    """d Rademacher (+-1) directions: every element moves by exactly the step, and <u, error> of a
-    single wrong element is as large as that element's error. Seeded per (seed, tensor name)."""
-    rng = np.random.default_rng((int(seed), zlib.crc32(name.encode())))
+def _rademacher(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
     n = int(np.prod(shape))
-    bits = np.unpackbits(np.frombuffer(rng.bytes((d * n + 7) // 8), dtype=np.uint8))[: d * n]
-    return (bits.astype(np.float64) * 2.0 - 1.0).reshape((d,) + tuple(shape))
+    bits = np.unpackbits(np.frombuffer(rng.bytes((n + 7) // 8), dtype=np.uint8))[:n]
+    return (bits.astype(np.float64) * 2.0 - 1.0).reshape(shape)
 
 
-def _direction_dz(net: _Net, name: str, U: np.ndarray) -> tuple[int, np.ndarray]:
+def _directions(name: str, shape: tuple[int, ...], d: int, seed: int) -> tuple[np.ndarray, ...]:
+    """d seeded random +-1 directions for a tensor, as factors.
+
+    A matrix (W, x, A) gets rank-one directions U = r s^T with r, s Rademacher vectors: every
+    element still moves by exactly +-h, <U, E> of a single wrong element is as large as its error,
+    and the spread of <U, G> over directions is ||G|| as for a dense Rademacher direction; but the
+    perturbed pre-activation (a r s^T)^T is an outer product, so no (d x n_l x n_{l-1}) array and no
+    GEMM is needed. A vector (b) gets dense Rademacher directions. Seeded per (seed, tensor name)."""
+    rng = np.random.default_rng((int(seed), zlib.crc32(name.encode())))
+    if len(shape) == 2:
+        return _rademacher(rng, (d, shape[0])), _rademacher(rng, (d, shape[1]))
+    return (_rademacher(rng, (d,) + tuple(shape)),)
+
+
+def _dense(factors: tuple[np.ndarray, ...]) -> np.ndarray:
+    """The directions as arrays (d, *shape)."""
+    if len(factors) == 2:
+        return factors[0][:, :, None] * factors[1][:, None, :]
+    return factors[0]
+
+
+def _along(factors: tuple[np.ndarray, ...], T: np.ndarray) -> np.ndarray:
+    """<U_d, T> for every direction d: r_d^T T s_d for matrices, u_d . t for vectors."""
+    if len(factors) == 2:
+        r, s = factors
+        return np.einsum("di,di->d", r @ T, s)
+    return factors[0] @ T
+
+
+def _direction_dz(net: _Net, name: str, factors) -> tuple[int, np.ndarray]:
     """(k, dZ): the first layer k the tensor reaches and d z_k along each direction, (d, m, n_k)."""
     if name == "x" or name[0] == "A":
+        # U = r s^T (m x n): d z_k = U W_k^T = r (x) (W_k s)
         k = 1 if name == "x" else int(name[1:]) + 1
-        return k, U @ net.W[k - 1].T
+        r, s = factors
+        return k, r[:, :, None] * (s @ net.WT[k - 1])[:, None, :]
     l = int(name[1:])
     if name[0] == "W":
-        return l, np.einsum("mj,dij->dmi", net.acts[l - 1], U, optimize=True)
-    return l, np.broadcast_to(U[:, None, :], (U.shape[0], net.m, U.shape[1]))
+        # U = r s^T (n_l x n_{l-1}): d z_l = a_{l-1} U^T = (a_{l-1} s) (x) r
+        r, s = factors
+        return l, (s @ net.acts[l - 1].T)[:, :, None] * r[:, None, :]
+    (u,) = factors
+    return l, np.broadcast_to(u[:, None, :], (u.shape[0], net.m, u.shape[1]))
 
 
-def _screen_values(net: _Net, names: list[str], dirs: dict[str, np.ndarray]):
+def _screen_values(net: _Net, names: list[str], dirs: dict):
     """FD directional derivatives for every name: {name: (fd (d,), err (d,), nondiff (d,), h)}."""
     groups: dict[int, list] = {}
     for name in names:
-        U = dirs[name]
-        k, dZ = _direction_dz(net, name, U)
+        k, dZ = _direction_dz(net, name, dirs[name])
         theta = _tensor_value(net, name)
         h = float(STEP * max(1.0, float(np.abs(theta).max())))
         groups.setdefault(k, []).append((name, dZ, h))
     out = {}
     floor = float(np.abs(net.per_sample).sum()) * net.scale
+    work = _Work()
     for k, items in groups.items():
         # one batched tail per first layer: W_k, b_k and the tensor feeding z_k together
         steps = np.concatenate([np.full(dZ.shape[0], h) for _, dZ, h in items])
@@ -435,18 +523,17 @@ def _screen_values(net: _Net, names: list[str], dirs: dict[str, np.ndarray]):
         c = dZ.shape[0]
         Z = net.zs[k - 1][None, None] + (_MULTS[:, None] * steps[None])[..., None, None] * dZ[None]
         kinks: list = []
-        f = _tail(net, Z.reshape((4 * c,) + dZ.shape[1:]), k, net.y, kinks).reshape(4, c) * net.scale
+        f = _tail(net, Z.reshape((4 * c,) + dZ.shape[1:]), k, net.y, kinks, work).reshape(4, c) * net.scale
         nondiff = _kinked(kinks, c)
         d, err = _differences(f, steps, np.full(c, floor), nondiff)
         at = 0
-        for name, dZ_i, h in items:
+        for name, dZ_i, _h in items:
             sl = slice(at, at + dZ_i.shape[0])
             at += dZ_i.shape[0]
             dd = d[sl]
             if name[0] == "W" and net.spec.reg:
-                W = net.W[int(name[1:]) - 1]
-                dd = dd + net.spec.reg * np.einsum("ij,dij->d", W, dirs[name])
-            out[name] = (dd, err[sl], nondiff[sl], h)
+                dd = dd + net.spec.reg * _along(dirs[name], net.W[int(name[1:]) - 1])
+            out[name] = (dd, err[sl], nondiff[sl], _h)
     return out
 
 
@@ -488,7 +575,7 @@ def screen(case: Case, grads: dict, *, directions: int = 8, seed: int = 0, names
             results[name] = ScreenResult(name, "error", empty, empty, empty, np.zeros(0, bool), detail=problem)
             continue
         dirs[name] = _directions(name, shape, directions, seed)
-        claimed[name] = np.tensordot(dirs[name], g, axes=g.ndim) if g.ndim else dirs[name] * g
+        claimed[name] = _along(dirs[name], g)
     values = _screen_values(net, list(dirs), dirs)
     for name, (fd, err, nd, _h) in values.items():
         cl = claimed[name]
@@ -499,12 +586,12 @@ def screen(case: Case, grads: dict, *, directions: int = 8, seed: int = 0, names
             continue
         g = np.asarray(grads[name], dtype=np.float64)
         # the spread of <u, g> over Rademacher u is ||g||: the natural size of a directional derivative
-        scale = max(float(np.linalg.norm(g)), float(np.abs(fd[ok]).max()))
+        scale = max(_norm(g)), float(np.abs(fd[ok]).max())
         v = compare_tensor(f"screen['{name}']", cl[ok], fd[ok], dtype=case.spec.dtype, oracle="fd",
-                           scale=scale / math.sqrt(ok.sum()), err_est=float(np.linalg.norm(err[ok])),
+                           scale=scale / math.sqrt(ok.sum()), err_est=_norm(err[ok]),
                            check=_check_family(name))
-        results[name] = ScreenResult(name, v.status, fd, cl, err, nd, verdict=v,
-                                     detail=f"{int(nd.sum())} of {len(fd)} directions crossed a kink" if nd.any() else "")
+        note = f"{int(nd.sum())} of {len(fd)} directions crossed a kink" if nd.any() else ""
+        results[name] = ScreenResult(name, v.status, fd, cl, err, nd, verdict=v, detail=note)
     return results
 
 
@@ -565,7 +652,7 @@ def localise(case: Case, grads: dict, names, *, chunk_bytes: int = 64 << 20) -> 
                                      detail="every element crosses a kink within the step")
             continue
         v = compare_tensor(name, g[ok], d[ok], dtype=case.spec.dtype, oracle="fd",
-                           err_est=float(np.linalg.norm(err[ok])), check=_check_family(name))
+                           err_est=_norm(err[ok]), check=_check_family(name))
         flat = int(diff.argmax())
         index = tuple(int(i) for i in np.unravel_index(flat, shape)) if shape else ()
         out[name] = Localisation(
