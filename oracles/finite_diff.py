@@ -586,7 +586,7 @@ def screen(case: Case, grads: dict, *, directions: int = 8, seed: int = 0, names
             continue
         g = np.asarray(grads[name], dtype=np.float64)
         # the spread of <u, g> over Rademacher u is ||g||: the natural size of a directional derivative
-        scale = max(_norm(g)), float(np.abs(fd[ok]).max())
+        scale = max(_norm(g), float(np.abs(fd[ok]).max()))
         v = compare_tensor(f"screen['{name}']", cl[ok], fd[ok], dtype=case.spec.dtype, oracle="fd",
                            scale=scale / math.sqrt(ok.sum()), err_est=_norm(err[ok]),
                            check=_check_family(name))
