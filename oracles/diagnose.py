@@ -470,7 +470,8 @@ def diagnose(
         out.extend(_loss_pattern(case, observed, expected, bool(grad_bad)))
 
     upd_bad = [v for v in bad if v.check in ("update", "trajectory")]
-    if upd_bad and not grad_bad:
+    grad_err = any(v.check.startswith("grad_") or v.check == "loss" for v in bad if v.status == "error")
+    if upd_bad and not grad_bad and not grad_err:
         d = _update_pattern(case, observed, expected, upd_bad)
         if d is not None:
             out.append(d)
