@@ -43,39 +43,48 @@ _HINTS = {
     "dlai": ("compute_cost", "update_parameters", "linear_forward", "linear_backward", "relu_backward",
              "sigmoid_backward", "initialize_parameters", "layer_sizes", "nn_model"),
     "saito": ("Relu", "Sigmoid", "numerical_gradient", "TwoLayerNet"),
-    "cs231n": ("relu_forward", "relu_backward", "sgd", "TwoLayerNet.loss"),
+    "cs231n": ("relu_forward", "relu_backward", "sgd", "TwoLayerNet"),
 }
 
 
 def _present(token: str, names: set[str]) -> bool:
-    parts = token.split("+")
-    return all(p in names or any(n.endswith("." + p) for n in names) if "." not in p else p in names for p in parts)
+    """All '+'-joined parts present; a bare method name also matches any "Class.method" entry."""
+    for part in token.split("+"):
+        if part in names:
+            continue
+        if "." not in part and any(n.endswith("." + part) for n in names):
+            continue
+        return False
+    return True
 
 
 def detect(names: Iterable[str]) -> tuple[str | None, str]:
     """The course style of a file from the names it defines, and which names decided it.
 
-    names: top-level names, optionally with "Class.method" entries. Returns (None, reason) when no
-    style is recognised or the names are ambiguous (e.g. only TwoLayerNet: Saito or CS231n)."""
+    names: top-level names, optionally with "Class.method" entries (the sandbox loader adds them).
+    Returns (None, reason) when no style is recognised or the names are ambiguous (e.g. only
+    TwoLayerNet: Saito or CS231n)."""
     names = set(names)
-    scores = {}
     found = {}
     for style in STYLES:
         decisive = [t for t in _DECISIVE[style] if _present(t, names)]
         hints = [t for t in _HINTS[style] if _present(t, names)]
         found[style] = (decisive, hints)
-        scores[style] = (len(decisive), len(hints))
-    ranked = sorted(STYLES, key=lambda s: scores[s], reverse=True)
-    best = ranked[0]
+    if "TwoLayerNet.loss" in names and "TwoLayerNet.gradient" not in names:
+        found["cs231n"][0].append("TwoLayerNet.loss without TwoLayerNet.gradient")
+    ranked = sorted(STYLES, key=lambda s: (len(found[s][0]), len(found[s][1])), reverse=True)
+    best, runner_up = ranked[0], ranked[1]
     decisive, hints = found[best]
     if not decisive:
-        if "TwoLayerNet" in names and not any(found[s][0] for s in STYLES):
-            return None, ("only TwoLayerNet is defined: Saito (gradient(x, t)) or CS231n (loss(X, y)) cannot "
-                          "be told apart by names; pass the style explicitly")
-        seen = ", ".join(sorted(h for s in STYLES for h in found[s][1])) or "none of the course names"
+        hinted = [s for s in STYLES if found[s][1]]
+        if len(hinted) == 1:
+            return best, f"{best}: defines {', '.join(hints)} (no decisive name such as {_DECISIVE[best][0]})"
+        if "TwoLayerNet" in names and set(hinted) >= {"saito", "cs231n"}:
+            return None, ("TwoLayerNet alone does not tell Saito (gradient(x, t)) from CS231n (loss(X, y) -> "
+                          "(loss, grads)); pass the style explicitly")
+        seen = ", ".join(sorted({h for s in STYLES for h in found[s][1]})) or "none of the course names"
         return None, (f"no style recognised (found {seen}); expected e.g. Network.backprop (nielsen), "
                       f"L_model_forward (dlai), Affine/SoftmaxWithLoss (saito), affine_forward (cs231n)")
-    runner_up = ranked[1]
     reason = f"{best}: defines {', '.join(decisive + hints)}"
     if found[runner_up][0]:
         reason += f" (also {runner_up} names: {', '.join(found[runner_up][0])}; {best} has more)"

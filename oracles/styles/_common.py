@@ -222,8 +222,8 @@ class Recorder:
                 extra = ""
                 if len(shape) == 2 and value.shape == tuple(reversed(shape)):
                     extra = " (transposed?)"
-                elif value.size > math.prod(shape) and value.ndim >= len(shape):
-                    extra = " (an extra batch axis: not summed over the samples, or broadcast?)"
+                elif loose and value.size > math.prod(shape):
+                    extra = " (not summed over the batch, or broadcast into a matrix?)"
                 self.error(families, f"{what} has shape {value.shape}; expected {tuple(shape)}{extra}{hint}")
                 return None
         out = np.array(value, dtype=np.float64, copy=True)

@@ -467,9 +467,12 @@ def _run_layers(impl, case: Case, entry: str, rec: Recorder, *, loss_only: bool 
     def regrad(p, fam):
         sub = Recorder(case)
         res = _compose(fns, case, p, sub, want_grads=True, watch=False)
-        if sub.obs.errors:
-            rec.error(fam, "; ".join(sub.obs.errors.values()))
-        return res[1] if res and res[1] and len(res[1]) == 2 * case.spec.n_layers else None
+        if res and res[1] and len(res[1]) == 2 * case.spec.n_layers:
+            return res[1]
+        # only what stopped the parameter gradients matters here (a bad dx or loss does not)
+        why = [sub.obs.errors[f] for f in ("grad_W", "grad_b") if f in sub.obs.errors]
+        rec.error(fam, "; ".join(why) or "the gradients could not be read")
+        return None
 
     _trajectory(impl, case, rec, params, raw, regrad)
 

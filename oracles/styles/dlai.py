@@ -207,9 +207,10 @@ class _Run:
                            self.case.lr)
         if not ok:
             return None
-        for k, v in params.items():
-            if isinstance(v, np.ndarray) and (v.shape != before[k].shape or not np.array_equal(v, before[k])):
-                rec.note(f"update_parameters changed the caller's parameters[{k!r}] in place")
+        changed = [k for k, v in params.items()
+                   if isinstance(v, np.ndarray) and (v.shape != before[k].shape or not np.array_equal(v, before[k]))]
+        if changed:
+            rec.note(f"update_parameters changed the caller's parameters in place ({', '.join(changed)})")
         if new is None:
             rec.note("update_parameters returned None; read the parameters dict it was given")
             new = params

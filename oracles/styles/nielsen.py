@@ -226,6 +226,8 @@ def _split(rec: Recorder, what: str, ret, spec: Spec) -> tuple[dict[str, np.ndar
     if swap > std:
         rec.note(f"{what} returned (nabla_w, nabla_b); recognised by shape")
         first, second = second, first
+    elif swap == std and wshapes == bshapes:
+        rec.note(f"{what}: weights and biases have the same shapes here; read as (nabla_b, nabla_w), the book's order")
     nabla_b, nabla_w = first, second
     grads: dict[str, np.ndarray] = {}
     ok = True
@@ -381,14 +383,14 @@ def _gradients(net, case: Case, entry: str, rec: Recorder) -> dict[str, np.ndarr
     else:
         total: dict[str, np.ndarray] = {}
         failed: set[str] = set()
-        for i, (xi, yi) in enumerate(_columns(case)):
+        for xi, yi in _columns(case):
             inputs = Snapshot({"x": xi, "y": yi}, "in")
             ok, ret = rec.call(GRAD_FAMILIES, "backprop(x, y)", net.backprop, xi, yi)
             for path in inputs.changed():
                 rec.mutated("x" if "'x'" in path else "y")
             if not ok:
                 return {}
-            g, _ = _split(rec, "backprop(x, y)" if i == 0 else f"backprop(x, y) on sample {i}", ret, spec)
+            g, _ = _split(rec, "backprop(x, y)", ret, spec)
             for k in [f"{p}{l}" for l in range(1, spec.n_layers + 1) for p in "Wb"]:
                 if k not in g:
                     failed.add(k)

@@ -131,6 +131,8 @@ def _build(impl, name: str, spec: Spec, *, probe: bool = False):
             kwargs["last_layer"] = "squared"
             if accepts(cls.__init__, "output_activation"):
                 kwargs["output_activation"] = spec.activations[-1]
+    if accepts(cls.__init__, "dtype"):
+        kwargs["dtype"] = np.dtype(spec.dtype).type
     try:
         with np.errstate(all="ignore"):
             return cls(*args, **kwargs), None
