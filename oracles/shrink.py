@@ -133,30 +133,38 @@ def _narrower(case: Case) -> Iterator[Case | None]:
     L = spec.n_layers
     for j in range(L + 1):  # j = 0 input, 1..L-1 hidden, L output
         n = spec.sizes[j]
-        for k in (1, 2, n // 2):
-            if not 1 <= k < n:
-                continue
-            yield narrow(case, j, k)
+        keeps = [list(range(k)) for k in (1, 2, n // 2) if 1 <= k < n]
+        keeps += [[i] for i in range(1, min(n, 8))]  # the unit that matters may not be the first
+        for keep in keeps:
+            yield narrow(case, j, keep)
 
 
-def narrow(case: Case, j: int, k: int) -> Case | None:
-    """Keep the first k units of layer j (0 = the input features)."""
+def narrow(case: Case, j: int, keep: int | list[int]) -> Case | None:
+    """Keep the first ``keep`` units (or the listed units) of layer j (0 = the input features).
+
+    None when the result is not a valid Case (e.g. one class left for a loss that needs two)."""
     spec = case.spec
     L = spec.n_layers
+    idx = list(range(keep)) if isinstance(keep, int) else list(keep)
+    k = len(idx)
     params = dict(case.params)
     x, y = case.x, case.y
     if j == 0:
-        x = x[:, :k]
+        x = x[:, idx]
     else:
-        params[f"W{j}"] = params[f"W{j}"][:k]
-        params[f"b{j}"] = params[f"b{j}"][:k]
+        params[f"W{j}"] = params[f"W{j}"][idx]
+        params[f"b{j}"] = params[f"b{j}"][idx]
     if j < L:
-        params[f"W{j + 1}"] = params[f"W{j + 1}"][:, :k]
+        params[f"W{j + 1}"] = params[f"W{j + 1}"][:, idx]
     else:
         if spec.target == "labels":
-            y = np.minimum(y, k - 1)  # the Spec check refuses k < 2 where the loss needs classes
+            # labels of dropped classes move to the last kept class; the Spec check refuses k < 2
+            # where the loss needs classes
+            remap = np.full(spec.sizes[-1], k - 1)
+            remap[idx] = np.arange(k)
+            y = remap[y]
         else:
-            y = y[:, :k]
+            y = y[:, idx]
     sizes = spec.sizes[:j] + (k,) + spec.sizes[j + 1:]
     return _build(case, params=params, x=x, y=y, spec_changes={"sizes": sizes})
 

@@ -1,0 +1,93 @@
+"""The mutation zoo: every mutant is killed by the property checks and diagnosed as planted."""
+
+from __future__ import annotations
+
+import pytest
+
+from reference.mutants import MUTANTS
+
+# one per style and per bug family, fast (about 0.1-2 s each)
+FAST = [
+    "nielsen_sigma_prime_of_a",       # recomputation: sigma'(a)
+    "nielsen_off_by_one_layer",       # zero gradient
+    "nielsen_update_eta_not_eta_over_m",  # update only
+    "matrix_missing_mean",            # constant factor m
+    "matrix_averaged_twice",          # constant factor 1/m
+    "matrix_keepdims_missing",        # broadcasting shape change
+    "matrix_x_for_a_prev",            # X in place of A_prev
+    "dlai_cost_not_averaged",         # loss and gradient averaged differently
+    "dlai_sign_flip",                 # factor -1
+    "dlai_relu_backward_in_place",    # upstream gradient mutated
+    "dlai2_tanh_prime_of_a",          # seed 001 tanh'(A)
+    "saito_softmax_one_hot_only",     # campaign condition: labels only
+    "saito_affine_db_not_summed",     # extra batch axis
+    "saito_affine_dw_transposed",     # transpose
+    "cs231n_softmax_no_max",          # overflow on large logits
+    "cs231n_reg_gradient_doubled",    # regularisation scaled wrong
+    "cs231n_reg_on_bias",             # regularisation on biases
+    "cs231n_relu_mask_from_dout",     # wrong derivative
+    "cs231n_relu_forward_in_place",   # input mutated
+]
+
+
+def test_zoo_is_big_and_labelled():
+    from oracles.diagnose import BUG_CLASSES
+
+    assert len(MUTANTS) >= 30
+    assert {m.style for m in MUTANTS.values()} == {"nielsen", "dlai", "saito", "cs231n"}
+    for m in MUTANTS.values():
+        assert m.bug_class in BUG_CLASSES, f"{m.name}: unknown bug class {m.bug_class!r}"
+    # every seed bug is present
+    for needed in ("wrong_layer_weights", "x_for_a", "w_at_b", "cost_not_averaged", "tanh_prime_of_a",
+                   "relu_dout_in_place", "one_hot_only", "factor_2"):
+        assert any(needed in n for n in MUTANTS), needed
+
+
+def test_clone_leaves_reference_untouched():
+    from reference import dlai
+
+    impl = MUTANTS["dlai_relu_mask_lt"].impl
+    assert impl.relu_backward is not dlai.relu_backward
+    assert dlai._BACKWARD["relu"] is dlai.relu_backward  # the original table still holds the original
+    assert impl._BACKWARD["relu"] is impl.relu_backward  # the copy's table holds the mutant
+
+
+@pytest.mark.parametrize("name", FAST)
+def test_fast_mutant_killed_and_diagnosed(name):
+    from reports.mutation_run import run_mutant
+
+    r = run_mutant(MUTANTS[name], cases=12, seed=0)
+    assert r.killed, f"{name} survived {r.n_cases} Cases"
+    assert r.diagnosis is not None and r.diagnosis.bug_class == MUTANTS[name].bug_class, (
+        f"{name}: planted {MUTANTS[name].bug_class}, diagnosed {r.diagnosis}"
+    )
+
+
+@pytest.mark.slow
+def test_every_mutant_killed():
+    from reports.mutation_run import kill_run
+
+    results = kill_run()
+    survivors = [r.name for r in results if not r.killed]
+    assert not survivors, f"surviving mutants: {survivors}"
+    named = sum(r.named for r in results) / len(results)
+    assert named >= 0.85, f"diagnosis names the planted class for only {named:.0%}"
+
+
+def test_mutants_cmd_json_subset(capsys):
+    import json
+
+    from reports.cli import main
+
+    code = main(["mutants", "--json", "--cases", "6", "--only", "matrix_missing_mean", "--only", "dlai_sign_flip"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert [m["name"] for m in out["mutants"]] == ["matrix_missing_mean", "dlai_sign_flip"]
+    for m in out["mutants"]:
+        assert m["killed"] is True and m["killed_by"] and m["diagnosis"] == m["bug_class"]
+
+
+def test_mutants_cmd_usage_error():
+    from reports.cli import main
+
+    assert main(["mutants", "--only", "no_such_mutant"]) == 2
