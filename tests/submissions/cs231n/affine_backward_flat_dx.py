@@ -1,4 +1,5 @@
 # expect: fail nd_input_shape
+# ruff: noqa (a student-like fixture: course style kept on purpose)
 """affine_backward returns dx flattened to (N, D) instead of the input's own (N, d1, ..., dk) shape."""
 import numpy as np
 

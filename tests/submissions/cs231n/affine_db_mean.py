@@ -1,4 +1,5 @@
 # expect: fail db_averaged
+# ruff: noqa (a student-like fixture: course style kept on purpose)
 """affine_backward averages db over the batch (np.mean) instead of summing it."""
 import numpy as np
 

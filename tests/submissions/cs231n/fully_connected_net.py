@@ -1,4 +1,5 @@
 # expect: pass
+# ruff: noqa (a student-like fixture: course style kept on purpose)
 """Assignment 2's FullyConnectedNet (no dropout, no normalization), with its own layer functions."""
 import numpy as np
 

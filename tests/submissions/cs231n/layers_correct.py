@@ -1,4 +1,5 @@
 # expect: pass
+# ruff: noqa (a student-like fixture: course style kept on purpose)
 """Assignment-2-style layers, losses, sgd and a two-layer net with 0.5 * reg * sum(W^2)."""
 import numpy as np
 

@@ -1,4 +1,5 @@
 # expect: fail reg_gradient_missing
+# ruff: noqa (a student-like fixture: course style kept on purpose)
 """The loss has 0.5 * reg * sum(W^2) but the gradients forget reg * W."""
 import numpy as np
 

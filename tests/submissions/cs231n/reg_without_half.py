@@ -1,4 +1,5 @@
 # expect: convention reg_without_half
+# ruff: noqa (a student-like fixture: course style kept on purpose)
 """Older convention: loss += reg * sum(W^2) and dW += 2 * reg * W (consistent, but twice the 0.5 * reg form)."""
 import numpy as np
 

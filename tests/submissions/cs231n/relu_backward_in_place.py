@@ -1,4 +1,5 @@
 # expect: warn dout_mutated
+# ruff: noqa (a student-like fixture: course style kept on purpose)
 """relu_backward zeroes the upstream gradient in place and returns it: right values, the caller's dout changes."""
 import numpy as np
 

@@ -1,4 +1,5 @@
 # expect: fail softmax_overflow
+# ruff: noqa (a student-like fixture: course style kept on purpose)
 """softmax_loss without subtracting the row maximum: right for small scores, inf/NaN for large ones."""
 import numpy as np
 

@@ -1,4 +1,5 @@
 # expect: fail sign_flip
+# ruff: noqa (a student-like fixture: course style kept on purpose)
 """svm_loss adds the count of active margins to the correct class instead of subtracting it."""
 import numpy as np
 

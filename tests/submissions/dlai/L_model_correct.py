@@ -1,4 +1,5 @@
 # expect: pass
+# ruff: noqa (a student-like fixture: course style kept on purpose)
 """Building your Deep Neural Network, step by step: [LINEAR->RELU]*(L-1) -> LINEAR->SIGMOID."""
 import numpy as np
 

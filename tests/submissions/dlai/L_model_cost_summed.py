@@ -1,4 +1,5 @@
 # expect: fail cost_not_averaged
+# ruff: noqa (a student-like fixture: course style kept on purpose)
 """The cost is summed over the examples (no 1/m) while the gradients are averaged."""
 import numpy as np
 

@@ -1,4 +1,5 @@
 # expect: pass
+# ruff: noqa (a student-like fixture: course style kept on purpose)
 """Older notebook numbering: grads["dA" + str(l + 1)] holds the gradient of A[l] (dA1 is dX)."""
 import numpy as np
 

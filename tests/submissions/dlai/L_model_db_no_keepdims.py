@@ -1,4 +1,5 @@
 # expect: fail keepdims_missing
+# ruff: noqa (a student-like fixture: course style kept on purpose)
 """db = np.sum(dZ, axis=1) / m without keepdims: db is (n,), and b - lr * db broadcasts b into (n, n)."""
 import numpy as np
 

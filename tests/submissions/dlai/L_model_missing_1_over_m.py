@@ -1,4 +1,5 @@
 # expect: fail missing_1_over_m
+# ruff: noqa (a student-like fixture: course style kept on purpose)
 """linear_backward forgets the 1/m on dW (db keeps it)."""
 import numpy as np
 

@@ -1,4 +1,5 @@
 # expect: pass
+# ruff: noqa (a student-like fixture: course style kept on purpose)
 """The 2017 notebook's update: parameters["W1"] -= ... writes into the caller's arrays (a note, not a failure)."""
 import numpy as np
 

@@ -1,4 +1,5 @@
 # expect: pass
+# ruff: noqa (a student-like fixture: course style kept on purpose)
 """Planar data classification with one hidden layer (tanh), sigmoid output."""
 import numpy as np
 

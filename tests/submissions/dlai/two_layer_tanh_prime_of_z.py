@@ -1,4 +1,5 @@
 # expect: fail derivative_at_z
+# ruff: noqa (a student-like fixture: course style kept on purpose)
 """tanh'(z) written with Z1 instead of A1: (1 - Z1^2) is not the derivative of anything here."""
 import numpy as np
 

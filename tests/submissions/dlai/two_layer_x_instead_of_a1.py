@@ -1,4 +1,5 @@
 # expect: fail input_instead_of_activation
+# ruff: noqa (a student-like fixture: course style kept on purpose)
 """dW2 uses the input X where A1 belongs (only runs when the hidden width equals the input width)."""
 import numpy as np
 

@@ -1,4 +1,5 @@
 # expect: fail bias_not_summed
+# ruff: noqa (a student-like fixture: course style kept on purpose)
 """Full-matrix backprop whose bias gradient is delta itself (n, m): not averaged over the batch.
 The update then broadcasts each (n, 1) bias into an (n, m) matrix."""
 import numpy as np

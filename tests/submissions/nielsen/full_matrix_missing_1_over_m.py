@@ -1,4 +1,5 @@
 # expect: fail missing_1_over_m
+# ruff: noqa (a student-like fixture: course style kept on purpose)
 """Full-matrix backprop: the bias gradient is averaged but the weight gradient is the plain sum."""
 import numpy as np
 

@@ -1,4 +1,5 @@
 # expect: pass
+# ruff: noqa (a student-like fixture: course style kept on purpose)
 """network2-style: cost classes, L2 weight decay in the update, total_cost."""
 import numpy as np
 

@@ -1,4 +1,5 @@
 # expect: pass
+# ruff: noqa (a student-like fixture: course style kept on purpose)
 """network.py as a student writes it after chapter 2: sigmoid everywhere, quadratic cost."""
 import random
 

@@ -1,4 +1,5 @@
 # expect: convention factor_2_cost
+# ruff: noqa (a student-like fixture: course style kept on purpose)
 """A network parameterised by its functions; the cost is sum (a - y)^2 without the 1/2, so its
 derivative is 2 (a - y): every gradient is twice Nielsen's."""
 import numpy as np

@@ -1,4 +1,5 @@
 # expect: fail sigma_prime_of_a
+# ruff: noqa (a student-like fixture: course style kept on purpose)
 """sigma'(z) is computed from the activation a instead of z: sigmoid_prime(a)."""
 import numpy as np
 

@@ -1,4 +1,5 @@
 # expect: fail transposed_dW
+# ruff: noqa (a student-like fixture: course style kept on purpose)
 """nabla_w = a_prev delta^T: the transpose of the weight gradient (shape (k, n) instead of (n, k))."""
 import numpy as np
 

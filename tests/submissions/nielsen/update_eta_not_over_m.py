@@ -1,4 +1,5 @@
 # expect: fail update_eta_not_over_m
+# ruff: noqa (a student-like fixture: course style kept on purpose)
 """backprop is right; the update steps by eta times the SUMMED gradients (no division by the batch size)."""
 import numpy as np
 

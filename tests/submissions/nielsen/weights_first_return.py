@@ -1,4 +1,5 @@
 # expect: pass
+# ruff: noqa (a student-like fixture: course style kept on purpose)
 """Returns (nabla_w, nabla_b): the opposite order of the book, consistently used in the update."""
 import numpy as np
 

@@ -1,4 +1,5 @@
 # expect: fail wrong_layer_weights
+# ruff: noqa (a student-like fixture: course style kept on purpose)
 """The backward recursion multiplies by the weights of the layer itself (W^l) instead of W^{l+1}.
 Only square hidden layers run at all; other shapes raise inside backprop."""
 import numpy as np

@@ -1,4 +1,5 @@
 # expect: fail bias_not_summed
+# ruff: noqa (a student-like fixture: course style kept on purpose)
 """Affine.backward keeps db = dout: one bias gradient per sample instead of their sum."""
 from collections import OrderedDict
 

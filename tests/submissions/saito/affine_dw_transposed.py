@@ -1,4 +1,5 @@
 # expect: fail transposed_dW
+# ruff: noqa (a student-like fixture: course style kept on purpose)
 """Affine.backward computes dW = dout^T x: the transpose of the right (in, out) gradient."""
 from collections import OrderedDict
 

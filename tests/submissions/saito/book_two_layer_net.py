@@ -1,4 +1,5 @@
 # expect: warn dout_mutated; convention log_epsilon
+# ruff: noqa (a student-like fixture: course style kept on purpose)
 """Chapter 5 as students type it in: Relu.backward zeroes dout in place (harmless in a plain
 chain, a hygiene finding), cross-entropy with 1e-7 inside the log (loss off by about 1e-7 / p),
 labels or one-hot targets."""

@@ -1,4 +1,5 @@
 # expect: fail params_not_shared
+# ruff: noqa (a student-like fixture: course style kept on purpose)
 """TwoLayerNet builds its Affine layers on copies of params: in-place updates never reach them."""
 from collections import OrderedDict
 

@@ -1,4 +1,5 @@
 # expect: pass
+# ruff: noqa (a student-like fixture: course style kept on purpose)
 """A MultiLayerNet (relu or sigmoid hidden layers) with L2 weight decay: 0.5 * lambda * sum W^2."""
 from collections import OrderedDict
 

@@ -1,4 +1,5 @@
 # expect: warn dout_mutated
+# ruff: noqa (a student-like fixture: course style kept on purpose)
 """Exact cross-entropy, but Relu.backward zeroes dout in place as the book does: right gradients
 in a plain chain, a hygiene finding (the caller's dout changes)."""
 from collections import OrderedDict

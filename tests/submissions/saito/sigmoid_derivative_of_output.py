@@ -1,4 +1,5 @@
 # expect: fail sigma_prime_of_a
+# ruff: noqa (a student-like fixture: course style kept on purpose)
 """Sigmoid.backward applies sigma'(.) to the stored output: sigma(out) (1 - sigma(out)) instead of out (1 - out)."""
 from collections import OrderedDict
 

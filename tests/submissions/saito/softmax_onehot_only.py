@@ -1,4 +1,5 @@
 # expect: fail onehot_only_softmax_backward
+# ruff: noqa (a student-like fixture: course style kept on purpose)
 """SoftmaxWithLoss.backward assumes one-hot targets: (y - t) / N is wrong for label targets."""
 from collections import OrderedDict
 
