@@ -281,7 +281,7 @@ def main() -> None:  # pragma: no cover - runs in the child process
             if op == "load":
                 cpu_window(req.get("cpu", 10.0))
                 try:
-                    loaded = load_submission(req["path"], req.get("root"), tuple(req.get("allow", ())))
+                    loaded = load_submission(req["path"], req.get("root"), tuple(req.get("allow", ())), project)
                 except LoadError as e:
                     send({"ok": False, "kind": e.kind, "message": e.message, "line": e.line})
                     continue
@@ -292,6 +292,7 @@ def main() -> None:  # pragma: no cover - runs in the child process
                 files.append(str(Path(req["path"]).resolve().parent))
                 send({"ok": True, "names": loaded.names, "notes": loaded.notes, "patched": patched()})
             elif op == "entries":
+                cpu_window(req.get("cpu", 10.0))
                 style = req["style"]
                 entries = [str(e) for e in styles.entry_points(style, impl)]
                 spaces_out = {}

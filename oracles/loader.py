@@ -225,11 +225,69 @@ def _describe(stmt: ast.stmt) -> str:
     return text if len(text) <= 50 else text[:47] + "..."
 
 
+def _calls_local(stmt: ast.stmt, local_defs: set[str]) -> bool:
+    """A top-level assignment whose calls all go to functions the file itself defined above
+    (tables such as ``_BACKWARD = {"relu": make_backward("relu")}``): worth trying, guarded."""
+    if not isinstance(stmt, (ast.Assign, ast.AnnAssign)) or stmt.value is None:
+        return False
+    targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+    if not all(_simple_target(t) for t in targets):
+        return False
+    calls = [n for n in ast.walk(stmt.value) if isinstance(n, ast.Call)]
+    return bool(calls) and all(
+        (isinstance(c.func, ast.Name) and c.func.id in local_defs) or _call_name(c.func) in _SAFE_CALLS
+        for c in calls
+    ) and _safe_expr(stmt.value, allow_calls=False) is False
+
+
 def filter_module(tree: ast.Module) -> tuple[ast.Module, list[tuple[int, str]]]:
+    """Keep what may run; top-level assignments calling the file's own functions are kept with
+    ``_bpcheck_guarded = True`` (run under a short time limit, skipped if they fail)."""
     skipped: list[tuple[int, str]] = []
-    tree.body = filter_body(tree.body, skipped)
+    local_defs: set[str] = set()
+    body: list[ast.stmt] = []
+    for stmt in tree.body:
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            local_defs.add(stmt.name)
+        if _calls_local(stmt, local_defs) and not _keep(stmt):
+            stmt._bpcheck_guarded = True
+            body.append(stmt)
+        else:
+            body += filter_body([stmt], skipped)
+    tree.body = body
     ast.fix_missing_locations(tree)
     return tree, skipped
+
+
+GUARD_SECONDS = 1.0
+
+
+def exec_filtered(tree: ast.Module, filename: str, namespace: dict, skipped: list[tuple[int, str]]) -> None:
+    """Run the kept statements; a guarded one that raises or runs over GUARD_SECONDS is skipped."""
+    import signal
+
+    class _Slow(BaseException):
+        pass
+
+    def _alarm(signum, frame):
+        raise _Slow
+
+    for stmt in tree.body:
+        code = compile(ast.Module(body=[stmt], type_ignores=[]), filename, "exec")
+        if not getattr(stmt, "_bpcheck_guarded", False):
+            exec(code, namespace)
+            continue
+        old = signal.signal(signal.SIGALRM, _alarm)
+        signal.setitimer(signal.ITIMER_REAL, GUARD_SECONDS)
+        try:
+            exec(code, namespace)
+        except _Slow:
+            skipped.append((stmt.lineno, _describe(stmt) + f" (took over {GUARD_SECONDS:g} s)"))
+        except Exception as e:  # noqa: BLE001 - top-level script code that fails is skipped, not fatal
+            skipped.append((stmt.lineno, _describe(stmt) + f" ({type(e).__name__})"))
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, old)
 
 
 def imported_roots(tree: ast.AST) -> list[tuple[str, int]]:
@@ -295,6 +353,7 @@ class _Guard:
         self.allow = allow
         self.stubbed: list[str] = []
         self.refused: list[str] = []
+        self.harness_ok = False
 
     def refuse(self, root: str) -> None:
         self.refused.append(root)
@@ -322,7 +381,7 @@ class _Guard:
         def __import__(name, globals=None, locals=None, fromlist=(), level=0):  # noqa: A001
             if level == 0:
                 root = name.split(".")[0]
-                if root in HARNESS:
+                if root in HARNESS and not self.harness_ok:
                     raise ImportError(f"a submission may not import bpcheck's own package {root!r}")
                 if root in BLOCKED and root not in self.allow:
                     self.refuse(root)
@@ -370,10 +429,10 @@ class _FilteredLoader(importlib.machinery.SourceFileLoader):
         source = Path(self.path).read_text(encoding="utf-8", errors="replace")
         tree, _ = parse(source, self.path)
         tree, skipped = filter_module(tree)
+        module.__dict__["__builtins__"] = self._builtins
+        exec_filtered(tree, self.path, module.__dict__, skipped)
         if skipped:
             self._log.append(f"{Path(self.path).name}: skipped {len(skipped)} top-level statement(s)")
-        module.__dict__["__builtins__"] = self._builtins
-        exec(compile(tree, self.path, "exec"), module.__dict__)
 
 
 class _RootFinder(importlib.abc.MetaPathFinder):
@@ -410,8 +469,12 @@ def student_traceback(exc: BaseException, files: list[str]) -> str:
     return "\n".join(lines + [head]) if lines else head
 
 
-def load_submission(path: str, root: str | None = None, allow: tuple[str, ...] = ()) -> Loaded:
-    """Load a submission file; raise LoadError for anything that keeps it from loading."""
+def load_submission(path: str, root: str | None = None, allow: tuple[str, ...] = (),
+                    project: str | None = None) -> Loaded:
+    """Load a submission file; raise LoadError for anything that keeps it from loading.
+
+    Files inside ``project`` (bpcheck's own references and test submissions) may import bpcheck's
+    packages; any other file may not (no borrowing the model answers)."""
     file = Path(path).resolve()
     if not file.is_file():
         raise LoadError("missing", f"no such file: {path}")
@@ -430,10 +493,6 @@ def load_submission(path: str, root: str | None = None, allow: tuple[str, ...] =
         )
 
     tree, skipped = filter_module(tree)
-    if skipped:
-        shown = "; ".join(f"line {n}: {d}" for n, d in skipped[:4])
-        more = f" and {len(skipped) - 4} more" if len(skipped) > 4 else ""
-        notes.append(f"top-level code not run ({len(skipped)} statement(s)): {shown}{more}")
 
     # Import context: the file's folder (and --root) hold its helpers; a synthetic package makes
     # `from .layers import X` resolve next to the file.
@@ -450,6 +509,8 @@ def load_submission(path: str, root: str | None = None, allow: tuple[str, ...] =
     module_name = f"{package}.{file.stem.replace('-', '_').replace(' ', '_')}"
 
     guard = _Guard(allow_set)
+    if project and Path(project).resolve() in file.parents:
+        guard.harness_ok = True
     student_builtins = dict(vars(builtins))
     student_builtins["__import__"] = guard.importer(builtins.__import__)
     # get_ipython() inside a function that does get called still says what it is.
@@ -465,7 +526,7 @@ def load_submission(path: str, root: str | None = None, allow: tuple[str, ...] =
     module.__dict__["__builtins__"] = student_builtins
     sys.modules[module_name] = module
     try:
-        exec(compile(tree, str(file), "exec"), module.__dict__)
+        exec_filtered(tree, str(file), module.__dict__, skipped)
     except SystemExit as e:
         raise LoadError("exit", f"the submission called sys.exit({e.code!r}) while loading") from None
     except ImportError as e:
@@ -484,6 +545,11 @@ def load_submission(path: str, root: str | None = None, allow: tuple[str, ...] =
         raise LoadError(
             "exception", "loading failed: " + student_traceback(e, [str(root_dir), str(file)]), line
         ) from None
+    if skipped:
+        skipped.sort()
+        shown = "; ".join(f"line {n}: {d}" for n, d in skipped[:4])
+        more = f" and {len(skipped) - 4} more" if len(skipped) > 4 else ""
+        notes.append(f"top-level code not run ({len(skipped)} statement(s)): {shown}{more}")
     if guard.stubbed:
         notes.append(
             "modules not available here were replaced by stubs (fine unless backprop calls them): "
@@ -492,7 +558,13 @@ def load_submission(path: str, root: str | None = None, allow: tuple[str, ...] =
     notes += helper_log
     names = [k for k in module.__dict__ if not k.startswith("__")]
     impl = types.SimpleNamespace(**{k: module.__dict__[k] for k in names})
-    return Loaded(impl, notes, names)
+    # "Class.method" entries let style detection tell TwoLayerNet.gradient from TwoLayerNet.loss.
+    methods = []
+    for k in names:
+        v = module.__dict__[k]
+        if isinstance(v, type) and getattr(v, "__module__", None) == module_name:
+            methods += [f"{k}.{a}" for a in dir(v) if not a.startswith("__")]
+    return Loaded(impl, notes, names + methods)
 
 
 def _student_line(exc: BaseException, file: str) -> int | None:

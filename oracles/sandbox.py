@@ -132,6 +132,7 @@ class Sandbox:
         self.output = bytearray()  # kept output of all children, capped
         self.output_total = 0
         self.events: list[str] = []  # child deaths and restarts, for the report
+        self.last_fault: str | None = None  # fault kind of the last entries() call
 
     # -- lifecycle
 
@@ -322,28 +323,35 @@ class Sandbox:
     def entries(self, style: str) -> tuple[dict[str, SpecSpace], str | None]:
         """Entry points and their spec spaces, or ({}, reason) when the child could not say."""
         info = self._ensure()
+        self.last_fault = None
         if not info.ok:
             return {}, info.message
+        self.last_fault = "timeout"
         try:
-            self._send({"op": "entries", "style": style})
-            ans = self._recv(self.timeout * 4)
+            self._send({"op": "entries", "style": style, "cpu": self.cpu * 2})
+            ans = self._recv(self.timeout * 2)
         except TimeoutError:
             self._kill()
-            return {}, f"listing the entry points took longer than {self.timeout * 4:g} s"
+            return {}, (f"time limit ({self.timeout * 2:g} s) exceeded while probing the entry points (the driver "
+                        f"calls the submission to learn its conventions): infinite loop or very slow code?")
         except _ChildGone as e:
             self._kill()
+            self.last_fault = "cpu" if "CPU" in e.message else ("exit" if "exited" in e.message else e.fault)
             return {}, e.message
+        self.last_fault = "exception"
         if not isinstance(ans, dict) or "error" in ans:
             err = ans.get("error") if isinstance(ans, dict) else None
             return {}, (err or {}).get("message", "malformed answer") if isinstance(err, dict) else str(err)
         try:
             spaces = {str(e): _spec_space(ans["spaces"][e]) for e in ans["entries"]}
         except (KeyError, TypeError, ValueError) as e:
+            self.last_fault = "protocol"
             return {}, f"malformed entry-point answer: {e}"
+        self.last_fault = None
         return spaces, None
 
     def run(self, style: str, entry: str, cases: list, *, own_loss: bool = False, op: str = "run",
-            give_up_after: int = 2) -> list[SandboxResult]:
+            give_up_after: int = 2, while_waiting=None) -> list[SandboxResult]:
         """Run every case; one SandboxResult each, in order. Never raises for submission faults.
 
         After ``give_up_after`` consecutive fatal faults (hang, death) the remaining cases of this
@@ -370,6 +378,10 @@ class Sandbox:
                 results[i] = SandboxResult(fault="killed", message=e.message)
                 i, fatal_streak = i + 1, fatal_streak + 1
                 continue
+            if while_waiting is not None:
+                # the parent's own work (the oracle) overlaps with the child's
+                while_waiting()
+                while_waiting = None
             j = i
             while j < len(cases):
                 out_before, t0 = self.output_so_far, time.monotonic()
@@ -432,7 +444,7 @@ def _spec_space(d) -> SpecSpace:
     def tup(v):
         if isinstance(v, list):
             return tuple(tup(x) for x in v)
-        if isinstance(v, (str, int, float, bool)):
+        if v is None or isinstance(v, (str, int, float, bool)):
             return v
         raise TypeError(f"unexpected {type(v).__name__} in spec space")
 

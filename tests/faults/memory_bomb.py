@@ -34,7 +34,7 @@ class Network:
         self.biases = [b - (eta / len(mini_batch)) * nb for b, nb in zip(self.biases, nabla_b)]
 
     def backprop(self, x, y):
-        hog = [np.ones((1 << 27,)) for _ in range(64)]  # 64 GiB
+        hog = np.ones((1 << 33,))  # 64 GiB in one allocation
         del hog
         nabla_b = [np.zeros(b.shape) for b in self.biases]
         nabla_w = [np.zeros(w.shape) for w in self.weights]

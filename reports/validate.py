@@ -1,0 +1,771 @@
+"""Validate one student file: load it in the sandbox, fuzz every entry point, judge, explain.
+
+    report = validate_file("student.py")            # ValidationReport
+    report.verdict                                  # pass | warn | fail | error
+    print(report.render())                          # the readable report
+    assert_backprop_matches("student.py", style="nielsen")   # for instructors' own pytest files
+
+Pipeline: load (oracles.sandbox) -> detect style (oracles.styles.detect, or forced) -> for each
+entry point draw Cases from its SpecSpace (oracles.strategies.draw_case; batch 1 and larger,
+one-hot and labels, large logits, saturated units, near kinks) -> run them in the child ->
+compare with the torch oracle (oracles.compare) -> a consistent cost convention the submission
+follows (oracles.diagnose.detect_convention) is judged as that convention, not as a bug -> the
+submission's own loss against its own gradient (finite differences along random directions) ->
+diagnosis (oracles.diagnose) -> the first failing Case shrunk (oracles.shrink) and printed as a
+snippet the student can paste. The child never sees an expected value; the parent never trusts
+what the child sends.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from oracles.case import Case
+from oracles.observation import CHECKS, Observation
+
+__all__ = [
+    "VERDICTS",
+    "Check",
+    "ValidationReport",
+    "ValidationOptions",
+    "validate_file",
+    "assert_backprop_matches",
+    "worst",
+]
+
+VERDICTS = ("pass", "warn", "fail", "error")
+_RANK = {v: i for i, v in enumerate(VERDICTS)}
+
+# Regimes cycled over the case index: mostly ordinary, then the stress regimes.
+_REGIMES = (None, None, None, None, None, None, "tiny", "large_logits", "saturated", "near_kink")
+_SELF_CHECK_CASES = 3  # cases per entry point for the own-loss-vs-own-gradient check
+_FAULT_TEXT = {
+    "timeout": "time limit",
+    "cpu": "CPU time limit",
+    "memory": "memory limit",
+    "exit": "exited",
+    "killed": "child killed",
+    "exception": "raised",
+    "protocol": "malformed answer",
+    "patched": "numpy monkey-patched",
+    "not_run": "not run",
+}
+
+
+def worst(verdicts) -> str:
+    vs = list(verdicts)
+    return max(vs, key=lambda v: _RANK[v]) if vs else "pass"
+
+
+@dataclass
+class Check:
+    """One row of the report: an entry point's check family (or a whole-file check)."""
+
+    name: str
+    verdict: str
+    message: str
+    diagnosis: str = ""
+    bug_class: str | None = None
+    n_cases: int = 0
+    n_failed: int = 0
+    case: Case | None = field(default=None, repr=False)
+    snippet: str | None = None
+    convention: str | None = None
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "verdict": self.verdict,
+            "message": self.message,
+            "diagnosis": self.diagnosis,
+            "bug_class": self.bug_class,
+            "n_cases": self.n_cases,
+            "n_failed": self.n_failed,
+            "convention": self.convention,
+            "case": None if self.case is None else {"id": self.case.case_id, "describe": self.case.describe()},
+            "snippet": self.snippet,
+        }
+
+
+@dataclass
+class ValidationOptions:
+    style: str = "auto"
+    root: str | None = None
+    cases: int = 100
+    seed: int = 0
+    timeout: float = 5.0
+    memory_mb: int = 2048
+    allow_imports: tuple[str, ...] = ()
+    shrink: bool = True
+    shrink_steps: int = 60
+
+
+@dataclass
+class ValidationReport:
+    path: str
+    style: str | None
+    style_reason: str
+    checks: list[Check]
+    notes: list[str] = field(default_factory=list)
+    conventions: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    options: ValidationOptions | None = None
+
+    @property
+    def verdict(self) -> str:
+        return worst(c.verdict for c in self.checks)
+
+    def counts(self) -> dict[str, int]:
+        c = Counter(ch.verdict for ch in self.checks)
+        return {v: c.get(v, 0) for v in VERDICTS}
+
+    def bug_classes(self) -> list[str]:
+        return sorted({c.bug_class for c in self.checks if c.bug_class and c.verdict in ("fail", "error")})
+
+    def to_dict(self) -> dict:
+        o = self.options or ValidationOptions()
+        return {
+            "file": self.path,
+            "verdict": self.verdict,
+            "style": self.style,
+            "style_reason": self.style_reason,
+            "counts": self.counts(),
+            "checks": [c.to_dict() for c in self.checks],
+            "conventions": list(self.conventions),
+            "notes": list(self.notes),
+            "bug_classes": self.bug_classes(),
+            "seconds": round(self.seconds, 3),
+            "settings": {"cases": o.cases, "seed": o.seed, "timeout": o.timeout, "memory_mb": o.memory_mb,
+                         "root": o.root, "allow_imports": list(o.allow_imports)},
+        }
+
+    def render(self, *, snippets: bool = True) -> str:
+        """The report a person reads."""
+        mark = {"pass": "PASS", "warn": "WARN", "fail": "FAIL", "error": "ERROR"}
+        lines = [f"bpcheck validate {self.path}", f"style: {self.style or '?'} ({self.style_reason})"]
+        o = self.options
+        if o is not None:
+            lines.append(f"cases: {o.cases} per entry point, seed {o.seed}; limits {o.timeout:g} s per check, "
+                         f"{o.memory_mb} MB")
+        for c in self.conventions:
+            lines.append(f"convention: {c}")
+        lines.append("")
+        for ch in self.checks:
+            count = f" [{ch.n_failed}/{ch.n_cases} cases]" if ch.n_cases and ch.verdict != "pass" else (
+                f" [{ch.n_cases} cases]" if ch.n_cases else "")
+            lines.append(f"{mark[ch.verdict]:5} {ch.name}{count}: {_indent(ch.message)}")
+            if ch.diagnosis and ch.verdict != "pass":
+                lines.append(f"      diagnosis: {_indent(ch.diagnosis)}")
+            if snippets and ch.snippet and ch.verdict in ("fail", "error"):
+                lines.append("      smallest failing case (paste into a Python session next to your file):")
+                lines += ["        " + s for s in ch.snippet.splitlines()]
+        if self.notes:
+            lines.append("")
+            lines += [f"note: {n}" for n in self.notes]
+        c = self.counts()
+        lines.append("")
+        lines.append(f"verdict: {self.verdict.upper()} ({c['pass']} pass, {c['warn']} warn, {c['fail']} fail, "
+                     f"{c['error']} error; {self.seconds:.1f} s)")
+        return "\n".join(lines)
+
+
+def _indent(text: str) -> str:
+    return text.replace("\n", "\n        ")
+
+
+# ---------------------------------------------------------------- the pipeline
+
+
+def validate_file(path: str | Path, options: ValidationOptions | None = None, **kw) -> ValidationReport:
+    """Validate one submission file; never raises for anything the submission does.
+
+    Raises ValueError only for usage errors (unknown style; the message names the choices)."""
+    # torch takes ~2 s to import: let it load while the child starts and probes the submission
+    import threading
+
+    from oracles.sandbox import Sandbox
+
+    threading.Thread(target=_import_oracle, daemon=True).start()
+    o = replace(options or ValidationOptions(), **kw)
+    if isinstance(o.allow_imports, str):
+        o.allow_imports = (o.allow_imports,)
+    o.allow_imports = tuple(o.allow_imports)
+    t0 = time.monotonic()
+    path = str(path)
+    report = ValidationReport(path=path, style=None, style_reason="", checks=[], options=o)
+    styles = _styles()
+    if o.style != "auto" and o.style not in styles.STYLES:
+        raise ValueError(f"unknown style {o.style!r}; choose one of auto, {', '.join(styles.STYLES)}")
+    with Sandbox(path, root=o.root, allow_imports=o.allow_imports, timeout=o.timeout,
+                 memory_mb=o.memory_mb) as sb:
+        info = sb.load()
+        report.notes += info.notes
+        if not info.ok:
+            report.style_reason = "not loaded"
+            report.checks.append(Check("load", "error", _load_message(info), bug_class=_load_class(info)))
+            report.seconds = time.monotonic() - t0
+            return report
+        if o.style == "auto":
+            style, why = styles.detect(info.names)
+            report.style, report.style_reason = style, f"auto: {why}"
+            if style is None:
+                report.checks.append(Check("style", "error", f"{why}; pass --style NAME (one of "
+                                           f"{', '.join(styles.STYLES)})", bug_class="style"))
+                report.seconds = time.monotonic() - t0
+                return report
+        else:
+            report.style, report.style_reason = o.style, "forced with --style"
+        spaces, why = sb.entries(report.style)
+        if not spaces:
+            report.checks.append(Check("entry points", "error", f"no {report.style} entry point could be run: "
+                                       f"{why or 'none found'}", bug_class=sb.last_fault or "style"))
+        judge = _Judge(sb, report, o)
+        for entry, space in spaces.items():
+            judge.entry(entry, space)
+        judge.finish()
+    report.seconds = time.monotonic() - t0
+    return report
+
+
+def _import_oracle() -> None:
+    try:
+        import oracles.torch_autograd  # noqa: F401
+    except Exception:  # noqa: BLE001 - the main thread's import reports it properly
+        pass
+
+
+def _styles():
+    from oracles import styles
+
+    return styles
+
+
+def _load_message(info) -> str:
+    if info.kind in ("syntax", "python2", "not_allowed"):
+        return info.message or info.kind
+    return info.message or f"the file could not be loaded ({info.kind})"
+
+
+def _load_class(info) -> str:
+    return {"syntax": "syntax_error", "python2": "python2", "not_allowed": "not_allowed"}.get(info.kind or "", "load")
+
+
+@dataclass
+class _Row:
+    name: str
+    family: str
+    n_cases: int = 0
+    statuses: Counter = field(default_factory=Counter)
+    first: tuple | None = None  # (case, message, diagnoses, verdicts, observed, expected)
+    fault: str | None = None
+    warn_message: str | None = None
+    conventions: Counter = field(default_factory=Counter)
+
+
+class _Judge:
+    def __init__(self, sb, report: ValidationReport, o: ValidationOptions) -> None:
+        self.sb, self.report, self.o = sb, report, o
+        self.style = report.style
+        self.rows: dict[tuple[str, str], _Row] = {}
+        self.notes: list[str] = []
+        self.output_entries: dict[str, int] = {}
+        self.patched: set[str] = set()
+        from oracles import torch_autograd
+
+        self.oracle = torch_autograd
+
+    # -- cases
+
+    def draw(self, entry: str, space) -> list[Case]:
+        from oracles.strategies import draw_case
+
+        cases = []
+        base = (self.o.seed * 1_000_003 + _stable_hash(entry)) % (2**62)
+        for i in range(self.o.cases):
+            regime = _REGIMES[i % len(_REGIMES)]
+            try:
+                cases.append(draw_case(space, base + i, regime=regime))
+            except ValueError:
+                try:
+                    cases.append(draw_case(space, base + i))
+                except ValueError as e:
+                    self.notes.append(f"{entry}: could not draw a case ({e})")
+                    break
+        return cases
+
+    def row(self, entry: str, family: str) -> _Row:
+        key = (entry, family)
+        if key not in self.rows:
+            self.rows[key] = _Row(name=f"{entry}: {family}", family=family)
+        return self.rows[key]
+
+    # -- one entry point
+
+    def entry(self, entry: str, space) -> None:
+        cases = self.draw(entry, space)
+        if not cases:
+            return
+        expected: dict[int, Observation] = {}
+
+        def oracle_meanwhile() -> None:
+            for i, c in enumerate(cases):
+                expected[i] = self.oracle.expected(c)
+
+        results = self.sb.run(self.style, entry, cases, own_loss=True, while_waiting=oracle_meanwhile)
+        faults: list[tuple[Case, object]] = []
+        families_seen: set[str] = set()
+        self_checks: list[tuple[Case, Observation, float]] = []
+        for i, (case, r) in enumerate(zip(cases, results)):
+            if r.output_bytes > self.sb.output_cap:
+                self.output_entries[entry] = self.output_entries.get(entry, 0) + r.output_bytes
+            if r.fault == "patched":
+                self.patched.update(r.patched)
+                faults.append((case, r))
+                continue
+            if r.fault:
+                faults.append((case, r))
+                continue
+            obs = r.obs
+            for n in obs.notes:
+                text = n if n.startswith(entry) else f"{entry}: {n}"
+                if text not in self.notes:
+                    self.notes.append(text)
+            exp = expected.get(i) or self.oracle.expected(case)
+            fams = self.judge_case(entry, case, obs, exp)
+            loss_ok = "loss_ok" in fams or "loss" not in fams
+            families_seen |= fams - {"loss_ok"}
+            # own loss vs own gradient only where the own loss agreed with the oracle's at the point
+            # itself: a clipped or 1e-7-shifted cost is a convention, and its slope differs slightly
+            if (loss_ok and r.own_loss is not None and math.isfinite(r.own_loss)
+                    and case.tags[:1] in (("ordinary",), ())
+                    and len(self_checks) < _SELF_CHECK_CASES and any(k[0] in "Wb" for k in obs.grads)):
+                self_checks.append((case, obs, r.own_loss))
+        for case, r in faults:
+            fams = sorted(families_seen) or ["run"]
+            if r.fault == "patched":
+                fams = ["integrity"]
+            for fam in fams:
+                row = self.row(entry, fam)
+                row.n_cases += 1
+                row.statuses["error"] += 1
+                if row.fault is None:
+                    row.fault = r.fault
+                    row.first = (case, f"{_FAULT_TEXT.get(r.fault, r.fault)}: {r.message}", [], [], None, None,
+                                 "error")
+        if self_checks:
+            self.self_consistency(entry, self_checks)
+
+    def judge_case(self, entry: str, case: Case, obs: Observation, exp: Observation) -> set[str]:
+        from oracles.compare import compare_observation
+
+        verdicts = compare_observation(case, obs, exp)
+        by_family: dict[str, list] = {}
+        for v in verdicts:
+            by_family.setdefault(v.check if v.check in CHECKS else "loss", []).append(v)
+        bad_fams = {f for f, vs in by_family.items() if any(not v.passed for v in vs)}
+        conv = None
+        conv_fams: set[str] = set()
+        if bad_fams & {"loss", "grad_W", "grad_b", "grad_x", "grad_hidden", "update", "trajectory"}:
+            conv, verdicts2 = self.under_convention(case, obs, exp)
+            if conv is not None:
+                fixed = {}
+                for v in verdicts2:
+                    fixed.setdefault(v.check if v.check in CHECKS else "loss", []).append(v)
+                conv_fams = {f for f in bad_fams if f in fixed and all(v.passed for v in fixed[f])}
+        loss_note = None
+        if "loss" in bad_fams and "loss" not in conv_fams and obs.loss is not None:
+            loss_note = _loss_convention(case, obs.loss)
+        diagnoses = None
+        for fam, vs in by_family.items():
+            row = self.row(entry, fam)
+            row.n_cases += 1
+            if fam not in bad_fams:
+                row.statuses["pass"] += 1
+                continue
+            if fam in conv_fams:
+                row.statuses["pass"] += 1
+                row.conventions[conv.name] += 1
+                continue
+            status = "error" if any(v.status == "error" for v in vs) else "fail"
+            if fam == "loss" and loss_note is not None and status == "fail":
+                kind, text = loss_note
+                if kind == "convention":
+                    row.statuses["pass"] += 1
+                    row.conventions[text] += 1
+                    continue
+                status = "warn"  # saturated outputs: a cost from probabilities cannot be exact there
+                row.warn_message = text
+            if fam == "side_effects" and self.hygiene_only(vs):
+                status = "warn"
+                row.warn_message = ("writes into dout in place, as the course's own Relu does: harmless in a "
+                                    "plain chain, wrong wherever dout is used again")
+            if diagnoses is None:
+                diagnoses = self.diagnose(case, verdicts, obs, exp)
+            if status == "fail" and diagnoses and diagnoses[0].bug_class == "kink_convention":
+                status = "warn"
+                row.warn_message = "a different subgradient at exact kinks (relu'(0)); torch uses 0"
+            row.statuses[status] += 1
+            if row.first is None or _RANK[status] > _RANK[row.first[6]]:
+                msg = "\n".join(_short(v.message if v.status != "error" else f"{v.context} > {v.name}: {v.detail}")
+                                for v in vs if not v.passed)
+                row.first = (case, msg, diagnoses, verdicts, obs, exp, status)
+        return {f for f in by_family} | ({"loss_ok"} if "loss" in by_family and "loss" not in bad_fams else set())
+
+    def hygiene_only(self, vs) -> bool:
+        """In-place writes that the canonical course solution makes too (Saito's Relu into dout)."""
+        names = [v.name for v in vs if not v.passed]
+        return self.style == "saito" and bool(names) and all("dout" in n for n in names)
+
+    def diagnose(self, case, verdicts, obs, exp) -> list:
+        try:
+            from oracles.diagnose import diagnose
+        except ImportError:
+            return []
+        try:
+            return diagnose(case, verdicts, obs, exp)
+        except Exception as e:  # noqa: BLE001 - a diagnosis failure must not lose the verdict
+            self.notes.append(f"diagnosis failed on case {case.case_id}: {type(e).__name__}: {e}")
+            return []
+
+    def under_convention(self, case: Case, obs: Observation, exp: Observation):
+        """(convention, verdicts under it) when the observation follows a consistent convention."""
+        from oracles.compare import compare_observation
+
+        try:
+            from oracles.diagnose import detect_convention
+
+            conv = detect_convention(case, obs, exp)
+        except Exception:  # noqa: BLE001
+            return None, []
+        if conv is None:
+            return None, []
+        if conv.spec_changes:
+            case2 = case.with_spec(**dict(conv.spec_changes))
+            exp2 = self.oracle.expected(case2)
+        elif conv.reg_factor != 1.0:
+            exp2 = self.oracle.expected(case.with_spec(reg=case.spec.reg * conv.reg_factor))
+        else:
+            # factor f on the whole cost: loss and gradients scale by f, SGD moves as with lr * f
+            g, lf = conv.grad_factor, conv.loss_factor
+            stepped = self.oracle.expected(replace(case, lr=case.lr * g))
+            exp2 = Observation(
+                loss=None if exp.loss is None else exp.loss * lf,
+                grads={k: v * g for k, v in exp.grads.items()},
+                updated=stepped.updated,
+                trajectory=stepped.trajectory,
+                notes=list(exp.notes),
+                err_est={k: v * (lf if k == "loss" else g) if k in exp.grads or k == "loss" else
+                         stepped.err_est.get(k, v) for k, v in exp.err_est.items()},
+            )
+        return conv, compare_observation(case, obs, exp2)
+
+    # -- the submission's own loss against its own gradient
+
+    def self_consistency(self, entry: str, items) -> None:
+        try:
+            from oracles import finite_diff
+        except ImportError:
+            self.notes.append("own loss vs own gradient not checked: oracles.finite_diff is not available")
+            return
+        from oracles.compare import compare_tensor
+
+        row = self.row(entry, "self_consistency")
+        for case, obs, _own in items:
+            names = [k for k in case.params if k in obs.grads]
+            rng = np.random.default_rng([case.seed, 0xD1])
+            direction = {k: rng.standard_normal(case.params[k].shape) for k in names}
+            norm = math.sqrt(sum(float(np.sum(d * d)) for d in direction.values()))
+            direction = {k: d / norm for k, d in direction.items()}
+            failed_eval: list[str] = []
+
+            def f(params, case=case, failed=failed_eval):
+                full = dict(case.params)
+                full.update({k: np.asarray(v, dtype=np.float64) for k, v in params.items()})
+                try:
+                    c2 = replace(case, params=full)
+                except ValueError as e:
+                    failed.append(str(e))
+                    return float("nan")
+                r = self.sb.own_losses(self.style, entry, [c2])[0]
+                if r.fault or r.own_loss is None:
+                    failed.append(r.message or "no loss")
+                    return float("nan")
+                return r.own_loss
+
+            try:
+                fd = finite_diff.directional(f, {k: case.params[k] for k in names}, direction)
+            except Exception as e:  # noqa: BLE001
+                self.notes.append(f"{entry}: own-loss finite differences failed ({type(e).__name__}: {e})")
+                return
+            value, err = _fd_value(fd)
+            analytic = sum(float(np.sum(np.asarray(obs.grads[k], dtype=np.float64) * direction[k]))
+                           for k in names if np.shape(obs.grads[k]) == direction[k].shape)
+            row.n_cases += 1
+            if failed_eval or value is None or not math.isfinite(value):
+                row.statuses["error"] += 1
+                if row.first is None:
+                    row.first = (case, f"own loss could not be evaluated: {(failed_eval or ['?'])[0]}", [], [],
+                                 obs, None, "error")
+                continue
+            scale = math.sqrt(sum(float(np.sum(np.asarray(obs.grads[k], dtype=np.float64) ** 2)) for k in names))
+            v = compare_tensor("own gradient . d vs d/dt own loss(p + t d)", analytic, value,
+                               dtype=case.spec.dtype, oracle="fd", scale=scale, err_est=err, check="loss")
+            if v.passed:
+                row.statuses["pass"] += 1
+            else:
+                row.statuses["fail"] += 1
+                if row.first is None:
+                    row.first = (case, f"the submission's own loss and its own gradient disagree: directional "
+                                 f"derivative of its loss {value:.6g}, its gradient gives {analytic:.6g} "
+                                 f"({v.message})", [], [], obs, None, "fail")
+
+    # -- rows to checks
+
+    def finish(self) -> None:
+        report = self.report
+        order = {f: i for i, f in enumerate(CHECKS + ("self_consistency", "integrity", "run"))}
+        for _key, row in sorted(self.rows.items(), key=lambda kv: (kv[0][0], order.get(kv[0][1], 99))):
+            report.checks.append(self.to_check(row))
+        if self.output_entries:
+            total = sum(self.output_entries.values())
+            report.checks.append(Check(
+                "output", "warn",
+                f"the submission printed {total / 1e6:.1f} MB while being checked ({', '.join(self.output_entries)});"
+                f" output is cut at {self.sb.output_cap // 1024} KB: remove debug prints from backprop",
+                bug_class="output_flood"))
+        files = self.sb.written_files()
+        if files:
+            report.checks.append(Check(
+                "files", "warn",
+                f"the submission created files while being checked: {', '.join(files[:8])}; they are ignored "
+                f"(results only travel over an authenticated pipe, and file contents cannot be written in the "
+                f"sandbox)", bug_class="files_written"))
+        if self.patched:
+            report.notes.append("monkey-patched (restored after each call): " + ", ".join(sorted(self.patched)))
+        if self.sb.events:
+            report.notes.append(f"the child interpreter was restarted {self.sb.restarts} time(s) after fatal faults")
+        conventions = Counter()
+        for row in self.rows.values():
+            conventions.update(row.conventions)
+        report.conventions += [f"{name} ({n} case(s) needed it)" for name, n in conventions.most_common()]
+        report.notes += self.notes
+
+    def to_check(self, row: _Row) -> Check:
+        st = row.statuses
+        n_bad = st["fail"] + st["error"] + st["warn"]
+        if not n_bad:
+            conv = ", ".join(row.conventions) if row.conventions else None
+            msg = f"all {row.n_cases} cases match"
+            if conv:
+                msg += f" (under the convention: {conv})"
+            if row.family == "self_consistency":
+                msg = f"own loss and own gradient agree on {row.n_cases} case(s) (random directional derivative)"
+            return Check(row.name, "pass", msg, n_cases=row.n_cases, convention=conv)
+        verdict = "error" if st["error"] else ("fail" if st["fail"] else "warn")
+        case, msg, diagnoses, verdicts, obs, exp = row.first[:6]
+        diag = ""
+        bug = None
+        useful = [d for d in diagnoses or [] if d.bug_class != "raised"]
+        if useful:
+            diag = "; ".join(_short(str(d)) for d in useful[:2])
+            bug = useful[0].bug_class
+        elif diagnoses:
+            bug = diagnoses[0].bug_class
+        elif verdict == "error" and row.fault:
+            bug = row.fault
+        elif verdict in ("fail", "error"):
+            diag = "unclassified"
+            bug = "unclassified"
+        if row.family == "self_consistency" and verdict == "fail":
+            bug = "loss_grad_mismatch"
+        n = f"{n_bad} of {row.n_cases} cases"
+        head = {"error": f"{n} could not be checked", "fail": f"{n} disagree with the oracle",
+                "warn": f"{n} raise a warning"}[verdict]
+        if verdict == "warn" and row.warn_message:
+            head += f" ({row.warn_message})"
+        if verdict == "warn":
+            return Check(row.name, verdict, f"{head}; first: case {case.case_id} ({case.describe()})\n{msg}",
+                         diagnosis="", bug_class=None, n_cases=row.n_cases, n_failed=n_bad, case=case)
+        small = case
+        if verdict in ("fail", "error") and self.o.shrink and exp is not None and row.family != "self_consistency":
+            small = self.shrink(row, case)
+        snippet = None
+        if small is not None and verdict in ("fail", "error"):
+            try:
+                snippet = snippet_for(self.style, row.name.split(":")[0], small, self.report.path, self.oracle)
+            except Exception as e:  # noqa: BLE001 - a snippet is a courtesy
+                snippet = f"# (no snippet: {type(e).__name__}: {e})"
+        return Check(row.name, verdict, f"{head}; first: case {case.case_id} ({case.describe()})\n{msg}",
+                     diagnosis=diag, bug_class=bug, n_cases=row.n_cases, n_failed=n_bad, case=small,
+                     snippet=snippet)
+
+    def shrink(self, row: _Row, case: Case) -> Case:
+        try:
+            from oracles.shrink import shrink
+        except ImportError:
+            return case
+        from oracles.compare import compare_observation
+
+        entry = row.name.split(":")[0]
+
+        def fails(c: Case) -> bool:
+            r = self.sb.run(self.style, entry, [c], give_up_after=1)[0]
+            if r.fault:
+                return False
+            vs = compare_observation(c, r.obs, self.oracle.expected(c, estimate=True))
+            return any(not v.passed and v.check == row.family for v in vs)
+
+        try:
+            return shrink(case, fails, max_steps=self.o.shrink_steps)
+        except Exception as e:  # noqa: BLE001
+            self.notes.append(f"shrinking failed: {type(e).__name__}: {e}")
+            return case
+
+
+_LOG_EPS = 1e-7  # Saito's cross_entropy_error: log(y + 1e-7)
+_SATURATED = 1e-8  # a probability this close to 0 or 1 loses most digits in log(p) / log(1 - p)
+
+
+def _forward_logits(case: Case) -> np.ndarray:
+    from reference.functions import activation
+
+    a = case.x.astype(np.float64)
+    z = a
+    for l, name in enumerate(case.spec.activations, start=1):
+        z = a @ case.params[f"W{l}"].T + case.params[f"b{l}"]
+        a = activation(name)(z)
+    return z
+
+
+def _loss_convention(case: Case, observed: float) -> tuple[str, str] | None:
+    """Why an observed loss may differ without a bug: ('convention', name) when it is the cost
+    with 1e-7 inside the log; ('saturated', text) when an output probability rounds to 0 or 1."""
+    from oracles.compare import compare_tensor
+    from reference.functions import sigmoid, softmax
+
+    spec = case.spec
+    if spec.loss not in ("softmax_cross_entropy", "binary_cross_entropy"):
+        return None
+    z = _forward_logits(case)
+    t = case.onehot
+    if spec.loss == "softmax_cross_entropy":
+        p = softmax(z, axis=1)
+        per = -np.sum(t * np.log(p + _LOG_EPS), axis=1)
+        q = p
+    else:
+        p = sigmoid(z)
+        per = -np.sum(t * np.log(p + _LOG_EPS) + (1 - t) * np.log(1 - p + _LOG_EPS), axis=1)
+        q = np.minimum(p, 1 - p)
+    loss = float(per.mean() if spec.reduction == "mean" else per.sum())
+    loss += 0.5 * spec.reg * sum(float(np.sum(case.params[f"W{l}"] ** 2)) for l in range(1, spec.n_layers + 1))
+    if compare_tensor("loss", observed, loss, dtype=spec.dtype, oracle="impl", scale=abs(loss)).passed:
+        return "convention", "1e-7 inside the log (Saito's cross_entropy_error)"
+    if float(q.min()) < _SATURATED:
+        return "saturated", (f"only where an output probability rounds to 0 or 1 (smallest {float(q.min()):.1e}): "
+                             f"a cost computed from probabilities cannot be exact there; compute it from the "
+                             f"logits to fix it")
+    return None
+
+
+def _fd_value(fd) -> tuple[float | None, float | None]:
+    """(derivative, error estimate) from whatever finite_diff.directional returns."""
+    if isinstance(fd, tuple):
+        vals = [float(v) for v in fd[:2]]
+        return vals[0], (vals[1] if len(vals) > 1 else None)
+    for a, b in (("value", "err_est"), ("derivative", "err_est"), ("value", "error"), ("d", "err")):
+        if hasattr(fd, a):
+            return float(getattr(fd, a)), (float(getattr(fd, b)) if getattr(fd, b, None) is not None else None)
+    try:
+        return float(fd), None
+    except (TypeError, ValueError):
+        return None, None
+
+
+def _short(text: str, limit: int = 400) -> str:
+    """Drivers repeat a fault once per sample; the first occurrences say it all."""
+    return text if len(text) <= limit else text[: limit - 30].rstrip() + f" ... ({len(text)} chars)"
+
+
+def _stable_hash(s: str) -> int:
+    import zlib
+
+    return zlib.crc32(s.encode())
+
+
+# ---------------------------------------------------------------- snippets
+
+
+def _lit(a: np.ndarray) -> str:
+    """An exact literal: repr of Python floats round-trips bit for bit."""
+    return f"np.array({np.asarray(a).tolist()!r})"
+
+
+def snippet_for(style: str, entry: str, case: Case, path: str, oracle) -> str:
+    """A runnable snippet: the Case's numbers as literals, the call in the submission's style, and
+    the oracle's expected values to compare with."""
+    exp = oracle.expected(case, estimate=False)
+    module = Path(path).stem
+    spec = case.spec
+    L = spec.n_layers
+    lines = ["import numpy as np", f"import {module} as student", "",
+             f"# {spec.describe()}, batch {case.m}"]
+    x, y = case.x, case.y
+    row_layout = style in ("saito", "cs231n")
+    for l in range(1, L + 1):
+        W, b = case.params[f"W{l}"], case.params[f"b{l}"]
+        lines.append(f"W{l} = {_lit(W.T if row_layout else W)}")
+        lines.append(f"b{l} = {_lit(b if row_layout else b.reshape(-1, 1))}")
+    layout = "one sample per row" if row_layout else "one sample per column"
+    lines.append(f"x = {_lit(x if row_layout else x.T)}  # {layout}")
+    yv = y if (row_layout or spec.target == 'labels') else y.T
+    lines.append(f"y = {_lit(yv)}")
+    ws = ", ".join(f"W{l}" for l in range(1, L + 1))
+    bs = ", ".join(f"b{l}" for l in range(1, L + 1))
+    if style == "nielsen":
+        lines += [f"net = student.Network({list(spec.sizes)})",
+                  f"net.weights, net.biases = [{ws}], [{bs}]"]
+        if entry.endswith("[batch]"):
+            lines.append("nabla_b, nabla_w = net.backprop(x, y)  # your batch backprop")
+        else:
+            lines.append("nabla_b, nabla_w = net.backprop(x[:, [0]], y[:, [0]])  # first sample")
+    elif style == "dlai":
+        lines.append("parameters = {" + ", ".join(f"'W{l}': W{l}, 'b{l}': b{l}" for l in range(1, L + 1)) + "}")
+        lines += ["AL, caches = student.L_model_forward(x, parameters)",
+                  "grads = student.L_model_backward(AL, y, caches)"]
+    elif style in ("saito", "cs231n"):
+        lines.append(f"# call {entry} with these arrays (rows are samples; W is (fan_in, fan_out))")
+    lines.append("")
+    lines.append("# what a correct implementation returns (torch float64 autograd, canonical layout "
+                 "W (n_out, n_in)):")
+    if exp.loss is not None:
+        lines.append(f"expected_loss = {float(exp.loss)!r}")
+    for k in sorted(exp.grads):
+        if k[0] in "Wb":
+            lines.append(f"expected_d{k} = {_lit(exp.grads[k])}")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- for instructors' pytest files
+
+
+def assert_backprop_matches(path: str | Path, style: str = "auto", **opts) -> ValidationReport:
+    """Validate ``path`` and raise AssertionError with the report's text unless it passes (warnings pass).
+
+    Options as for ``bpcheck validate``: root, cases (default 100), seed, timeout, memory_mb,
+    allow_imports. Example, in an instructor's test file::
+
+        from bpcheck import assert_backprop_matches
+
+        def test_student_backprop():
+            assert_backprop_matches("submissions/alice/network.py", style="nielsen", cases=30)
+    """
+    report = validate_file(path, style=style, **opts)
+    if report.verdict in ("fail", "error"):
+        raise AssertionError(report.render())
+    return report
