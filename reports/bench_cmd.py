@@ -1,0 +1,486 @@
+"""`bpcheck bench [--json]`: the speed facts, measured side by side in one run.
+
+* ``fd``: our per-element FD, our directional screen, and our screen-then-localise on a planted 1%
+  bias bug, next to ``torch.autograd.gradcheck`` slow and fast on the same function and bug
+  ([784, 30, 10] sigmoid MLP, batch 16, float64). Both sides single-threaded (torch by
+  set_num_threads(1), numpy's BLAS by running the section in a child with *_NUM_THREADS=1), so a
+  busy second core cannot tilt the comparison.
+* ``epoch``: one epoch of the per-sample, full-matrix and layer-based references and of torch eager
+  on 784-30-10, 10,000 synthetic MNIST-shaped samples, mini-batch 10 and 100; the full-matrix
+  GFLOP/s at a large batch next to this machine's numpy GEMM peak measured in the same run.
+* ``validate``: wall time of ``bpcheck validate`` on reference/nielsen.py, next to the start-up of
+  ``python -c "import torch"``.
+
+Exit 0 when the three FD targets are met (full >= 50x gradcheck slow, screen >= 5x gradcheck fast,
+screen+localise >= 20x gradcheck fast on the bug, agreement <= 1e-8, the bug named), 1 otherwise.
+torch is imported lazily, inside the functions.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["register", "run", "bench_fd", "bench_epoch", "bench_validate", "gemm_peak", "format_table", "TARGETS"]
+
+TARGETS = {
+    "full_speedup_vs_gradcheck_slow": 50.0,
+    "screen_speedup_vs_gradcheck_fast": 5.0,
+    "localise_speedup_vs_gradcheck_fast": 20.0,
+    "max_norm_rel_err": 1e-8,
+}
+ROOT = Path(__file__).resolve().parent.parent
+SINGLE_THREAD_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "bench",
+        help="measure FD vs gradcheck, epoch times and validate wall time (under 5 min)",
+        description="Measure, side by side in one run: finite differences vs torch.autograd.gradcheck, one "
+        "training epoch in each reference style and torch, and the wall time of `bpcheck validate`.",
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    p.add_argument("--sections", default="fd,epoch,validate",
+                   help="comma-separated subset of fd,epoch,validate (default: all three)")
+    p.set_defaults(func=_main)
+
+
+# ------------------------------------------------------------------------------------------ helpers
+
+
+def _best(f, repeats: int) -> float:
+    """Minimum wall time of ``repeats`` calls: the least-disturbed run on a shared machine."""
+    times = []
+    for _ in range(max(1, repeats)):
+        t = time.perf_counter()
+        f()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def _mnist_like(rng: np.random.Generator, n: int, n_in: int = 784, n_out: int = 10):
+    """Synthetic MNIST-shaped data: pixels in [0, 1), one-hot digits."""
+    x = rng.random((n, n_in))
+    labels = rng.integers(0, n_out, n)
+    y = np.zeros((n, n_out))
+    y[np.arange(n), labels] = 1.0
+    return x, y, labels
+
+
+def _norm_rel(a: np.ndarray, b: np.ndarray) -> float:
+    nb = float(np.sqrt(np.sum(b * b)))
+    return float(np.sqrt(np.sum((a - b) ** 2))) / nb if nb > 0 else float(np.sqrt(np.sum(a * a)))
+
+
+# ------------------------------------------------------------------------------------------ fd
+
+
+def _fd_case(sizes, batch, seed):
+    from oracles.case import Case, Spec
+
+    rng = np.random.default_rng(seed)
+    x, y, _ = _mnist_like(rng, batch, sizes[0], sizes[-1])
+    params = {}
+    for l in range(1, len(sizes)):
+        # network2's initialisation: weights / sqrt(fan-in), so the sigmoids are not saturated
+        params[f"W{l}"] = rng.standard_normal((sizes[l], sizes[l - 1])) / np.sqrt(sizes[l - 1])
+        params[f"b{l}"] = rng.standard_normal(sizes[l])
+    spec = Spec(tuple(sizes), ("sigmoid",) * (len(sizes) - 1), "quadratic")
+    return Case(spec, params, x, y)
+
+
+def bench_fd(sizes=(784, 30, 10), batch: int = 16, seed: int = 0, repeats: int = 5, slow_repeats: int = 1) -> dict:
+    """Our FD paths vs gradcheck on the same function (the loss of the parameters) and the same bug."""
+    import torch
+    from torch.autograd.gradcheck import GradcheckError
+
+    from oracles import finite_diff as fd
+    from oracles.case import param_names
+
+    torch.set_num_threads(1)
+    case = _fd_case(sizes, batch, seed)
+    names = param_names(len(sizes) - 1)
+    X = torch.from_numpy(case.x)
+    Y = torch.from_numpy(case.y)
+    m = case.m
+    bug_name = "b1"
+
+    class _BiasBug(torch.autograd.Function):
+        """Identity forward; backward returns the bias gradient with one element 1% too large."""
+
+        index = 0
+
+        @staticmethod
+        def forward(ctx, b):
+            return b.clone()
+
+        @staticmethod
+        def backward(ctx, g):
+            g = g.clone()
+            g[_BiasBug.index] *= 1.01
+            return g
+
+    def loss_fn(buggy: bool):
+        def f(*ps):
+            a = X
+            for l in range(len(sizes) - 1):
+                W, b = ps[2 * l], ps[2 * l + 1]
+                if buggy and l == 0:
+                    b = _BiasBug.apply(b)
+                a = torch.sigmoid(a @ W.T + b)
+            return 0.5 * ((a - Y) ** 2).sum() / m
+
+        return f
+
+    def leaves():
+        return [torch.tensor(case.params[k], dtype=torch.float64, requires_grad=True) for k in names]
+
+    def grads_of(f) -> dict:
+        ps = leaves()
+        gs = torch.autograd.grad(f(*ps), ps)
+        return {k: g.numpy().copy() for k, g in zip(names, gs)}
+
+    good = grads_of(loss_fn(False))
+    # plant the bug on the largest bias gradient element, so "1%" is a visible amount
+    g_probe = np.abs(good[bug_name])
+    _BiasBug.index = int(g_probe.argmax())
+    bad = grads_of(loss_fn(True))
+    assert not np.array_equal(bad[bug_name], good[bug_name])
+
+    def gradcheck(fast: bool, buggy: bool) -> bool:
+        try:
+            return bool(torch.autograd.gradcheck(loss_fn(buggy), leaves(), fast_mode=fast))
+        except GradcheckError:  # fast mode re-runs the whole slow Jacobian to write this
+            return False
+
+    out: dict = {"net": list(sizes), "batch": batch, "n_params": case.spec.n_params, "dtype": "float64"}
+    # warm both sides up (imports, allocations), then measure
+    gradcheck(True, False)
+    fd.screen(case, good, names=names)
+
+    # 1. full per-element FD vs gradcheck slow
+    result = {}
+
+    def run_full():
+        result["r"] = fd.full(case, names=names)
+
+    out["full_seconds"] = _best(run_full, max(2, repeats // 2))
+    t = time.perf_counter()
+    ok_slow = gradcheck(False, False)
+    out["gradcheck_slow_seconds"] = (time.perf_counter() - t) if slow_repeats == 1 else _best(
+        lambda: gradcheck(False, False), slow_repeats)
+    out["gradcheck_slow_passed"] = ok_slow
+    r = result["r"]
+    out["max_norm_rel_err"] = max(_norm_rel(r.grads[k], good[k]) for k in names)
+    out["full_nondiff"] = int(sum(int(v.sum()) for v in r.nondiff.values()))
+    out["full_speedup_vs_gradcheck_slow"] = out["gradcheck_slow_seconds"] / out["full_seconds"]
+
+    # 2. the screen on the correct gradient vs gradcheck fast (passing)
+    screened = {}
+
+    def run_screen():
+        screened["r"] = fd.screen(case, good, names=names)
+
+    out["screen_seconds"] = _best(run_screen, repeats * 4)
+    out["screen_passed"] = all(v.status == "pass" for v in screened["r"].values())
+    ok_fast = {}
+
+    def run_gc_fast():
+        ok_fast["v"] = gradcheck(True, False)
+
+    out["gradcheck_fast_seconds"] = _best(run_gc_fast, repeats * 4)
+    out["gradcheck_fast_passed"] = ok_fast["v"]
+    out["screen_speedup_vs_gradcheck_fast"] = out["gradcheck_fast_seconds"] / out["screen_seconds"]
+
+    # 3. one bias element 1% wrong: screen, then localise the failing tensors, vs gradcheck fast failing
+    found = {}
+
+    def run_localise():
+        s = fd.screen(case, bad, names=names)
+        failing = [k for k, v in s.items() if v.status == "fail"]
+        loc = fd.localise(case, bad, failing)
+        found["failing"] = failing
+        found["loc"] = loc
+
+    out["localise_seconds"] = _best(run_localise, repeats)
+    t = time.perf_counter()
+    ok_fast_bug = gradcheck(True, True)
+    out["gradcheck_fast_bug_seconds"] = time.perf_counter() - t
+    out["gradcheck_fast_bug_detected"] = not ok_fast_bug
+    loc = found["loc"].get(bug_name)
+    out["planted"] = {"tensor": bug_name, "index": [_BiasBug.index]}
+    out["localised"] = {
+        "failing_tensors": found["failing"],
+        "index": list(loc.index) if loc else None,
+        "claimed": loc.claimed_value if loc else None,
+        "fd": loc.fd_value if loc else None,
+    }
+    out["localise_found_bug"] = found["failing"] == [bug_name] and loc is not None and loc.index == (_BiasBug.index,)
+    out["localise_speedup_vs_gradcheck_fast"] = out["gradcheck_fast_bug_seconds"] / out["localise_seconds"]
+    out["targets"] = {k: v for k, v in TARGETS.items()}
+    out["targets_met"] = bool(
+        out["full_speedup_vs_gradcheck_slow"] >= TARGETS["full_speedup_vs_gradcheck_slow"]
+        and out["screen_speedup_vs_gradcheck_fast"] >= TARGETS["screen_speedup_vs_gradcheck_fast"]
+        and out["localise_speedup_vs_gradcheck_fast"] >= TARGETS["localise_speedup_vs_gradcheck_fast"]
+        and out["max_norm_rel_err"] <= TARGETS["max_norm_rel_err"]
+        and out["screen_passed"]
+        and out["localise_found_bug"]
+    )
+    return out
+
+
+def _fd_in_child(kwargs: dict) -> dict:
+    """bench_fd in a fresh interpreter with single-threaded BLAS (torch is single-threaded too)."""
+    env = dict(os.environ, **SINGLE_THREAD_ENV)
+    code = (
+        "import json, sys; from reports.bench_cmd import bench_fd; "
+        "print(json.dumps(bench_fd(**json.loads(sys.argv[1]))))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, json.dumps(kwargs)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+    if proc.returncode != 0:
+        raise RuntimeError(f"the fd benchmark child failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+# ------------------------------------------------------------------------------------------ epoch
+
+
+def gemm_peak(n: int = 1024, repeats: int = 5) -> float:
+    """This machine's numpy float64 GEMM rate (GFLOP/s) on n x n matrices, default BLAS threads."""
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((n, n)), rng.standard_normal((n, n))
+    a @ b
+    return 2.0 * n**3 / _best(lambda: a @ b, repeats) / 1e9
+
+
+def _flops_per_sample(sizes) -> int:
+    """Multiply-adds x 2 of one forward + backward: W a, delta a^T and W^T delta (not below layer 1)."""
+    pairs = list(zip(sizes[:-1], sizes[1:]))
+    fwd = sum(2 * i * o for i, o in pairs)
+    dW = fwd
+    dA = sum(2 * i * o for i, o in pairs[1:])
+    return fwd + dW + dA
+
+
+def bench_epoch(sizes=(784, 30, 10), n: int = 10_000, batches=(10, 100), big_batch: int = 1000, seed: int = 0,
+                eta: float = 3.0) -> dict:
+    """One epoch per style and batch size, synthetic MNIST-shaped data."""
+    import torch
+
+    from reference import layer_net, matrix, nielsen
+
+    torch.set_num_threads(1)
+    rng = np.random.default_rng(seed)
+    x, y, labels = _mnist_like(rng, n, sizes[0], sizes[-1])
+    columns = [(x[i].reshape(-1, 1), y[i].reshape(-1, 1)) for i in range(n)]
+    order = rng.permutation(n)
+    hidden = list(sizes[1:-1])
+    out: dict = {"net": list(sizes), "samples": n, "batches": list(batches)}
+
+    def nielsen_epoch(net, bs):
+        for k in range(0, n, bs):
+            net.update_mini_batch([columns[i] for i in order[k : k + bs]], eta)
+
+    def layer_epoch(net, bs):
+        for k in range(0, n, bs):
+            idx = order[k : k + bs]
+            grads = net.gradient(x[idx], y[idx])
+            for key, g in grads.items():
+                net.params[key] -= 0.1 * g  # in place: the layers hold these very arrays
+
+    def torch_epoch(bs):
+        layers = []
+        for i, o in zip(sizes[:-1], sizes[1:]):
+            layers += [torch.nn.Linear(i, o).double(), torch.nn.Sigmoid()]
+        model = torch.nn.Sequential(*layers)
+        opt = torch.optim.SGD(model.parameters(), lr=eta)
+        X, Y = torch.from_numpy(x), torch.from_numpy(y)
+        t = time.perf_counter()
+        for k in range(0, n, bs):
+            idx = torch.from_numpy(order[k : k + bs])
+            opt.zero_grad()
+            loss = 0.5 * ((model(X[idx]) - Y[idx]) ** 2).sum() / len(idx)
+            loss.backward()
+            opt.step()
+        return time.perf_counter() - t
+
+    for bs in batches:
+        row = {}
+        net = nielsen.Network(list(sizes), seed=seed)
+        row["per_sample_seconds"] = _best(lambda net=net, bs=bs: nielsen_epoch(net, bs), 1)
+        net = matrix.Network(list(sizes), seed=seed)
+        row["matrix_seconds"] = _best(lambda net=net, bs=bs: nielsen_epoch(net, bs), 2)
+        net = layer_net.MultiLayerNet(sizes[0], hidden, sizes[-1], activation="sigmoid", seed=seed)
+        row["layer_seconds"] = _best(lambda net=net, bs=bs: layer_epoch(net, bs), 2)
+        torch_epoch(bs)  # warm-up (first-call dispatch set-up)
+        row["torch_seconds"] = min(torch_epoch(bs) for _ in range(2))
+        row["matrix_speedup_vs_per_sample"] = row["per_sample_seconds"] / row["matrix_seconds"]
+        out[f"batch_{bs}"] = row
+    out["matrix_speedup_vs_per_sample"] = out[f"batch_{batches[0]}"]["matrix_speedup_vs_per_sample"]
+    out["seed_claimed_speedup"] = 5.0
+
+    # the full-matrix backprop (stacked X, Y) at a large batch, in GFLOP/s, next to the GEMM peak
+    net = matrix.Network(list(sizes), seed=seed)
+    Xb, Yb = x[:big_batch].T.copy(), y[:big_batch].T.copy()
+    t = _best(lambda: net.backprop(Xb, Yb), 5)
+    out["big_batch"] = big_batch
+    out["matrix_gflops"] = _flops_per_sample(sizes) * big_batch / t / 1e9
+    out["gemm_peak_gflops"] = gemm_peak()
+    out["matrix_gemm_fraction_of_peak"] = out["matrix_gflops"] / out["gemm_peak_gflops"]
+    return out
+
+
+# ------------------------------------------------------------------------------------------ validate
+
+
+def bench_validate(file: str | Path | None = None, timeout: float = 240.0) -> dict:
+    """Wall time of `bpcheck validate FILE` (default budget) as a user runs it, and of `import torch`."""
+    file = Path(file) if file else ROOT / "reference" / "nielsen.py"
+    out: dict = {"file": str(file.relative_to(ROOT)) if file.is_relative_to(ROOT) else str(file)}
+    t = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import torch"], cwd=ROOT, capture_output=True, timeout=120, check=True)
+    out["torch_import_seconds"] = time.perf_counter() - t
+    try:
+        from reports.grade_cmd import register as _  # noqa: F401  the validate command's module
+    except ImportError:
+        out["seconds"] = None
+        out["status"] = "validate command not available"
+        return out
+    t = time.perf_counter()
+    try:
+        proc = subprocess.run([sys.executable, "-m", "reports.cli", "validate", str(file)], cwd=ROOT,
+                              capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        out["seconds"] = None
+        out["status"] = f"validate did not finish within {timeout:g} s"
+        return out
+    out["seconds"] = time.perf_counter() - t
+    out["exit_code"] = proc.returncode
+    out["status"] = "pass" if proc.returncode == 0 else f"exit {proc.returncode}"
+    if proc.returncode == 2:  # usage error: the command exists but refused the arguments
+        out["stderr"] = proc.stderr[-500:]
+    return out
+
+
+# ------------------------------------------------------------------------------------------ run
+
+
+def run(sections=("fd", "epoch", "validate"), *, quick: bool = False, fd_in_child: bool = True) -> dict:
+    """All requested sections. ``quick`` shrinks every size (for tests): numbers, not targets."""
+    results: dict = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "processor": platform.processor() or platform.machine(),
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+        },
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
+    t0 = time.perf_counter()
+    if "fd" in sections:
+        kw = {"sizes": [20, 6, 4], "batch": 4, "repeats": 1} if quick else {}
+        results["fd"] = _fd_in_child(kw) if fd_in_child else bench_fd(**kw)
+    if "epoch" in sections:
+        kw = {"sizes": (20, 6, 4), "n": 200, "batches": (10, 100), "big_batch": 100} if quick else {}
+        results["epoch"] = bench_epoch(**kw)
+    if "validate" in sections:
+        results["validate"] = bench_validate()
+    results["total_seconds"] = time.perf_counter() - t0
+    return results
+
+
+def _fmt(v, unit="") -> str:
+    if v is None:
+        return "n/a"
+    if isinstance(v, bool):
+        return "yes" if v else "NO"
+    if isinstance(v, float):
+        return f"{v:.3g}{unit}" if abs(v) < 1000 else f"{v:.0f}{unit}"
+    return f"{v}{unit}"
+
+
+def format_table(results: dict) -> str:
+    from tabulate import tabulate
+
+    rows = []
+    fd = results.get("fd")
+    if fd:
+        rows += [
+            ("fd", f"full per-element FD ({fd['n_params']} params)", _fmt(fd["full_seconds"], " s"),
+             f"gradcheck slow {_fmt(fd['gradcheck_slow_seconds'], ' s')}: "
+             f"{_fmt(fd['full_speedup_vs_gradcheck_slow'], 'x')} (target >= 50x)"),
+            ("fd", "max norm-wise rel. error vs autograd", _fmt(fd["max_norm_rel_err"]), "target <= 1e-8"),
+            ("fd", "directional screen (correct grads)", _fmt(fd["screen_seconds"] * 1e3, " ms"),
+             f"gradcheck fast {_fmt(fd['gradcheck_fast_seconds'] * 1e3, ' ms')}: "
+             f"{_fmt(fd['screen_speedup_vs_gradcheck_fast'], 'x')} (target >= 5x); passed {_fmt(fd['screen_passed'])}"),
+            ("fd", "screen + localise, b1 element 1% off", _fmt(fd["localise_seconds"] * 1e3, " ms"),
+             f"gradcheck fast (fails, slow Jacobian) {_fmt(fd['gradcheck_fast_bug_seconds'], ' s')}: "
+             f"{_fmt(fd['localise_speedup_vs_gradcheck_fast'], 'x')} (target >= 20x); "
+             f"named {fd['localised']['failing_tensors']} {fd['localised']['index']} "
+             f"(planted {fd['planted']['tensor']} {fd['planted']['index']})"),
+        ]
+    ep = results.get("epoch")
+    if ep:
+        for bs in ep["batches"]:
+            r = ep[f"batch_{bs}"]
+            rows.append(("epoch", f"one epoch, {ep['samples']} samples, mini-batch {bs}",
+                         f"per-sample {_fmt(r['per_sample_seconds'], ' s')}",
+                         f"full-matrix {_fmt(r['matrix_seconds'], ' s')} "
+                         f"({_fmt(r['matrix_speedup_vs_per_sample'], 'x')} faster; seed claims 5x), "
+                         f"layers {_fmt(r['layer_seconds'], ' s')}, "
+                         f"torch eager {_fmt(r['torch_seconds'], ' s')}"))
+        rows.append(("epoch", f"full-matrix backprop, batch {ep['big_batch']}", _fmt(ep["matrix_gflops"], " GFLOP/s"),
+                     f"numpy GEMM peak {_fmt(ep['gemm_peak_gflops'], ' GFLOP/s')}: "
+                     f"{_fmt(100 * ep['matrix_gemm_fraction_of_peak'], '%')} of peak"))
+    va = results.get("validate")
+    if va:
+        rows.append(("validate", f"bpcheck validate {va['file']} (default budget)",
+                     _fmt(va["seconds"], " s") if va["seconds"] is not None else va["status"],
+                     f"python -c 'import torch': {_fmt(va['torch_import_seconds'], ' s')}"
+                     + (f"; {va['status']}" if va.get("seconds") is not None else "")))
+    head = f"bpcheck bench, {results['date']}, {results['machine']['cpus']} CPUs, {results['machine']['processor']}"
+    return head + "\n" + tabulate(rows, headers=["section", "what", "ours", "next to"], tablefmt="github")
+
+
+def _json_summary(results: dict) -> dict:
+    """The results with the documented dotted keys guaranteed (None where a section did not run)."""
+    out = dict(results)
+    for section, keys in {
+        "fd": ["full_speedup_vs_gradcheck_slow", "screen_speedup_vs_gradcheck_fast",
+               "localise_speedup_vs_gradcheck_fast", "max_norm_rel_err"],
+        "epoch": ["matrix_speedup_vs_per_sample", "matrix_gemm_fraction_of_peak"],
+        "validate": ["seconds", "torch_import_seconds"],
+    }.items():
+        sec = dict(out.get(section) or {})
+        for k in keys:
+            sec.setdefault(k, None)
+        out[section] = sec
+    return out
+
+
+def _main(args) -> int:
+    sections = tuple(s.strip() for s in args.sections.split(",") if s.strip())
+    unknown = [s for s in sections if s not in ("fd", "epoch", "validate")]
+    if unknown or not sections:
+        print(f"bpcheck bench: unknown section(s) {unknown or sections}; choose from fd, epoch, validate",
+              file=sys.stderr)
+        return 2
+    results = run(sections)
+    if args.json:
+        print(json.dumps(_json_summary(results), indent=2, default=float))
+    else:
+        print(format_table(results))
+        print(f"(total {results['total_seconds']:.0f} s)")
+    fd = results.get("fd")
+    if fd is None:
+        return 0
+    return 0 if fd["targets_met"] else 1
