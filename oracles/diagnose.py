@@ -437,8 +437,7 @@ def diagnose(
         out.append(Diagnosis("mutation", f"modified in place: {', '.join(observed.mutated)} (the caller's arrays "
                              f"changed; copy before writing)", tuple(observed.mutated)))
     for what, how in observed.shape_changes.items():
-        out.append(Diagnosis("missing_keepdims", f"stored {what} changed shape ({how}): a gradient without "
-                             f"keepdims broadcast against the parameter in the update", (what,), {"how": how}))
+        out.append(_shape_change_pattern(what, how, case))
 
     grad_bad = {_key(v.name): v for v in bad if v.check.startswith("grad_") and v.status != "error"}
     grad_ok = [k for k in observed.grads if k in expected.grads and k not in grad_bad]
@@ -538,6 +537,23 @@ def _error_pattern(family: str, text: str, case: Case) -> Diagnosis:
     if "raised" in text and "forward" in text.lower():
         return Diagnosis("forward_pass", f"the forward pass raised: {text}", (family,))
     return Diagnosis("raised", text, (family,))
+
+
+def _shape_change_pattern(what: str, how: str, case: Case) -> Diagnosis:
+    """A stored parameter that changed shape in the update: broadcasting, and which kind."""
+    shapes = [_shape_tuple(t) for t in re.findall(r"\(([\d, ]*)\)", how)]
+    ev = {"how": how}
+    if len(shapes) >= 2:
+        old, new = shapes[0], shapes[-1]
+        n = old[0] if old else 0
+        if what.startswith("b") and len(new) == 2 and new == (n, n) and n > 1 and (n != case.m or case.m == 1):
+            return Diagnosis("missing_keepdims", f"stored {what} changed shape ({how}): a (n,) gradient without "
+                             f"keepdims broadcast against the (n, 1) parameter in the update", (what,), ev)
+        if case.m > 1 and case.m in new and case.m not in old:
+            return Diagnosis("extra_batch_axis", f"stored {what} changed shape ({how}): its gradient kept the batch "
+                             f"axis (m = {case.m}) and broadcast in the update", (what,), ev)
+    return Diagnosis("shape", f"stored {what} changed shape ({how}): a gradient of the wrong shape broadcast in "
+                     f"the update", (what,), ev)
 
 
 def _first_nonfault(out: list[Diagnosis]) -> int:
@@ -756,12 +772,17 @@ def diagnose_campaign(results: Iterable[tuple[Case, bool, Sequence[Diagnosis]]])
                                   {"cases": n, **example.evidence}))
     # a specific per-case class (e.g. missing_mean, which also only shows for m > 1) explains more
     # than a condition; a condition more than a generic class; a bare exception least
+    def major(d: Diagnosis) -> bool:  # explains at least half the failing Cases
+        return 2 * d.evidence["cases"] >= n_f
+
     specific = [d for d in per_case if d.bug_class not in _GENERIC]
-    major = [d for d in specific if 2 * d.evidence["cases"] >= n_f]  # explains at least half the failures
-    minor = [d for d in specific if d not in major]
     generic = [d for d in per_case if d.bug_class in _GENERIC and d.bug_class not in ("raised", "unclassified")]
+    # ties between generic classes: the one that says more about where the bug is
+    say = ("layer_break", "forward_pass", "bias_only", "zero_grad", "constant_factor", "shape")
+    generic.sort(key=lambda d: (-d.evidence["cases"], say.index(d.bug_class) if d.bug_class in say else len(say)))
     rest = [d for d in per_case if d.bug_class in ("raised", "unclassified")]
-    return major + cond + minor + generic + rest
+    return ([d for d in specific if major(d)] + cond + [d for d in generic if major(d)]
+            + [d for d in specific if not major(d)] + [d for d in generic if not major(d)] + rest)
 
 
 def _is_large(case: Case) -> bool:

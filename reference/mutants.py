@@ -38,6 +38,11 @@ class Mutant:
     source: str = ""  # the reference module it was copied from
     needs: tuple[str, ...] = ()  # inputs that make it show: labels, batch, large, zeros, square, reg
 
+    @property
+    def reference(self):
+        """The unmutated implementation it was copied from (the control of a kill run)."""
+        return reference_impl(self.source)
+
 
 # ---- cloning a module: the same code with its globals redirected to the copy --------------
 
@@ -144,6 +149,29 @@ def _clone_class(cls: type, g: dict, table: dict) -> type:
 
 
 MUTANTS: dict[str, Mutant] = {}
+
+
+def reference_impl(source: str):
+    """The reference implementation behind a mutant's ``source`` label."""
+    if source == _S:
+        ns = types.ModuleType("saito")
+        names = {**{k: getattr(layers, k) for k in layers.__all__},
+                 **{k: getattr(layer_net, k) for k in layer_net.__all__}}
+        ns.__dict__.update(names)
+        ns.__all__ = list(names)
+        return ns
+    modules = {_N: nielsen, _M: matrix, _D: dlai, _D2: dlai_two_layer, _C: cs231n}
+    if source not in modules:
+        raise ValueError(f"unknown mutant source {source!r}; known: {sorted([*modules, _S])}")
+    return modules[source]
+
+
+_N = "reference/nielsen.py"
+_M = "reference/matrix.py"
+_D = "reference/dlai.py"
+_D2 = "reference/dlai_two_layer.py"
+_S = "reference/layers.py + layer_net.py"
+_C = "reference/cs231n.py"
 
 
 def _add(name, bug_class, style, entry, description, impl, source, needs=()):
@@ -269,7 +297,6 @@ class _NielsenBiasNotUpdated(nielsen.Network):
         # BUG: self.biases is never updated
 
 
-_N = "reference/nielsen.py"
 _add("nielsen_sigma_prime_of_a", "derivative_at_activation", "nielsen", "Network",
      "hidden deltas multiply by sigma'(a) instead of sigma'(z)",
      clone_module(nielsen, {"Network": _NielsenSigmaPrimeOfA}), _N)
@@ -403,7 +430,6 @@ class _MatrixUpdateEtaOverM(matrix.Network):
         self.biases = [b - (eta / m) * nb for b, nb in zip(self.biases, nabla_b)]
 
 
-_M = "reference/matrix.py"
 _B = "Network[batch]"
 _add("matrix_missing_mean", "missing_mean", "nielsen", _B, "full-matrix gradients summed, the 1/m missing",
      clone_module(matrix, {"Network": _MatrixMissingMean}), _M, ("batch",))
@@ -459,10 +485,18 @@ def _dlai_relu_backward_in_place(dA, cache):
     return dZ
 
 
-def _dlai_update_in_place(parameters, grads, learning_rate):
-    for k in parameters:
-        parameters[k] -= learning_rate * grads["d" + k]  # BUG: writes into the caller's arrays
-    return parameters
+def _dlai_L_model_backward_overwrites_al(AL, Y, caches, activations=None):
+    grads = {}
+    L = len(caches)
+    activations = dlai._layer_activations(L, activations)
+    Y = Y.reshape(AL.shape)
+    dZL = AL
+    dZL -= Y  # BUG: dZL is AL itself: the caller's AL (the predictions) now holds AL - Y
+    grads["dA" + str(L - 1)], grads["dW" + str(L)], grads["db" + str(L)] = dlai.linear_backward(dZL, caches[-1][0])
+    for l in reversed(range(L - 1)):
+        dA_prev, dW, db = dlai.linear_activation_backward(grads["dA" + str(l + 1)], caches[l], activations[l])
+        grads["dA" + str(l)], grads["dW" + str(l + 1)], grads["db" + str(l + 1)] = dA_prev, dW, db
+    return grads
 
 
 def _dlai_L_model_backward_sign(AL, Y, caches, activations=None):
@@ -478,7 +512,6 @@ def _dlai_L_model_backward_sign(AL, Y, caches, activations=None):
     return grads
 
 
-_D = "reference/dlai.py"
 _add("dlai_w_at_b_forward", "forward_pass", "dlai", None, "seed 001: Z = np.dot(W, b) in the forward pass",
      clone_module(dlai, {"linear_forward": _dlai_linear_forward_w_at_b}), _D, ("square",))
 _add("dlai_cost_not_averaged", "loss_grad_mismatch", "dlai", None,
@@ -490,8 +523,8 @@ _add("dlai_relu_mask_lt", "kink_convention", "dlai", None, "relu_backward masks 
      clone_module(dlai, {"relu_backward": _dlai_relu_backward_lt}), _D, ("zeros",))
 _add("dlai_relu_backward_in_place", "mutation", "dlai", None, "relu_backward zeroes dA in place (no copy)",
      clone_module(dlai, {"relu_backward": _dlai_relu_backward_in_place}), _D)
-_add("dlai_update_in_place", "mutation", "dlai", None, "update_parameters subtracts in place from the caller's arrays",
-     clone_module(dlai, {"update_parameters": _dlai_update_in_place}), _D)
+_add("dlai_backward_overwrites_al", "mutation", "dlai", None, "L_model_backward computes dZL = AL - Y inside AL",
+     clone_module(dlai, {"L_model_backward": _dlai_L_model_backward_overwrites_al}), _D)
 _add("dlai_sign_flip", "sign_flip", "dlai", None, "dZL = Y - AL: every gradient has the wrong sign",
      clone_module(dlai, {"L_model_backward": _dlai_L_model_backward_sign}), _D)
 
@@ -524,7 +557,6 @@ def _dlai2_backward(bug):
     return backward_propagation
 
 
-_D2 = "reference/dlai_two_layer.py"
 _add("dlai2_wrong_layer_weights", "layer_break", "dlai", None, "seed 001: dZ1 = W1^T dZ2 * ... (W2 needed)",
      clone_module(dlai_two_layer, {"backward_propagation": _dlai2_backward("wrong_weights")}), _D2, ("square",))
 _add("dlai2_x_for_a1", "a_prev_is_x", "dlai", None, "seed 001: dW2 = dZ2 X^T / m (A1 needed)",
@@ -609,7 +641,6 @@ class _MultiLayerNetRegOnBias(layer_net.MultiLayerNet):
         return grads
 
 
-_S = "reference/layers.py + layer_net.py"
 _add("saito_relu_dout_in_place", "mutation", "saito", None, "seed 002: Relu.backward does dout[mask] = 0 in place",
      _saito({"Relu": _ReluDoutInPlace}), _S)
 _add("saito_softmax_one_hot_only", "one_hot_only", "saito", None,
@@ -705,7 +736,6 @@ class _FCNetRegOnBias(_FCNetRegBugs):
 # copy-paste in the activation table: every hidden layer backpropagates through relu_backward
 _CS_ALL_RELU_BACKWARD = {k: (fwd, cs231n.relu_backward) for k, (fwd, _) in cs231n._ACTIVATIONS.items()}
 
-_C = "reference/cs231n.py"
 _add("cs231n_relu_mask_from_dout", "wrong_derivative", "cs231n", None, "relu_backward masks by dout > 0",
      clone_module(cs231n, {"relu_backward": _cs_relu_backward_mask_dout}), _C)
 _add("cs231n_softmax_no_max", "large_inputs", "cs231n", None, "softmax_loss without max-subtraction",

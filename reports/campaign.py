@@ -176,7 +176,7 @@ def default_subjects() -> list[Subject]:
 
 
 def mutant_subjects(names: Iterable[str] | None = None) -> list[Subject]:
-    """Subjects for the named mutants (all when None); a mutant without a fixed entry gets each one."""
+    """Subjects for the named mutants (all when None); a mutant without an entry runs the style's first."""
     from oracles import styles
 
     registry = _mutant_registry()
@@ -185,11 +185,8 @@ def mutant_subjects(names: Iterable[str] | None = None) -> list[Subject]:
         m = registry[name]
         impl = _mutant_impl(m)
         style = getattr(m, "style", None) or styles.detect(_public_names(impl))[0]
-        entry = _mutant_entry(m)
-        entries = [entry] if entry else styles.entry_points(style, impl)
-        for e in entries:
-            label = f"mutant:{name}" if len(entries) == 1 else f"mutant:{name}[{e}]"
-            out.append(Subject(label, style, f"mutant:{name}", e))
+        entry = _mutant_entry(m) or styles.entry_points(style, impl)[0]
+        out.append(Subject(f"mutant:{name}", style, f"mutant:{name}", entry))
     return out
 
 
@@ -200,7 +197,7 @@ def parse_subjects(text: str | None) -> list[Subject]:
     """--subjects NAME,... -> Subjects (defaults when empty). Raises UnknownSubject listing valid names.
 
     Accepted: an exact default subject name; a style (all its defaults); ``style:module`` (all
-    entries of that module); ``mutant:NAME`` (or ``mutant:NAME[entry]``); ``mutants`` (all);
+    entries of that module); ``mutant:NAME``; ``mutants`` (all);
     ``STYLE:package.module[ENTRY]`` / ``STYLE:package.module:ATTR[ENTRY]`` for trusted importable code.
     """
     defaults = default_subjects()
@@ -242,13 +239,8 @@ def _match(token: str, defaults: list[Subject]) -> list[Subject] | None:
     if token == "mutants":
         return mutant_subjects() or None
     if token.startswith("mutant:"):
-        name, _, entry = token[len("mutant:"):].partition("[")
-        if name not in _mutant_registry():
-            return None
-        subs = mutant_subjects([name])
-        if entry:
-            subs = [s for s in subs if s.entry == entry.rstrip("]")]
-        return subs or None
+        name = token[len("mutant:"):]
+        return mutant_subjects([name]) if name in _mutant_registry() else None
     m = _EXPLICIT.match(token)
     if m:
         try:
@@ -315,30 +307,42 @@ def _idx(v) -> list[int]:
 
 
 def _verdict_dict(v, *, oracle: str, keep_difference: bool) -> dict:
-    """A TensorVerdict (or fd screen result) as a plain JSON-ready dict."""
+    """A TensorVerdict (or an fd ScreenResult, whose figures live in its .verdict) as a JSON-ready dict."""
+    outer = v
+    inner = getattr(v, "verdict", None)
+    if inner is not None:  # ScreenResult: status and message outside, the numbers inside
+        v = inner
+    name = str(getattr(outer, "name", "?"))
+    check = getattr(outer, "check", None) or getattr(inner, "check", None)
+    if not check:
+        try:
+            check = check_of(_tensor_key(name))
+        except (KeyError, IndexError):
+            check = "?"
     d = {
-        "tensor": str(getattr(v, "name", "?")),
-        "check": str(getattr(v, "check", "?")),
+        "tensor": name,
+        "check": str(check),
         "oracle": oracle,
-        "status": str(getattr(v, "status", "fail")),
-        "message": str(getattr(v, "message", "")),
+        "status": str(getattr(outer, "status", "fail")),
+        "message": str(getattr(outer, "message", "")),
         "n_mismatched": int(getattr(v, "n_mismatched", 0) or 0),
         "n_total": int(getattr(v, "n_total", 0) or 0),
         "max_abs": _num(getattr(v, "max_abs", None)),
         "max_abs_index": _idx(getattr(v, "max_abs_index", ())),
         "max_rel": _num(getattr(v, "max_rel", None)),
         "max_rel_index": _idx(getattr(v, "max_rel_index", ())),
+        "norm_err": _num(getattr(v, "norm_err", None)),
         "norm_rel": _num(getattr(v, "norm_rel", None)),
         "norm_ratio": _num(getattr(v, "norm_ratio", None)),
         "allowed": _num(getattr(v, "allowed", None)),
         "diagnosis": _diagnosis_text(getattr(v, "diagnosis", "")),
         "difference": None,
     }
-    if getattr(v, "detail", "") and d["status"] != "pass":
+    if (getattr(v, "detail", "") or getattr(outer, "detail", "")) and d["status"] not in ("pass", "nondiff"):
         # structural failures (shape, NaN, type, mutation) carry no meaningful error figures
-        for k in ("max_abs", "max_rel", "norm_rel", "norm_ratio"):
+        for k in ("max_abs", "max_rel", "norm_err", "norm_rel", "norm_ratio"):
             d[k] = None
-    if keep_difference:
+    if keep_difference and inner is None:  # fd figures are directional derivatives: no tensor to map
         a, e = getattr(v, "actual", None), getattr(v, "expected", None)
         if a is not None and e is not None:
             a, e = np.asarray(a, dtype=np.float64), np.asarray(e, dtype=np.float64)
@@ -366,7 +370,8 @@ def _synthetic(check: str, tensor: str, oracle: str, status: str, message: str) 
     return {
         "tensor": tensor, "check": check, "oracle": oracle, "status": status, "message": message,
         "n_mismatched": 0, "n_total": 0, "max_abs": None, "max_abs_index": [], "max_rel": None,
-        "max_rel_index": [], "norm_rel": None, "norm_ratio": None, "allowed": None, "diagnosis": "",
+        "max_rel_index": [], "norm_err": None, "norm_rel": None, "norm_ratio": None, "allowed": None,
+        "diagnosis": "",
         "difference": None,
     }
 
@@ -381,35 +386,26 @@ def _fd_verdicts(case: Case, observed: Observation, *, directions: int) -> list:
     """The fd oracle: screen the implementation's parameter gradients with directional derivatives."""
     from oracles import finite_diff
 
-    shapes = case.spec.param_shapes()
     out: list = []
     for family, cause in observed.errors.items():
-        if family in ("grad_W", "grad_b"):
+        if family.startswith("grad_"):
             out.append(_synthetic(family, family, "fd", "error", f"{family}: {cause}"))
-    grads, names = {}, []
-    for name, shape in shapes.items():
-        g = observed.grads.get(name)
-        if g is None:
-            continue
+    # every gradient the implementation exposed that finite differences can check: W*, b*, x, A*
+    names = [n for n in finite_diff.fd_names(case) if n in observed.grads]
+    grads = {}
+    for name in names:
+        g = observed.grads[name]
         try:
-            g = np.asarray(g, dtype=np.float64)
+            finite = bool(np.all(np.isfinite(np.asarray(g, dtype=np.float64))))
         except (TypeError, ValueError):
-            out.append(_synthetic(check_of(name), name, "fd", "fail", f"grads['{name}'] is not an array of numbers"))
-            continue
-        if g.shape != shape:
-            out.append(_synthetic(check_of(name), name, "fd", "fail",
-                                  f"grads['{name}'] has shape {g.shape}, expected {shape} [oracle fd]"))
-            continue
-        if not np.all(np.isfinite(g)):
-            out.append(_synthetic(check_of(name), name, "fd", "fail", f"grads['{name}'] contains NaN or inf"))
+            finite = True  # not numbers at all: screen names that problem itself
+        if not finite:
+            out.append(_synthetic(check_of(name), name, "fd", "fail", f"{name}: the gradient contains NaN or inf"))
             continue
         grads[name] = g
-        names.append(name)
-    if names:
-        res = finite_diff.screen(case, grads, directions=directions, seed=case.seed, names=names)
-        for name in names:
-            if name in res:
-                out.append(res[name])
+    if grads:
+        res = finite_diff.screen(case, grads, directions=directions, seed=case.seed, names=list(grads))
+        out += [res[n] for n in grads if n in res]
     return out
 
 
@@ -472,6 +468,11 @@ def evaluate_case(subject: Subject, case: Case, config: CampaignConfig, *, keep_
     oracles = list(config.oracles)
     try:
         observed = _observe(subject, case)
+    except ValueError as e:
+        # the drivers' contract: ValueError means "this entry point cannot run this Case", i.e. the
+        # case generator drew outside spec_space: our fault, not the subject's
+        msg = f"the {subject.style} driver refused the case: {_short_exc(e)} (a bpcheck bug)"
+        return {o: [_synthetic(HARNESS_CHECK, subject.entry, o, "error", msg)] for o in oracles}
     except Exception as e:  # the driver should have caught it; never let it stop the campaign
         msg = f"the implementation raised {_short_exc(e)}"
         return {o: [_synthetic(RUN_CHECK, subject.entry, o, "error", msg)] for o in oracles}

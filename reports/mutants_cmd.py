@@ -55,6 +55,13 @@ def format_matrix(results) -> str:
     for r in results:
         if not r.killed:
             lines.append(f"SURVIVED {r.name} ({r.bug_class}): {r.description}; {r.n_cases} Cases, no check failed")
+    alarms: dict[str, int] = {}
+    for r in results:
+        for c, k in r.false_alarms.items():
+            alarms[c] = max(alarms.get(c, 0), k)
+    if alarms:
+        lines.append("false alarms (the unmutated reference failed these checks on the same Cases; not counted "
+                     "as kills): " + ", ".join(f"{c} on up to {k} Cases" for c, k in sorted(alarms.items())))
     for r in results:
         if r.killed and not r.named:
             lines.append(f"misdiagnosed {r.name}: planted {r.bug_class}, said {r.diagnosis}")

@@ -23,11 +23,12 @@ from oracles.observation import CHECKS
 __all__ = ["COLUMNS", "PLAN", "MutantResult", "plan_cases", "run_mutant", "kill_run"]
 
 COLUMNS = (*CHECKS, "fd_screen")
-# (regime for draw_case, tweak): "square" = all widths 3; "labels" / "reg" turn that on when allowed
+# (regime for draw_case, tweak): "square" = all widths 3; "labels" / "reg" turn that on when allowed;
+# "relu" / "smooth" restrict hidden layers (kink bugs need ReLU, sigma'(a) bugs need sigmoid/tanh)
 PLAN = (
-    (None, None), (None, "square"), ("large_logits", None), ("exact_zero", None), (None, "labels"),
-    ("saturated", None), (None, "reg"), ("tiny", None), ("exact_zero", "square"), (None, None),
-    ("near_kink", None), (None, "labels"),
+    (None, None), (None, "square"), ("large_logits", None), ("exact_zero", "relu"), (None, "labels"),
+    ("saturated", "smooth"), (None, "reg"), ("tiny", None), ("exact_zero", "square"), (None, "smooth"),
+    ("near_kink", "relu"), (None, "labels"),
 )
 
 
@@ -43,6 +44,9 @@ class MutantResult:
     diagnoses: list[Diagnosis] = field(default_factory=list)
     example: str = ""  # one failing verdict's message
     problems: list[str] = field(default_factory=list)  # harness trouble (not the mutant's)
+    # checks the unmutated reference also failed on the same Case: false alarms of the checker,
+    # never counted as kills (check -> Cases)
+    false_alarms: dict[str, int] = field(default_factory=dict)
 
     @property
     def killed_by(self) -> list[str]:
@@ -73,6 +77,7 @@ class MutantResult:
             "diagnosis_names_bug": self.named,
             "example": self.example,
             "problems": list(self.problems),
+            "false_alarms": dict(self.false_alarms),
         }
 
 
@@ -91,8 +96,9 @@ def plan_cases(space: SpecSpace, n: int, seed: int) -> list[Case]:
         regime, tweak = PLAN[i % len(PLAN)]
         s = seed * 1_000_003 + i
         bounds = {"min_width": 3, "max_width": 3} if tweak == "square" else {}
+        sub = _restricted(space, tweak)
         try:
-            case = draw_case(space, s, regime=regime, **bounds)
+            case = draw_case(sub, s, regime=regime, **bounds)
         except ValueError:
             case = draw_case(space, s)
         for cand in _tweaked(case, tweak, space):
@@ -101,6 +107,17 @@ def plan_cases(space: SpecSpace, n: int, seed: int) -> list[Case]:
                 break
         out.append(case)
     return out
+
+
+def _restricted(space: SpecSpace, tweak: str | None) -> SpecSpace:
+    """space with hidden layers of the wanted kind (and at least one hidden layer), when it allows them."""
+    want = {"relu": ("relu",), "smooth": ("sigmoid", "tanh")}.get(tweak or "")
+    if not want:
+        return space
+    acts = tuple(a for a in want if a in space.hidden_activations)
+    if not acts or space.max_layers < 2:
+        return space
+    return replace(space, hidden_activations=acts, min_layers=max(2, space.min_layers))
 
 
 def _tweaked(case: Case, tweak: str | None, space: SpecSpace):
@@ -113,11 +130,47 @@ def _tweaked(case: Case, tweak: str | None, space: SpecSpace):
         return
 
 
-def run_mutant(mutant, *, cases: int = 12, seed: int = 0) -> MutantResult:
-    """Kill run of one mutant over every entry point of its implementation."""
+def _check_case(style: str, impl, case: Case, entry: str, exp, context: str):
+    """(observation, verdicts, failing checks incl. fd_screen, problems) of one implementation on one Case."""
     import oracles.styles as styles
     from oracles.compare import compare_observation
     from oracles.finite_diff import screen
+
+    problems = []
+    obs = styles.run(style, impl, case, entry)
+    verdicts = compare_observation(case, obs, exp, context=context)
+    failed = {v.check for v in verdicts if not v.passed}
+    fd_grads = {n: g for n, g in obs.grads.items() if n in exp.grads}
+    if fd_grads:
+        try:
+            if any(r.status == "fail" for r in screen(case, fd_grads).values()):
+                failed.add("fd_screen")
+        except Exception as exc:  # noqa: BLE001 - an FD problem is ours, not the implementation's
+            problems.append(f"fd screen raised {type(exc).__name__}: {exc}")
+    return obs, verdicts, failed, problems
+
+
+_CONTROL: dict[tuple[str, str, str], frozenset[str]] = {}
+
+
+def _control(mutant, entry: str, case: Case, exp) -> frozenset[str]:
+    """Checks the unmutated reference fails on this Case (cached: mutants of one source share Cases)."""
+    key = (mutant.source, entry, case.case_id)
+    if key not in _CONTROL:
+        try:
+            _, _, failed, _ = _check_case(mutant.style, mutant.reference, case, entry, exp, "reference")
+        except ValueError:
+            failed = set()
+        _CONTROL[key] = frozenset(failed)
+    return _CONTROL[key]
+
+
+def run_mutant(mutant, *, cases: int = 12, seed: int = 0) -> MutantResult:
+    """Kill run of one mutant over every entry point of its implementation.
+
+    A check counts as a kill on a Case only when the unmutated reference passes it on the same
+    Case; checks the reference fails too are counted in ``false_alarms`` instead."""
+    import oracles.styles as styles
     from oracles.shrink import narrow
     from oracles.torch_autograd import expected as torch_expected
 
@@ -138,12 +191,12 @@ def run_mutant(mutant, *, cases: int = 12, seed: int = 0) -> MutantResult:
             continue
         for case in plan_cases(space, cases, seed * 101 + k):
             try:
-                obs = styles.run(mutant.style, mutant.impl, case, entry)
+                styles.run(mutant.style, mutant.reference, case, entry)
             except ValueError as exc:
                 # outside what the entry runs in a way SpecSpace cannot say (one output unit): narrow it
                 case = narrow(case, case.spec.n_layers, 1) or case
                 try:
-                    obs = styles.run(mutant.style, mutant.impl, case, entry)
+                    styles.run(mutant.style, mutant.reference, case, entry)
                 except ValueError:
                     res.problems.append(f"{entry}: {exc}")
                     continue
@@ -152,24 +205,26 @@ def run_mutant(mutant, *, cases: int = 12, seed: int = 0) -> MutantResult:
             except Exception as exc:  # noqa: BLE001 - an oracle problem is ours, not the mutant's
                 res.problems.append(f"torch oracle raised {type(exc).__name__} on {case.describe()}: {exc}")
                 continue
-            verdicts = compare_observation(case, obs, exp, context=f"{mutant.name} {entry}")
-            failed = {v.check for v in verdicts if not v.passed}
-            fd_grads = {n: g for n, g in obs.grads.items() if n in exp.grads}
-            if fd_grads:
-                try:
-                    scr = screen(case, fd_grads)
-                    if any(r.status == "fail" for r in scr.values()):
-                        failed.add("fd_screen")
-                except Exception as exc:  # noqa: BLE001 - an FD problem is ours, not the mutant's
-                    res.problems.append(f"fd screen raised {type(exc).__name__}: {exc}")
+            try:
+                obs, verdicts, failed, problems = _check_case(
+                    mutant.style, mutant.impl, case, entry, exp, f"{mutant.name} {entry}")
+            except ValueError as exc:
+                res.problems.append(f"{entry}: {exc}")
+                continue
+            res.problems.extend(problems)
+            alarms = failed & _control(mutant, entry, case, exp)
+            for c in alarms:
+                res.false_alarms[c] = res.false_alarms.get(c, 0) + 1
+            failed -= alarms
             res.n_cases += 1
             ds: list[Diagnosis] = []
             if failed:
                 for c in failed:
                     res.kills[c] = res.kills.get(c, 0) + 1
-                ds = diagnose(case, verdicts, obs, exp)
+                counted = [v for v in verdicts if v.passed or v.check in failed]
+                ds = diagnose(case, counted, obs, exp)
                 if not res.example:
-                    bad = next((v for v in verdicts if not v.passed), None)
+                    bad = next((v for v in counted if not v.passed), None)
                     res.example = bad.message if bad is not None else "finite-difference screen failed"
             per_case.append((case, bool(failed), ds))
     res.killed = bool(res.kills)

@@ -187,13 +187,15 @@ def cmd_replay(args: argparse.Namespace) -> int:
     for oracle, verdicts in per_oracle.items():
         print(f"\noracle {oracle}:")
         rows = [[v["check"], v["tensor"], v["status"], render.fmt_err(v["max_abs"]),
-                 v["max_abs_index"] or "-", render.fmt_err(v["norm_rel"]), render.fmt_err(v["allowed"]),
+                 v["max_abs_index"] or "-", render.fmt_err(v["max_rel"]), render.fmt_err(v["norm_err"]),
+                 render.fmt_err(v["allowed"]), render.fmt_err(v["norm_rel"]),
                  "-" if v["norm_ratio"] is None else f"{v['norm_ratio']:.4g}"] for v in verdicts]
         if rows:
             from tabulate import tabulate
 
-            print(tabulate(rows, headers=["check", "tensor", "status", "greatest abs diff", "at", "norm err",
-                                          "allowed", "norm ratio"], tablefmt="simple", disable_numparse=True))
+            print(tabulate(rows, headers=["check", "tensor", "status", "greatest abs diff", "at", "greatest rel",
+                                          "norm err", "allowed", "norm rel", "norm ratio"],
+                           tablefmt="simple", disable_numparse=True))
         bad = [v for v in verdicts if v["status"] in ("fail", "error")]
         for v in bad:
             print(f"  FAIL {v['message']}")

@@ -380,7 +380,7 @@ class _Judge:
                 conv_fams = {f for f in bad_fams if f in fixed and all(v.passed for v in fixed[f])}
         loss_note = None
         if "loss" in bad_fams and "loss" not in conv_fams and obs.loss is not None:
-            loss_note = _loss_convention(case, obs.loss)
+            loss_note = _loss_convention(case, obs.loss, exp.loss)
         diagnoses = None
         for fam, vs in by_family.items():
             row = self.row(entry, fam)
@@ -395,6 +395,9 @@ class _Judge:
             status = "error" if any(v.status == "error" for v in vs) else "fail"
             if fam == "loss" and loss_note is not None and status == "fail":
                 kind, text = loss_note
+                if kind == "precision":
+                    row.statuses["pass"] += 1
+                    continue
                 if kind == "convention":
                     row.statuses["pass"] += 1
                     row.conventions[text] += 1
@@ -412,10 +415,18 @@ class _Judge:
                 row.warn_message = "a different subgradient at exact kinks (relu'(0)); torch uses 0"
             row.statuses[status] += 1
             if row.first is None or _RANK[status] > _RANK[row.first[6]]:
-                msg = "\n".join(_short(v.message if v.status != "error" else f"{v.context} > {v.name}: {v.detail}")
-                                for v in vs if not v.passed)
+                msg = "\n".join(_short(v.message if v.status != "error" else f"{v.context} > {v.name}: "
+                                        f"{self.fault_text(v.detail)}") for v in vs if not v.passed)
                 row.first = (case, msg, diagnoses, verdicts, obs, exp, status)
         return {f for f in by_family} | ({"loss_ok"} if "loss" in by_family and "loss" not in bad_fams else set())
+
+    def fault_text(self, detail: str) -> str:
+        """Name the limit behind a driver-reported fault (the driver only saw the exception)."""
+        if "MemoryError" in detail:
+            return f"memory limit ({self.o.memory_mb} MB) exceeded: {detail}"
+        if "RecursionError" in detail:
+            return f"recursion limit exceeded: {detail}"
+        return detail
 
     def hygiene_only(self, vs) -> bool:
         """In-place writes that the canonical course solution makes too (Saito's Relu into dout)."""
@@ -643,7 +654,7 @@ def _forward_logits(case: Case) -> np.ndarray:
     return z
 
 
-def _loss_convention(case: Case, observed: float) -> tuple[str, str] | None:
+def _loss_convention(case: Case, observed: float, expected_loss: float) -> tuple[str, str] | None:
     """Why an observed loss may differ without a bug: ('convention', name) when it is the cost
     with 1e-7 inside the log; ('saturated', text) when an output probability rounds to 0 or 1."""
     from oracles.compare import compare_tensor
@@ -666,6 +677,14 @@ def _loss_convention(case: Case, observed: float) -> tuple[str, str] | None:
     loss += 0.5 * spec.reg * sum(float(np.sum(case.params[f"W{l}"] ** 2)) for l in range(1, spec.n_layers + 1))
     if compare_tensor("loss", observed, loss, dtype=spec.dtype, oracle="impl", scale=abs(loss)).passed:
         return "convention", "1e-7 inside the log (Saito's cross_entropy_error)"
+    # A cost from probabilities: a = sigmoid(z) near 1 is stored to an absolute eps, so log(1 - a)
+    # carries an error ~ eps / (1 - a). Within that, the course formula is as exact as it can be.
+    eps = float(np.finfo(spec.dtype).eps)
+    per_err = np.sum(eps / np.maximum(q, np.finfo(np.float64).tiny), axis=1)
+    est = float(per_err.mean() if spec.reduction == "mean" else per_err.sum())
+    if compare_tensor("loss", observed, expected_loss, dtype=spec.dtype, oracle="torch", scale=abs(expected_loss),
+                      err_est=est).passed:
+        return "precision", "within the precision of a cost computed from probabilities"
     if float(q.min()) < _SATURATED:
         return "saturated", (f"only where an output probability rounds to 0 or 1 (smallest {float(q.min()):.1e}): "
                              f"a cost computed from probabilities cannot be exact there; compute it from the "
