@@ -124,6 +124,10 @@ def _spec(
     target_choices = _intersect(space.targets, targets, "targets")
     if loss == "hinge":
         target_choices = _intersect(target_choices, ("labels",), "targets for hinge")
+    elif loss not in _CLASS_LOSSES:
+        # Label targets mean classes: only the class losses take them (a quadratic or BCE loss on
+        # labels would need a one-hot convention every oracle and driver agrees on).
+        target_choices = _intersect(target_choices, ("dense",), f"targets for {loss}")
     target = c.choose(target_choices)
     reduction = c.choose(_intersect(space.reductions, reductions, "reductions"))
     dtype = c.choose(list(dtypes))
