@@ -78,11 +78,11 @@ def _signature(fn) -> inspect.Signature | None:
 
 
 def accepts(fn, name: str) -> bool:
-    """Does fn take a parameter called name (or **kwargs)?"""
+    """Does fn declare a parameter called name? (**kwargs does not count: a feature must be named.)"""
     sig = _signature(fn)
     if sig is None:
         return False
-    return any(p.name == name or p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
+    return any(p.name == name and p.kind is not p.VAR_POSITIONAL for p in sig.parameters.values())
 
 
 def positional_count(fn) -> tuple[int, int]:
