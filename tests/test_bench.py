@@ -1,0 +1,66 @@
+"""`bpcheck bench`: the functions behind it at a tiny size (the real bench takes minutes)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from reports import bench_cmd
+
+DOCUMENTED = {
+    "fd": ["full_speedup_vs_gradcheck_slow", "screen_speedup_vs_gradcheck_fast",
+           "localise_speedup_vs_gradcheck_fast", "max_norm_rel_err"],
+    "epoch": ["matrix_speedup_vs_per_sample", "matrix_gemm_fraction_of_peak"],
+    "validate": ["seconds", "torch_import_seconds"],
+}
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return bench_cmd.run(("fd", "epoch"), quick=True, fd_in_child=False)
+
+
+def test_fd_section_at_tiny_size(tiny):
+    fd = tiny["fd"]
+    for key in DOCUMENTED["fd"]:
+        assert isinstance(fd[key], float) and fd[key] > 0, key
+    # the planted 1% bias bug is named, tensor and element, and the correct gradient passes
+    assert fd["screen_passed"] and fd["gradcheck_fast_passed"] and fd["gradcheck_slow_passed"]
+    assert fd["localise_found_bug"], fd["localised"]
+    assert fd["localised"]["failing_tensors"] == ["b1"]
+    assert fd["localised"]["index"] == fd["planted"]["index"]
+    assert fd["gradcheck_fast_bug_detected"]
+    assert fd["max_norm_rel_err"] < 1e-8
+
+
+def test_epoch_section_at_tiny_size(tiny):
+    ep = tiny["epoch"]
+    for key in DOCUMENTED["epoch"]:
+        assert isinstance(ep[key], float) and ep[key] > 0, key
+    for bs in ep["batches"]:
+        row = ep[f"batch_{bs}"]
+        assert all(row[k] > 0 for k in ("per_sample_seconds", "matrix_seconds", "layer_seconds", "torch_seconds"))
+    assert ep["gemm_peak_gflops"] > 0 and ep["seed_claimed_speedup"] == 5.0
+
+
+def test_json_has_every_documented_key_and_the_table_renders(tiny):
+    summary = json.loads(json.dumps(bench_cmd._json_summary(tiny), default=float))
+    for section, keys in DOCUMENTED.items():
+        for key in keys:
+            assert key in summary[section], f"{section}.{key}"
+    assert summary["validate"]["seconds"] is None  # the section did not run: null, not missing
+    table = bench_cmd.format_table(tiny)
+    assert "gradcheck slow" in table and "GEMM peak" in table and "seed claims 5x" in table
+
+
+def test_flop_count_of_one_sample():
+    # 784-30-10: forward 2(784*30 + 30*10), dW the same, dA only above layer 1: 2*30*10
+    assert bench_cmd._flops_per_sample((784, 30, 10)) == 2 * (784 * 30 + 30 * 10) * 2 + 2 * 30 * 10
+
+
+def test_unknown_section_is_a_usage_error(capsys):
+    import argparse
+
+    assert bench_cmd._main(argparse.Namespace(sections="fd,nope", json=False)) == 2
+    assert "nope" in capsys.readouterr().err
