@@ -190,6 +190,12 @@ def tensor_pattern(name: str, actual, expected, case: Case) -> Diagnosis | None:
                              f"(largest |x| {np.abs(case.x).max():.3g}): overflow or instability", (name,),
                              {"n_nonfinite": n_bad, "max_abs_x": float(np.abs(case.x).max())})
         return None
+    if case.spec.reg and name[:1] == "W" and name in case.params:
+        # the L2 term is right in both; judge the data part (a transposed dW plus reg W is still a transpose)
+        r = case.spec.reg * case.typed(case.params[name]).astype(np.float64)
+        if a.ndim == 2 and a.shape[0] == a.shape[1] > 1 and _close(a - r, (e - r).T, dtype):
+            return Diagnosis("transpose", "its data part (without reg * W) is the transpose of the oracle's",
+                             (name,))
     if not np.any(a) and np.any(e):
         return Diagnosis("zero_grad", "all zeros: this gradient is never computed or is overwritten", (name,),
                          {"norm_expected": float(np.linalg.norm(e))})
@@ -520,8 +526,9 @@ def _error_pattern(family: str, text: str, case: Case) -> Diagnosis:
         if "transposed?" in text or (len(a) == 2 and a == e[::-1]):
             return Diagnosis("transpose", text, (family,), ev)
         n = e[0] if e else 0
-        if len(a) == 2 and a == (n, n) and (len(e) == 1 or e[1:] == (1,)) and n > 1 and (n != m or "update" in family
-                                                                                         or "updated" in text):
+        bias = family in ("grad_b", "update", "trajectory") and ("b" in text or "bias" in text)
+        if bias and len(a) == 2 and a == (n, n) and (len(e) == 1 or e[1:] == (1,)) and n > 1 and (
+                n != m or family != "grad_b"):
             return Diagnosis("missing_keepdims", f"{text}: a (n,) gradient broadcast against a (n, 1) parameter "
                              f"(keepdims missing)", (family,), ev)
         if m > 1 and m in a and (m not in e or np.prod(a) == np.prod(e) * m):
@@ -534,6 +541,10 @@ def _error_pattern(family: str, text: str, case: Case) -> Diagnosis:
     if "NaN" in text or "inf" in text.split():
         return Diagnosis("large_inputs", f"{text} (largest |x| {np.abs(case.x).max():.3g}): overflow or instability",
                          (family,))
+    pair = re.search(r"shapes \((\d+), ?(\d+)\),? \((\d+), ?(\d+)\)", text)
+    if pair and pair.group(1, 2) == pair.group(4, 3) and pair.group(1) != pair.group(2):
+        return Diagnosis("transpose", f"{text}: the two shapes are transposes of each other (a transposed "
+                         f"array met its untransposed partner)", (family,))
     if "raised" in text and "forward" in text.lower():
         return Diagnosis("forward_pass", f"the forward pass raised: {text}", (family,))
     return Diagnosis("raised", text, (family,))

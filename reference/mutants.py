@@ -111,7 +111,11 @@ def clone_module(module: types.ModuleType, overrides: dict | None = None, table:
         elif isinstance(v, type) and v.__module__ == home:
             table[id(v)] = g[k] = _clone_class(v, g, table)
     for k, v in list(g.items()):
-        if isinstance(v, (dict, list, tuple)) and not k.startswith("__"):
+        if k.startswith("__"):
+            continue
+        if id(v) in table:  # a name imported from a copied module (layer_net's Affine)
+            g[k] = table[id(v)]
+        elif isinstance(v, (dict, list, tuple)):
             g[k] = _remap(v, table)
     # defaults bound before a later replacement existed (Network(cost=QuadraticCost))
     for v in list(g.values()):

@@ -24,11 +24,12 @@ __all__ = ["COLUMNS", "PLAN", "MutantResult", "plan_cases", "run_mutant", "kill_
 
 COLUMNS = (*CHECKS, "fd_screen")
 # (regime for draw_case, tweak): "square" = all widths 3; "labels" / "reg" turn that on when allowed;
-# "relu" / "smooth" restrict hidden layers (kink bugs need ReLU, sigma'(a) bugs need sigmoid/tanh)
+# "relu" / "smooth" restrict hidden layers (kink bugs need ReLU, sigma'(a) bugs need sigmoid/tanh);
+# "softmax" restricts the loss to softmax cross-entropy where the entry has it
 PLAN = (
-    (None, None), (None, "square"), ("large_logits", None), ("exact_zero", "relu"), (None, "labels"),
+    (None, None), (None, "square"), ("large_logits", "softmax"), ("exact_zero", "relu"), (None, "labels"),
     ("saturated", "smooth"), (None, "reg"), ("tiny", None), ("exact_zero", "square"), (None, "smooth"),
-    ("near_kink", "relu"), (None, "labels"),
+    ("near_kink", "relu"), ("large_logits", "labels"),
 )
 
 
@@ -111,6 +112,9 @@ def plan_cases(space: SpecSpace, n: int, seed: int) -> list[Case]:
 
 def _restricted(space: SpecSpace, tweak: str | None) -> SpecSpace:
     """space with hidden layers of the wanted kind (and at least one hidden layer), when it allows them."""
+    if tweak == "softmax":  # overflow bugs live in the softmax
+        outs = tuple(o for o in space.outputs if o[0] == "softmax_cross_entropy")
+        return replace(space, outputs=outs) if outs else space
     want = {"relu": ("relu",), "smooth": ("sigmoid", "tanh")}.get(tweak or "")
     if not want:
         return space
@@ -165,8 +169,8 @@ def _control(mutant, entry: str, case: Case, exp) -> frozenset[str]:
     return _CONTROL[key]
 
 
-def run_mutant(mutant, *, cases: int = 12, seed: int = 0) -> MutantResult:
-    """Kill run of one mutant over every entry point of its implementation.
+def run_mutant(mutant, *, cases: int = 12, seed: int = 0, entries: list[str] | None = None) -> MutantResult:
+    """Kill run of one mutant over every entry point of its implementation (or only ``entries``).
 
     A check counts as a kill on a Case only when the unmutated reference passes it on the same
     Case; checks the reference fails too are counted in ``false_alarms`` instead."""
@@ -175,11 +179,17 @@ def run_mutant(mutant, *, cases: int = 12, seed: int = 0) -> MutantResult:
     from oracles.torch_autograd import expected as torch_expected
 
     res = MutantResult(mutant.name, mutant.bug_class, mutant.style, mutant.description)
+    only = entries
     try:
         entries = styles.entry_points(mutant.style, mutant.impl)
     except Exception as exc:  # noqa: BLE001 - report, do not stop the zoo
         res.problems.append(f"entry_points raised {type(exc).__name__}: {exc}")
         entries = []
+    if only is not None:
+        missing = [e for e in only if e not in entries]
+        if missing:
+            raise ValueError(f"{mutant.name}: no entry point(s) {missing}; it has {entries}")
+        entries = list(only)
     if mutant.entry and mutant.entry in entries:
         entries = [mutant.entry] + [e for e in entries if e != mutant.entry]
     per_case: list[tuple[Case, bool, list[Diagnosis]]] = []
