@@ -90,3 +90,39 @@ def test_mutants_cmd_usage_error():
     from reports.cli import main
 
     assert main(["mutants", "--only", "no_such_mutant"]) == 2
+
+
+def test_clone_redirects_imported_classes():
+    """layer_net imports Affine from layers: the copied net must build the mutant Affine."""
+    impl = MUTANTS["saito_affine_dw_transposed"].impl
+    net = impl.MultiLayerNet(3, [4], 2)
+    assert type(net.layers["Affine1"]).__name__ == "_AffineDWTransposed"
+    from reference import layer_net, layers
+
+    assert type(layer_net.MultiLayerNet(3, [4], 2).layers["Affine1"]) is layers.Affine
+
+
+_REFERENCE_SOURCES = [
+    ("nielsen", "reference/nielsen.py"),
+    ("nielsen", "reference/matrix.py"),
+    ("dlai", "reference/dlai.py"),
+    ("dlai", "reference/dlai_two_layer.py"),
+    ("saito", "reference/layers.py + layer_net.py"),
+    ("cs231n", "reference/cs231n.py"),
+]
+
+
+@pytest.mark.parametrize("style,source", _REFERENCE_SOURCES)
+def test_references_survive_the_kill_plan(style, source):
+    """No false alarms: the unmutated references pass every check on the kill run's Cases (no control)."""
+    import oracles.styles as styles
+    from reference.mutants import Mutant
+    from reports.mutation_run import run_mutant
+
+    ref = Mutant("reference", "none", style, None, "unmutated", None, source)
+    ref = Mutant("reference", "none", style, None, "unmutated", ref.reference, source)
+    entry = styles.entry_points(style, ref.impl)[0]
+    r = run_mutant(ref, cases=12, seed=0, entries=[entry], control=False)
+    assert r.n_cases >= 10
+    assert not r.killed, f"{source} [{entry}] failed {r.kills}: {r.example}"
+    assert r.diagnoses == []
