@@ -137,7 +137,15 @@ class _Run:
         args = (AL, self.Y)
         if self.entry == "two_layer" and positional_count(fn)[0] >= 3:
             args = (AL, self.Y, params)  # the planar notebook's compute_cost(A2, Y, parameters)
-        ok, c = rec.call("loss", "compute_cost(AL, Y)", fn, *args)
+        kw = {}
+        try:  # our reference computes the cost from the logits when given them (exact when AL saturates)
+            if self.entry == "L_model" and accepts(fn, "ZL"):
+                kw["ZL"] = caches[-1][1]
+            elif self.entry == "two_layer" and accepts(fn, "Z2"):
+                kw["Z2"] = caches["Z2"]
+        except (TypeError, KeyError, IndexError):
+            kw = {}
+        ok, c = rec.call("loss", "compute_cost(AL, Y)", fn, *args, **kw)
         if not ok:
             return None
         return rec.scalar("loss", "compute_cost(AL, Y)", c)
