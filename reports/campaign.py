@@ -56,6 +56,7 @@ __all__ = [
     "evaluate_case",
     "subject_slug",
     "regime_for",
+    "preload",
 ]
 
 ORACLES = ("torch", "fd")
@@ -278,6 +279,14 @@ def _optional(module: str):
         if e.name != module:
             raise
         return None
+
+
+def preload() -> None:
+    """Import the drivers and oracles now (a few seconds: torch, hypothesis) rather than inside case 0."""
+    for mod in ("oracles.styles", "oracles.strategies", "oracles.torch_autograd", "oracles.finite_diff",
+                "oracles.compare"):
+        importlib.import_module(mod)
+    _init_torch()
 
 
 def _init_torch() -> None:
@@ -829,43 +838,52 @@ def threading_main() -> bool:
 
 
 def _discrepancy_groups(agg: _Aggregate, config: CampaignConfig, pool, *, shrink: bool) -> list[dict]:
-    """One group per subject x check x oracle that failed, with its smallest (shrunk) failing case."""
+    """One group per subject x check x oracle that failed, with its smallest (shrunk) failing case.
+
+    Groups whose first failing case is the same case are shrunk together (while *every* one of
+    their checks still fails): one shrink per failing case instead of one per check."""
     keys = sorted(agg.occurrences)
-    tasks = []
+    buckets: dict[tuple[str, int], list[tuple[str, str]]] = {}
     for name, check, oracle in keys:
-        first = agg.occurrences[(name, check, oracle)][0]
-        tasks.append((agg.subjects[name], check, oracle, first["case_index"],
-                      agg.case_bytes.get((name, first["case_index"])), config, shrink))
+        first = agg.occurrences[(name, check, oracle)][0]["case_index"]
+        buckets.setdefault((name, first), []).append((check, oracle))
+    tasks = [(agg.subjects[name], pairs, index, agg.case_bytes.get((name, index)), config, shrink)
+             for (name, index), pairs in sorted(buckets.items())]
     if pool is not None and len(tasks) > 1:
-        smallest = pool.map(_smallest, tasks, chunksize=1)
+        done = pool.map(_smallest, tasks, chunksize=1)
     else:
-        smallest = [_smallest(t) for t in tasks]
+        done = [_smallest(t) for t in tasks]
+    smallest = {(t[0].name, t[2]): r for t, r in zip(tasks, done)}
     groups = []
-    for (name, check, oracle), small in zip(keys, smallest):
+    for name, check, oracle in keys:
         occ = agg.occurrences[(name, check, oracle)]
+        small = smallest[(name, occ[0]["case_index"])]
+        mine = {**small, "verdicts": small["verdicts"].get((check, oracle), [])}
         groups.append({"subject": name, "style": agg.subjects[name].style, "check": check, "oracle": oracle,
                        "failed_cases": agg.failed_cases[(name, check, oracle)], "occurrences": occ,
-                       "smallest": small})
+                       "smallest": mine})
     return groups
 
 
 def _smallest(task) -> dict:
-    """Shrink the first failing case of a group (while the same check still fails) and re-judge it."""
-    subject, check, oracle, index, data, config, shrink = task
+    """Shrink a failing case (while each of its failing checks still fails) and re-judge it."""
+    subject, pairs, index, data, config, shrink = task
     if data is None:  # a harness fault before a case existed
-        return {"case": None, "verdicts": [], "shrunk": False, "index": index}
+        return {"case": None, "verdicts": {}, "shrunk": False, "index": index}
     case = Case.from_bytes(data)
-    single = replace(config, oracles=(oracle,))
+    oracles = tuple(o for o in config.oracles if any(o == p[1] for p in pairs))
+    narrowed = replace(config, oracles=oracles)
 
     def fails(c: Case) -> bool:
         try:
-            vs = evaluate_case(subject, c, single, checks=[(check, oracle)])[oracle]
+            per = evaluate_case(subject, c, narrowed, checks=pairs)
         except Exception:
             return False
-        return any(v["status"] in ("fail", "error") for v in vs)
+        return all(any(v["check"] == check and v["status"] in ("fail", "error") for v in per.get(oracle, []))
+                   for check, oracle in pairs)
 
     shrunk = False
-    mod = _optional("oracles.shrink") if shrink and check not in (HARNESS_CHECK,) else None
+    mod = _optional("oracles.shrink") if shrink and all(c != HARNESS_CHECK for c, _ in pairs) else None
     if mod is not None:
         try:
             # stay inside what the entry point supports, or the driver's refusal would look like a failure
@@ -876,8 +894,10 @@ def _smallest(task) -> dict:
                 shrunk = True
         except Exception:
             pass  # shrinking is best effort: the original failing case is still a valid witness
-    verdicts = evaluate_case(subject, case, single, keep_difference=True)[oracle]
-    verdicts = [v for v in verdicts if v["check"] == check and v["status"] in ("fail", "error")]
+    per = evaluate_case(subject, case, narrowed, keep_difference=True)
+    verdicts = {(check, oracle): [v for v in per.get(oracle, [])
+                                  if v["check"] == check and v["status"] in ("fail", "error")]
+                for check, oracle in pairs}
     return {"case": case.to_bytes(), "verdicts": verdicts, "shrunk": shrunk, "index": index}
 
 

@@ -129,6 +129,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     config = campaign.CampaignConfig(cases=args.cases, seed=args.seed, dtype=args.dtype, workers=args.workers,
                                      shrink=getattr(args, "shrink", True))
     _clear_old_cases(out / "cases")
+    campaign.preload()
     command = (f"bpcheck report --cases {config.cases} --seed {config.seed} --dtype {config.dtype} "
                f"--workers {config.workers} --out {shlex.quote(str(out))}"
                + (f" --subjects {shlex.quote(args.subjects)}" if args.subjects else "")
