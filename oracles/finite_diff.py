@@ -1,7 +1,8 @@
 """The finite-difference oracle: central differences in float64, numpy only.
 
 It breaks ties with the torch oracle and checks a student's own loss against the student's own
-gradient; it also runs inside the sandbox child, so it imports numpy and oracles.case only.
+gradient; it also runs inside the sandbox child, so it imports numpy and numpy-only oracles modules
+(case, observation, compare) only.
 
 Step rule. For a parameter value theta the step is
 
@@ -12,21 +13,24 @@ h^2 |f'''| / 6 and rounding error about eps |f| / h; with f, f''' of the same or
 smallest at h ~ eps^(1/3), where both are ~ eps^(2/3) ~ 4e-11 relative. The max(1, |theta|)
 keeps the step relative for large parameters and absolute (never vanishing) near zero.
 
-Error estimate. Every element is also differenced with step 2h. Truncation error scales with
-h^2, so D(2h) - D(h) ~ 3 c h^2 and |D(h) - D(2h)| / 3 estimates the error of D(h) (Richardson);
-a rounding floor 4 eps S / h (S the magnitude of the loss terms involved) keeps the estimate
-from being 0 where the function is locally polynomial.
+Error estimate. The truncation error of D(h) is h^2 |f'''| / 6 + O(h^4), which Richardson's
+|D(2h) - D(h)| / 3 estimates from a second step size. ``full`` gets the same quantity with one
+evaluation fewer: f''' ~ (f(theta + 2h) - 3 f(theta + h) + 3 f(theta) - f(theta - h)) / h^3, where
+f(theta) is the cached forward, so each element costs three perturbed evaluations (+h, -h, +2h),
+not four. The screen (and ``directional``) use the symmetric +-2h pair. A rounding floor
+4 eps S / h (S the magnitude of the loss terms involved) keeps the estimate from being 0 where the
+function is locally polynomial.
 
 Kinks. relu and leaky_relu pre-activations and hinge margins are watched: when any of them has a
-different sign pattern at theta + h than at theta - h (or at theta + 2h than at theta - 2h), a kink
-lies inside the region the estimate rests on, and the element (or screen direction) is reported
-as not differentiable here (``nondiff``; the value is NaN) instead of as a number.
+different sign pattern at theta - h than at theta + h (or at theta + 2h), a kink lies inside the
+region the value and its estimate rest on, and the element (or screen direction) is reported as
+not differentiable here (``nondiff``; the value is NaN) instead of as a number.
 
 Speed (the layer-aware vectorised form). Perturbing W_l[i, j] or b_l[i] changes only column i of
 z_l (by h * a_{l-1}[:, j], or by h), and so only column i of a_l; the change reaches z_{l+1} as a
 rank-one update da (x) W_{l+1}[:, i]. Perturbing x[s, j] (or a hidden activation A_l[s, j])
-changes only row s of the next pre-activation, so only sample s's loss. All 4K perturbed copies
-of a tensor (+h, -h, +2h, -2h for K elements) start from the cached forward activations and go
+changes only row s of the next pre-activation, so only sample s's loss. All 3K perturbed copies
+of a tensor (+h, -h, +2h for K elements) start from the cached forward activations and go
 through the remaining layers as one batched computation, in chunks of at most ``chunk_bytes``:
 no per-element Python loop, memory bounded whatever the number of parameters.
 
@@ -68,8 +72,10 @@ EPS = float(np.finfo(np.float64).eps)
 STEP = EPS ** (1.0 / 3.0)
 LEAKY_SLOPE = 0.01
 _KINKED = ("relu", "leaky_relu")
-# +h, -h, +2h, -2h: the four evaluations behind each central difference and its error estimate.
-_MULTS = np.array([1.0, -1.0, 2.0, -2.0])
+# +h, -h, +2h: with the cached f(theta), the four points behind each central difference and its
+# error estimate (see the module docstring).
+_MULTS = np.array([1.0, -1.0, 2.0])
+_B = len(_MULTS)
 # Working arrays live in cache-sized pieces even when chunk_bytes allows more (measured faster).
 _WORK_BYTES = 4 << 20
 
@@ -199,6 +205,7 @@ class _Net:
     zs: list[np.ndarray] = field(default_factory=list)  # z_1..z_L, (m, n_l)
     acts: list[np.ndarray] = field(default_factory=list)  # a_0 = x .. a_L
     per_sample: np.ndarray | None = None
+    f0: float = 0.0  # the scaled summed data loss, computed the way the perturbed copies are
     scale: float = 1.0
 
     @property
@@ -234,6 +241,7 @@ def _prepare(case: Case, params: dict | None = None, x: np.ndarray | None = None
     # one copy per sample: the per-sample losses (m,)
     yy = y[:, None] if spec.target == "labels" else y[:, None, :]
     net.per_sample = _loss_sum(spec, net.zs[-1][:, None, :], net.acts[-1][:, None, :], yy, [], _Work())
+    net.f0 = float(_loss_sum(spec, net.zs[-1][None], net.acts[-1][None], y, [], _Work())[0]) * net.scale
     return net
 
 
@@ -274,19 +282,23 @@ def _tail(net: _Net, Z: np.ndarray, k: int, y, kinks: list, work: _Work) -> np.n
 
 
 def _kinked(kinks: list, c: int) -> np.ndarray:
-    """(c,) True where a sign pattern differs between +h and -h, or between +2h and -2h."""
+    """(c,) True where a sign pattern differs between -h and +h, or between -h and +2h."""
     out = np.zeros(c, dtype=bool)
     for K in kinks:
-        K = K.reshape(4, c, -1)
-        out |= (K[0] != K[1]).any(axis=1) | (K[2] != K[3]).any(axis=1)
+        K = K.reshape(_B, c, -1)
+        out |= (K[0] != K[1]).any(axis=1) | (K[2] != K[1]).any(axis=1)
     return out
 
 
-def _differences(f: np.ndarray, h: np.ndarray, floor_terms: np.ndarray, nondiff: np.ndarray):
-    """From the four evaluations (4, c) and steps (c,): value D(h), error estimate; NaN where nondiff."""
+def _differences(f: np.ndarray, f0, h: np.ndarray, floor_terms, nondiff: np.ndarray):
+    """From f at +h, -h, +2h (3, c), f(theta) and the steps (c,): D(h) and its error estimate.
+
+    h^2 |f3| / 6 is the truncation error of D(h), the quantity Richardson's |D(2h) - D(h)| / 3
+    estimates, with the third derivative f3 ~ (f(2h) - 3 f(h) + 3 f(0) - f(-h)) / h^3; plus the
+    rounding floor. NaN where nondiff."""
     d1 = (f[0] - f[1]) / (2.0 * h)
-    d2 = (f[2] - f[3]) / (4.0 * h)
-    err = np.abs(d1 - d2) / 3.0 + 4.0 * EPS * floor_terms / h
+    third = (f[2] - 3.0 * f[0] + 3.0 * f0 - f[1]) / h**3
+    err = h * h * np.abs(third) / 6.0 + 4.0 * EPS * floor_terms / h
     d1 = np.where(nondiff, np.nan, d1)
     return d1, err
 
@@ -346,31 +358,31 @@ def _column_fd(net: _Net, name: str, idx: np.ndarray, work: _Work):
         theta = net.b[l - 1][i]
         v = np.ones((c, m))
     h = step_size(theta)
-    shift = np.multiply((_MULTS[:, None] * h[None, :])[..., None], v[None], out=work.get("shift", (4, c, m)))
+    shift = np.multiply((_MULTS[:, None] * h[None, :])[..., None], v[None], out=work.get("shift", (_B, c, m)))
     kinks: list = []
     if l < net.L:
-        zcol = np.add(net.zs[l - 1].T[i][None], shift, out=work.get("zcol", (4, c, m)))
+        zcol = np.add(net.zs[l - 1].T[i][None], shift, out=work.get("zcol", (_B, c, m)))
         name_l = spec.activations[l - 1]
         if name_l in _KINKED:
             kinks.append(zcol > 0)
-        acol = _act(name_l, zcol, work.get("acol", (4, c, m)))
-        da = np.subtract(acol, net.acts[l].T[i][None], out=work.get("da", (4, c, m)))
+        acol = _act(name_l, zcol, work.get("acol", (_B, c, m)))
+        da = np.subtract(acol, net.acts[l].T[i][None], out=work.get("da", (_B, c, m)))
         w = net.WT[l][i]  # (c, n_{l+1}): column i of W_{l+1}
         n_next = w.shape[1]
         # the rank-one update of z_{l+1}: z_{l+1} + da (x) W_{l+1}[:, i]
-        Z = np.multiply(da[..., None], w[None, :, None, :], out=work.get("Zin", (4, c, m, n_next)))
+        Z = np.multiply(da[..., None], w[None, :, None, :], out=work.get("Zin", (_B, c, m, n_next)))
         Z += net.zs[l]
-        f = _tail(net, Z.reshape(4 * c, m, n_next), l + 1, net.y, kinks, work)
+        f = _tail(net, Z.reshape(_B * c, m, n_next), l + 1, net.y, kinks, work)
     else:
         n = net.zs[l - 1].shape[1]
-        Z = work.get("Zin", (4, c, m, n))
+        Z = work.get("Zin", (_B, c, m, n))
         Z[...] = net.zs[l - 1]
         # (the two index arrays are split by a slice, so numpy puts their axis first: (c, 4, m))
         Z[:, np.arange(c), :, i] += shift.transpose(1, 0, 2)
-        f = _tail(net, Z.reshape(4 * c, m, n), l, net.y, kinks, work)
-    f = f.reshape(4, c) * net.scale
+        f = _tail(net, Z.reshape(_B * c, m, n), l, net.y, kinks, work)
+    f = f.reshape(_B, c) * net.scale
     nondiff = _kinked(kinks, c)
-    d, err = _differences(f, h, np.full(c, float(np.abs(net.per_sample).sum()) * net.scale), nondiff)
+    d, err = _differences(f, net.f0, h, float(np.abs(net.per_sample).sum()) * net.scale, nondiff)
     if kind == "W" and spec.reg:
         d = d + spec.reg * theta
     return d, err, nondiff, h
@@ -385,19 +397,20 @@ def _row_fd(net: _Net, name: str, idx: np.ndarray, work: _Work):
     h = step_size(theta)
     c = len(idx)
     w = net.W[k - 1].T[j]  # (c, n_k): d z_k[s, :] / d src[s, j]
-    Z = np.multiply((_MULTS[:, None] * h[None, :])[..., None], w[None], out=work.get("Zin", (4, c, w.shape[1])))
+    Z = np.multiply((_MULTS[:, None] * h[None, :])[..., None], w[None], out=work.get("Zin", (_B, c, w.shape[1])))
     Z += net.zs[k - 1][s][None]
     ys = net.y[s]
-    y4 = np.broadcast_to(ys[None], (4,) + ys.shape).reshape((4 * c, 1) + ys.shape[1:])
+    y4 = np.broadcast_to(ys[None], (_B,) + ys.shape).reshape((_B * c, 1) + ys.shape[1:])
     kinks: list = []
-    f = _tail(net, Z.reshape(4 * c, 1, -1), k, y4, kinks, work).reshape(4, c) * net.scale
+    f = _tail(net, Z.reshape(_B * c, 1, -1), k, y4, kinks, work).reshape(_B, c) * net.scale
     nondiff = _kinked(kinks, c)
-    d, err = _differences(f, h, np.abs(net.per_sample[s]) * net.scale, nondiff)
+    f0 = net.per_sample[s] * net.scale  # only sample s moves: its own loss is f(theta)
+    d, err = _differences(f, f0, h, np.abs(f0), nondiff)
     return d, err, nondiff, h
 
 
 def _bytes_per_element(net: _Net, name: str) -> int:
-    """Working memory of the 4 copies of one element through the remaining layers (all scratch arrays)."""
+    """Working memory of the copies of one element through the remaining layers (all scratch arrays)."""
     if name == "x" or name[0] == "A":
         k = 1 if name == "x" else int(name[1:]) + 1
         rows = 1
@@ -407,7 +420,7 @@ def _bytes_per_element(net: _Net, name: str) -> int:
         rows = net.m
     widths = [net.W[l - 1].shape[0] for l in range(k, net.L + 1)]
     # Zin, then A and Z per layer, then T, U for the loss; plus the kink masks (1 byte each)
-    return 4 * rows * 8 * (2 * sum(widths) + 3 * widths[-1]) + 4 * rows * sum(widths)
+    return _B * rows * 8 * (2 * sum(widths) + 3 * widths[-1]) + _B * rows * sum(widths)
 
 
 def _full_one(net: _Net, name: str, chunk_bytes: int, work: _Work | None = None):

@@ -18,7 +18,7 @@ DOCUMENTED = {
 
 @pytest.fixture(scope="module")
 def tiny():
-    return bench_cmd.run(("fd", "epoch"), quick=True, fd_in_child=False)
+    return bench_cmd.run(("fd", "epoch"), quick=True, in_child=False)
 
 
 def test_fd_section_at_tiny_size(tiny):
