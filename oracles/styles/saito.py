@@ -158,10 +158,20 @@ def _probe_activation(impl, name: str, act: str | None, n_layers: int = 2) -> st
     return acts[0] if acts and len(set(acts)) == 1 else None
 
 
+_SPACES: dict[tuple[type, str], SpecSpace] = {}
+
+
 def _net_space(impl, name: str) -> SpecSpace:
     cls = _net_class(impl, name)
     if cls is None:
         raise ValueError(f"saito[{name}]: the file defines no class {name} with loss(x, t) and gradient(x, t)")
+    # probing builds a few nets; run() asks again for every Case, so remember the answer per class
+    if (cls, name) not in _SPACES:
+        _SPACES[(cls, name)] = _probe_space(impl, cls, name)
+    return _SPACES[(cls, name)]
+
+
+def _probe_space(impl, cls: type, name: str) -> SpecSpace:
     if name == "TwoLayerNet":
         act = _probe_activation(impl, name, None) or "relu"
         return SpecSpace(layout="rows", min_layers=2, max_layers=2, hidden_activations=(act,),
