@@ -1,0 +1,153 @@
+"""Every fault a submission can commit, at the sandbox level: a specific fault, never a crash or hang."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from oracles.case import Case, Spec
+from oracles.sandbox import Sandbox
+
+FAULTS = Path(__file__).parent / "faults"
+_DOT = np.dot
+
+
+def _case(seed: int = 0) -> Case:
+    rng = np.random.default_rng(seed)
+    spec = Spec(sizes=(3, 4, 2), activations=("sigmoid", "sigmoid"))
+    params = {n: rng.standard_normal(s) for n, s in spec.param_shapes().items()}
+    return Case(spec=spec, params=params, x=rng.standard_normal((3, 3)), y=rng.random((3, 2)), seed=seed)
+
+
+def _run(name: str, n: int = 1, **kw):
+    with Sandbox(FAULTS / name, **kw) as sb:
+        info = sb.load()
+        assert info.ok, info.message
+        t0 = time.monotonic()
+        results = sb.run("nielsen", "Network", [_case(i) for i in range(n)])
+        return sb, results, time.monotonic() - t0
+
+
+@pytest.mark.parametrize(
+    "name, kind, text",
+    [
+        ("syntax_error.py", "syntax", "syntax error at line 8"),
+        ("python2_print.py", "python2", "Python 2 syntax at line 12"),
+        ("import_torch.py", "not_allowed", "not allowed: the submission imports 'torch'"),
+    ],
+)
+def test_files_that_cannot_load(name, kind, text):
+    with Sandbox(FAULTS / name) as sb:
+        info = sb.load()
+        results = sb.run("nielsen", "Network", [_case()])
+    assert not info.ok and info.kind == kind and text in info.message
+    assert results[0].fault == "not_run"
+
+
+def test_import_torch_is_refused_even_when_hidden_in_a_function(tmp_path):
+    f = tmp_path / "sneaky.py"
+    f.write_text("import importlib\n\ndef backprop(x, y):\n    return importlib.import_module('jax')\n")
+    with Sandbox(f) as sb:
+        info = sb.load()  # no static import of an autograd library: it loads
+        assert info.ok
+    g = tmp_path / "hidden.py"
+    g.write_text("def backprop(x, y):\n    import autograd.numpy as anp\n    return anp\n")
+    with Sandbox(g) as sb:
+        info = sb.load()
+    assert not info.ok and "autograd" in info.message and "--allow-import autograd" in info.message
+
+
+@pytest.mark.parametrize("name, note", [("missing_helper.py", "testCases"), ("notebook_export.py", "top-level code not run")])
+def test_messy_files_load_with_notes(name, note):
+    with Sandbox(FAULTS / name) as sb:
+        info = sb.load()
+        r = sb.run("nielsen", "Network", [_case()])[0]
+    assert info.ok and any(note in n for n in info.notes), info.notes
+    assert r.fault is None and not r.obs.errors
+
+
+def test_correct_file_gives_clean_observations():
+    _, results, _ = _run("correct_nielsen.py", n=3)
+    for r in results:
+        assert r.fault is None and not r.obs.errors and set(r.obs.grads) >= {"W1", "W2", "b1", "b2"}
+
+
+def test_infinite_loop_hits_the_time_limit_and_gives_up():
+    sb, results, elapsed = _run("infinite_loop.py", n=4, timeout=1.0)
+    assert [r.fault for r in results] == ["timeout", "timeout", "not_run", "not_run"]
+    assert "time limit (1 s)" in results[0].message
+    assert elapsed < 8
+
+
+def test_os_exit_kills_only_the_child_and_a_fresh_one_takes_over():
+    sb, results, _ = _run("os_exit.py", n=2)
+    assert results[0].fault == "exit" and "code 7" in results[0].message
+    assert results[1].fault == "exit"
+    assert sb.restarts >= 1
+
+
+def test_sys_exit_is_an_answer_not_a_death():
+    _, results, _ = _run("sys_exit.py")
+    r = results[0]
+    assert (r.fault == "exit") or any("sys.exit" in e for e in r.obs.errors.values())
+
+
+def test_memory_bomb_hits_the_memory_limit():
+    _, results, _ = _run("memory_bomb.py", memory_mb=1024)
+    r = results[0]
+    assert r.fault == "memory" or any("MemoryError" in e for e in r.obs.errors.values())
+
+
+def test_exception_shows_only_student_frames():
+    _, results, _ = _run("exception_deep.py")
+    text = " ".join(results[0].obs.errors.values())
+    assert "IndexError" in text and "exception_deep.py" in text
+    assert "oracles/" not in text
+
+
+def test_print_flood_is_drained_and_capped():
+    sb, results, _ = _run("print_flood.py", n=2, output_cap=4096)
+    assert all(r.fault is None and not r.obs.errors for r in results)
+    assert results[0].output_bytes > 300_000
+    assert len(sb.output) <= 4096
+
+
+def test_monkey_patching_is_detected_and_never_reaches_the_parent():
+    _, results, _ = _run("monkeypatch_numpy.py", n=2)
+    assert all(r.fault == "patched" and "np.dot" in r.message for r in results)
+    assert np.dot is _DOT
+
+
+def test_forged_result_files_stay_empty_and_are_listed():
+    forged = Path("/tmp/bpcheck_forged_results.json")
+    before = forged.stat().st_size if forged.exists() else 0
+    sb = Sandbox(FAULTS / "forged_results.py")
+    try:
+        assert sb.load().ok
+        r = sb.run("nielsen", "Network", [_case()])[0]
+        files = sb.written_files()
+        sizes = [(Path(sb.workdir) / f).stat().st_size for f in files]
+    finally:
+        sb.close()
+    assert r.fault is None and not r.obs.errors  # its gradients are right; only the forgery is noted
+    assert "results.json" in files and sizes == [0] * len(files)
+    assert (forged.stat().st_size if forged.exists() else 0) == before == 0
+
+
+def test_bytes_written_into_the_result_pipe_are_rejected():
+    _, results, _ = _run("pipe_forgery.py", n=2)
+    for r in results:
+        # either the forged frame broke authentication (protocol fault) or it never reached the pipe;
+        # what must never happen is a forged, authenticated all-zero 'answer' with no gradients
+        assert r.fault in ("protocol", "not_run", None)
+        if r.fault is None:
+            assert "W1" in r.obs.grads
+
+
+def test_one_submission_cannot_affect_the_next():
+    _run("monkeypatch_numpy.py")
+    _, results, _ = _run("correct_nielsen.py")
+    assert results[0].fault is None and not results[0].obs.errors
