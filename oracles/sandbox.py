@@ -47,7 +47,7 @@ PROJECT = str(Path(__file__).resolve().parent.parent)
 
 # Fault kinds a result can carry (the report maps each to a readable verdict).
 FAULT_KINDS = ("exception", "exit", "killed", "timeout", "cpu", "memory", "protocol", "patched",
-               "not_run")
+               "not_run", "budget")
 
 
 @dataclass
@@ -351,7 +351,7 @@ class Sandbox:
         return spaces, None
 
     def run(self, style: str, entry: str, cases: list, *, own_loss: bool = False, op: str = "run",
-            give_up_after: int = 2, while_waiting=None) -> list[SandboxResult]:
+            give_up_after: int = 2, while_waiting=None, budget: float | None = None) -> list[SandboxResult]:
         """Run every case; one SandboxResult each, in order. Never raises for submission faults.
 
         After ``give_up_after`` consecutive fatal faults (hang, death) the remaining cases of this
@@ -359,7 +359,14 @@ class Sandbox:
         results: list[SandboxResult | None] = [None] * len(cases)
         blobs = [c.to_bytes() for c in cases]
         i, fatal_streak = 0, 0
+        deadline = None if budget is None else time.monotonic() + budget
         while i < len(cases):
+            if deadline is not None and time.monotonic() >= deadline:
+                self._kill()  # the child may still be working through the rest
+                for j in range(i, len(cases)):
+                    results[j] = SandboxResult(fault="budget", message=f"not run: the time budget of {budget:g} s "
+                                               f"for {entry} was used up by the earlier cases")
+                break
             info = self._ensure()
             if not info.ok:
                 for j in range(i, len(cases)):
@@ -385,10 +392,16 @@ class Sandbox:
             j = i
             while j < len(cases):
                 out_before, t0 = self.output_so_far, time.monotonic()
+                wait = self.timeout
+                if deadline is not None:
+                    wait = min(wait, max(0.0, deadline - t0))
                 try:
-                    ans = self._recv(self.timeout)
+                    ans = self._recv(wait)
                 except TimeoutError:
                     self._kill()
+                    if wait < self.timeout:  # the budget ran out, not the per-check limit
+                        i = j
+                        break
                     results[j] = SandboxResult(fault="timeout", message=f"time limit ({self.timeout:g} s) "
                                                f"exceeded (infinite loop?)", output_bytes=self.output_so_far
                                                - out_before, seconds=self.timeout)

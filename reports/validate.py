@@ -104,6 +104,7 @@ class ValidationOptions:
     allow_imports: tuple[str, ...] = ()
     shrink: bool = True
     shrink_steps: int = 60
+    budget: float = 60.0  # seconds of child time per entry point; later cases are skipped, not failed
 
 
 @dataclass
@@ -323,7 +324,15 @@ class _Judge:
             for i, c in enumerate(cases):
                 expected[i] = self.oracle.expected(c)
 
-        results = self.sb.run(self.style, entry, cases, own_loss=True, while_waiting=oracle_meanwhile)
+        results = self.sb.run(self.style, entry, cases, own_loss=True, while_waiting=oracle_meanwhile,
+                              budget=self.o.budget)
+        skipped = sum(r.fault == "budget" for r in results)
+        if skipped:
+            self.notes.append(f"{entry}: only {len(cases) - skipped} of {len(cases)} cases ran within the "
+                              f"{self.o.budget:g} s budget (slow code); the rest were not judged")
+            keep = [k for k, r in enumerate(results) if r.fault != "budget"]
+            cases, results = [cases[k] for k in keep], [results[k] for k in keep]
+            expected = {n: expected[k] for n, k in enumerate(keep) if k in expected}
         faults: list[tuple[Case, object]] = []
         families_seen: set[str] = set()
         self_checks: list[tuple[Case, Observation, float]] = []
@@ -577,6 +586,8 @@ class _Judge:
         order = {f: i for i, f in enumerate(CHECKS + ("self_consistency", "integrity", "run"))}
         for _key, row in sorted(self.rows.items(), key=lambda kv: (kv[0][0], order.get(kv[0][1], 99))):
             report.checks.append(self.to_check(row))
+        if not self.output_entries and self.sb.output_so_far > self.sb.output_cap:
+            self.output_entries["all checks"] = self.sb.output_so_far
         if self.output_entries:
             total = sum(self.output_entries.values())
             report.checks.append(Check(

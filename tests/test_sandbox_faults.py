@@ -60,7 +60,9 @@ def test_import_torch_is_refused_even_when_hidden_in_a_function(tmp_path):
     assert not info.ok and "autograd" in info.message and "--allow-import autograd" in info.message
 
 
-@pytest.mark.parametrize("name, note", [("missing_helper.py", "testCases"), ("notebook_export.py", "top-level code not run")])
+@pytest.mark.parametrize(
+    "name, note", [("missing_helper.py", "testCases"), ("notebook_export.py", "top-level code not run")]
+)
 def test_messy_files_load_with_notes(name, note):
     with Sandbox(FAULTS / name) as sb:
         info = sb.load()

@@ -40,7 +40,8 @@ def test_validate_exit_codes(capsys, tmp_path):
 
 def test_validate_allow_import_lifts_the_refusal(capsys, tmp_path):
     f = tmp_path / "uses_autograd.py"
-    f.write_text((FAULTS / "correct_nielsen.py").read_text().replace("import numpy as np", "import numpy as np\nimport autograd"))
+    src = (FAULTS / "correct_nielsen.py").read_text()
+    f.write_text(src.replace("import numpy as np", "import numpy as np\nimport autograd"))
     assert main(["validate", str(f), "--json", *FAST]) == 1
     assert "not allowed" in capsys.readouterr().out
     # allowed: autograd is not installed here, so it becomes a stub and the file is judged on its numbers

@@ -75,7 +75,9 @@ def test_own_loss_disagreeing_with_own_gradient_is_a_bug(tmp_path):
         return (a - y) * sigmoid_prime(z)
 
 
-class Network:''').replace("def __init__(self, sizes):", "def __init__(self, sizes, cost=QuadraticCost):\n        self.cost = cost")
+class Network:''')
+    ctor = "def __init__(self, sizes, cost=QuadraticCost):\n        self.cost = cost"
+    src = src.replace("def __init__(self, sizes):", ctor)
     f = tmp_path / "network2ish.py"
     f.write_text(src)
     r = validate_file(f, **FAST)
