@@ -1,0 +1,85 @@
+"""--root: helpers next to the file, Saito's common/ package, CS231n's package with relative imports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from oracles.sandbox import Sandbox
+
+LAYERS = '''import numpy as np
+from common.functions import softmax
+
+print("importing layers")  # top-level script code in a helper is filtered too
+DATA = np.load("mnist.npz")
+
+
+class Affine:
+    def __init__(self, W, b):
+        self.W, self.b = W, b
+
+
+class SoftmaxWithLoss:
+    def forward(self, x, t):
+        return softmax(x)
+'''
+
+
+def _tree(tmp_path: Path) -> Path:
+    root = tmp_path / "deep-learning-from-scratch"
+    (root / "common").mkdir(parents=True)  # no __init__.py, as in the book's repository
+    (root / "common" / "functions.py").write_text(
+        "import numpy as np\n\ndef softmax(x):\n    e = np.exp(x - x.max(axis=-1, keepdims=True))\n"
+        "    return e / e.sum(axis=-1, keepdims=True)\n")
+    (root / "common" / "layers.py").write_text(LAYERS)
+    (root / "ch05").mkdir()
+    (root / "ch05" / "two_layer_net.py").write_text(
+        "import sys, os\nsys.path.append(os.pardir)\nimport numpy as np\nfrom common.layers import *\n"
+        "from collections import OrderedDict\n\nclass TwoLayerNet:\n    def gradient(self, x, t):\n"
+        "        return {}\n")
+    return root
+
+
+def test_saito_common_package_with_root(tmp_path):
+    root = _tree(tmp_path)
+    with Sandbox(root / "ch05" / "two_layer_net.py", root=root) as sb:
+        info = sb.load()
+    assert info.ok, info.message
+    assert {"Affine", "SoftmaxWithLoss", "TwoLayerNet", "TwoLayerNet.gradient"} <= set(info.names)
+    assert any("layers.py: skipped" in n for n in info.notes), info.notes
+    assert sb.output_total == 0  # the helper's print never ran
+
+
+def test_without_root_the_helper_package_is_stubbed(tmp_path):
+    root = _tree(tmp_path)
+    with Sandbox(root / "ch05" / "two_layer_net.py") as sb:
+        info = sb.load()
+    assert info.ok and "Affine" not in info.names
+    assert any("common" in n and "stub" in n for n in info.notes), info.notes
+
+
+def test_cs231n_package_with_relative_imports(tmp_path):
+    root = tmp_path / "assignment2"
+    pkg = root / "cs231n"
+    (pkg / "classifiers").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "classifiers" / "__init__.py").write_text("")
+    (pkg / "layers.py").write_text("def affine_forward(x, w, b):\n    return x @ w + b, (x, w, b)\n")
+    (pkg / "layer_utils.py").write_text("from .layers import *\n\ndef affine_relu_forward(x, w, b):\n"
+                                        "    return affine_forward(x, w, b)\n")
+    (pkg / "classifiers" / "fc_net.py").write_text(
+        "from builtins import object\nimport numpy as np\nfrom ..layers import *\nfrom ..layer_utils import *\n\n"
+        "class TwoLayerNet(object):\n    def loss(self, X, y=None):\n        return affine_relu_forward(X, 1, 0)\n")
+    with Sandbox(pkg / "classifiers" / "fc_net.py", root=root) as sb:
+        info = sb.load()
+    assert info.ok, info.message
+    assert {"affine_forward", "affine_relu_forward", "TwoLayerNet", "TwoLayerNet.loss"} <= set(info.names)
+
+
+def test_relative_import_next_to_the_file(tmp_path):
+    (tmp_path / "helpers.py").write_text("def sigmoid_prime(z):\n    return z\n")
+    (tmp_path / "student.py").write_text("from .helpers import sigmoid_prime\n"
+                                         "from helpers import sigmoid_prime as sp\n")
+    with Sandbox(tmp_path / "student.py") as sb:
+        info = sb.load()
+    assert info.ok, info.message
+    assert {"sigmoid_prime", "sp"} <= set(info.names)
