@@ -347,3 +347,28 @@ def test_every_driver_survives_an_implementation_of_nothing_but_errors():
         assert obs.errors, style
         assert all("ZeroDivisionError: nope" in e or "nope" in e for e in obs.errors.values()), obs.errors
         assert styles.own_loss(style, impl, case, entry) is None
+
+
+def test_output_too_odd_for_the_driver_is_still_an_observation():
+    class Weird(list):  # a list that cannot even be iterated: the driver itself trips on it
+        def __iter__(self):
+            raise TypeError("no iteration for you")
+
+    class Odd(ref_nielsen.Network):
+        def backprop(self, x, y):
+            return Weird(), Weird()
+
+    impl = _nielsen(Odd)
+    obs = styles.run("nielsen", impl, _case("nielsen", impl, "Network"), "Network")
+    assert "could not be read (TypeError: no iteration for you)" in obs.errors["grad_W"]
+
+
+def test_unsupported_case_and_unknown_entry_are_value_errors():
+    from oracles.styles._common import UnsupportedCase
+
+    impl = _nielsen(ref_nielsen.Network)
+    case = _case("cs231n", ref_cs, "layers")  # rows layout: not for a Nielsen network
+    with pytest.raises(UnsupportedCase, match="layout 'rows'"):
+        styles.run("nielsen", impl, case, "Network")
+    with pytest.raises(ValueError, match="no entry point 'Network\\[fast\\]'"):
+        styles.spec_space("nielsen", impl, "Network[fast]")

@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from oracles.case import Case, SpecSpace
 from oracles.observation import Observation
 from oracles.styles import cs231n, dlai, nielsen, saito
+from oracles.styles._common import UnsupportedCase
 
 __all__ = ["STYLES", "detect", "entry_points", "spec_space", "run", "own_loss"]
 
@@ -108,10 +109,37 @@ def spec_space(style: str, impl, entry: str) -> SpecSpace:
 
 
 def run(style: str, impl, case: Case, entry: str) -> Observation:
-    """Run case through impl's entry point; implementation faults go into Observation.errors."""
-    return _driver(style).run(impl, case, entry)
+    """Run case through impl's entry point; implementation faults go into Observation.errors.
+
+    Raises ValueError only for a Case outside ``spec_space(style, impl, entry)`` or an unknown entry."""
+    driver = _driver(style)
+    try:
+        return driver.run(impl, case, entry)
+    except ValueError as exc:
+        if isinstance(exc, UnsupportedCase):
+            raise
+        return _unreadable(exc)
+    except Exception as exc:  # an output so odd that the driver itself tripped: still the implementation's
+        return _unreadable(exc)
+
+
+def _unreadable(exc: Exception) -> Observation:
+    obs = Observation()
+    msg = f"the implementation's results could not be read ({type(exc).__name__}: {exc})"
+    for family in ("loss", "grad_W", "grad_b", "update"):
+        obs.errors[family] = msg
+    obs.notes.append("driver stopped early: " + msg)
+    return obs
 
 
 def own_loss(style: str, impl, case: Case, entry: str) -> float | None:
     """The implementation's own loss at case.params / x / y (None when the style exposes none or it failed)."""
-    return _driver(style).own_loss(impl, case, entry)
+    driver = _driver(style)
+    try:
+        return driver.own_loss(impl, case, entry)
+    except ValueError as exc:
+        if isinstance(exc, UnsupportedCase):
+            raise
+        return None
+    except Exception:
+        return None

@@ -20,6 +20,7 @@ from oracles.case import Case, SpecSpace
 from oracles.observation import Observation
 
 __all__ = [
+    "UnsupportedCase",
     "ACTIVATION_CLASS_NAMES",
     "Recorder",
     "Snapshot",
@@ -101,11 +102,15 @@ def positional_count(fn) -> tuple[int, int]:
     return required, total
 
 
+class UnsupportedCase(ValueError):
+    """The Case lies outside what the entry point can run (the caller's mistake, not the implementation's)."""
+
+
 def require(space: SpecSpace, case: Case, style: str, entry: str, extra: str | None = None) -> None:
     """ValueError when the Case is outside what this entry point can run (not the implementation's fault)."""
     why = space.allows(case.spec) or extra
     if why:
-        raise ValueError(
+        raise UnsupportedCase(
             f"{style}[{entry}] cannot run {case.spec.describe()}: unsupported {why}; "
             f"draw Cases from spec_space({style!r}, impl, {entry!r})"
         )

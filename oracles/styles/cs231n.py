@@ -21,7 +21,7 @@ import numpy as np
 
 from oracles.case import Case, Spec, SpecSpace
 from oracles.observation import Observation
-from oracles.styles._common import Recorder, Snapshot, accepts, get, require, row_input
+from oracles.styles._common import Recorder, Snapshot, UnsupportedCase, accepts, get, require, row_input
 
 __all__ = ["ENTRIES", "NETS", "entry_points", "spec_space", "run", "own_loss", "functions"]
 
@@ -81,7 +81,7 @@ def _fns_for(impl, entry: str) -> dict[str, tuple]:
     kind = entry.split(":", 1)[1]
     mine = functions(impl)
     if kind not in mine:
-        raise ValueError(f"cs231n[{entry}]: the file defines no {kind}_forward/{kind}_backward (or {kind}) function")
+        raise UnsupportedCase(f"cs231n[{entry}]: the file defines no {kind}_forward/_backward (or {kind}) function")
     fns = dict(_reference_functions())
     fns[kind] = mine[kind]
     return fns
@@ -99,14 +99,14 @@ def _outputs(available) -> tuple:
 def spec_space(impl, entry: str) -> SpecSpace:
     if entry == "TwoLayerNet":
         if _net_class(impl, entry) is None:
-            raise ValueError("cs231n[TwoLayerNet]: the file defines no TwoLayerNet with loss(X, y)")
+            raise UnsupportedCase("cs231n[TwoLayerNet]: the file defines no TwoLayerNet with loss(X, y)")
         return SpecSpace(layout="rows", min_layers=2, max_layers=2, hidden_activations=("relu",),
                          outputs=(("softmax_cross_entropy", ("identity",)),), targets=("labels",), allow_reg=True,
                          min_outputs=2)
     if entry == "FullyConnectedNet":
         cls = _net_class(impl, entry)
         if cls is None:
-            raise ValueError("cs231n[FullyConnectedNet]: the file defines no FullyConnectedNet with loss(X, y)")
+            raise UnsupportedCase("cs231n[FullyConnectedNet]: the file defines no FullyConnectedNet with loss(X, y)")
         acts = ("relu",)
         if accepts(cls.__init__, "activation"):
             acts = tuple(a for a in ACTS if a in functions(impl)) or acts
@@ -126,10 +126,10 @@ def spec_space(impl, entry: str) -> SpecSpace:
         elif kind in LOSS_FNS.values():
             outs = tuple(o for o in outs if LOSS_FNS[o[0]] == kind)
         if not outs:
-            raise ValueError(f"cs231n[{entry}]: no loss function (softmax_loss or svm_loss) available")
+            raise UnsupportedCase(f"cs231n[{entry}]: no loss function (softmax_loss or svm_loss) available")
         return SpecSpace(layout="rows", min_layers=min_layers, hidden_activations=acts, uniform_hidden=uniform,
                          outputs=outs, targets=("labels",), min_outputs=2)
-    raise ValueError(f"cs231n has no entry point {entry!r}; choose from {', '.join(entry_points(impl))}")
+    raise UnsupportedCase(f"cs231n has no entry point {entry!r}; choose from {', '.join(entry_points(impl))}")
 
 
 # ---------------------------------------------------------------------------------- nets

@@ -19,7 +19,7 @@ import numpy as np
 
 from oracles.case import ACTIVATION_NAMES, Case, SpecSpace
 from oracles.observation import Observation
-from oracles.styles._common import Recorder, Snapshot, accepts, get, positional_count, require
+from oracles.styles._common import Recorder, Snapshot, UnsupportedCase, accepts, get, positional_count, require
 
 __all__ = ["ENTRIES", "entry_points", "spec_space", "run", "own_loss"]
 
@@ -58,7 +58,7 @@ def _flexible(impl, entry: str) -> bool:
 
 def spec_space(impl, entry: str) -> SpecSpace:
     if entry not in ENTRIES:
-        raise ValueError(f"dlai has no entry point {entry!r}; choose one of {', '.join(ENTRIES)}")
+        raise UnsupportedCase(f"dlai has no entry point {entry!r}; choose one of {', '.join(ENTRIES)}")
     if entry == "two_layer":
         return SpecSpace(
             layout="columns", min_layers=2, max_layers=2, hidden_activations=("tanh",),

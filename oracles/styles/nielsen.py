@@ -22,7 +22,16 @@ import numpy as np
 
 from oracles.case import ACTIVATION_NAMES, Case, Spec, SpecSpace
 from oracles.observation import Observation
-from oracles.styles._common import Recorder, Snapshot, accepts, get, positional_count, public_names, require
+from oracles.styles._common import (
+    Recorder,
+    Snapshot,
+    UnsupportedCase,
+    accepts,
+    get,
+    positional_count,
+    public_names,
+    require,
+)
 
 __all__ = ["ENTRIES", "find_network", "entry_points", "spec_space", "run", "own_loss"]
 
@@ -317,10 +326,10 @@ def _batch_capable(impl, cls, name) -> bool:
 
 def spec_space(impl, entry: str) -> SpecSpace:
     if entry not in ENTRIES:
-        raise ValueError(f"nielsen has no entry point {entry!r}; choose one of {', '.join(ENTRIES)}")
+        raise UnsupportedCase(f"nielsen has no entry point {entry!r}; choose one of {', '.join(ENTRIES)}")
     _, cls = find_network(impl)
     if cls is None:
-        raise ValueError("no class with a backprop method found: nielsen style needs Network(sizes).backprop(x, y)")
+        raise UnsupportedCase("no class with a backprop method: nielsen style needs Network(sizes).backprop(x, y)")
     flexible = accepts(cls.__init__, "activations") and not _ctor_extra(cls)
     acts = ACTIVATION_NAMES if flexible else ("sigmoid",)
     outputs = []

@@ -24,6 +24,7 @@ from oracles.styles._common import (
     ACTIVATION_CLASS_NAMES,
     Recorder,
     Snapshot,
+    UnsupportedCase,
     accepts,
     get,
     positional_count,
@@ -164,7 +165,7 @@ _SPACES: dict[tuple[type, str], SpecSpace] = {}
 def _net_space(impl, name: str) -> SpecSpace:
     cls = _net_class(impl, name)
     if cls is None:
-        raise ValueError(f"saito[{name}]: the file defines no class {name} with loss(x, t) and gradient(x, t)")
+        raise UnsupportedCase(f"saito[{name}]: the file defines no class {name} with loss(x, t) and gradient(x, t)")
     # probing builds a few nets; run() asks again for every Case, so remember the answer per class
     if (cls, name) not in _SPACES:
         _SPACES[(cls, name)] = _probe_space(impl, cls, name)
@@ -363,7 +364,7 @@ def _classes_for(impl, entry: str) -> dict[str, tuple[str, type]]:
         if n == name:
             classes[kind] = (n, cls)
             return classes
-    raise ValueError(f"saito[{entry}]: the file defines no layer class {name!r} with forward and backward")
+    raise UnsupportedCase(f"saito[{entry}]: the file defines no layer class {name!r} with forward and backward")
 
 
 def _layers_space(impl, entry: str) -> SpecSpace:
@@ -385,7 +386,7 @@ def _layers_space(impl, entry: str) -> SpecSpace:
         elif kind == "squared":
             outputs = [o for o in outputs if o[0] == "quadratic"]
     if not outputs:
-        raise ValueError(f"saito[{entry}]: no loss layer (SoftmaxWithLoss or SquaredLoss) available")
+        raise UnsupportedCase(f"saito[{entry}]: no loss layer (SoftmaxWithLoss or SquaredLoss) available")
     return SpecSpace(layout="rows", min_layers=min_layers, hidden_activations=acts, uniform_hidden=uniform,
                      outputs=tuple(outputs))
 
@@ -504,7 +505,7 @@ def spec_space(impl, entry: str) -> SpecSpace:
         return _net_space(impl, entry)
     if entry == "layers" or entry.startswith("layer:"):
         return _layers_space(impl, entry)
-    raise ValueError(f"saito has no entry point {entry!r}; choose from {', '.join(entry_points(impl))}")
+    raise UnsupportedCase(f"saito has no entry point {entry!r}; choose from {', '.join(entry_points(impl))}")
 
 
 def run(impl, case: Case, entry: str) -> Observation:
