@@ -205,12 +205,20 @@ class _Net:
     zs: list[np.ndarray] = field(default_factory=list)  # z_1..z_L, (m, n_l)
     acts: list[np.ndarray] = field(default_factory=list)  # a_0 = x .. a_L
     per_sample: np.ndarray | None = None
-    f0: float = 0.0  # the scaled summed data loss, computed the way the perturbed copies are
+    f0_: float | None = None  # see f0
     scale: float = 1.0
 
     @property
     def L(self) -> int:
         return len(self.W)
+
+    @property
+    def f0(self) -> float:
+        """The scaled summed data loss at theta, computed the way the perturbed copies are (``full`` only)."""
+        if self.f0_ is None:
+            self.f0_ = float(_loss_sum(self.spec, self.zs[-1][None], self.acts[-1][None], self.y, [], _Work())[0])
+            self.f0_ *= self.scale
+        return self.f0_
 
     @property
     def m(self) -> int:
@@ -241,7 +249,6 @@ def _prepare(case: Case, params: dict | None = None, x: np.ndarray | None = None
     # one copy per sample: the per-sample losses (m,)
     yy = y[:, None] if spec.target == "labels" else y[:, None, :]
     net.per_sample = _loss_sum(spec, net.zs[-1][:, None, :], net.acts[-1][:, None, :], yy, [], _Work())
-    net.f0 = float(_loss_sum(spec, net.zs[-1][None], net.acts[-1][None], y, [], _Work())[0]) * net.scale
     return net
 
 
