@@ -227,6 +227,7 @@ def validate_file(path: str | Path, options: ValidationOptions | None = None, **
             report.checks.append(Check("entry points", "error", f"no {report.style} entry point could be run: "
                                        f"{why or 'none found'}", bug_class=sb.last_fault or "style"))
         judge = _Judge(sb, report, o)
+        judge.names = set(info.names)
         for entry, space in spaces.items():
             judge.entry(entry, space)
         judge.finish()
@@ -280,6 +281,7 @@ class _Judge:
         self.notes: list[str] = []
         self.output_entries: dict[str, int] = {}
         self.patched: set[str] = set()
+        self.names: set[str] = set()
         self.conv_cases: Counter = Counter()
         self.entry_cases: Counter = Counter()
         from oracles import torch_autograd
@@ -667,7 +669,8 @@ class _Judge:
         snippet = None
         if small is not None and verdict in ("fail", "error"):
             try:
-                snippet = snippet_for(self.style, row.name.split(":")[0], small, self.report.path, self.oracle)
+                snippet = snippet_for(self.style, row.name.split(": ")[0], small, self.report.path, self.oracle,
+                                      self.names)
             except Exception as e:  # noqa: BLE001 - a snippet is a courtesy
                 snippet = f"# (no snippet: {type(e).__name__}: {e})"
         return Check(row.name, verdict, f"{head}; first: case {case.case_id} ({case.describe()})\n{msg}",
@@ -681,7 +684,7 @@ class _Judge:
             return case
         from oracles.compare import compare_observation
 
-        entry = row.name.split(":")[0]
+        entry = row.name.split(": ")[0]
 
         def fails(c: Case) -> bool:
             r = self.sb.run(self.style, entry, [c], give_up_after=1)[0]
@@ -784,7 +787,7 @@ def _lit(a: np.ndarray) -> str:
     return f"np.array({np.asarray(a).tolist()!r})"
 
 
-def snippet_for(style: str, entry: str, case: Case, path: str, oracle) -> str:
+def snippet_for(style: str, entry: str, case: Case, path: str, oracle, names: set[str] | None = None) -> str:
     """A runnable snippet: the Case's numbers as literals, the call in the submission's style, and
     the oracle's expected values to compare with."""
     exp = oracle.expected(case, estimate=False)
@@ -816,8 +819,10 @@ def snippet_for(style: str, entry: str, case: Case, path: str, oracle) -> str:
         lines.append("parameters = {" + ", ".join(f"'W{l}': W{l}, 'b{l}': b{l}" for l in range(1, L + 1)) + "}")
         lines += ["AL, caches = student.L_model_forward(x, parameters)",
                   "grads = student.L_model_backward(AL, y, caches)"]
-    elif style in ("saito", "cs231n"):
-        lines.append(f"# call {entry} with these arrays (rows are samples; W is (fan_in, fan_out))")
+    elif style == "saito":
+        lines += _saito_call(entry, case)
+    elif style == "cs231n":
+        lines += _cs231n_call(entry, case, names)
     lines.append("")
     lines.append("# what a correct implementation returns (torch float64 autograd, canonical layout "
                  "W (n_out, n_in)):")
@@ -827,6 +832,80 @@ def snippet_for(style: str, entry: str, case: Case, path: str, oracle) -> str:
         if k[0] in "Wb":
             lines.append(f"expected_d{k} = {_lit(exp.grads[k])}")
     return "\n".join(lines)
+
+
+_SAITO_ACT = {"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh", "leaky_relu": "LeakyRelu",
+              "softplus": "Softplus", "identity": None}
+
+
+def _saito_call(entry: str, case: Case) -> list[str]:
+    spec, L = case.spec, case.spec.n_layers
+    params = ", ".join(f"'W{l}': W{l}, 'b{l}': b{l}" for l in range(1, L + 1))
+    if entry in ("TwoLayerNet", "MultiLayerNet"):
+        if entry == "TwoLayerNet":
+            ctor = f"student.TwoLayerNet(input_size={spec.sizes[0]}, hidden_size={spec.sizes[1]}, " \
+                   f"output_size={spec.sizes[-1]})"
+        else:
+            ctor = f"student.MultiLayerNet(input_size={spec.sizes[0]}, hidden_size_list={list(spec.sizes[1:-1])}, " \
+                   f"output_size={spec.sizes[-1]}, activation={spec.activations[0]!r})"
+        return [f"net = {ctor}",
+                f"for k, v in {{{params}}}.items():",
+                "    net.params[k][...] = v  # in place: the layers hold these arrays",
+                "print(net.loss(x, y))",
+                "grads = net.gradient(x, y)"]
+    out, names = [], []
+    for l in range(1, L + 1):
+        out.append(f"affine{l} = student.Affine(W{l}, b{l})")
+        names.append(f"affine{l}")
+        act = _SAITO_ACT.get(spec.activations[l - 1]) if l < L else None
+        if act:
+            out.append(f"act{l} = student.{act}()")
+            names.append(f"act{l}")
+    last = "SoftmaxWithLoss" if spec.loss == "softmax_cross_entropy" else "SquaredLoss"
+    out += ["h = x", f"for layer in [{', '.join(names)}]:", "    h = layer.forward(h)",
+            f"last = student.{last}()", "loss = last.forward(h, y)", "dout = last.backward(1)",
+            f"for layer in reversed([{', '.join(names)}]):", "    dout = layer.backward(dout)",
+            "print(loss, affine1.dW, affine1.db)  # your dW is (fan_in, fan_out): compare with expected_dW1.T"]
+    return out
+
+
+# Stand-ins for activation functions a file does not define (its own are used where it has them).
+_CS231N_ACTS = {
+    "relu": ("lambda h: (np.maximum(h, 0), h)", "lambda d, h: d * (h > 0)"),
+    "leaky_relu": ("lambda h: (np.where(h > 0, h, 0.01 * h), h)", "lambda d, h: d * np.where(h > 0, 1.0, 0.01)"),
+    "sigmoid": ("lambda h: (1 / (1 + np.exp(-h)), 1 / (1 + np.exp(-h)))", "lambda d, s: d * s * (1 - s)"),
+    "tanh": ("lambda h: (np.tanh(h), np.tanh(h))", "lambda d, t: d * (1 - t ** 2)"),
+    "softplus": ("lambda h: (np.logaddexp(0, h), h)", "lambda d, h: d / (1 + np.exp(-h))"),
+}
+
+
+def _cs231n_call(entry: str, case: Case, names: set[str] | None = None) -> list[str]:
+    spec, L = case.spec, case.spec.n_layers
+    params = ", ".join(f"'W{l}': W{l}, 'b{l}': b{l}" for l in range(1, L + 1))
+    if entry == "TwoLayerNet":
+        return [f"net = student.TwoLayerNet(input_dim={spec.sizes[0]}, hidden_dim={spec.sizes[1]}, "
+                f"num_classes={spec.sizes[-1]}, reg={spec.reg!r})",
+                f"net.params.update({{{params}}})", "loss, grads = net.loss(x, y)"]
+    if entry == "FullyConnectedNet":
+        return [f"net = student.FullyConnectedNet({list(spec.sizes[1:-1])}, input_dim={spec.sizes[0]}, "
+                f"num_classes={spec.sizes[-1]}, reg={spec.reg!r}, dtype=np.float64)",
+                f"net.params.update({{{params}}})", "loss, grads = net.loss(x, y)"]
+    out, back = [], []
+    for act in sorted({a for a in spec.activations[:-1] if a != "identity"}):
+        for part, code in zip(("forward", "backward"), _CS231N_ACTS.get(act, ())):
+            if names is not None and f"{act}_{part}" not in names:
+                out.append(f"student.{act}_{part} = {code}  # not in your file: a stand-in")
+    out.append("h = x")
+    for l in range(1, L + 1):
+        out.append(f"h, cache_a{l} = student.affine_forward(h, W{l}, b{l})")
+        back.insert(0, f"dout, dW{l}, db{l} = student.affine_backward(dout, cache_a{l})")
+        act = spec.activations[l - 1]
+        if l < L and act != "identity":
+            out.append(f"h, cache_f{l} = student.{act}_forward(h)")
+            back.insert(0, f"dout = student.{act}_backward(dout, cache_f{l})")
+    fn = "svm_loss" if spec.loss == "hinge" else "softmax_loss"
+    return out + [f"loss, dout = student.{fn}(h, y)"] + back + ["dx = dout",
+                                                                 "print(loss, dW1)  # dW1 is (fan_in, fan_out)"]
 
 
 # ---------------------------------------------------------------- for instructors' pytest files
