@@ -53,6 +53,9 @@ _KINKED = ("relu", "leaky_relu")
 _SATURATING = ("sigmoid", "tanh")
 # Losses whose targets are classes: label targets and >= 2 outputs make them meaningful.
 _CLASS_LOSSES = ("softmax_cross_entropy", "hinge")
+# Label targets mean classes: only the class losses take them (a quadratic or BCE loss on labels
+# would need a one-hot convention every oracle and driver agrees on). Dense is the default.
+_TARGETS_OF = {"softmax_cross_entropy": ("dense", "labels"), "hinge": ("labels",)}
 
 
 # -- one spec-drawing routine, two sources of randomness -------------------------------------
@@ -83,7 +86,8 @@ def _numpy_chooser(rng: np.random.Generator) -> _Chooser:
 def _intersect(allowed: Sequence, wanted: Sequence | None, what: str) -> list:
     out = [a for a in allowed if wanted is None or a in wanted]
     if not out:
-        raise ValueError(f"no {what} left: the space allows {list(allowed)}, the caller asked for {list(wanted)}")
+        asked = "any" if wanted is None else list(wanted)
+        raise ValueError(f"no {what} left: the space allows {list(allowed)}, the caller asked for {asked}")
     return out
 
 
@@ -111,7 +115,10 @@ def _spec(
         )
     n_layers = c.integer(lo, hi)
     outs = dict(space.outputs)
-    loss = c.choose(_intersect(list(outs), losses, "losses"))
+    target_space = _intersect(space.targets, targets, "targets")
+    # Only losses some allowed target fits: hinge takes labels, softmax either, the others dense.
+    usable = [l for l in outs if set(_TARGETS_OF.get(l, ("dense",))) & set(target_space)]
+    loss = c.choose(_intersect(usable, losses, f"losses for targets {target_space}"))
     out_act = c.choose(list(outs[loss]))
     if n_layers > 1:
         hidden_choices = _intersect(space.hidden_activations, activations, "hidden activations")
@@ -121,14 +128,7 @@ def _spec(
             hidden = [c.choose(hidden_choices) for _ in range(n_layers - 1)]
     else:
         hidden = []
-    target_choices = _intersect(space.targets, targets, "targets")
-    if loss == "hinge":
-        target_choices = _intersect(target_choices, ("labels",), "targets for hinge")
-    elif loss not in _CLASS_LOSSES:
-        # Label targets mean classes: only the class losses take them (a quadratic or BCE loss on
-        # labels would need a one-hot convention every oracle and driver agrees on).
-        target_choices = _intersect(target_choices, ("dense",), f"targets for {loss}")
-    target = c.choose(target_choices)
+    target = c.choose(_intersect(target_space, _TARGETS_OF.get(loss, ("dense",)), f"targets for {loss}"))
     reduction = c.choose(_intersect(space.reductions, reductions, "reductions"))
     dtype = c.choose(list(dtypes))
     reg = 0.0

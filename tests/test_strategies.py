@@ -27,6 +27,7 @@ SPACES = {
         uniform_hidden=True,
         outputs=(("binary_cross_entropy", ("sigmoid",)),),
         targets=("dense",),
+        max_outputs=1,
     ),
     "two_layer": SpecSpace(min_layers=2, max_layers=2, hidden_activations=("tanh",), targets=("labels",)),
 }
@@ -50,7 +51,7 @@ def test_cases_stay_inside_their_space(name, data):
     assert space.allows(case.spec) is None, space.allows(case.spec)
     if case.spec.target == "labels" or case.spec.loss in ("softmax_cross_entropy", "hinge"):
         assert case.spec.sizes[-1] >= 2
-    assert case.spec.sizes[-1] >= space.min_outputs
+    assert space.min_outputs <= case.spec.sizes[-1] <= (space.max_outputs or 10**9)
     assert case.tags[0] in ("ordinary",) + tuple(r for r in REGIMES if r)
     assert np.isfinite(case.lr) and case.lr > 0
 
@@ -99,7 +100,7 @@ def test_bad_arguments_raise_readable_errors():
         draw_case(SpecSpace(min_layers=3, max_layers=3), 0, max_layers=2)
     with pytest.raises(ValueError, match="dtypes contains 'float16'"):
         specs(dtypes=("float16",))
-    with pytest.raises(ValueError, match="no targets for hinge left"):
+    with pytest.raises(ValueError, match="no losses for targets"):
         draw_case(SpecSpace(outputs=(("hinge", ("identity",)),), targets=("dense",)), 0)
     with pytest.raises(ValueError, match="batch range"):
         cases(min_batch=3, max_batch=2)
