@@ -203,3 +203,17 @@ def test_bad_names_are_refused_with_the_choices():
     case = _case((3, 2), ("identity",))
     with pytest.raises(ValueError, match="unknown tensor name"):
         fd.full(case, names=["W7"])
+
+
+def test_screen_judges_a_float32_implementation_by_float32_tolerances():
+    import torch
+
+    case = _case((6, 5, 3), ("tanh", "sigmoid"), m=4, seed=4).with_spec(dtype="float32")
+    # a correct implementation computing in float32 (torch in float32 on the same typed inputs)
+    _, _, g32, _, _ = ta._run(case, torch.float32)
+    res = fd.screen(case, g32)
+    assert all(r.status == "pass" for r in res.values()), [r.message for r in res.values()]
+    # but a 1% error in one element is still found
+    wrong = {k: v.copy() for k, v in g32.items()}
+    wrong["W1"][1, 2] *= 1.01
+    assert [k for k, r in fd.screen(case, wrong).items() if not r.passed] == ["W1"]
