@@ -16,6 +16,8 @@ Side effects: each ``backward`` gets a dout whose copy is compared afterwards (t
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
 from oracles.case import ACTIVATION_NAMES, Case, Spec, SpecSpace
@@ -419,7 +421,18 @@ def _run_layers(impl, case: Case, entry: str, rec: Recorder, *, loss_only: bool 
         if act == "identity" and "identity" not in classes:
             continue
         cname, cls = classes[act]
-        ok, obj = rec.call(_ALL, f"{cname}()", cls)
+        args = ()
+        if act == "leaky_relu" and positional_count(cls.__init__)[1] >= 2:
+            from reference.functions import LEAKY_SLOPE
+
+            args = (LEAKY_SLOPE,)  # the canonical slope, whatever the class's default
+            try:
+                default = list(inspect.signature(cls.__init__).parameters.values())[1].default
+            except (TypeError, ValueError, IndexError):
+                default = None
+            if default != LEAKY_SLOPE:
+                rec.note(f"{cname} constructed with slope {LEAKY_SLOPE} (bpcheck's leaky_relu), not its default")
+        ok, obj = rec.call(_ALL, f"{cname}()", cls, *args)
         if not ok:
             return
         layers.append((act, cname, obj, l))
