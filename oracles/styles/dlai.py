@@ -100,7 +100,7 @@ class _Run:
         snap = Snapshot({"x": self.X, "params": params}, "in") if watch else None
         ok, ret = rec.call(families, self.fwd_name, self.f["forward"], self.X, params, **self.kw)
         if watch:
-            self._report(snap, "forward")
+            self._report(snap, self.fwd_name.split("(")[0])
         if not ok:
             return None, None
         if not isinstance(ret, (tuple, list)) or len(ret) != 2:
@@ -127,7 +127,9 @@ class _Run:
                 self.rec.mutated("AL")
             else:
                 self.rec.mutated("caches")
-            self.rec.note(f"{when} wrote into {path[2:].replace(']', '').replace('[', ' ').strip()}")
+            head, _, rest = path[len("in['"):].partition("']")
+            shown = {"x": "X", "y": "Y", "params": "parameters"}.get(head, head) + rest
+            self.rec.note(f"{when} wrote into {shown}")
 
     def cost(self, AL, caches, params) -> float | None:
         fn = self.f["cost"]
@@ -165,8 +167,8 @@ class _Run:
         extra = Snapshot({"x": self.X, "params": params}, "in")
         ok, grads = rec.call(families, what, self.f["backward"], *args, **self.kw)
         if watch:
-            self._report(snap, "backward")
-            self._report(extra, "backward")
+            self._report(snap, what.split("(")[0])
+            self._report(extra, what.split("(")[0])
         if not ok:
             return None, what
         if not isinstance(grads, dict):

@@ -116,7 +116,6 @@ def _functions_args(impl, extra: list[str], rec: Recorder | None):
     cname, dcost = _file_function(impl, _COST_PRIME_NAMES, ("cost",))
     if cname is None:
         cname, dcost = _file_function(impl, (), ("distance",))
-    used = []
     if act is None:
         act, act_name = F.sigmoid, "reference sigmoid"
     if dact is None:
