@@ -3,9 +3,10 @@
 One forward and one backward give the loss and every gradient (W*, b*, x and the hidden
 activations A1..A{L-1}); the first SGD step reuses those gradients, so ``case.steps`` steps cost
 ``case.steps`` forward+backward passes in all; the error estimate (``Observation.err_est``, see
-``_err_est``) repeats them in float32. Measured on the shared 2-core machine for a [4, 8, 3] net,
-batch 4, 3 steps: ``expected`` ~2.4 ms (~1.2 ms with ``estimate=False``), ``loss_and_grads``
-~0.4 ms; two to three times that while other heavy jobs share the cores. torch's per-op overhead
+``_err_est``) repeats them in float32. Measured (best of 200) on the shared 2-core machine for a
+[4, 8, 3] net, batch 4, 3 steps: ``expected`` 1.7 ms (0.66 ms with ``estimate=False``),
+``loss_and_grads`` 0.22 ms; typical calls take two to three times that while other heavy jobs
+share the cores. torch's per-op overhead
 dominates (a backward of this graph alone is ~0.15 ms); torch.optim.SGD's bookkeeping, ~0.3 ms per
 step, is avoided by applying its update rule directly (``_sgd_step``).
 
