@@ -727,20 +727,96 @@ def _chunks(subjects: list[Subject], config: CampaignConfig) -> list[tuple[Subje
     return tasks
 
 
-def _make_pool(workers: int):
-    import multiprocessing as mp
+class _Workers:
+    """K spawned worker processes fed from one task queue (a small Pool we can always stop).
 
-    saved = {k: os.environ.get(k) for k in THREAD_ENV}
-    os.environ.update({k: "1" for k in THREAD_ENV})  # inherited by the spawned workers before numpy loads
-    try:
-        # spawn, not fork: forking a process that has loaded torch/OpenMP can deadlock the child.
-        return mp.get_context("spawn").Pool(workers, initializer=_worker_init)
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    multiprocessing.Pool.terminate() can deadlock when Ctrl-C lands while workers are still
+    starting or hold the queue lock; here an interrupt simply kills the workers (``kill``)."""
+
+    def __init__(self, n: int):
+        import multiprocessing as mp
+
+        # spawn, not fork: forking a process that has loaded torch/OpenMP can deadlock the child
+        ctx = mp.get_context("spawn")
+        self.tasks, self.results = ctx.Queue(), ctx.Queue()
+        saved = {k: os.environ.get(k) for k in THREAD_ENV}
+        os.environ.update({k: "1" for k in THREAD_ENV})  # inherited by the workers before numpy loads
+        try:
+            self.procs = [ctx.Process(target=_worker_main, args=(self.tasks, self.results), daemon=True)
+                          for _ in range(n)]
+            for p in self.procs:
+                p.start()
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+
+    def imap_unordered(self, func, items: Sequence):
+        """Yield func(item) for every item, in completion order."""
+        for k, item in enumerate(items):
+            self.tasks.put((k, func, item))
+        yield from self._collect(len(items))
+
+    def map(self, func, items: Sequence) -> list:
+        """[func(item) for item in items], computed in the workers, in the order of items."""
+        for k, item in enumerate(items):
+            self.tasks.put((k, _indexed, (func, k, item)))
+        done = dict(self._collect(len(items)))
+        return [done[k] for k in range(len(items))]
+
+    def _collect(self, n: int):
+        import queue
+
+        for _ in range(n):
+            while True:
+                try:
+                    _k, ok, value = self.results.get(timeout=1.0)
+                    break
+                except queue.Empty:
+                    dead = [p for p in self.procs if not p.is_alive()]
+                    if dead:
+                        raise RuntimeError(f"a campaign worker process died (exit code {dead[0].exitcode}); "
+                                           f"run with --workers 1 to see the error") from None
+            if not ok:
+                raise RuntimeError(f"a campaign worker failed: {value}")
+            yield value
+
+    def close(self) -> None:
+        for _ in self.procs:
+            self.tasks.put(None)
+        for p in self.procs:
+            p.join(timeout=10)
+        self.kill()
+
+    def kill(self) -> None:
+        for p in self.procs:
+            if p.is_alive():
+                p.kill()
+        for p in self.procs:
+            p.join(timeout=10)
+        for q in (self.tasks, self.results):
+            q.cancel_join_thread()  # never block the exit on undelivered tasks
+            q.close()
+
+
+def _indexed(arg):
+    func, k, item = arg
+    return k, func(item)
+
+
+def _worker_main(tasks, results) -> None:
+    _worker_init()
+    while True:
+        job = tasks.get()
+        if job is None:
+            return
+        k, func, item = job
+        try:
+            results.put((k, True, func(item)))
+        except Exception as e:  # report, keep serving: the parent decides
+            results.put((k, False, _short_exc(e)))
 
 
 def _versions() -> dict:
@@ -798,7 +874,7 @@ def run_campaign(
         try:
             _init_torch()
             if config.workers > 1:
-                pool = _make_pool(config.workers)
+                pool = _Workers(config.workers)
                 stream = (o for chunk in pool.imap_unordered(_run_chunk, _chunks(subjects, config)) for o in chunk)
             else:
                 stream = (_run_one(s, i, config) for s in subjects for i in range(config.cases))
@@ -813,14 +889,13 @@ def run_campaign(
         except KeyboardInterrupt:
             interrupted = True
             if pool is not None:
-                pool.terminate()
+                pool.kill()
                 pool = None
             if not groups:
                 groups = _discrepancy_groups(agg, config, None, shrink=False)
     finally:
         if pool is not None:
             pool.close()
-            pool.join()
         if bar is not None:
             bar.close()
         if old_term is not None:
@@ -850,7 +925,7 @@ def _discrepancy_groups(agg: _Aggregate, config: CampaignConfig, pool, *, shrink
     tasks = [(agg.subjects[name], pairs, index, agg.case_bytes.get((name, index)), config, shrink)
              for (name, index), pairs in sorted(buckets.items())]
     if pool is not None and len(tasks) > 1:
-        done = pool.map(_smallest, tasks, chunksize=1)
+        done = pool.map(_smallest, tasks)
     else:
         done = [_smallest(t) for t in tasks]
     smallest = {(t[0].name, t[2]): r for t, r in zip(tasks, done)}

@@ -138,6 +138,27 @@ def test_two_workers_give_the_serial_results(tmp_path):
     assert _comparable(runs[1]) == _comparable(runs[2])
 
 
+@pytest.mark.slow  # two more spawned workers (torch imports): the serial interrupt paths run in CI
+def test_interrupting_a_parallel_campaign_stops_the_workers(tmp_path):
+    import multiprocessing
+
+    from reports import campaign
+
+    seen = []
+
+    def stop(outcome):
+        seen.append(outcome)
+        if len(seen) == 2:
+            raise KeyboardInterrupt
+
+    subjects = campaign.parse_subjects(BROKEN_NIELSEN_SUBJECT)
+    config = campaign.CampaignConfig(cases=200, seed=1, workers=2)
+    results = campaign.run_campaign(subjects, config, cases_dir=tmp_path / "cases", progress=False, on_case=stop)
+    assert results["meta"]["interrupted"] and results["meta"]["cases_run"] == 2
+    assert results["discrepancies"] and results["discrepancies"][0]["failed_cases"] <= 2
+    assert multiprocessing.active_children() == []
+
+
 def test_sigterm_leaves_a_valid_interrupted_report(tmp_path):
     out = tmp_path / "out"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
