@@ -66,7 +66,8 @@ def _size(case: Case) -> tuple:
     arrays = [*case.params.values(), case.x] + ([case.y] if case.spec.target == "dense" else [])
     unround = sum(int(np.count_nonzero(a != np.round(a))) for a in arrays)
     digits = sum(int(np.count_nonzero(a * 10 != np.round(a * 10))) for a in arrays)
-    return (case.spec.n_layers, case.spec.n_params, case.m, case.steps, digits, unround, case.lr != _round_lr(case.lr))
+    return (case.spec.n_layers, case.spec.n_params, case.m, case.steps, case.spec.reg != 0, digits, unround,
+            case.lr != _round_lr(case.lr))
 
 
 def candidates(case: Case) -> Iterator[Case]:
@@ -184,6 +185,8 @@ def _rounder(case: Case) -> Iterator[Case | None]:
 def _fewer_steps(case: Case) -> Iterator[Case | None]:
     if case.steps > 1:
         yield _build(case, steps=1)
+    if case.spec.reg:
+        yield _build(case, spec_changes={"reg": 0.0})  # without regularisation, when the bug still shows
 
 
 def _round_lr(lr: float) -> float:

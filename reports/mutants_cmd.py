@@ -25,6 +25,8 @@ def register(subparsers) -> None:
     p.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the drawn Cases (default 0)")
     p.add_argument("--only", action="append", default=None, metavar="NAME",
                    help="run only this mutant (repeatable)")
+    p.add_argument("--shrink", type=int, default=40, metavar="STEPS",
+                   help="shrink each mutant's first failing Case with at most STEPS checks (0: off; default 40)")
     p.set_defaults(func=main)
 
 
@@ -62,6 +64,11 @@ def format_matrix(results) -> str:
     if alarms:
         lines.append("false alarms (the unmutated reference failed these checks on the same Cases; not counted "
                      "as kills): " + ", ".join(f"{c} on up to {k} Cases" for c, k in sorted(alarms.items())))
+    shrunk = [r for r in results if r.smallest is not None]
+    if shrunk:
+        lines.append("")
+        lines.append(tabulate([[r.name, r.smallest_entry, r.smallest.describe()] for r in shrunk],
+                              headers=["mutant", "entry", "smallest failing Case (shrunk)"], tablefmt="github"))
     for r in results:
         if r.killed and not r.named:
             lines.append(f"misdiagnosed {r.name}: planted {r.bug_class}, said {r.diagnosis}")
@@ -75,7 +82,7 @@ def main(args: argparse.Namespace) -> int:
         print(f"bpcheck mutants: --cases {args.cases} must be >= 1 (try --cases 12)", file=sys.stderr)
         return 2
     try:
-        results = kill_run(args.only, cases=args.cases, seed=args.seed,
+        results = kill_run(args.only, cases=args.cases, seed=args.seed, shrink_steps=max(args.shrink, 0),
                            progress=None if args.json else (lambda n: print(f"  {n}", file=sys.stderr)))
     except ValueError as exc:
         print(f"bpcheck mutants: {exc}", file=sys.stderr)

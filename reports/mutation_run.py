@@ -48,6 +48,8 @@ class MutantResult:
     # checks the unmutated reference also failed on the same Case: false alarms of the checker,
     # never counted as kills (check -> Cases)
     false_alarms: dict[str, int] = field(default_factory=dict)
+    smallest: Case | None = None  # the first failing Case, shrunk (oracles.shrink)
+    smallest_entry: str = ""
 
     @property
     def killed_by(self) -> list[str]:
@@ -79,6 +81,8 @@ class MutantResult:
             "example": self.example,
             "problems": list(self.problems),
             "false_alarms": dict(self.false_alarms),
+            "smallest_case": None if self.smallest is None else {
+                "entry": self.smallest_entry, "case": self.smallest.describe(), "case_id": self.smallest.case_id},
         }
 
 
@@ -176,11 +180,14 @@ def run_mutant(
     seed: int = 0,
     entries: list[str] | None = None,
     control: bool = True,
+    shrink_steps: int = 0,
 ) -> MutantResult:
     """Kill run of one mutant over every entry point of its implementation (or only ``entries``).
 
     A check counts as a kill on a Case only when the unmutated reference passes it on the same
-    Case; checks the reference fails too are counted in ``false_alarms`` instead."""
+    Case; checks the reference fails too are counted in ``false_alarms`` instead. With
+    ``shrink_steps`` > 0 the first failing Case is shrunk (at most that many checks) into
+    ``smallest``."""
     import oracles.styles as styles
     from oracles.shrink import narrow
     from oracles.torch_autograd import expected as torch_expected
@@ -200,6 +207,7 @@ def run_mutant(
     if mutant.entry and mutant.entry in entries:
         entries = [mutant.entry] + [e for e in entries if e != mutant.entry]
     per_case: list[tuple[Case, bool, list[Diagnosis]]] = []
+    first_fail: tuple[Case, str, SpecSpace] | None = None
     for k, entry in enumerate(entries):
         try:
             space = styles.spec_space(mutant.style, mutant.impl, entry)
@@ -236,6 +244,8 @@ def run_mutant(
             res.n_cases += 1
             ds: list[Diagnosis] = []
             if failed:
+                if first_fail is None:
+                    first_fail = (case, entry, space)
                 for c in failed:
                     res.kills[c] = res.kills.get(c, 0) + 1
                 counted = [v for v in verdicts if v.passed or v.check in failed]
@@ -246,7 +256,24 @@ def run_mutant(
             per_case.append((case, bool(failed), ds))
     res.killed = bool(res.kills)
     res.diagnoses = diagnose_campaign(per_case)
+    if shrink_steps > 0 and first_fail is not None:
+        res.smallest, res.smallest_entry = _shrunk(mutant, *first_fail, shrink_steps, control), first_fail[1]
     return res
+
+
+def _shrunk(mutant, case: Case, entry: str, space: SpecSpace, steps: int, control: bool) -> Case:
+    """The smallest Case on which the mutant still fails a check that the reference passes."""
+    from oracles.shrink import shrink
+    from oracles.torch_autograd import expected as torch_expected
+
+    def fails(c: Case) -> bool:
+        exp = torch_expected(c)
+        _, _, failed, _ = _check_case(mutant.style, mutant.impl, c, entry, exp, mutant.name)
+        if control and failed:
+            failed = failed - _control(mutant, entry, c, exp)
+        return bool(failed)
+
+    return shrink(case, fails, max_steps=steps, space=space)
 
 
 def kill_run(
@@ -255,6 +282,7 @@ def kill_run(
     cases: int = 12,
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
+    shrink_steps: int = 0,
 ) -> list[MutantResult]:
     """MutantResults for the named mutants (default: the whole zoo), in registry order."""
     import torch
@@ -270,5 +298,5 @@ def kill_run(
     for name in chosen:
         if progress:
             progress(name)
-        out.append(run_mutant(MUTANTS[name], cases=cases, seed=seed))
+        out.append(run_mutant(MUTANTS[name], cases=cases, seed=seed, shrink_steps=shrink_steps))
     return out

@@ -78,12 +78,15 @@ def test_mutants_cmd_json_subset(capsys):
 
     from reports.cli import main
 
-    code = main(["mutants", "--json", "--cases", "6", "--only", "matrix_missing_mean", "--only", "dlai_sign_flip"])
+    code = main(["mutants", "--json", "--cases", "6", "--shrink", "30",
+                 "--only", "matrix_missing_mean", "--only", "dlai_sign_flip"])
     out = json.loads(capsys.readouterr().out)
     assert code == 0
     assert [m["name"] for m in out["mutants"]] == ["matrix_missing_mean", "dlai_sign_flip"]
     for m in out["mutants"]:
         assert m["killed"] is True and m["killed_by"] and m["diagnosis"] == m["bug_class"]
+    # a missing 1/m needs two samples to show: the shrunk Case keeps exactly two
+    assert "batch 2," in out["mutants"][0]["smallest_case"]["case"]
 
 
 def test_mutants_cmd_usage_error():
