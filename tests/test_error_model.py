@@ -16,7 +16,8 @@ def _saturated_case(dtype="float64"):
     # z1 = 15: tanh'(z1) = 1 - tanh(15)^2 ~ 3.7e-13, computed from a = tanh(z1) with absolute error ~u,
     # i.e. a relative error ~3e-4 in float64 that every course-style implementation (and torch) carries.
     spec = Spec((1, 1, 2), ("tanh", "identity"), loss="softmax_cross_entropy", target="labels", dtype=dtype)
-    params = {"W1": np.array([[15.0]]), "b1": np.array([0.0]), "W2": np.array([[0.7], [-0.3]]), "b2": np.array([0.1, 0.2])}
+    params = {"W1": np.array([[15.0]]), "b1": np.array([0.0]),
+              "W2": np.array([[0.7], [-0.3]]), "b2": np.array([0.1, 0.2])}
     return Case(spec, params, np.array([[1.0]]), np.array([1]))
 
 
