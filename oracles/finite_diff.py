@@ -201,7 +201,7 @@ class _Net:
     b: list[np.ndarray]
     x: np.ndarray
     y: np.ndarray
-    WT: list[np.ndarray] = field(default_factory=list)  # contiguous W_l.T for the batched matmuls
+    WT: list[np.ndarray] = field(default_factory=list)  # W_l.T (views) for the batched matmuls
     zs: list[np.ndarray] = field(default_factory=list)  # z_1..z_L, (m, n_l)
     acts: list[np.ndarray] = field(default_factory=list)  # a_0 = x .. a_L
     per_sample: np.ndarray | None = None
@@ -230,14 +230,17 @@ def _prepare(case: Case, params: dict | None = None, x: np.ndarray | None = None
     params = case.params if params is None else params
 
     def f64(a):
-        return np.asarray(case.typed(np.asarray(a)), dtype=np.float64)
+        a = np.asarray(a)
+        if spec.dtype == "float64" and a.dtype == np.float64:
+            return a  # already what the implementation receives; never written to here
+        return np.asarray(case.typed(a), dtype=np.float64)
 
     L = spec.n_layers
     W = [f64(params[f"W{l}"]) for l in range(1, L + 1)]
     b = [f64(params[f"b{l}"]) for l in range(1, L + 1)]
     xx = f64(case.x if x is None else x)
     y = np.asarray(case.y) if spec.target == "labels" else f64(case.y)
-    net = _Net(spec, W, b, xx, y, WT=[np.ascontiguousarray(w.T) for w in W])
+    net = _Net(spec, W, b, xx, y, WT=[w.T for w in W])  # views: BLAS takes transposed operands as they are
     net.scale = 1.0 / net.m if spec.reduction == "mean" else 1.0
     a = xx
     net.acts = [a]
