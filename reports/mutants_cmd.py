@@ -25,6 +25,8 @@ def register(subparsers) -> None:
     p.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the drawn Cases (default 0)")
     p.add_argument("--only", action="append", default=None, metavar="NAME",
                    help="run only this mutant (repeatable)")
+    p.add_argument("--dtype", choices=("float64", "float32"), default="float64",
+                   help="dtype the mutants compute in (the oracle stays float64; default float64)")
     p.add_argument("--shrink", type=int, default=40, metavar="STEPS",
                    help="shrink each mutant's first failing Case with at most STEPS checks (0: off; default 40)")
     p.set_defaults(func=main)
@@ -83,6 +85,7 @@ def main(args: argparse.Namespace) -> int:
         return 2
     try:
         results = kill_run(args.only, cases=args.cases, seed=args.seed, shrink_steps=max(args.shrink, 0),
+                           dtype=args.dtype,
                            progress=None if args.json else (lambda n: print(f"  {n}", file=sys.stderr)))
     except ValueError as exc:
         print(f"bpcheck mutants: {exc}", file=sys.stderr)

@@ -92,7 +92,7 @@ def _with_labels(case: Case) -> Case:
     return replace(case, spec=replace(case.spec, target="labels"), y=case.labels.astype(np.int64))
 
 
-def plan_cases(space: SpecSpace, n: int, seed: int) -> list[Case]:
+def plan_cases(space: SpecSpace, n: int, seed: int, *, dtype: str = "float64") -> list[Case]:
     """n Cases inside space following PLAN (deterministic in seed); tweaks the space forbids are skipped."""
     from oracles.strategies import draw_case
 
@@ -103,9 +103,9 @@ def plan_cases(space: SpecSpace, n: int, seed: int) -> list[Case]:
         bounds = {"min_width": 3, "max_width": 3} if tweak == "square" else {}
         sub = _restricted(space, tweak)
         try:
-            case = draw_case(sub, s, regime=regime, **bounds)
+            case = draw_case(sub, s, regime=regime, dtype=dtype, **bounds)
         except ValueError:
-            case = draw_case(space, s)
+            case = draw_case(space, s, dtype=dtype)
         for cand in _tweaked(case, tweak, space):
             if space.allows(cand.spec) is None:
                 case = cand
@@ -181,6 +181,7 @@ def run_mutant(
     entries: list[str] | None = None,
     control: bool = True,
     shrink_steps: int = 0,
+    dtype: str = "float64",
 ) -> MutantResult:
     """Kill run of one mutant over every entry point of its implementation (or only ``entries``).
 
@@ -214,7 +215,7 @@ def run_mutant(
         except Exception as exc:  # noqa: BLE001
             res.problems.append(f"spec_space({entry}) raised {type(exc).__name__}: {exc}")
             continue
-        for case in plan_cases(space, cases, seed * 101 + k):
+        for case in plan_cases(space, cases, seed * 101 + k, dtype=dtype):
             try:
                 styles.run(mutant.style, mutant.impl, case, entry)
             except ValueError as exc:
@@ -283,6 +284,7 @@ def kill_run(
     seed: int = 0,
     progress: Callable[[str], None] | None = None,
     shrink_steps: int = 0,
+    dtype: str = "float64",
 ) -> list[MutantResult]:
     """MutantResults for the named mutants (default: the whole zoo), in registry order."""
     import torch
@@ -298,5 +300,5 @@ def kill_run(
     for name in chosen:
         if progress:
             progress(name)
-        out.append(run_mutant(MUTANTS[name], cases=cases, seed=seed, shrink_steps=shrink_steps))
+        out.append(run_mutant(MUTANTS[name], cases=cases, seed=seed, shrink_steps=shrink_steps, dtype=dtype))
     return out

@@ -26,6 +26,12 @@ FAST = [
     ("cs231n_reg_on_bias", "FullyConnectedNet"),          # regularisation on biases
     ("cs231n_relu_mask_from_dout", "FullyConnectedNet"),  # wrong derivative
     ("cs231n_relu_forward_in_place", "fn:relu"),          # input mutated
+    ("matrix_averaged_twice", "Network[batch]"),          # constant factor 1/m
+    ("nielsen_factor_2_cost", "Network"),                 # factor 2 (seed 003)
+    ("nielsen_output_delta_no_derivative", "Network"),    # output delta without sigma'(z_L)
+    ("nielsen_wrong_layer_weights", "Network"),           # the recursion breaks at a layer (seed 001)
+    ("dlai_w_at_b_forward", "L_model"),                   # W @ b in the forward pass (seed 001)
+    ("cs231n_reg_gradient_doubled", "FullyConnectedNet"),  # regularisation gradient scaled wrong
 ]
 
 
