@@ -285,7 +285,8 @@ class _NetRun:
             for path in snap.changed():
                 name = path.split("'")[1]
                 rec.mutated(name if name in ("x", "y") else f"params:{path.split(chr(39))[3]}")
-                rec.note(f"{what} wrote into {path[2:]}")
+                head, _, rest = path[len("in['"):].partition("']")
+                rec.note(f"{what} wrote into {dict(x='X', params='params').get(head, head)}{rest}")
         if not ok:
             return None, None, None
         if not isinstance(ret, (tuple, list)) or len(ret) != 2:
