@@ -214,3 +214,45 @@ def _reference_impl(style, name):
     ns.__dict__.update(names)
     ns.__all__ = list(names)
     return ns
+
+
+def test_campaign_one_hot_only_and_large_inputs():
+    from dataclasses import replace
+
+    from oracles.diagnose import Diagnosis
+
+    dense = _case(sizes=(3, 3), acts=("identity",), m=4)
+    spec = replace(dense.spec, loss="softmax_cross_entropy", target="labels")
+    labels = replace(dense, spec=spec, y=np.array([0, 1, 2, 0]))
+    generic = [Diagnosis("raised", "SoftmaxWithLoss.backward raised ValueError: operands could not be broadcast")]
+    ds = diagnose_campaign([(labels, True, generic), (dense, False, [])])
+    assert ds[0].bug_class == "one_hot_only"
+    big = replace(dense, x=dense.x * 1e3, tags=("large_logits",))
+    ds = diagnose_campaign([(big, True, [Diagnosis("unclassified", "?")]), (dense, False, [])])
+    assert ds[0].bug_class == "large_inputs"
+    # a specific per-Case class beats a condition that also holds (a missing 1/m only shows for m > 1)
+    one = _case(m=1)
+    ds = diagnose_campaign([(dense, True, [Diagnosis("missing_mean", "m x")]), (one, False, [])])
+    assert [d.bug_class for d in ds[:2]] == ["missing_mean", "batch_only"]
+
+
+def test_convention_reg_instead_of_half_reg(torch_expected):
+    case = _case(reg=0.2)
+    exp = torch_expected(case)
+    grads = {k: g + (0.2 * case.params[k] if k[0] == "W" else 0) for k, g in exp.grads.items() if k[0] in "Wb"}
+    wsum = sum(float(np.sum(case.params[f"W{l}"] ** 2)) for l in range(1, 4))
+    obs = Observation(loss=exp.loss + 0.5 * 0.2 * wsum, grads=grads)
+    conv = detect_convention(case, obs, exp)
+    assert conv is not None and conv.name == "reg instead of 0.5 reg"
+
+
+def test_unclassified_shows_numbers(torch_expected):
+    case = _case()
+    exp = torch_expected(case)
+    rng = np.random.default_rng(5)
+    noisy = {k: g + rng.standard_normal(g.shape) for k, g in exp.grads.items()}
+    ds, verdicts = _diag(case, Observation(loss=exp.loss + 1.0, grads=noisy), exp)
+    assert ds[0].bug_class in ("forward_pass", "unclassified")
+    assert all(v.diagnosis for v in verdicts if not v.passed)
+    ds, _ = _diag(case, Observation(grads={"W3": exp.grads["W3"] + rng.standard_normal((2, 4))}), exp)
+    assert ds[0].bug_class == "unclassified" and "norm ratio" in ds[0].message
