@@ -359,6 +359,10 @@ def _verdict_dict(v, *, oracle: str, keep_difference: bool) -> dict:
                 diff = a - e
                 d["difference"] = [_num(x) for x in diff.ravel()]
                 d["difference_shape"] = list(diff.shape)
+            elif 0 < a.size <= MAX_DIFFERENCE_SIZE and 0 < e.size <= MAX_DIFFERENCE_SIZE:
+                # shapes differ (a transpose, a missing sum): show both side by side instead
+                d["actual"], d["actual_shape"] = [_num(x) for x in a.ravel()], list(a.shape)
+                d["expected"], d["expected_shape"] = [_num(x) for x in e.ravel()], list(e.shape)
     return d
 
 
@@ -933,7 +937,8 @@ def _discrepancy_groups(agg: _Aggregate, config: CampaignConfig, pool, *, shrink
     for name, check, oracle in keys:
         occ = agg.occurrences[(name, check, oracle)]
         small = smallest[(name, occ[0]["case_index"])]
-        mine = {**small, "verdicts": small["verdicts"].get((check, oracle), [])}
+        mine = {**small, "verdicts": small["verdicts"].get((check, oracle), []),
+                "drawn_verdicts": small.get("drawn_verdicts", {}).get((check, oracle), [])}
         groups.append({"subject": name, "style": agg.subjects[name].style, "check": check, "oracle": oracle,
                        "failed_cases": agg.failed_cases[(name, check, oracle)], "occurrences": occ,
                        "smallest": mine})
@@ -957,6 +962,7 @@ def _smallest(task) -> dict:
         return all(any(v["check"] == check and v["status"] in ("fail", "error") for v in per.get(oracle, []))
                    for check, oracle in pairs)
 
+    drawn = case
     shrunk = False
     mod = _optional("oracles.shrink") if shrink and all(c != HARNESS_CHECK for c, _ in pairs) else None
     if mod is not None:
@@ -969,11 +975,16 @@ def _smallest(task) -> dict:
                 shrunk = True
         except Exception:
             pass  # shrinking is best effort: the original failing case is still a valid witness
-    per = evaluate_case(subject, case, narrowed, keep_difference=True)
-    verdicts = {(check, oracle): [v for v in per.get(oracle, [])
+    def failing(c: Case) -> dict:
+        per = evaluate_case(subject, c, narrowed, keep_difference=True)
+        return {(check, oracle): [v for v in per.get(oracle, [])
                                   if v["check"] == check and v["status"] in ("fail", "error")]
                 for check, oracle in pairs}
-    return {"case": case.to_bytes(), "verdicts": verdicts, "shrunk": shrunk, "index": index}
+
+    # the drawn case too: its (larger) difference heat maps show patterns a 1x1 case cannot
+    drawn_verdicts = failing(drawn) if shrunk else {}
+    return {"case": case.to_bytes(), "verdicts": failing(case), "drawn_verdicts": drawn_verdicts,
+            "shrunk": shrunk, "index": index}
 
 
 def _save_cases(groups: list[dict], agg: _Aggregate, cases_dir, replay_dir) -> None:
@@ -1054,10 +1065,8 @@ def _results(subjects, config, agg: _Aggregate, groups, *, started, wall, interr
                 "dtype": case.spec.dtype, "batch": case.m, "shrunk": bool(small["shrunk"]),
                 "case_path": small.get("case_path"), "replay": small.get("replay"),
             },
-            "tensors": [{**{k2: v[k2] for k2 in v if k2 != "difference"},
-                         "diagnosis": v.get("diagnosis") or "unclassified",
-                         "difference": v.get("difference"), "difference_shape": v.get("difference_shape")}
-                        for v in verdicts],
+            "tensors": [_tensor_record(v) for v in verdicts],
+            "drawn_tensors": [_tensor_record(v) for v in small.get("drawn_verdicts") or []],
             "occurrences": occurrences,
         })
     return _json_ready({
@@ -1092,6 +1101,11 @@ def _results(subjects, config, agg: _Aggregate, groups, *, started, wall, interr
             "passed": not discrepancies,
         },
     })
+
+
+def _tensor_record(v: dict) -> dict:
+    return {**{k: v[k] for k in v if k != "difference"}, "diagnosis": v.get("diagnosis") or "unclassified",
+            "difference": v.get("difference"), "difference_shape": v.get("difference_shape")}
 
 
 def _json_ready(obj):

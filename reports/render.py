@@ -30,9 +30,10 @@ __all__ = [
     "fmt_err",
 ]
 
-SUMMARY_HEADERS = ["subject", "check", "cases", "passed", "failed", "nondiff skips", "worst norm err (torch)",
-                   "worst elementwise (torch)", "worst norm err (fd)", "status"]
+SUMMARY_HEADERS = ["subject", "check", "cases", "passed", "failed", "nondiff skips", "worst norm rel err (torch)",
+                   "worst elem rel err (torch)", "worst norm rel err (fd)", "status"]
 REPORT_FILES = ("results.json", "report.md", "report.html", "junit.xml")
+MAX_HEATMAPS_PER_CASE = 8
 
 
 def fmt_err(v) -> str:
@@ -136,7 +137,7 @@ def render_markdown(results: dict) -> str:
                      else f"{o['norm_ratio']:.4g}", f"`{o['replay']}`" if o.get("replay") else "-"]
                     for o in others]
             out += [tabulate(rows, headers=["case", "architecture", "batch", "tensor", "greatest abs diff", "at",
-                                            "norm err", "norm ratio", "replay"], tablefmt="github",
+                                            "norm rel err", "norm ratio", "replay"], tablefmt="github",
                              disable_numparse=True), ""]
     return "\n".join(out) + "\n"
 
@@ -225,22 +226,34 @@ def _html_discrepancy(results: dict, d: dict, plots: bool, heat_budget: list[int
     messages = [t["message"] for t in d["tensors"]] or [d["message"]]
     out.append("<pre>" + _esc("\n".join(messages)) + "</pre>")
     if plots:
-        for t in d["tensors"]:
-            if heat_budget[0] <= 0 or not t.get("difference"):
-                continue
-            img = render_plots.difference_heatmap_png(t)
-            if img:
-                heat_budget[0] -= 1
-                alt = f"heat map of actual - expected for {t['tensor']}"
-                out.append(f'<div class="heat"><img alt="{_esc(alt)}" src="data:image/png;base64,{img}"></div>')
+        first = d["occurrences"][0] if d["occurrences"] else None
+        for label, tensors in (("smallest failing case", d["tensors"]),
+                               (f"case {first['case_index']} as drawn, architecture {first['architecture']}, "
+                                f"batch {first['batch']}" if first else "", d.get("drawn_tensors") or [])):
+            maps = []
+            for t in tensors[:MAX_HEATMAPS_PER_CASE]:
+                if heat_budget[0] <= 0:
+                    continue
+                if t.get("difference"):
+                    img = render_plots.difference_heatmap_png(t)
+                    alt = f"heat map of actual - expected for {t['tensor']}"
+                else:
+                    img = render_plots.side_by_side_png(t)
+                    alt = f"actual and expected {t['tensor']} side by side (their shapes differ)"
+                if img:
+                    heat_budget[0] -= 1
+                    maps.append(f'<div class="heat"><img alt="{_esc(alt)}" src="data:image/png;base64,{img}"></div>')
+            if maps:
+                out.append(f"<p>actual vs expected, {_esc(label)}:</p>")
+                out += maps
     if len(d["occurrences"]) > 1:
         rows = [[o["case_index"], o["architecture"], o["batch"], o["tensor"], fmt_err(o["max_abs"]),
                  o["max_abs_index"], fmt_err(o["norm_rel"]),
                  "-" if o["norm_ratio"] is None else f"{o['norm_ratio']:.4g}", o.get("replay") or "-"]
                 for o in d["occurrences"][:10]]
         out.append("<p>Failing cases (first 10):</p>")
-        out.append(_html_table(["case", "architecture", "batch", "tensor", "greatest abs diff", "at", "norm err",
-                                "norm ratio", "replay"], rows))
+        out.append(_html_table(["case", "architecture", "batch", "tensor", "greatest abs diff", "at",
+                                "norm rel err", "norm ratio", "replay"], rows))
     return "\n".join(out)
 
 

@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-__all__ = ["error_distribution_png", "difference_heatmap_png"]
+__all__ = ["error_distribution_png", "difference_heatmap_png", "side_by_side_png"]
 
 
 def _plt():
@@ -97,4 +97,33 @@ def difference_heatmap_png(tensor: dict) -> str | None:
     ax.set_ylabel("row", fontsize=7)
     ax.tick_params(labelsize=6)
     fig.colorbar(im, ax=ax, shrink=0.8).ax.tick_params(labelsize=6)
+    return _png(fig)
+
+
+def _as2d(values, shape) -> np.ndarray | None:
+    a = np.array([np.nan if v is None else v for v in values], dtype=float).reshape(shape)
+    if a.ndim == 0:
+        return None
+    return a[None, :] if a.ndim == 1 else a.reshape(a.shape[0], -1)
+
+
+def side_by_side_png(tensor: dict) -> str | None:
+    """Shapes differ (transposed, not summed over the batch): actual and expected next to each other."""
+    if not tensor.get("actual") or not tensor.get("expected"):
+        return None
+    a = _as2d(tensor["actual"], tensor["actual_shape"])
+    e = _as2d(tensor["expected"], tensor["expected_shape"])
+    if a is None or e is None:
+        return None
+    plt = _plt()
+    both = np.concatenate([np.abs(a[np.isfinite(a)]), np.abs(e[np.isfinite(e)])])
+    lim = float(both.max()) if both.size and both.max() > 0 else 1.0
+    w = a.shape[1] + e.shape[1]
+    h = max(a.shape[0], e.shape[0])
+    fig, axes = plt.subplots(1, 2, figsize=(min(9.0, 2.4 + 0.35 * w), min(6.0, 1.4 + 0.35 * h)))
+    for ax, arr, what in ((axes[0], a, "actual"), (axes[1], e, "expected")):
+        im = ax.imshow(arr, cmap="RdBu_r", vmin=-lim, vmax=lim, aspect="auto", interpolation="nearest")
+        ax.set_title(f"{tensor['tensor']} {what} {tuple(tensor[what + '_shape'])}", fontsize=8)
+        ax.tick_params(labelsize=6)
+    fig.colorbar(im, ax=list(axes), shrink=0.8).ax.tick_params(labelsize=6)
     return _png(fig)
