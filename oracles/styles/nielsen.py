@@ -35,7 +35,7 @@ from oracles.styles._common import (
 
 __all__ = ["ENTRIES", "find_network", "entry_points", "spec_space", "run", "own_loss"]
 
-ENTRIES = ("Network", "Network[batch]")
+ENTRIES = ("Network", "Network[batch]", "Network[backprop_matrix]")
 UPDATE_NAMES = ("update_mini_batch", "update_batch", "update_minibatch")
 # network2's L2 is lmbda / n with n the size of the training set: we pick n != m so that a
 # division by len(mini_batch) instead of n shows.
@@ -292,6 +292,8 @@ def entry_points(impl) -> list[str]:
     entries = ["Network"]
     if _batch_capable(impl, cls, name):
         entries.append("Network[batch]")
+    if callable(getattr(cls, "backprop_matrix", None)):
+        entries.append("Network[backprop_matrix]")  # seed 004: the whole batch, and the update inside
     return entries
 
 
@@ -343,7 +345,7 @@ def spec_space(impl, entry: str) -> SpecSpace:
         outputs=tuple(outputs),
         reductions=("mean", "sum"),
         targets=("dense",),
-        allow_reg=_update_has_lmbda(cls),
+        allow_reg=_update_has_lmbda(cls) and entry != "Network[backprop_matrix]",
     )
 
 
@@ -426,14 +428,29 @@ def _update_call(net, cls, case: Case):
     return fn, f"{name}(mini_batch, eta)", (eta,)
 
 
-def _updates(net, cls, case: Case, rec: Recorder) -> None:
-    if _update_name(cls) is None:
+def _matrix_step(net, case: Case):
+    """Seed 004's backprop_matrix(x, y, m, eta): mean gradients of the (n, m) batch, stepped by eta."""
+    eta = case.lr * (case.m if case.spec.reduction == "sum" else 1)
+
+    def step(_batch):
+        X, Y = np.ascontiguousarray(case.typed(case.x).T), np.ascontiguousarray(case.typed(case.y).T)
+        return net.backprop_matrix(X, Y, case.m, eta)
+
+    return step, "backprop_matrix(x, y, m, eta)", ()
+
+
+def _updates(net, cls, case: Case, rec: Recorder, entry: str = "Network") -> None:
+    spec = case.spec
+    if entry == "Network[backprop_matrix]":
+        fn, what, args = _matrix_step(net, case)
+        rec.note("backprop_matrix updates the network itself and returns nothing: only the update is observed")
+    elif _update_name(cls) is None:
         rec.note("no update_mini_batch/update_batch method: update not checked")
         return
-    spec = case.spec
-    fn, what, args = _update_call(net, cls, case)
+    else:
+        fn, what, args = _update_call(net, cls, case)
     if spec.reduction == "sum":
-        rec.note(f"{what} called with eta = lr * m: Nielsen's eta/m step equals an SGD step on the summed loss")
+        rec.note(f"{what} called with eta = lr * m: a step of eta on mean gradients is an SGD step on the summed loss")
     if len(args) == 3:
         rec.note(f"network2-style {what}: lmbda / n = reg with n = {N_TRAIN}")
     shapes0 = {f"W{l}": np.shape(w) for l, w in enumerate(net.weights, 1)}
@@ -519,7 +536,8 @@ def run(impl, case: Case, entry: str) -> Observation:
     net, name, cls = _prepare(impl, case, entry, rec, all_families)
     if net is None:
         return rec.obs
-    rec.obs.grads = _gradients(net, case, entry, rec)
+    if entry != "Network[backprop_matrix]":
+        rec.obs.grads = _gradients(net, case, entry, rec)
     # a fresh network for the loss and the update: backprop may have left state behind
     for job in ("loss", "update"):
         net, _, _ = _prepare(impl, case, entry, rec, ("loss",) if job == "loss" else ("update", "trajectory"))
@@ -528,7 +546,7 @@ def run(impl, case: Case, entry: str) -> Observation:
         if job == "loss":
             rec.obs.loss = _loss(net, case, rec)
         else:
-            _updates(net, cls, case, rec)
+            _updates(net, cls, case, rec, entry)
     return rec.obs
 
 
