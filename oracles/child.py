@@ -188,7 +188,7 @@ def main() -> None:  # pragma: no cover - runs in the child process
 
     import numpy as np
 
-    from oracles.case import Case
+    from oracles.case import Case, Spec
     from oracles.loader import LoadError, load_submission
 
     try:
@@ -304,7 +304,8 @@ def main() -> None:  # pragma: no cover - runs in the child process
             elif op in ("run", "loss"):
                 style, entry = req["style"], req["entry"]
                 for i, blob in enumerate(req["cases"]):
-                    case = Case.from_bytes(blob)
+                    case = Case(spec=Spec.from_dict(blob["spec"]), params=blob["params"], x=blob["x"], y=blob["y"],
+                                lr=blob["lr"], seed=blob["seed"], steps=blob["steps"], tags=tuple(blob["tags"]))
                     cpu_window(req.get("cpu", 5.0))
                     out = {"i": i, "error": None}
                     try:
