@@ -164,14 +164,16 @@ def _loss_sum(spec, Z: np.ndarray, A: np.ndarray, y, kinks: list, work: _Work) -
         T2 = T.reshape(C, -1)
         return 0.5 * np.einsum("ij,ij->i", T2, T2)
     if spec.loss == "binary_cross_entropy":
-        # from the logits: max(z, 0) - z y + log(1 + e^-|z|)
+        # from the logits: (max(z, 0) - z y) + log(1 + e^-|z|), the bracket first: for y = 1, z >> 0 it
+        # is exactly 0 and the small log term keeps all its digits (adding it to z first lost them)
         U = work.get("U", Z.shape)
-        np.abs(Z, out=T)
-        np.negative(T, out=T)
-        np.exp(T, out=T)
-        np.log1p(T, out=T)
-        T += np.maximum(Z, 0.0, out=U)
-        T -= np.multiply(Z, y, out=U)
+        np.abs(Z, out=U)
+        np.negative(U, out=U)
+        np.exp(U, out=U)
+        np.log1p(U, out=U)
+        np.maximum(Z, 0.0, out=T)
+        T -= np.multiply(Z, y, out=work.get("V", Z.shape))
+        T += U
         return T.reshape(C, -1).sum(axis=1)
     if spec.loss == "softmax_cross_entropy":
         mx = Z.max(axis=-1, keepdims=True)
