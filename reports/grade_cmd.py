@@ -128,7 +128,17 @@ def cmd_validate(args) -> int:
         return _usage(bad)
     from reports.validate import validate_file
 
-    report = validate_file(path, _options(args))
+    try:
+        report = validate_file(path, _options(args))
+    except Exception as e:  # noqa: BLE001 - a checker bug must still give one valid JSON object / a message
+        import traceback
+
+        if args.json:
+            sys.stdout.write(json.dumps({"file": str(path), "verdict": "error", "style": None, "checks": [
+                {"name": "grader", "verdict": "error", "message": f"internal error: {type(e).__name__}: {e}",
+                 "diagnosis": ""}]}) + "\n")
+        traceback.print_exc()
+        return 1
     if args.json:
         sys.stdout.write(json.dumps(report.to_dict(), allow_nan=False, default=str) + "\n")
     else:

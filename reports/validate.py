@@ -157,6 +157,7 @@ class ValidationReport:
         for c in self.conventions:
             lines.append(f"convention: {c}")
         lines.append("")
+        shown: dict[str, str] = {}
         for ch in self.checks:
             count = f" [{ch.n_failed}/{ch.n_cases} cases]" if ch.n_cases and ch.verdict != "pass" else (
                 f" [{ch.n_cases} cases]" if ch.n_cases else "")
@@ -164,8 +165,12 @@ class ValidationReport:
             if ch.diagnosis and ch.verdict != "pass":
                 lines.append(f"      diagnosis: {_indent(ch.diagnosis)}")
             if snippets and ch.snippet and ch.verdict in ("fail", "error"):
-                lines.append("      smallest failing case (paste into a Python session next to your file):")
-                lines += ["        " + s for s in ch.snippet.splitlines()]
+                if ch.snippet in shown:
+                    lines.append(f"      smallest failing case: the same as for {shown[ch.snippet]}")
+                else:
+                    shown[ch.snippet] = ch.name
+                    lines.append("      smallest failing case (paste into a Python session next to your file):")
+                    lines += ["        " + s for s in ch.snippet.splitlines()]
         if self.notes:
             lines.append("")
             lines += [f"note: {n}" for n in self.notes]
@@ -283,6 +288,7 @@ class _Judge:
         self.patched: set[str] = set()
         self.names: set[str] = set()
         self.oracle_cache: dict = {}
+        self.shrunk: dict = {}
         self.pending: list = []  # entries run but not judged yet (judged while the child works)
         self.self_checks: list = []  # (entry, cases): need the child, so after every entry has run
         self.conv_cases: Counter = Counter()
@@ -489,6 +495,9 @@ class _Judge:
             return f"memory limit ({self.o.memory_mb} MB) exceeded: {detail}"
         if "RecursionError" in detail:
             return f"recursion limit exceeded: {detail}"
+        for py2 in ("xrange", "raw_input", "unicode", "basestring", "iteritems", "has_key", "izip"):
+            if f"'{py2}'" in detail and ("NameError" in detail or "AttributeError" in detail):
+                return f"{detail} (Python 2 code: {py2} does not exist in Python 3)"
         return detail
 
     def hygiene_only(self, vs) -> bool:
@@ -632,9 +641,12 @@ class _Judge:
             report.notes.append("monkey-patched (restored after each call): " + ", ".join(sorted(self.patched)))
         if self.sb.events:
             report.notes.append(f"the child interpreter was restarted {self.sb.restarts} time(s) after fatal faults")
+        by_name: dict[str, list[str]] = {}
         for (entry, name), n in sorted(self.conv_cases.items()):
-            report.conventions.append(f"{name} ({entry}: judged under it; {n} of {self.entry_cases[entry]} cases "
-                                      f"differ from the canonical convention, the rest agree either way)")
+            by_name.setdefault(name, []).append(f"{entry} {n}/{self.entry_cases[entry]}")
+        for name, where in by_name.items():
+            report.conventions.append(f"{name}: judged under it (cases that differ from the canonical convention: "
+                                      f"{', '.join(where)}; the others agree either way)")
         report.notes += self.notes
 
     def to_check(self, row: _Row) -> Check:
@@ -717,11 +729,19 @@ class _Judge:
             vs = compare_observation(c, r.obs, self.oracle.expected(c, estimate=True))
             return any(not v.passed and v.check == row.family for v in vs)
 
+        # rows of one entry point usually fail on the same first case: reuse its shrunk form when it
+        # shows this row's failure too (one snippet, one shrink)
+        key = (entry, case.case_id)
+        done = self.shrunk.get(key)
+        if done is not None and done is not case and fails(done):
+            return done
         try:
-            return shrink(case, fails, max_steps=self.o.shrink_steps)
+            small = shrink(case, fails, max_steps=self.o.shrink_steps)
         except Exception as e:  # noqa: BLE001
             self.notes.append(f"shrinking failed: {type(e).__name__}: {e}")
             return case
+        self.shrunk.setdefault(key, small)
+        return small
 
 
 _STRESS = (("saturated",), ("large_logits",))
@@ -880,7 +900,8 @@ def _saito_call(entry: str, case: Case) -> list[str]:
     for l in range(1, L + 1):
         out.append(f"affine{l} = student.Affine(W{l}, b{l})")
         names.append(f"affine{l}")
-        act = _SAITO_ACT.get(spec.activations[l - 1]) if l < L else None
+        # the output activation is a layer of its own before SquaredLoss; softmax lives in the loss layer
+        act = _SAITO_ACT.get(spec.activations[l - 1])
         if act:
             out.append(f"act{l} = student.{act}()")
             names.append(f"act{l}")
