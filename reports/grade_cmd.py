@@ -39,6 +39,17 @@ DEFAULT_POINTS = {
     "trajectory": 1.0, "side_effects": 1.0, "self_consistency": 1.0, "default": 1.0, "total": 100.0,
 }
 
+# Verdict classes of the sandbox and the loader (the diagnosis classes live in oracles.diagnose).
+SANDBOX_CLASSES = {
+    "syntax_error": "the file does not parse", "python2": "Python 2 syntax", "not_allowed":
+    "imports an autograd library", "load": "the file raised while loading", "style": "no course style recognised",
+    "timeout": "time limit: an infinite loop or very slow code", "cpu": "CPU time limit", "memory": "memory limit",
+    "exit": "sys.exit / os._exit / a crash of the interpreter", "killed": "the interpreter was killed",
+    "protocol": "a malformed or forged answer", "patched": "numpy monkey-patched", "output_flood":
+    "floods the output with prints", "files_written": "writes files while being checked", "exception": "raised",
+    "missing": "no .py file in the submission", "internal": "bpcheck itself failed (please report)",
+}
+
 # Gradescope's results.json, all fields optional (https://gradescope-autograders.readthedocs.io).
 _VIS = ("hidden", "after_due_date", "after_published", "visible")
 _FMT = ("text", "html", "md", "ansi")
@@ -382,6 +393,7 @@ def summary_markdown(reports: list[dict], scores: dict[str, float], total: float
             from oracles.diagnose import BUG_CLASSES
         except ImportError:
             BUG_CLASSES = {}
+        BUG_CLASSES = {**SANDBOX_CLASSES, **BUG_CLASSES}
         out += ["## Most common bug patterns", "",
                 tabulate([[b, n, BUG_CLASSES.get(b, "")] for b, n in bugs.most_common()],
                          headers=["bug class", "students", "meaning"], tablefmt="github"), ""]

@@ -595,6 +595,8 @@ class _Judge:
             row.n_cases += 1
             if failed_eval or value is None or not math.isfinite(value):
                 row.statuses["error"] += 1
+                row.ordinary_statuses["error"] += 1
+                row.bad_ordinary += 1
                 if row.first is None:
                     row.first = (case, f"own loss could not be evaluated: {(failed_eval or ['?'])[0]}", [], [],
                                  obs, None, "error")
@@ -606,6 +608,8 @@ class _Judge:
                 row.statuses["pass"] += 1
             else:
                 row.statuses["fail"] += 1
+                row.ordinary_statuses["fail"] += 1
+                row.bad_ordinary += 1
                 if row.first is None:
                     row.first = (case, f"the submission's own loss and its own gradient disagree: directional "
                                  f"derivative of its loss {value:.6g}, its gradient gives {analytic:.6g} "
