@@ -676,6 +676,7 @@ class _Aggregate:
             else:
                 m["passed"] += 1
                 m["nondiff"] += "nondiff" in statuses
+        dropped = set()
         for oracle, checks in outcome["failures"].items():
             for check, verdicts in checks.items():
                 key = (name, check, oracle)
@@ -685,9 +686,15 @@ class _Aggregate:
                             "architecture": outcome["sizes"], "batch": outcome["batch"],
                             "spec": outcome["describe"], "verdicts": verdicts})
                 occ.sort(key=lambda o: o["case_index"])
+                dropped.update(o["case_index"] for o in occ[MAX_OCCURRENCES:])
                 del occ[MAX_OCCURRENCES:]
         if outcome["case_bytes"] is not None:
             self.case_bytes[(name, i)] = outcome["case_bytes"]
+        # keep the bytes of kept occurrences only: a long campaign of a broken subject stays small
+        for j in dropped:
+            if not any(o["case_index"] == j for (s, _c, _o), occ in self.occurrences.items() if s == name
+                       for o in occ):
+                self.case_bytes.pop((name, j), None)
 
 
 # ----------------------------------------------------------------------------- the campaign

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from test_report_doubles import fake_campaign, tiny_case, truth
 
 from oracles.case import Case
@@ -107,3 +109,13 @@ def test_same_seed_same_results_other_seed_other_cases(monkeypatch, tmp_path):
     first = Case.load(tmp_path / "a" / a["discrepancies"][0]["occurrences"][0]["case_path"])
     assert first.seed == campaign.case_seed(5, 0)
     assert first.x.tobytes() == tiny_case(campaign.case_seed(5, 0)).x.tobytes()
+
+
+def test_only_the_first_failing_cases_are_kept_but_all_are_counted(monkeypatch, tmp_path):
+    monkeypatch.setattr(campaign, "MAX_OCCURRENCES", 2)
+    results = fake_campaign(monkeypatch, tmp_path, "broken", cases=6)
+    [d] = results["discrepancies"]
+    assert d["failed_cases"] == 6
+    assert [o["case_index"] for o in d["occurrences"]] == [0, 1]
+    saved = {p.name for p in (tmp_path / "cases").iterdir()}
+    assert saved == {Path(o["case_path"]).name for o in d["occurrences"]} | {Path(d["smallest"]["case_path"]).name}
