@@ -562,7 +562,8 @@ def _draw(subject: Subject, index: int, config: CampaignConfig) -> Case:
 def _run_one(subject: Subject, index: int, config: CampaignConfig) -> dict:
     """One case of one subject -> a compact, picklable outcome."""
     out = {"subject": subject.name, "index": index, "seed": case_seed(config.seed, index), "case_id": None,
-           "sizes": None, "batch": None, "describe": None, "checks": {}, "failures": {}, "case_bytes": None}
+           "sizes": None, "batch": None, "describe": None, "checks": {}, "failures": {}, "case_bytes": None,
+           "features": None}
     try:
         case = _draw(subject, index, config)
     except Exception as e:
@@ -571,7 +572,9 @@ def _run_one(subject: Subject, index: int, config: CampaignConfig) -> dict:
         out["checks"] = {"torch": {HARNESS_CHECK: _summary([v])}}
         out["failures"] = {"torch": {HARNESS_CHECK: [v]}}
         return out
-    out.update(case_id=case.case_id, sizes=list(case.spec.sizes), batch=case.m, describe=case.describe())
+    out.update(case_id=case.case_id, sizes=list(case.spec.sizes), batch=case.m, describe=case.describe(),
+               features={"target": case.spec.target, "m": case.m, "tags": list(case.tags),
+                         "xmax": float(np.abs(case.x).max())})
     per_oracle = evaluate_case(subject, case, config, keep_difference=False)
     ran = not any(v["check"] == RUN_CHECK for vs in per_oracle.values() for v in vs)
     any_fail = False
@@ -650,6 +653,9 @@ class _Aggregate:
         self.occurrences: dict[tuple[str, str, str], list[dict]] = {}
         self.failed_cases: dict[tuple[str, str, str], int] = {}
         self.case_bytes: dict[tuple[str, int], bytes] = {}
+        # subject -> [(features, {(check, oracle): diagnosis text of a failing case})], for patterns
+        # across cases (fails only with labels, only for batch > 1, only for large inputs)
+        self.profiles: dict[str, list[tuple[dict, dict]]] = {s.name: [] for s in subjects}
 
     def add(self, outcome: dict) -> None:
         name, i = outcome["subject"], outcome["index"]
@@ -688,6 +694,10 @@ class _Aggregate:
                 occ.sort(key=lambda o: o["case_index"])
                 dropped.update(o["case_index"] for o in occ[MAX_OCCURRENCES:])
                 del occ[MAX_OCCURRENCES:]
+        if outcome["features"] is not None:
+            self.profiles[name].append((outcome["features"], {
+                (check, oracle): next((v["diagnosis"] for v in vs if v["diagnosis"]), "")
+                for oracle, checks in outcome["failures"].items() for check, vs in checks.items()}))
         if outcome["case_bytes"] is not None:
             self.case_bytes[(name, i)] = outcome["case_bytes"]
         # keep the bytes of kept occurrences only: a long campaign of a broken subject stays small
@@ -1065,6 +1075,7 @@ def _results(subjects, config, agg: _Aggregate, groups, *, started, wall, interr
             "id": f"D{k}", "subject": g["subject"], "style": g["style"], "check": g["check"],
             "oracle": g["oracle"], "failed_cases": g["failed_cases"], "message": first["message"],
             "tensor": first["tensor"], "diagnosis": diagnosis,
+            "pattern": _pattern(agg, g["subject"], g["check"], g["oracle"]),
             "smallest": None if case is None else {
                 "case_id": case.case_id, "case_index": small["index"], "case_seed": case.seed,
                 "spec": case.describe(), "architecture": list(case.spec.sizes),
@@ -1108,6 +1119,34 @@ def _results(subjects, config, agg: _Aggregate, groups, *, started, wall, interr
             "passed": not discrepancies,
         },
     })
+
+
+def _pattern(agg: _Aggregate, name: str, check: str, oracle: str) -> str:
+    """oracles.diagnose.diagnose_campaign over this subject's cases for one failing check ("" if none)."""
+    mod = _optional("oracles.diagnose")
+    if mod is None or not hasattr(mod, "diagnose_campaign"):
+        return ""
+    from types import SimpleNamespace
+
+    known = getattr(mod, "BUG_CLASSES", {})
+    rows = []
+    for features, failing in agg.profiles.get(name, []):
+        # a stand-in with what the cross-case hypotheses look at (no Case kept per case)
+        proxy = SimpleNamespace(spec=SimpleNamespace(target=features["target"]), m=features["m"],
+                                tags=tuple(features["tags"]), x=np.array([[features["xmax"]]]))
+        failed = (check, oracle) in failing
+        ds = []
+        if failed:
+            text = failing[(check, oracle)] or "unclassified: no diagnosis"
+            bug, _, msg = text.partition(": ")
+            ds = [mod.Diagnosis(bug if bug in known else "unclassified", msg or text)]
+        rows.append((proxy, failed, ds))
+    try:
+        found = mod.diagnose_campaign(rows)
+    except Exception:  # a pattern is a nicety
+        return ""
+    conditional = [d for d in found if d.bug_class in ("one_hot_only", "batch_only", "large_inputs")]
+    return _diagnosis_text(conditional[0]) if conditional else ""
 
 
 def _tensor_record(v: dict) -> dict:

@@ -124,6 +124,8 @@ def render_markdown(results: dict) -> str:
                       if c["subject"] == d["subject"] and c["check"] == d["check"]), None)
         out.append(f"- failed in {d['failed_cases']} of {total if total is not None else '?'} cases")
         out.append(f"- diagnosis: {d['diagnosis']}")
+        if d.get("pattern"):
+            out.append(f"- across cases: {d['pattern']}")
         out.append(f"- smallest failing case: {_case_line(small)}")
         if small and small.get("replay"):
             out.append(f"- replay: `{small['replay']}`")
@@ -219,6 +221,7 @@ def _html_discrepancy(results: dict, d: dict, plots: bool, heat_budget: list[int
     out = [f'<h3 id="{_esc(d["id"])}">{_esc(_title(d))}</h3>', "<ul>",
            f"<li>failed in {_esc(d['failed_cases'])} of {_esc(total)} cases</li>",
            f"<li>diagnosis: {_esc(d['diagnosis'])}</li>",
+           *([f"<li>across cases: {_esc(d['pattern'])}</li>"] if d.get("pattern") else []),
            f"<li>smallest failing case: {_esc(_case_line(small))}</li>"]
     if small and small.get("replay"):
         out.append(f"<li>replay: <code>{_esc(small['replay'])}</code></li>")
@@ -289,7 +292,8 @@ def render_junit(results: dict) -> str:
                 text = []
                 for d in ds:
                     text.append(f"[{d['oracle']}] failed in {d['failed_cases']} of {c['cases']} cases; "
-                                f"diagnosis: {d['diagnosis']}")
+                                f"diagnosis: {d['diagnosis']}" + (f"; across cases: {d['pattern']}"
+                                                                  if d.get("pattern") else ""))
                     text += [t["message"] for t in d["tensors"]] or [d["message"]]
                     if d["smallest"] and d["smallest"].get("replay"):
                         text.append(f"replay: {d['smallest']['replay']}")

@@ -119,3 +119,14 @@ def test_only_the_first_failing_cases_are_kept_but_all_are_counted(monkeypatch, 
     assert [o["case_index"] for o in d["occurrences"]] == [0, 1]
     saved = {p.name for p in (tmp_path / "cases").iterdir()}
     assert saved == {Path(o["case_path"]).name for o in d["occurrences"]} | {Path(d["smallest"]["case_path"]).name}
+
+
+def test_a_bug_that_needs_a_batch_is_reported_with_that_pattern(monkeypatch, tmp_path):
+    results = fake_campaign(monkeypatch, tmp_path, "batchonly", cases=12)
+    batches = [tiny_case(campaign.case_seed(0, i)).m for i in range(12)]
+    assert 1 in batches and any(m > 1 for m in batches)  # both kinds of case were drawn
+    [d] = results["discrepancies"]
+    assert d["failed_cases"] == sum(m > 1 for m in batches)
+    assert d["pattern"].startswith("batch_only"), d["pattern"]
+    good = fake_campaign(monkeypatch, tmp_path / "b", "broken", cases=12)
+    assert good["discrepancies"][0]["pattern"] == ""  # fails everywhere: no condition to report

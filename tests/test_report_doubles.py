@@ -3,7 +3,8 @@
 * ``fake_campaign``: runs reports.campaign with its driver / oracle / case hooks replaced by a tiny
   one-layer quadratic network computed here by hand, so the campaign engine and renderers are
   tested without depending on the drivers. Fake subjects: ``fake:good``, ``fake:broken``
-  (weight gradient doubled), ``fake:nan`` (NaN bias gradient), ``fake:raises`` (an exception that
+  (weight gradient doubled), ``fake:batchonly`` (weight gradient m times too large: wrong only
+  for batches > 1), ``fake:nan`` (NaN bias gradient), ``fake:raises`` (an exception that
   escapes the driver), ``fake:wrongtype`` (the driver returns junk).
 * ``BROKEN_NIELSEN``: reference.nielsen with one realistic bug (the output layer's weight gradient
   is doubled, the factor 2 of an (a - y)^2 cost), importable as
@@ -63,6 +64,8 @@ def fake_observe(subject, case: Case) -> Observation:
     obs = truth(case)
     if kind == "broken":
         obs.grads["W1"] = 2 * obs.grads["W1"]
+    elif kind == "batchonly" and case.m > 1:  # e.g. a sum where the mean belongs: invisible for m = 1
+        obs.grads["W1"] = case.m * obs.grads["W1"]
     elif kind == "nan":
         obs.grads["b1"] = np.full_like(obs.grads["b1"], np.nan)
     elif kind == "raises":
