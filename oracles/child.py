@@ -175,6 +175,68 @@ def _snapshot() -> dict:
     return {label: dict(vars(mod)) for label, mod in spaces.items()}, spaces
 
 
+# Functions a gradient never needs and a hostile submission would use: killing the grader, forking
+# (rlimits on processes do not bind root), deleting or truncating files. Replaced in the child only.
+_DENIED_OS = (
+    "kill", "killpg", "fork", "forkpty", "setsid", "setpgid", "system", "popen", "posix_spawn", "posix_spawnp",
+    "execv", "execve", "execl", "execle", "execlp", "execlpe", "execvp", "execvpe", "spawnv", "spawnve",
+    "spawnl", "spawnle", "spawnlp", "spawnlpe", "spawnvp", "spawnvpe", "remove", "unlink", "rmdir",
+    "removedirs", "rename", "renames", "replace", "truncate", "ftruncate", "chmod", "fchmod", "lchmod", "chown",
+    "fchown", "lchown", "symlink", "link", "mkfifo", "mknod", "chroot", "setuid", "setgid", "seteuid",
+    "setegid", "setreuid", "setregid", "setresuid", "setresgid", "pidfd_open",
+)
+
+
+def harden(workdir: str) -> None:  # pragma: no cover - runs in the child process
+    """Deny process control and file damage to everything that runs after this in the child.
+
+    Writes are allowed (and empty: RLIMIT_FSIZE = 0) only inside the child's own working directory."""
+    import builtins
+    import io
+    import posix
+
+    def denied(name):
+        def refuse(*args, **kwargs):
+            raise PermissionError(f"os.{name} is not allowed in a submission (bpcheck sandbox)")
+
+        refuse.__name__ = name
+        return refuse
+
+    for name in _DENIED_OS:
+        for mod in (os, posix):
+            if hasattr(mod, name):
+                setattr(mod, name, denied(name))
+    try:
+        import _posixsubprocess
+
+        _posixsubprocess.fork_exec = denied("fork_exec")
+    except ImportError:
+        pass
+    root = os.path.realpath(workdir) + os.sep
+    real_open, real_os_open = builtins.open, posix.open
+    write_flags = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+
+    def inside(path) -> bool:
+        if isinstance(path, int):
+            return True  # an already open descriptor
+        return (os.path.realpath(os.fsdecode(path)) + os.sep).startswith(root)
+
+    def guarded_open(file, mode="r", *args, **kwargs):
+        if any(c in str(mode) for c in "wax+") and not inside(file):
+            raise PermissionError(f"writing {file!r} is not allowed: a submission may only write inside its "
+                                  f"sandbox directory")
+        return real_open(file, mode, *args, **kwargs)
+
+    def guarded_os_open(path, flags, *args, **kwargs):
+        if flags & write_flags and not inside(path):
+            raise PermissionError(f"writing {path!r} is not allowed: a submission may only write inside its "
+                                  f"sandbox directory")
+        return real_os_open(path, flags, *args, **kwargs)
+
+    builtins.open = io.open = guarded_open
+    os.open = posix.open = guarded_os_open
+
+
 def main() -> None:  # pragma: no cover - runs in the child process
     req_fd, resp_fd = int(sys.argv[1]), int(sys.argv[2])
     project, workdir = sys.argv[3], sys.argv[4]
@@ -219,6 +281,7 @@ def main() -> None:  # pragma: no cover - runs in the child process
         (n,) = struct.unpack("<Q", _read_exact(req_fd, 8))
         return pickle.loads(_read_exact(req_fd, n))
 
+    harden(workdir)  # before the snapshot: the guarded open is what "original" means from here on
     snap, spaces = _snapshot()
 
     def patched() -> list[str]:

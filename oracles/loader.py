@@ -43,6 +43,9 @@ BLOCKED = ("torch", "jax", "jaxlib", "autograd", "tensorflow", "keras", "functor
 # so they are stubbed even where installed.
 ALWAYS_STUBBED = ("matplotlib", "pylab", "seaborn", "IPython", "ipywidgets", "tqdm", "h5py", "PIL",
                   "cv2", "sklearn", "pandas", "wandb", "tensorboard", "google", "kaggle")
+# Process and machine access a gradient never needs: stubbed for student code (calling them fails
+# with a clear message); the child also replaces the os-level functions behind them (oracles/child.py).
+ALWAYS_STUBBED += ("ctypes", "cffi", "subprocess", "multiprocessing", "pty", "socket", "requests", "urllib3")
 # Our own harness: a submission must not borrow the model answers or the drivers.
 HARNESS = ("reference", "oracles", "reports", "bpcheck")
 

@@ -153,3 +153,28 @@ def test_one_submission_cannot_affect_the_next():
     _run("monkeypatch_numpy.py")
     _, results, _ = _run("correct_nielsen.py")
     assert results[0].fault is None and not results[0].obs.errors
+
+
+def test_hostile_system_calls_are_denied(tmp_path):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    probe = tmp_path / "probe.txt"
+    student = tmp_path / "hostile.py"
+    student.write_text((FAULTS / "correct_nielsen.py").read_text().replace(
+        "    def backprop(self, x, y):\n",
+        f"""    def backprop(self, x, y):
+        import os, shutil
+        for attack in (lambda: os.kill(os.getppid(), 9), lambda: os.fork(), lambda: os.remove({str(victim)!r}),
+                       lambda: open({str(victim)!r}, "w"), lambda: open({str(probe)!r}, "w"),
+                       lambda: shutil.rmtree({str(tmp_path)!r}), lambda: os.system("true"),
+                       lambda: os.open({str(victim)!r}, os.O_WRONLY | os.O_TRUNC)):
+            try:
+                attack()
+            except Exception:
+                pass
+"""))
+    with Sandbox(student) as sb:
+        assert sb.load().ok
+        r = sb.run("nielsen", "Network", [_case()])[0]
+    assert r.fault is None and not r.obs.errors  # the gradients still come back
+    assert victim.read_text() == "keep me" and not probe.exists()
