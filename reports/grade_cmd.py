@@ -130,6 +130,8 @@ def _options(args):
 
 def cmd_validate(args) -> int:
     path = Path(args.file)
+    if path.is_dir():
+        return _usage(f"{args.file} is a folder; give the student's .py file (or use: bpcheck grade {args.file})")
     if not path.is_file():
         return _usage(f"no such file: {args.file}; give the path of the student's .py file")
     if args.root and not Path(args.root).is_dir():

@@ -105,6 +105,7 @@ class ValidationOptions:
     shrink: bool = True
     shrink_steps: int = 60
     budget: float = 60.0  # seconds of child time per entry point; later cases are skipped, not failed
+    total_budget: float = 600.0  # seconds per submission; later entry points are not run
 
 
 @dataclass
@@ -234,6 +235,11 @@ def validate_file(path: str | Path, options: ValidationOptions | None = None, **
         judge = _Judge(sb, report, o)
         judge.names = set(info.names)
         for entry, space in spaces.items():
+            if time.monotonic() - t0 > o.total_budget:
+                report.checks.append(Check(f"{entry}: run", "error", f"not run: the submission used up its total "
+                                           f"time budget of {o.total_budget:g} s (very slow code)",
+                                           bug_class="timeout"))
+                continue
             judge.entry(entry, space)
         judge.finish()
     report.seconds = time.monotonic() - t0

@@ -91,6 +91,12 @@ def test_os_exit_kills_only_the_child_and_a_fresh_one_takes_over():
     assert sb.restarts >= 1
 
 
+def test_killed_child_is_reported_and_replaced():
+    sb, results, _ = _run("killed_child.py", n=3)
+    assert [r.fault for r in results] == ["killed", "killed", "not_run"]
+    assert "SIGKILL" in results[0].message and sb.restarts >= 1
+
+
 def test_sys_exit_is_an_answer_not_a_death():
     _, results, _ = _run("sys_exit.py")
     r = results[0]
