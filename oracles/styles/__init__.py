@@ -11,6 +11,13 @@ only for a Case the entry point cannot run (see ``spec_space``).
         space = spec_space(style, impl, entry)      # draw Cases from here
         obs = run(style, impl, case, entry)         # Observation
         own = own_loss(style, impl, case, entry)    # the implementation's own loss, or None
+
+Names in ``Observation.mutated``: ``x``, ``y`` (the batch handed over), ``dout`` (an upstream
+gradient a backward wrote into: the book's Relu does, a hygiene finding), ``activations`` (a
+forward wrote into its input inside a chain), ``caches`` (a backward wrote into a forward's
+cache), ``AL`` (deeplearning.ai's output handed to L_model_backward), ``params:W1`` ... (a stored
+parameter changed outside an update). Case tags read by drivers: ``nd_input`` (row-layout styles
+get x as (m, p, q); Affine/affine_forward must flatten it and return dx in that shape).
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ from oracles.observation import Observation
 from oracles.styles import cs231n, dlai, nielsen, saito
 from oracles.styles._common import UnsupportedCase
 
-__all__ = ["STYLES", "detect", "entry_points", "spec_space", "run", "own_loss"]
+__all__ = ["STYLES", "UnsupportedCase", "detect", "entry_points", "spec_space", "run", "own_loss"]
 
 STYLES = ("nielsen", "dlai", "saito", "cs231n")
 _DRIVERS = {"nielsen": nielsen, "dlai": dlai, "saito": saito, "cs231n": cs231n}
