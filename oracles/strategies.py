@@ -13,7 +13,8 @@ Two ways in, one construction:
 Regimes (``case.tags[0]`` records which one built the Case):
 
 * ``"ordinary"`` (regime None): 1/sqrt(fan-in) weights, inputs at a moderate scale.
-* ``"saturated"``: large weights, so sigmoid and tanh units sit on their flat tails.
+* ``"saturated"``: large weights, so sigmoid and tanh units sit on their flat tails (|z| up to
+  16 and 8.5, see ``_SATURATION_LIMIT``).
 * ``"near_kink"``: some pre-activations of ReLU-family hidden layers within ~1e-7 of 0
   (1e-5 in float32, still above float32 rounding) so finite differences must notice the kink.
 * ``"exact_zero"``: zero biases and some all-zero input rows, so ReLU-family pre-activations are
@@ -51,6 +52,11 @@ SCALES = (1.0, 1e-3, 1e-2, 0.1, 3.0, 10.0, 100.0)
 
 _KINKED = ("relu", "leaky_relu")
 _SATURATING = ("sigmoid", "tanh")
+# Largest |z| the saturated regime produces. Beyond these float32 itself saturates (sigmoid(z)
+# rounds to 1 in float32 for z > 16.6, tanh(z) for z > 9.0): the torch oracle's float32-measured
+# error estimate then no longer sees the rounding of course formulas such as A - Y or 1 - tanh^2,
+# and correct float64 code would be judged against too tight an allowance.
+_SATURATION_LIMIT = {"sigmoid": 16.0, "tanh": 8.5}
 # Losses whose targets are classes: label targets and >= 2 outputs make them meaningful.
 _CLASS_LOSSES = ("softmax_cross_entropy", "hinge")
 # Label targets mean classes: only the class losses take them (a quadratic or BCE loss on labels
@@ -244,16 +250,17 @@ def build_case(
         b = 0.5 * rng.standard_normal(n_out)
         params[f"W{l}"], params[f"b{l}"] = W, b
     y = _targets(rng, spec, m)
-    saturation = [float(10 ** rng.uniform(1, 1.5)) for _ in range(L)]
+    saturation = [float(rng.uniform(0.6, 1.0)) for _ in range(L)]
 
     if regime == "saturated":
-        # Pre-activations of sigmoid/tanh layers rescaled to an rms of 10..30: sigma'/tanh' vanish
-        # to ~1e-5..1e-13, yet stay finite. Only the saturating layers: blowing up relu/identity
-        # layers would only make the numbers huge.
+        # Pre-activations of sigmoid/tanh layers rescaled so the largest |z| is 60-100% of the layer's
+        # limit: sigma'/tanh' fall to ~1e-4..1e-7 on the flat tails. Only the saturating layers:
+        # blowing up relu/identity layers would only make the numbers huge.
         for l in range(1, L + 1):
-            if spec.activations[l - 1] in _SATURATING:
+            name = spec.activations[l - 1]
+            if name in _SATURATING:
                 _, z = _forward_z(spec, params, x, l)
-                gain = saturation[l - 1] / (float(np.sqrt(np.mean(z**2))) or 1.0)
+                gain = saturation[l - 1] * _SATURATION_LIMIT[name] / (float(np.abs(z).max()) or 1.0)
                 params[f"W{l}"] = params[f"W{l}"] * gain
                 params[f"b{l}"] = params[f"b{l}"] * gain
     elif regime == "exact_zero":
