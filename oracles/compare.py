@@ -203,7 +203,8 @@ def compare_tensor(
     # elementwise figures are reported, not judged
     floor = allowed / math.sqrt(max(e.size, 1))
     mismatched = diff > tol.rtol * np.abs(e) + floor
-    rel = diff / np.maximum(np.abs(e), np.finfo(np.float64).tiny)
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        rel = diff / np.maximum(np.abs(e), np.finfo(np.float64).tiny)
     base.n_mismatched = int(mismatched.sum())
     if e.size:
         i_abs, i_rel = int(diff.argmax()), int(rel.argmax())
