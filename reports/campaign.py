@@ -912,8 +912,8 @@ def run_campaign(
             if pool is not None:
                 pool.kill()
                 pool = None
-            if not groups:
-                groups = _discrepancy_groups(agg, config, None, shrink=False)
+            if not groups:  # no more running of anything: report the failing cases as recorded
+                groups = _discrepancy_groups(agg, config, None, shrink=False, judge=False)
     finally:
         if pool is not None:
             pool.close()
@@ -933,7 +933,8 @@ def threading_main() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
-def _discrepancy_groups(agg: _Aggregate, config: CampaignConfig, pool, *, shrink: bool) -> list[dict]:
+def _discrepancy_groups(agg: _Aggregate, config: CampaignConfig, pool, *, shrink: bool,
+                        judge: bool = True) -> list[dict]:
     """One group per subject x check x oracle that failed, with its smallest (shrunk) failing case.
 
     Groups whose first failing case is the same case are shrunk together (while *every* one of
@@ -945,7 +946,9 @@ def _discrepancy_groups(agg: _Aggregate, config: CampaignConfig, pool, *, shrink
         buckets.setdefault((name, first), []).append((check, oracle))
     tasks = [(agg.subjects[name], pairs, index, agg.case_bytes.get((name, index)), config, shrink)
              for (name, index), pairs in sorted(buckets.items())]
-    if pool is not None and len(tasks) > 1:
+    if not judge:
+        done = [_as_recorded(agg, t) for t in tasks]
+    elif pool is not None and len(tasks) > 1:
         done = pool.map(_smallest, tasks)
     else:
         done = [_smallest(t) for t in tasks]
@@ -960,6 +963,16 @@ def _discrepancy_groups(agg: _Aggregate, config: CampaignConfig, pool, *, shrink
                        "failed_cases": agg.failed_cases[(name, check, oracle)], "occurrences": occ,
                        "smallest": mine})
     return groups
+
+
+def _as_recorded(agg: _Aggregate, task) -> dict:
+    """The first failing case and its verdicts as the campaign recorded them (nothing re-run)."""
+    subject, pairs, index, data, _config, _shrink = task
+    verdicts = {}
+    for check, oracle in pairs:
+        occ = agg.occurrences.get((subject.name, check, oracle), [])
+        verdicts[(check, oracle)] = next((o["verdicts"] for o in occ if o["case_index"] == index), [])
+    return {"case": data, "verdicts": verdicts, "drawn_verdicts": {}, "shrunk": False, "index": index}
 
 
 def _smallest(task) -> dict:
@@ -988,10 +1001,12 @@ def _smallest(task) -> dict:
             small = mod.shrink(case, fails, space=_space(subject))
             if isinstance(small, Case) and small.case_id != case.case_id and fails(small):
                 keep = [t for t in case.tags if t.startswith(("subject:", "campaign-seed:", "case-index:"))]
-                case = replace(small, tags=tuple(t for t in small.tags if t not in keep) + tuple(keep) + ("shrunk",))
+                tags = tuple(t for t in small.tags if t not in keep and t != "shrunk")
+                case = replace(small, tags=tags + tuple(keep) + ("shrunk",))
                 shrunk = True
         except Exception:
             pass  # shrinking is best effort: the original failing case is still a valid witness
+
     def failing(c: Case) -> dict:
         per = evaluate_case(subject, c, narrowed, keep_difference=True)
         return {(check, oracle): [v for v in per.get(oracle, [])

@@ -93,6 +93,9 @@ def test_interruption_keeps_the_completed_cases(monkeypatch, tmp_path):
     assert _row(results, "fake:broken", "grad_W")["cases"] == 3
     [d] = results["discrepancies"]
     assert d["failed_cases"] == 3 and all((tmp_path / o["case_path"]).is_file() for o in d["occurrences"])
+    # nothing is re-run after an interrupt: the first failing case is reported as recorded
+    assert d["smallest"]["shrunk"] is False and d["smallest"]["case_index"] == 0
+    assert d["tensors"] and d["tensors"][0]["tensor"] == "grads['W1']"
 
 
 def test_same_seed_same_results_other_seed_other_cases(monkeypatch, tmp_path):
