@@ -303,10 +303,6 @@ def main() -> None:  # pragma: no cover - runs in the child process
     # No file content may be written anywhere: a forged result file stays empty.
     resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    try:
-        resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))  # no fork bombs, no escaping grandchildren
-    except (ValueError, OSError):
-        pass
     cpu_hard = max(1, int(resource.getrusage(resource.RUSAGE_SELF).ru_utime) + cpu_total)
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_hard, cpu_hard + 1))
 
@@ -343,6 +339,11 @@ def main() -> None:  # pragma: no cover - runs in the child process
         try:
             if op == "load":
                 cpu_window(req.get("cpu", 10.0))
+                if not req.get("allow"):  # an allowed library (torch) may need threads, which count too
+                    try:
+                        resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))  # no fork bombs (non-root only)
+                    except (ValueError, OSError):
+                        pass
                 try:
                     loaded = load_submission(req["path"], req.get("root"), tuple(req.get("allow", ())), project)
                 except LoadError as e:
