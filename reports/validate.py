@@ -209,6 +209,8 @@ def validate_file(path: str | Path, options: ValidationOptions | None = None, **
     styles = _styles()
     if o.style != "auto" and o.style not in styles.STYLES:
         raise ValueError(f"unknown style {o.style!r}; choose one of auto, {', '.join(styles.STYLES)}")
+    if o.cases < 1:
+        raise ValueError(f"cases={o.cases}: give at least 1 case per entry point")
     with Sandbox(path, root=o.root, allow_imports=o.allow_imports, timeout=o.timeout,
                  memory_mb=o.memory_mb) as sb:
         info = sb.load()
@@ -313,7 +315,7 @@ class _Judge:
         # Cases (and the oracle's answers are cached). A single component run among reference parts
         # (fn:<name>, layer:<Class>) needs fewer Cases: the assembled entry points exercise it fully.
         base = (self.o.seed * 1_000_003) % (2**62)
-        n = self.o.cases if ":" not in entry else max(10, self.o.cases // 5)
+        n = self.o.cases if ":" not in entry else min(self.o.cases, max(10, self.o.cases // 5))
         for i in range(n):
             regime = _REGIMES[i % len(_REGIMES)]
             try:
