@@ -161,13 +161,21 @@ def _public_names(impl) -> list[str]:
     return out
 
 
+SKIPPED: list[str] = []  # bundled modules default_subjects() could not load (reported in meta.notes)
+
+
 def default_subjects() -> list[Subject]:
     """Every bundled reference implementation x every entry point the drivers find in it."""
     from oracles import styles
 
     subjects = []
+    SKIPPED.clear()
     for mod in _reference_modules():
-        impl = _resolve_impl(mod)
+        try:
+            impl = _resolve_impl(mod)
+        except Exception as e:  # one broken module must not take the whole campaign down: say so instead
+            SKIPPED.append(f"{mod} was skipped: importing it raised {_short_exc(e)}")
+            continue
         style, _reason = styles.detect(_public_names(impl))
         if style is None:
             continue
@@ -864,6 +872,7 @@ def run_campaign(
     progress: bool | None = None,
     on_case: Callable[[dict], None] | None = None,
     command: str | None = None,
+    notes: Sequence[str] = (),
 ) -> dict:
     """Run the campaign and return the results dict (see reports/results_schema.json).
 
@@ -923,8 +932,10 @@ def run_campaign(
             signal.signal(signal.SIGTERM, old_term)
     wall = time.perf_counter() - t0
     _save_cases(groups, agg, cases_dir, replay_dir)
-    return _results(subjects, config, agg, groups, started=started, wall=wall, interrupted=interrupted,
-                    phase=phase, command=command)
+    results = _results(subjects, config, agg, groups, started=started, wall=wall, interrupted=interrupted,
+                       phase=phase, command=command)
+    results["meta"]["notes"] = list(notes)
+    return results
 
 
 def threading_main() -> bool:

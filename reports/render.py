@@ -110,6 +110,9 @@ def render_markdown(results: dict) -> str:
         out += ["> **INTERRUPTED**: the campaign was stopped before it finished; everything below covers the "
                 f"{meta['cases_run']} cases that completed.", ""]
     out += [f"**{_headline(results)}**", ""]
+    out += [f"> warning: {n}" for n in results["meta"].get("notes", [])]
+    if results["meta"].get("notes"):
+        out.append("")
     out += [tabulate(_meta_lines(results), headers=["run", ""], tablefmt="github", disable_numparse=True), ""]
     out += ["## Summary", "", "Errors are relative (norm-wise: ||actual - expected|| / ||expected||; elementwise: "
             "the greatest |actual - expected| / |expected|, reported but not judged).", ""]
@@ -192,6 +195,8 @@ def render_html(results: dict, *, plots: bool = True) -> str:
                    f'covers the {meta["cases_run"]} of {meta["cases_planned"]} cases that completed.</div>')
     cls = "bad" if results["discrepancies"] else "ok"
     out.append(f'<div class="banner {cls}">{_esc(_headline(results))}</div>')
+    for n in meta.get("notes", []):
+        out.append(f'<div class="banner interrupted">warning: {_esc(n)}</div>')
     out.append(_html_table(["run", ""], [list(r) for r in _meta_lines(results)]))
     out.append("<h2>Summary</h2>")
     out.append("<p>Relative errors: norm-wise ||actual &minus; expected|| / ||expected|| (judged) and elementwise "

@@ -136,8 +136,11 @@ def cmd_report(args: argparse.Namespace) -> int:
                + ("" if config.shrink else " --no-shrink"))
     print(f"bpcheck: {len(subjects)} subject(s) x {config.cases} cases x oracles {', '.join(config.oracles)} "
           f"({config.dtype}, seed {config.seed}, {config.workers} worker(s)) -> {out}/", file=sys.stderr, flush=True)
+    notes = list(campaign.SKIPPED) if not args.subjects else []
+    for note in notes:
+        print(f"bpcheck: warning: {note}", file=sys.stderr)
     results = campaign.run_campaign(subjects, config, cases_dir=out / "cases", replay_dir=str(out / "cases"),
-                                    command=command)
+                                    command=command, notes=notes)
     written = render.write_reports(results, out)
     print(render.summary_table(results, tablefmt="simple"))
     print()
@@ -152,7 +155,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     if results["meta"]["interrupted"]:
         print("bpcheck: interrupted; the report covers the cases that completed", file=sys.stderr)
         return EXIT_INTERRUPTED
-    return EXIT_DISCREPANCY if results["discrepancies"] else EXIT_OK
+    # a bundled implementation that cannot even be imported is a discrepancy too
+    return EXIT_DISCREPANCY if results["discrepancies"] or notes else EXIT_OK
 
 
 def cmd_replay(args: argparse.Namespace) -> int:

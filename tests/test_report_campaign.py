@@ -133,3 +133,13 @@ def test_a_bug_that_needs_a_batch_is_reported_with_that_pattern(monkeypatch, tmp
     assert d["pattern"].startswith("batch_only"), d["pattern"]
     good = fake_campaign(monkeypatch, tmp_path / "b", "broken", cases=12)
     assert good["discrepancies"][0]["pattern"] == ""  # fails everywhere: no condition to report
+
+
+def test_a_bundled_module_that_cannot_be_imported_is_reported_not_fatal(monkeypatch):
+    real = campaign._reference_modules()
+    monkeypatch.setattr(campaign, "_reference_modules", lambda: [*real, "reference.no_such_module_here"])
+    subjects = campaign.default_subjects()
+    assert {s.module for s in subjects} >= {"reference.nielsen"}
+    assert campaign.SKIPPED == ["reference.no_such_module_here was skipped: importing it raised "
+                                + campaign.SKIPPED[0].split("raised ", 1)[1]]
+    assert "ModuleNotFoundError" in campaign.SKIPPED[0]
