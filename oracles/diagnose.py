@@ -48,6 +48,7 @@ __all__ = [
     "detect_convention",
     "primary",
     "recompute_grads",
+    "tensor_pattern",
 ]
 
 # bug class -> what it means; the mutation zoo labels its mutants with these keys.
