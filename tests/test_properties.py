@@ -1,14 +1,21 @@
 """The property suite: every reference implementation, through the same drivers as student files,
 against torch float64 autograd, finite differences, each other, and itself.
 
-Each property is one hypothesis test parametrised over the *subjects* (one entry point of one
-reference module, named like the campaign names them: ``style:module[entry]``). A subject is
-only asked about what it exposes (a style without a loss is not tested for its loss); the
-check functions below refuse to pass vacuously.
+Subjects are the entry points of the reference modules, named as campaigns name them
+(``style:module[entry]``). The properties (a check function each, reused by test_wrong_impl.py):
 
-On failure the message ends with a one-line replay: the failing (shrunk) Case is saved and
-``bpcheck replay PATH --subject NAME`` re-runs it. tests/test_wrong_impl.py runs these very
-check functions on broken implementations to show each of them can fail.
+* loss, every exposed gradient (W, b, x, hidden A), one SGD step and the k-step trajectory equal
+  torch's, and nothing is mutated in place: one driver run + one oracle call per example,
+  ``test_matches_torch_without_side_effects`` (per subject);
+* gradients equal finite differences where differentiable (per subject);
+* float32 runs pass with float32 tolerances; batch gradients are the mean (or sum) of the one-sample
+  gradients; every other subject that supports a Case agrees with the drawn subject.
+
+A subject is asked only about what it exposes (probed once, ``exposes``), and a check fails when a
+family it exposed on the probe goes missing: no vacuous passes. Every comparison goes through
+``oracles.compare.assert_matches``. On failure the message ends with a replay line: the (shrunk)
+failing Case is saved under .hypothesis/bpcheck-cases/ (or $BPCHECK_FAILED_CASES) and
+``bpcheck replay PATH --subject NAME`` re-runs it; hypothesis adds its @reproduce_failure blob.
 """
 
 from __future__ import annotations
