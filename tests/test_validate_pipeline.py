@@ -181,3 +181,17 @@ def test_environment_is_not_inherited_by_the_child(monkeypatch, tmp_path):
     monkeypatch.setenv("PYTHONPATH", str(tmp_path) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     r = validate_file(FAULTS / "correct_nielsen.py", **FAST)
     assert r.verdict == "pass", r.render()
+
+
+def test_unrecognised_style_says_how_to_force_one(tmp_path):
+    f = tmp_path / "mystery.py"
+    f.write_text("import numpy as np\n\nclass TwoLayerNet:\n    pass\n")
+    r = validate_file(f, **FAST)
+    assert r.verdict == "error" and r.style is None
+    assert "--style" in r.checks[0].message and "Saito" in r.checks[0].message
+
+
+def test_forced_style_that_does_not_fit_is_an_error_not_a_crash():
+    r = validate_file(FAULTS / "correct_nielsen.py", style="cs231n", **FAST)
+    assert r.style == "cs231n" and r.style_reason == "forced with --style"
+    assert r.verdict == "error" and r.checks[0].name == "entry points", r.render()
