@@ -110,6 +110,11 @@ class Spec:
             raise ValueError(
                 f"Spec.activations[-1]={last!r}: loss {self.loss!r} works on logits; use 'identity' output"
             )
+        if self.target == "labels" and self.loss not in ("softmax_cross_entropy", "hinge"):
+            raise ValueError(
+                f"Spec.target='labels' with loss {self.loss!r}: label targets go with 'softmax_cross_entropy' "
+                f"or 'hinge'; use target='dense' (one-hot or real targets)"
+            )
         if self.loss == "hinge" and self.target != "labels":
             raise ValueError("Spec.target='dense' with loss 'hinge': the SVM loss takes integer labels")
         if self.loss in ("softmax_cross_entropy", "hinge") and self.sizes[-1] < 2 and self.target == "labels":

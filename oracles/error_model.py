@@ -77,6 +77,7 @@ def rounding_bounds(case: Case, dtype: str | None = None) -> dict[str, float]:
     # output delta D = dLoss/dZ_L and its error
     zL, aL, dzL = Z[-1], A[-1], dZ[-1]
     onehot = case.onehot.astype(np.float64)
+    prob_loss_err = 0.0
     if spec.loss == "quadratic":
         fp = fn.derivative(spec.activations[-1])(zL)
         delta = (aL - onehot) * fp
@@ -87,6 +88,13 @@ def rounding_bounds(case: Case, dtype: str | None = None) -> dict[str, float]:
         delta = aL - onehot
         d_delta = aL * (1 - aL) * dzL + u * (np.abs(aL) + np.abs(delta))
         per_sample = fn.binary_cross_entropy_from_logits(zL, onehot)
+        # course code computes the cost from a (it never sees z): log(1 - a) from a rounded a is off by
+        # u * a / (1 - a) = u * e^z, unbounded once 1 - a rounds to 0 (then no implementation can be judged)
+        with np.errstate(over="ignore"):
+            from_probs = u * (onehot + (1 - onehot) * np.exp(zL))
+        a_impl = fn.sigmoid(zL.astype(dtype or spec.dtype))
+        from_probs[((onehot < 1) & (a_impl == 1)) | ((onehot > 0) & (a_impl == 0))] = np.inf  # a rounded to 1 or 0
+        prob_loss_err = r * float(from_probs.sum())
     elif spec.loss == "softmax_cross_entropy":
         p = fn.softmax(zL)
         delta = p - onehot
@@ -109,7 +117,7 @@ def rounding_bounds(case: Case, dtype: str | None = None) -> dict[str, float]:
     bounds: dict[str, np.ndarray] = {}
     # the loss moves by |dLoss/dz| dz, and log-sum-exp / log1p round relative to |loss| and |z|
     terms = np.abs(per_sample).sum() + np.abs(zL).max(axis=1).sum()
-    loss_err = float((np.abs(D) * dzL).sum() + 4 * u * r * terms)
+    loss_err = float((np.abs(D) * dzL).sum() + 4 * u * r * terms) + prob_loss_err
     for l in range(L, 0, -1):
         Ap, dAp = A[l - 1], dA[l - 1]
         m = Ap.shape[0]

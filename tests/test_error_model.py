@@ -76,3 +76,17 @@ def test_bound_is_tight_on_a_well_conditioned_case():
     for k, g in exp.grads.items():
         rel = bounds[k] / np.linalg.norm(g)
         assert 1e-17 < rel < 1e-13, (k, rel)
+
+
+def test_cost_from_a_saturated_probability_is_not_judged_but_gradients_are():
+    # the deeplearning.ai cost sees only AL: with z = 40, 1 - AL has rounded to 0 in float64, so the
+    # true cost (40) cannot be computed from AL; the loss is "not judged", the gradient still is.
+    spec = Spec((1, 1), ("sigmoid",), loss="binary_cross_entropy")
+    case = Case(spec, {"W1": np.array([[40.0]]), "b1": np.array([0.0])}, np.array([[1.0]]), np.array([[0.0]]))
+    a = 1 / (1 + np.exp(-40.0))
+    clipped = -np.log(1 - min(a, 1 - 1e-15))  # what a clipping course solution returns
+    observed = Observation(loss=clipped, grads={"W1": np.array([[a - 0.0]]), "b1": np.array([a])})
+    status = {v.name: v.status for v in compare_observation(case, observed, expected(case))}
+    assert status == {"loss": "nondiff", "grads['W1']": "pass", "grads['b1']": "pass"}
+    wrong = Observation(grads={"W1": np.array([[2 * a]]), "b1": np.array([a])})
+    assert [v.name for v in failures(compare_observation(case, wrong, expected(case)))] == ["grads['W1']"]
