@@ -21,6 +21,7 @@ __all__ = [
     "SUMMARY_HEADERS",
     "summary_rows",
     "summary_table",
+    "headline",
     "render_markdown",
     "render_html",
     "render_junit",
@@ -62,7 +63,7 @@ def summary_table(results: dict, tablefmt: str = "github") -> str:
     return tabulate(summary_rows(results), headers=SUMMARY_HEADERS, tablefmt=tablefmt, disable_numparse=True)
 
 
-def _headline(results: dict) -> str:
+def headline(results: dict) -> str:
     meta, summ = results["meta"], results["summary"]
     if summ["discrepancies"]:
         text = (f"{summ['discrepancies']} discrepanc{'y' if summ['discrepancies'] == 1 else 'ies'} in "
@@ -109,7 +110,7 @@ def render_markdown(results: dict) -> str:
     if meta["interrupted"]:
         out += ["> **INTERRUPTED**: the campaign was stopped before it finished; everything below covers the "
                 f"{meta['cases_run']} cases that completed.", ""]
-    out += [f"**{_headline(results)}**", ""]
+    out += [f"**{headline(results)}**", ""]
     out += [f"> warning: {n}" for n in results["meta"].get("notes", [])]
     if results["meta"].get("notes"):
         out.append("")
@@ -194,7 +195,7 @@ def render_html(results: dict, *, plots: bool = True) -> str:
         out.append(f'<div class="banner interrupted">INTERRUPTED: the campaign was stopped early; this report '
                    f'covers the {meta["cases_run"]} of {meta["cases_planned"]} cases that completed.</div>')
     cls = "bad" if results["discrepancies"] else "ok"
-    out.append(f'<div class="banner {cls}">{_esc(_headline(results))}</div>')
+    out.append(f'<div class="banner {cls}">{_esc(headline(results))}</div>')
     for n in meta.get("notes", []):
         out.append(f'<div class="banner interrupted">warning: {_esc(n)}</div>')
     out.append(_html_table(["run", ""], [list(r) for r in _meta_lines(results)]))

@@ -144,7 +144,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     written = render.write_reports(results, out)
     print(render.summary_table(results, tablefmt="simple"))
     print()
-    print(render._headline(results))
+    print(render.headline(results))
     for d in results["discrepancies"]:
         small = d["smallest"]
         line = f"  {d['id']} {d['subject']} / {d['check']} / {d['oracle']}: {d['diagnosis']}"
