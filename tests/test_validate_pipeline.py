@@ -147,10 +147,22 @@ ONE_PER_STYLE = [SUBMISSIONS / "nielsen" / "network_correct.py", SUBMISSIONS / "
                  SUBMISSIONS / "saito" / "clean_layers.py", SUBMISSIONS / "cs231n" / "layers_correct.py"]
 
 
+ONE_BUG_PER_STYLE = [SUBMISSIONS / "dlai" / "L_model_missing_1_over_m.py",
+                     SUBMISSIONS / "saito" / "affine_dw_transposed.py",
+                     SUBMISSIONS / "cs231n" / "reg_gradient_missing.py"]
+
+
 @pytest.mark.parametrize("path", [p for p in ONE_PER_STYLE if p.exists()], ids=lambda p: p.name)
 def test_one_correct_submission_per_style_passes(path):
     r = validate_file(path, cases=5, shrink=False)
     assert r.verdict in ("pass", "warn"), r.render()
+
+
+@pytest.mark.parametrize("path", [p for p in ONE_BUG_PER_STYLE if p.exists()], ids=lambda p: p.name)
+def test_one_buggy_submission_per_style_fails(path):
+    r = validate_file(path, cases=5, shrink=False)
+    assert r.verdict in ("fail", "error"), r.render()
+    assert r.bug_classes(), r.to_dict()
 
 
 # Known driver gaps (oracles/styles), not validate's: N-d inputs are not fed to affine_backward, and
