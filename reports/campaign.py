@@ -569,6 +569,24 @@ def _draw(subject: Subject, index: int, config: CampaignConfig) -> Case:
 
 def _run_one(subject: Subject, index: int, config: CampaignConfig) -> dict:
     """One case of one subject -> a compact, picklable outcome."""
+    with _quiet():
+        return _run_one_loud(subject, index, config)
+
+
+def _quiet():
+    """Overflow and NaN in an implementation (or an oracle's error model) are judged, not printed:
+    thousands of RuntimeWarnings would bury the report on the terminal."""
+    import contextlib
+    import warnings
+
+    stack = contextlib.ExitStack()
+    stack.enter_context(np.errstate(all="ignore"))
+    stack.enter_context(warnings.catch_warnings())
+    warnings.simplefilter("ignore", RuntimeWarning)
+    return stack
+
+
+def _run_one_loud(subject: Subject, index: int, config: CampaignConfig) -> dict:
     out = {"subject": subject.name, "index": index, "seed": case_seed(config.seed, index), "case_id": None,
            "sizes": None, "batch": None, "describe": None, "checks": {}, "failures": {}, "case_bytes": None,
            "features": None}
@@ -988,6 +1006,11 @@ def _as_recorded(agg: _Aggregate, task) -> dict:
 
 def _smallest(task) -> dict:
     """Shrink a failing case (while each of its failing checks still fails) and re-judge it."""
+    with _quiet():
+        return _smallest_loud(task)
+
+
+def _smallest_loud(task) -> dict:
     subject, pairs, index, data, config, shrink = task
     if data is None:  # a harness fault before a case existed
         return {"case": None, "verdicts": {}, "shrunk": False, "index": index}
