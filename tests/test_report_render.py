@@ -138,3 +138,12 @@ def test_write_reports_is_atomic_and_json_is_strict(mixed, tmp_path, monkeypatch
     assert not list(out.glob(".*.tmp"))
     with pytest.raises(ValueError):  # NaN never reaches results.json
         render.render_json({"x": float("nan")})
+
+
+def test_results_json_alone_renders_the_same_reports(mixed, tmp_path):
+    """results.json is the single source: re-rendering from the file gives the same reports."""
+    first = render.write_reports(mixed, tmp_path / "a", plots=False)
+    loaded = json.loads(first["results.json"].read_text())
+    again = render.write_reports(loaded, tmp_path / "b", plots=False)
+    for name in ("report.md", "junit.xml", "report.html"):
+        assert first[name].read_text() == again[name].read_text(), name
