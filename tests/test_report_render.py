@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 
@@ -125,6 +126,9 @@ def test_write_reports_is_atomic_and_json_is_strict(mixed, tmp_path, monkeypatch
     assert sorted(p.name for p in written.values()) == sorted(render.REPORT_FILES)
     assert json.loads((out / "results.json").read_text()) == json.loads(render.render_json(mixed))
     assert not list(out.glob(".*.tmp"))
+    mask = os.umask(0)
+    os.umask(mask)
+    assert all((p.stat().st_mode & 0o777) == (0o666 & ~mask) for p in written.values())  # not mkstemp's 0600
     # a failure while rendering leaves the previous file whole and no temp file behind
     before = (out / "report.md").read_text()
 
