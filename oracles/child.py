@@ -187,6 +187,9 @@ _DENIED_OS = (
 )
 
 
+DENIED: list[str] = []  # what the submission tried and was refused (reported with the next answer)
+
+
 def harden(workdir: str) -> None:  # pragma: no cover - runs in the child process
     """Deny process control and file damage to everything that runs after this in the child.
 
@@ -197,6 +200,8 @@ def harden(workdir: str) -> None:  # pragma: no cover - runs in the child proces
 
     def denied(name):
         def refuse(*args, **kwargs):
+            if len(DENIED) < 50:
+                DENIED.append(f"os.{name}")
             raise PermissionError(f"os.{name} is not allowed in a submission (bpcheck sandbox)")
 
         refuse.__name__ = name
@@ -223,12 +228,16 @@ def harden(workdir: str) -> None:  # pragma: no cover - runs in the child proces
 
     def guarded_open(file, mode="r", *args, **kwargs):
         if any(c in str(mode) for c in "wax+") and not inside(file):
+            if len(DENIED) < 50:
+                DENIED.append(f"write {os.fsdecode(file)[:200]}")
             raise PermissionError(f"writing {file!r} is not allowed: a submission may only write inside its "
                                   f"sandbox directory")
         return real_open(file, mode, *args, **kwargs)
 
     def guarded_os_open(path, flags, *args, **kwargs):
         if flags & write_flags and not inside(path):
+            if len(DENIED) < 50:
+                DENIED.append(f"write {os.fsdecode(path)[:200]}")
             raise PermissionError(f"writing {path!r} is not allowed: a submission may only write inside its "
                                   f"sandbox directory")
         return real_os_open(path, flags, *args, **kwargs)
@@ -295,6 +304,11 @@ def main() -> None:  # pragma: no cover - runs in the child process
                     ns[k] = v
         return found
 
+    def drain() -> list[str]:
+        out = list(dict.fromkeys(DENIED))
+        DENIED.clear()
+        return out
+
     os.chdir(workdir)
     os.environ["HOME"] = workdir
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write to a file raises OSError instead of killing
@@ -354,7 +368,8 @@ def main() -> None:  # pragma: no cover - runs in the child process
                 from pathlib import Path
 
                 files.append(str(Path(req["path"]).resolve().parent))
-                send({"ok": True, "names": loaded.names, "notes": loaded.notes, "patched": patched()})
+                send({"ok": True, "names": loaded.names, "notes": loaded.notes, "patched": patched(),
+                      "denied": drain()})
             elif op == "entries":
                 cpu_window(req.get("cpu", 10.0))
                 style = req["style"]
@@ -380,6 +395,7 @@ def main() -> None:  # pragma: no cover - runs in the child process
                     except BaseException as e:  # noqa: BLE001 - student faults become answers
                         out["error"] = fault(e)
                     out["patched"] = patched()
+                    out["denied"] = drain()
                     send(out)
             elif op == "ping":
                 send({"pong": True, "np": np.__version__})

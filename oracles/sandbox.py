@@ -69,6 +69,7 @@ class SandboxResult:
     fault: str | None = None  # one of FAULT_KINDS
     message: str | None = None
     patched: list[str] = field(default_factory=list)
+    denied: list[str] = field(default_factory=list)  # system calls / writes the sandbox refused
     output_bytes: int = 0
     seconds: float = 0.0
 
@@ -450,6 +451,9 @@ def _load_info(ans) -> LoadInfo:
                         line=line if isinstance(line, int) else None)
     names = [n for n in ans.get("names", []) if isinstance(n, str)]
     notes = [str(n) for n in ans.get("notes", [])]
+    denied = ans.get("denied") or []
+    if isinstance(denied, list) and denied:
+        notes.append("refused while loading: " + ", ".join(str(d)[:200] for d in denied[:10]))
     patched = ans.get("patched") or []
     if patched:
         notes.append("monkey-patched while loading (restored): " + ", ".join(map(str, patched)))
@@ -473,6 +477,12 @@ def _spec_space(d) -> SpecSpace:
 def _result(ans, index: int) -> SandboxResult:
     if not isinstance(ans, dict):
         return SandboxResult(fault="protocol", message="malformed answer")
+    r = _result_body(ans, index)
+    r.denied = [str(d)[:200] for d in (ans.get("denied") or [])][:50] if isinstance(ans.get("denied"), list) else []
+    return r
+
+
+def _result_body(ans: dict, index: int) -> SandboxResult:
     patched = [str(p) for p in ans.get("patched") or []]
     if ans.get("i") not in (None, index):
         return SandboxResult(fault="protocol", message="answers arrived out of order")

@@ -297,6 +297,7 @@ class _Judge:
         self.names: set[str] = set()
         self.oracle_cache: dict = {}
         self.shrunk: dict = {}
+        self.denied: set[str] = set()
         self.pending: list = []  # entries run but not judged yet (judged while the child works)
         self.self_checks: list = []  # (entry, cases): need the child, so after every entry has run
         self.conv_cases: Counter = Counter()
@@ -392,6 +393,7 @@ class _Judge:
         for i, (case, r) in enumerate(zip(cases, results)):
             if r.output_bytes > self.sb.output_cap:
                 self.output_entries[entry] = self.output_entries.get(entry, 0) + r.output_bytes
+            self.denied.update(r.denied)
             if r.fault == "patched":
                 self.patched.update(r.patched)
                 faults.append((case, r))
@@ -642,6 +644,18 @@ class _Judge:
                 f"the submission printed {total / 1e6:.1f} MB while being checked ({', '.join(self.output_entries)});"
                 f" output is cut at {self.sb.output_cap // 1024} KB: remove debug prints from backprop",
                 bug_class="output_flood"))
+        control = sorted(d for d in self.denied if d.startswith("os."))
+        writes = sorted(d[len("write "):] for d in self.denied if d.startswith("write "))
+        if control:
+            report.checks.append(Check(
+                "sandbox", "fail",
+                f"the submission tried to control processes or damage files: {', '.join(control)} (refused); "
+                f"a gradient never needs these", bug_class="sandbox_violation"))
+        if writes:
+            report.checks.append(Check(
+                "files outside", "warn",
+                f"the submission tried to write outside its sandbox: {', '.join(writes[:5])} (refused)",
+                bug_class="files_written"))
         files = self.sb.written_files()
         if files:
             report.checks.append(Check(

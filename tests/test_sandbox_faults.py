@@ -184,3 +184,17 @@ def test_hostile_system_calls_are_denied(tmp_path):
         r = sb.run("nielsen", "Network", [_case()])[0]
     assert r.fault is None and not r.obs.errors  # the gradients still come back
     assert victim.read_text() == "keep me" and not probe.exists()
+    assert {"os.kill", "os.fork", "os.remove", "os.system", f"write {victim}", f"write {probe}"} <= set(r.denied)
+
+
+def test_hostile_attempts_are_a_failing_verdict(tmp_path):
+    from reports.validate import validate_file
+
+    student = tmp_path / "hostile.py"
+    student.write_text((FAULTS / "correct_nielsen.py").read_text().replace(
+        "    def backprop(self, x, y):\n",
+        "    def backprop(self, x, y):\n        import os\n        try:\n            os.kill(os.getppid(), 9)\n"
+        "        except OSError:\n            pass\n"))
+    r = validate_file(student, cases=3, shrink=False)
+    row = next(c for c in r.checks if c.name == "sandbox")
+    assert row.verdict == "fail" and "os.kill" in row.message and r.verdict == "fail"
