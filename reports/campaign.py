@@ -599,7 +599,9 @@ def _run_one_loud(subject: Subject, index: int, config: CampaignConfig) -> dict:
         out["failures"] = {"torch": {HARNESS_CHECK: [v]}}
         return out
     out.update(case_id=case.case_id, sizes=list(case.spec.sizes), batch=case.m, describe=case.describe(),
-               features={"target": case.spec.target, "m": case.m, "tags": list(case.tags),
+               # what the cross-case hypotheses look at, kept small: long campaigns hold one per case
+               features={"target": case.spec.target, "m": case.m,
+                         "tags": [t for t in case.tags if t in ("large_logits", "saturated")],
                          "xmax": float(np.abs(case.x).max())})
     per_oracle = evaluate_case(subject, case, config, keep_difference=False)
     ran = not any(v["check"] == RUN_CHECK for vs in per_oracle.values() for v in vs)
@@ -679,7 +681,7 @@ class _Aggregate:
         self.occurrences: dict[tuple[str, str, str], list[dict]] = {}
         self.failed_cases: dict[tuple[str, str, str], int] = {}
         self.case_bytes: dict[tuple[str, int], bytes] = {}
-        # subject -> [(features, {(check, oracle): diagnosis text of a failing case})], for patterns
+        # subject -> [((target, m, tags, max|x|), {(check, oracle): diagnosis} or None)], for patterns
         # across cases (fails only with labels, only for batch > 1, only for large inputs)
         self.profiles: dict[str, list[tuple[dict, dict]]] = {s.name: [] for s in subjects}
 
@@ -721,9 +723,10 @@ class _Aggregate:
                 dropped.update(o["case_index"] for o in occ[MAX_OCCURRENCES:])
                 del occ[MAX_OCCURRENCES:]
         if outcome["features"] is not None:
-            self.profiles[name].append((outcome["features"], {
-                (check, oracle): next((v["diagnosis"] for v in vs if v["diagnosis"]), "")
-                for oracle, checks in outcome["failures"].items() for check, vs in checks.items()}))
+            f = outcome["features"]
+            failing = {(check, oracle): next((v["diagnosis"] for v in vs if v["diagnosis"]), "")
+                       for oracle, checks in outcome["failures"].items() for check, vs in checks.items()}
+            self.profiles[name].append(((f["target"], f["m"], tuple(f["tags"]), f["xmax"]), failing or None))
         if outcome["case_bytes"] is not None:
             self.case_bytes[(name, i)] = outcome["case_bytes"]
         # keep the bytes of kept occurrences only: a long campaign of a broken subject stays small
@@ -1179,10 +1182,10 @@ def _pattern(agg: _Aggregate, name: str, check: str, oracle: str) -> str:
 
     known = getattr(mod, "BUG_CLASSES", {})
     rows = []
-    for features, failing in agg.profiles.get(name, []):
+    for (target, m, tags, xmax), failing in agg.profiles.get(name, []):
         # a stand-in with what the cross-case hypotheses look at (no Case kept per case)
-        proxy = SimpleNamespace(spec=SimpleNamespace(target=features["target"]), m=features["m"],
-                                tags=tuple(features["tags"]), x=np.array([[features["xmax"]]]))
+        proxy = SimpleNamespace(spec=SimpleNamespace(target=target), m=m, tags=tags, x=np.array([[xmax]]))
+        failing = failing or {}
         failed = (check, oracle) in failing
         ds = []
         if failed:
