@@ -210,6 +210,7 @@ class _Net:
     zs: list[np.ndarray] = field(default_factory=list)  # z_1..z_L, (m, n_l)
     acts: list[np.ndarray] = field(default_factory=list)  # a_0 = x .. a_L
     per_sample: np.ndarray | None = None
+    kinked: bool = False  # any relu-family layer or hinge margins: sign patterns to watch
     f0_: float | None = None  # see f0
     scale: float = 1.0
 
@@ -247,6 +248,7 @@ def _prepare(case: Case, params: dict | None = None, x: np.ndarray | None = None
     y = np.asarray(case.y) if spec.target == "labels" else f64(case.y)
     net = _Net(spec, W, b, xx, y, WT=[w.T for w in W])  # views: BLAS takes transposed operands as they are
     net.scale = 1.0 / net.m if spec.reduction == "mean" else 1.0
+    net.kinked = spec.loss == "hinge" or any(a in _KINKED for a in spec.activations)
     a = xx
     net.acts = [a]
     for l in range(L):
@@ -560,33 +562,33 @@ def _direction_dz(net: _Net, name: str, factors) -> tuple[int, np.ndarray]:
     return l, np.broadcast_to(u[:, None, :], (u.shape[0], net.m, u.shape[1]))
 
 
-def _directional_pass(net: _Net, items: list, mult: float, work: _Work) -> tuple[np.ndarray, np.ndarray]:
-    """Loss at theta +- mult*h along every direction of every item, in ONE pass through the layers.
+def _directional_pass(net: _Net, groups: dict, mult: float, work: _Work) -> tuple[np.ndarray, np.ndarray]:
+    """Loss at theta +- mult*h along every direction of every tensor, in ONE pass through the layers.
 
-    ``items``: (k, dZ (d, m, n_k), h) sorted by k. Copies that start at layer k join the batch there
-    (the copies of earlier items are already at layer k), so a whole screen costs one batched
-    forward. Returns f (2, c) (scaled summed loss at +, -) and kinked (c,)."""
+    ``groups``: first layer k -> (dZ (c_k, m, n_k), steps (c_k,)). Copies that start at layer k join
+    the batch there (the copies of earlier layers are already at layer k), so a whole screen costs
+    one batched forward. Returns f (2, c) (scaled summed loss at +, -) and kinked (c,)."""
     spec = net.spec
-    by_layer: dict[int, list] = {}
-    for k, dZ, h in items:
-        by_layer.setdefault(k, []).append((dZ, h))
+    watch = net.kinked
     Z = None  # (2, c, m, n_l): the copies' pre-activation at the current layer
-    kinked = np.zeros(0, dtype=bool)
-    signs = np.array([mult, -mult])
+    kinked = None
     A = None
     for l in range(1, net.L + 1):
-        if l in by_layer:
-            dZ = np.concatenate([dZ for dZ, _ in by_layer[l]])
-            steps = np.concatenate([np.full(dZ.shape[0], h) for dZ, h in by_layer[l]])
-            new = net.zs[l - 1] + (signs[:, None] * steps[None])[..., None, None] * dZ[None]
+        if l in groups:
+            dZ, steps = groups[l]
+            new = np.empty((2,) + dZ.shape)
+            np.multiply((mult * steps)[:, None, None], dZ, out=new[0])
+            np.negative(new[0], out=new[1])
+            new += net.zs[l - 1]
             Z = new if Z is None else np.concatenate([Z, new], axis=1)
-            kinked = np.concatenate([kinked, np.zeros(dZ.shape[0], dtype=bool)])
         if Z is None:
             continue
         name = spec.activations[l - 1]
         if name in _KINKED:
             K = Z > 0
-            kinked |= (K[0] != K[1]).reshape(K.shape[1], -1).any(axis=1)
+            flips = (K[0] != K[1]).reshape(K.shape[1], -1).any(axis=1)
+            kinked = flips if kinked is None else np.concatenate([kinked | flips[: len(kinked)],
+                                                                   flips[len(kinked):]])
         A = _act(name, Z, work.get(f"A{l}", Z.shape))
         if l < net.L:
             Zn = work.get(f"Z{l + 1}", Z.shape[:-1] + (net.W[l].shape[0],))
@@ -596,10 +598,14 @@ def _directional_pass(net: _Net, items: list, mult: float, work: _Work) -> tuple
     c = Z.shape[1]
     kinks: list = []
     f = _loss_sum(spec, Z.reshape((2 * c,) + Z.shape[2:]), A.reshape((2 * c,) + A.shape[2:]), net.y, kinks, work)
-    for K in kinks:
-        K = K.reshape(2, c, -1)
-        kinked |= (K[0] != K[1]).any(axis=1)
-    return f.reshape(2, c) * net.scale, kinked
+    out = np.zeros(c, dtype=bool)
+    if watch:
+        if kinked is not None:
+            out[: len(kinked)] = kinked  # copies injected later had no kink to cross before their layer
+        for K in kinks:
+            K = K.reshape(2, c, -1)
+            out |= (K[0] != K[1]).any(axis=1)
+    return f.reshape(2, c) * net.scale, out
 
 
 def _screen_values(net: _Net, names: list[str], dirs: dict, *, two_steps: bool = True):
@@ -608,29 +614,36 @@ def _screen_values(net: _Net, names: list[str], dirs: dict, *, two_steps: bool =
     With ``two_steps`` the evaluations at +-2h give the error estimate |D(h) - D(2h)| / 3 (plus the
     rounding floor), and a kink within 2h marks the direction nondiff; without, only +-h is
     evaluated and the estimate is the rounding floor alone."""
-    items = []
+    by_layer: dict[int, list] = {}
     for name in names:
         k, dZ = _direction_dz(net, name, dirs[name])
-        h = float(STEP * max(1.0, float(np.abs(_tensor_value(net, name)).max())))
-        items.append((k, dZ, h, name))
-    items.sort(key=lambda it: it[0])
+        theta = _tensor_value(net, name)
+        h = float(STEP * max(1.0, float(theta.max()), -float(theta.min())))
+        by_layer.setdefault(k, []).append((name, dZ, h))
+    groups, order = {}, []
+    for k in sorted(by_layer):
+        items = by_layer[k]
+        dZ = items[0][1] if len(items) == 1 else np.concatenate([dZ for _, dZ, _ in items])
+        steps = np.repeat([h for _, _, h in items], [d.shape[0] for _, d, _ in items])
+        groups[k] = (dZ, steps)
+        order += [(name, d.shape[0]) for name, d, _ in items]
+    steps = np.concatenate([groups[k][1] for k in sorted(groups)])
     work = _Work()
-    plain = [(k, dZ, h) for k, dZ, h, _ in items]
-    f1, kink = _directional_pass(net, plain, 1.0, work)
-    steps = np.concatenate([np.full(dZ.shape[0], h) for _, dZ, h in plain])
+    f1, kink = _directional_pass(net, groups, 1.0, work)
     d = (f1[0] - f1[1]) / (2.0 * steps)
-    floor = float(np.abs(net.per_sample).sum()) * net.scale
-    err = 4.0 * EPS * floor / steps
+    err = (4.0 * EPS * float(np.abs(net.per_sample).sum()) * net.scale) / steps
     if two_steps:
-        f2, kink2 = _directional_pass(net, plain, 2.0, work)
+        f2, kink2 = _directional_pass(net, groups, 2.0, work)
         err = err + np.abs(d - (f2[0] - f2[1]) / (4.0 * steps)) / 3.0
         kink = kink | kink2
+    if kink.any():
+        d = np.where(kink, np.nan, d)
     out = {}
     at = 0
-    for _k, dZ, _h, name in items:
-        sl = slice(at, at + dZ.shape[0])
-        at += dZ.shape[0]
-        dd = np.where(kink[sl], np.nan, d[sl])
+    for name, n in order:
+        sl = slice(at, at + n)
+        at += n
+        dd = d[sl]
         if name[0] == "W" and net.spec.reg:
             dd = dd + net.spec.reg * _along(dirs[name], net.W[int(name[1:]) - 1])
         out[name] = (dd, err[sl], kink[sl])
@@ -670,7 +683,6 @@ def screen(case: Case, grads: dict, *, directions: int = 8, seed: int = 0, names
     net = _prepare(case)
     results: dict[str, ScreenResult] = {}
     claimed: dict[str, np.ndarray] = {}
-    norms: dict[str, float] = {}
     dirs: dict[str, tuple] = {}
     shapes = {name: _tensor_value(net, name).shape for name in names}
     for name in names:
@@ -682,17 +694,23 @@ def screen(case: Case, grads: dict, *, directions: int = 8, seed: int = 0, names
             continue
         dirs[name] = _directions(name, tuple(shape), int(directions), int(seed))
         claimed[name] = _along(dirs[name], g)
-        norms[name] = _norm(g)
     dtype = case.spec.dtype
     impl_err: dict[str, float] = {}
+    family: list[float] = []  # the size of the family: see decide
 
     def decide(values: dict, final: bool) -> list[str]:
         """Judge each tensor; return the names that did not pass (to re-judge with the 2h estimate)."""
         again = []
+        if not family:
+            # E <u, g>^2 = ||g||^2 for Rademacher u: the RMS of a tensor's directional derivatives
+            # estimates its gradient norm without another pass over it. The largest over the tensors
+            # is the family scale (compare.py's absolute floor), as compare_observation uses max |g|.
+            family.append(max((math.sqrt(float(np.nanmean(v[0] ** 2))) for v in values.values()
+                               if not v[2].all()), default=0.0))
         for name, (fd, err, nd) in values.items():
             cl = claimed[name]
+            n_ok = len(fd) - int(nd.sum()) if nd.any() else len(fd)
             ok = ~nd
-            n_ok = int(ok.sum())
             if n_ok == 0:
                 if final:
                     results[name] = ScreenResult(
@@ -705,8 +723,7 @@ def screen(case: Case, grads: dict, *, directions: int = 8, seed: int = 0, names
                 cl, fd_ok, err_ok = cl[ok], fd[ok], err[ok]
             else:
                 fd_ok, err_ok = fd, err
-            # the spread of <u, g> over Rademacher u is ||g||: the natural size of a directional derivative
-            scale = max(norms[name], float(np.abs(fd_ok).max()))
+            scale = max(family[0], float(np.abs(fd_ok).max()))
             # the FD error, plus (final stage) the rounding a correct implementation in this dtype may
             # carry (oracles.error_model: saturated units make it large); <u, dg> ~ ||dg|| per direction
             est = math.hypot(_norm(err_ok), math.sqrt(n_ok) * impl_err.get(name, 0.0))
