@@ -224,6 +224,13 @@ def bench_fd(sizes=(784, 30, 10), batch: int = 16, seed: int = 0, repeats: int =
     out["screen_passed"] = all(v.status == "pass" for v in screened["r"].values())
     out["gradcheck_fast_passed"] = ok_fast["v"]
     _ratios(out, "screen_speedup_vs_gradcheck_fast", "gradcheck_fast", "screen")
+    # the same two back to back (timeit style, warm caches), reported next to the judged interleaved
+    # figure: a sub-millisecond screen pays proportionally more for caches the other run evicted
+    out["screen_warm_seconds"], out["screen_warm_cpu_seconds"] = _best2(
+        lambda: fd.screen(case, good, names=names), repeats * 4)
+    out["gradcheck_fast_warm_seconds"], out["gradcheck_fast_warm_cpu_seconds"] = _best2(
+        lambda: gradcheck(True, False), repeats * 4)
+    _ratios(out, "screen_speedup_vs_gradcheck_fast_warm", "gradcheck_fast_warm", "screen_warm")
 
     # 3. one bias element 1% wrong: screen, then localise the failing tensors, vs gradcheck fast failing
     found = {}
@@ -453,8 +460,10 @@ def format_table(results: dict) -> str:
             ("fd", "directional screen (correct grads)", _fmt(fd["screen_seconds"] * 1e3, " ms"),
              f"gradcheck fast {_fmt(fd['gradcheck_fast_seconds'] * 1e3, ' ms')}: "
              f"{_fmt(fd['screen_speedup_vs_gradcheck_fast'], 'x')} CPU, "
-             f"{_fmt(fd['screen_speedup_vs_gradcheck_fast_wall'], 'x')} wall (target >= 5x); "
-             f"passed {_fmt(fd['screen_passed'])}"),
+             f"{_fmt(fd['screen_speedup_vs_gradcheck_fast_wall'], 'x')} wall, interleaved (target >= 5x); "
+             f"back to back {_fmt(fd['screen_warm_seconds'] * 1e3, ' ms')} vs "
+             f"{_fmt(fd['gradcheck_fast_warm_seconds'] * 1e3, ' ms')}: "
+             f"{_fmt(fd['screen_speedup_vs_gradcheck_fast_warm'], 'x')} CPU; passed {_fmt(fd['screen_passed'])}"),
             ("fd", "screen + localise, b1 element 1% off", _fmt(fd["localise_seconds"] * 1e3, " ms"),
              f"gradcheck fast (fails, slow Jacobian) {_fmt(fd['gradcheck_fast_bug_seconds'], ' s')}: "
              f"{_fmt(fd['localise_speedup_vs_gradcheck_fast'], 'x')} CPU, "
