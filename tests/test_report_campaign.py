@@ -143,3 +143,25 @@ def test_a_bundled_module_that_cannot_be_imported_is_reported_not_fatal(monkeypa
     assert campaign.SKIPPED == ["reference.no_such_module_here was skipped: importing it raised "
                                 + campaign.SKIPPED[0].split("raised ", 1)[1]]
     assert "ModuleNotFoundError" in campaign.SKIPPED[0]
+
+
+def test_our_own_faults_are_reported_as_harness_discrepancies(monkeypatch, tmp_path):
+    from test_report_doubles import install_fakes
+
+    from reports.render import render_html, render_junit, render_markdown
+
+    install_fakes(monkeypatch)
+
+    def no_draw(subject, i, config):
+        raise ValueError("the generator broke")
+
+    monkeypatch.setattr(campaign, "_draw", no_draw)
+    config = campaign.CampaignConfig(cases=2, oracles=("torch",))
+    subjects = [campaign.Subject("fake:good", "fake", "fake:good", "Net")]
+    results = campaign.run_campaign(subjects, config, cases_dir=tmp_path / "cases", progress=False)
+    [d] = results["discrepancies"]
+    assert d["check"] == "harness" and "the generator broke" in d["message"] and "a bpcheck bug" in d["message"]
+    assert d["smallest"] is None and d["failed_cases"] == 2
+    for render in (render_markdown, render_junit):
+        assert "the generator broke" in render(results)
+    assert "no case was generated" in render_html(results, plots=False)
