@@ -165,3 +165,22 @@ def test_our_own_faults_are_reported_as_harness_discrepancies(monkeypatch, tmp_p
     for render in (render_markdown, render_junit):
         assert "the generator broke" in render(results)
     assert "no case was generated" in render_html(results, plots=False)
+
+
+def test_progress_bar_only_on_a_terminal_outside_ci(monkeypatch):
+    import io
+    import sys
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.delenv("CI", raising=False)
+    assert campaign._progress(5, None) is None  # pytest's captured output is not a terminal
+    monkeypatch.setattr(sys, "stdout", Tty())
+    monkeypatch.setattr(sys, "stderr", Tty())
+    bar = campaign._progress(5, None)
+    assert bar is not None
+    bar.close()
+    monkeypatch.setenv("CI", "1")
+    assert campaign._progress(5, None) is None
