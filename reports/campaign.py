@@ -791,12 +791,17 @@ class _Workers:
         self.tasks, self.results = ctx.Queue(), ctx.Queue()
         saved = {k: os.environ.get(k) for k in THREAD_ENV}
         os.environ.update({k: "1" for k in THREAD_ENV})  # inherited by the workers before numpy loads
+        # An ignored SIGINT survives exec and Python keeps it ignored: Ctrl-C (sent to the whole
+        # process group) then reaches only the parent, even while a worker is still importing.
+        old_int = signal.signal(signal.SIGINT, signal.SIG_IGN) if threading_main() else None
         try:
             self.procs = [ctx.Process(target=_worker_main, args=(self.tasks, self.results), daemon=True)
                           for _ in range(n)]
             for p in self.procs:
                 p.start()
         finally:
+            if old_int is not None:
+                signal.signal(signal.SIGINT, old_int)
             for k, v in saved.items():
                 if v is None:
                     os.environ.pop(k, None)
