@@ -390,7 +390,8 @@ def main() -> None:  # pragma: no cover - runs in the child process
                     try:
                         if op == "run":
                             out["obs"] = styles.run(style, impl, case, entry).to_dict()
-                        if op == "loss" or req.get("own_loss"):
+                        limit = req.get("own_loss_limit")
+                        if op == "loss" or (req.get("own_loss") and (limit is None or i < limit)):
                             out["own_loss"] = styles.own_loss(style, impl, case, entry)
                     except BaseException as e:  # noqa: BLE001 - student faults become answers
                         out["error"] = fault(e)

@@ -352,7 +352,8 @@ class Sandbox:
         return spaces, None
 
     def run(self, style: str, entry: str, cases: list, *, own_loss: bool = False, op: str = "run",
-            give_up_after: int = 2, while_waiting=None, budget: float | None = None) -> list[SandboxResult]:
+            give_up_after: int = 2, while_waiting=None, budget: float | None = None,
+            own_loss_limit: int | None = None) -> list[SandboxResult]:
         """Run every case; one SandboxResult each, in order. Never raises for submission faults.
 
         After ``give_up_after`` consecutive fatal faults (hang, death) the remaining cases of this
@@ -379,8 +380,9 @@ class Sandbox:
                         fault="not_run", message=f"not run: {fatal_streak} earlier cases of {entry} hit fatal faults")
                 break
             try:
+                limit = None if own_loss_limit is None else max(0, own_loss_limit - i)
                 self._send({"op": op, "style": style, "entry": entry, "cases": blobs[i:], "own_loss": own_loss,
-                            "cpu": self.cpu})
+                            "own_loss_limit": limit, "cpu": self.cpu})
             except _ChildGone as e:
                 self._kill()
                 results[i] = SandboxResult(fault="killed", message=e.message)

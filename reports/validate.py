@@ -45,6 +45,10 @@ _RANK = {v: i for i, v in enumerate(VERDICTS)}
 # Regimes cycled over the case index: mostly ordinary, then the stress regimes.
 _REGIMES = (None, None, None, None, None, None, "tiny", "large_logits", "saturated", "near_kink")
 _SELF_CHECK_CASES = 3  # cases per entry point for the own-loss-vs-own-gradient check
+# Batches of 1..8: batch-size bugs (a missing 1/m, a bias not summed) show from m = 2, and a per-sample
+# style (Nielsen) pays for every sample in the child.
+_MAX_BATCH = 8
+_OWN_LOSS_CASES = 20  # the child reports its own loss for the first cases only (candidates for the above)
 _FAULT_TEXT = {
     "timeout": "time limit",
     "cpu": "CPU time limit",
@@ -249,7 +253,9 @@ def validate_file(path: str | Path, options: ValidationOptions | None = None, **
 
 
 def _import_oracle() -> None:
+    # in the order the main thread needs them: the case generator (hypothesis), then the oracle (torch)
     try:
+        import oracles.strategies  # noqa: F401
         import oracles.torch_autograd  # noqa: F401
     except Exception:  # noqa: BLE001 - the main thread's import reports it properly
         pass
@@ -302,9 +308,14 @@ class _Judge:
         self.self_checks: list = []  # (entry, cases): need the child, so after every entry has run
         self.conv_cases: Counter = Counter()
         self.entry_cases: Counter = Counter()
+
+    @property
+    def oracle(self):
+        # imported on first use, inside the first wait for the child: the child starts on the cases
+        # while torch is still loading in the background thread
         from oracles import torch_autograd
 
-        self.oracle = torch_autograd
+        return torch_autograd
 
     # -- cases
 
@@ -320,10 +331,10 @@ class _Judge:
         for i in range(n):
             regime = _REGIMES[i % len(_REGIMES)]
             try:
-                cases.append(draw_case(space, base + i, regime=regime))
+                cases.append(draw_case(space, base + i, regime=regime, max_batch=_MAX_BATCH))
             except ValueError:
                 try:
-                    cases.append(draw_case(space, base + i))
+                    cases.append(draw_case(space, base + i, max_batch=_MAX_BATCH))
                 except ValueError as e:
                     self.notes.append(f"{entry}: could not draw a case ({e})")
                     break
@@ -353,8 +364,9 @@ class _Judge:
                 expected[i] = self.oracle_cache[key]
             self.judge_pending()
 
-        results = self.sb.run(self.style, entry, cases, own_loss=True, while_waiting=meanwhile,
-                              budget=self.o.budget)
+        # the own loss is only needed for the few self-consistency cases, taken from the first ones
+        results = self.sb.run(self.style, entry, cases, own_loss=True, own_loss_limit=_OWN_LOSS_CASES,
+                              while_waiting=meanwhile, budget=self.o.budget)
         self.pending.append((entry, cases, results, expected))
 
     def judge_pending(self) -> None:
