@@ -109,6 +109,13 @@ def test_memory_bomb_hits_the_memory_limit():
     assert r.fault == "memory" or any("MemoryError" in e for e in r.obs.errors.values())
 
 
+@pytest.mark.parametrize("name, text", [("wrong_return_type.py", "returned a str"), ("nan_gradients.py", "NaN")])
+def test_bad_return_values_become_errors_of_the_affected_checks(name, text):
+    _, results, _ = _run(name)
+    r = results[0]
+    assert r.fault is None and "grad_W" in r.obs.errors and text in r.obs.errors["grad_W"]
+
+
 def test_exception_shows_only_student_frames():
     _, results, _ = _run("exception_deep.py")
     text = " ".join(results[0].obs.errors.values())
