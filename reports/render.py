@@ -139,7 +139,7 @@ def render_markdown(results: dict) -> str:
         if len(d["occurrences"]) > 1:
             out += ["Failing cases (first 10):", ""]
             rows = [[o["case_index"], o["architecture"], o["batch"], o["tensor"], fmt_err(o["max_abs"]),
-                     o["max_abs_index"], fmt_err(o["norm_rel"]), "-" if o["norm_ratio"] is None
+                     o["max_abs_index"] or "-", fmt_err(o["norm_rel"]), "-" if o["norm_ratio"] is None
                      else f"{o['norm_ratio']:.4g}", f"`{o['replay']}`" if o.get("replay") else "-"]
                     for o in others]
             out += [tabulate(rows, headers=["case", "architecture", "batch", "tensor", "greatest abs diff", "at",
@@ -257,7 +257,7 @@ def _html_discrepancy(results: dict, d: dict, plots: bool, heat_budget: list[int
                 out += maps
     if len(d["occurrences"]) > 1:
         rows = [[o["case_index"], o["architecture"], o["batch"], o["tensor"], fmt_err(o["max_abs"]),
-                 o["max_abs_index"], fmt_err(o["norm_rel"]),
+                 o["max_abs_index"] or "-", fmt_err(o["norm_rel"]),
                  "-" if o["norm_ratio"] is None else f"{o['norm_ratio']:.4g}", o.get("replay") or "-"]
                 for o in d["occurrences"][:10]]
         out.append("<p>Failing cases (first 10):</p>")
