@@ -130,7 +130,9 @@ def softmax_loss(x: np.ndarray, y: np.ndarray):
     log_probs = F.log_softmax(x, axis=1)  # log-sum-exp: no overflow, no log(0)
     loss = -np.sum(log_probs[np.arange(N), y]) / N
     dx = np.exp(log_probs)  # softmax, a fresh array we may edit
-    dx[np.arange(N), y] -= 1
+    # p_y - 1 written as -(sum of the other probabilities): exact even when p_y has rounded to 1
+    dx[np.arange(N), y] = 0
+    dx[np.arange(N), y] = -np.sum(dx, axis=1)
     dx /= N
     return loss, dx
 

@@ -211,9 +211,10 @@ def L_model_backward(AL: np.ndarray, Y: np.ndarray, caches, activations: Sequenc
     activations = _layer_activations(L, activations)
     Y = Y.reshape(AL.shape)
     # The course's dAL = -(Y/AL - (1-Y)/(1-AL)) times sigma'(ZL) = AL (1 - AL) is AL - Y:
-    # written directly it never divides by an AL that has saturated to 0 or 1.
-    dZL = (AL - Y).astype(AL.dtype, copy=False)
-    linear_cache, _ = caches[L - 1]
+    # written directly it never divides by an AL that has saturated to 0 or 1. We take it from
+    # ZL (in the cache) rather than AL, exact even where AL has rounded to 1.
+    linear_cache, ZL = caches[L - 1]
+    dZL = F.binary_cross_entropy_from_logits_delta(ZL, Y).astype(AL.dtype, copy=False)
     grads["dA" + str(L - 1)], grads["dW" + str(L)], grads["db" + str(L)] = linear_backward(dZL, linear_cache)
     for l in reversed(range(L - 1)):
         dA_prev, dW, db = linear_activation_backward(grads["dA" + str(l + 1)], caches[l], activations[l])

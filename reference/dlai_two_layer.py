@@ -72,7 +72,8 @@ def backward_propagation(parameters: dict, cache: dict, X: np.ndarray, Y: np.nda
     W2 = parameters["W2"]
     A1, A2 = cache["A1"], cache["A2"]
     Y = Y.reshape(A2.shape)
-    dZ2 = (A2 - Y).astype(A2.dtype, copy=False)  # sigmoid + cross-entropy: no division by A2
+    # sigmoid + cross-entropy: dZ2 = A2 - Y, no division by A2; from Z2 it stays exact where A2 rounded to 1
+    dZ2 = F.binary_cross_entropy_from_logits_delta(cache["Z2"], Y).astype(A2.dtype, copy=False)
     dW2 = dZ2 @ A1.T / m
     db2 = np.sum(dZ2, axis=1, keepdims=True) / m
     dZ1 = (W2.T @ dZ2) * (1 - A1**2)

@@ -168,6 +168,18 @@ def _as_rows(x: np.ndarray) -> np.ndarray:
     return x.reshape(1, -1) if x.ndim == 1 else x
 
 
+def _softmax_minus(y: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """y - t for softmax rows y and target rows t that sum to 1, written as y (1 - t) - t (1 - y)
+    with 1 - y_k for the largest y_k taken as the sum of the other entries: exact even when
+    that y_k has rounded towards 1 (only the largest entry of a row can be near 1)."""
+    rows, k = np.arange(y.shape[0]), np.argmax(y, axis=1)
+    rest = y.copy()
+    rest[rows, k] = 0
+    one_minus_y = 1 - y
+    one_minus_y[rows, k] = rest.sum(axis=1)
+    return y * (1 - t) - t * one_minus_y
+
+
 class SoftmaxWithLoss:
     """Softmax followed by mean cross-entropy; t one-hot (N, C) or labels (N,)."""
 
@@ -196,10 +208,14 @@ class SoftmaxWithLoss:
     def backward(self, dout=1):
         N = self.y.shape[0]
         if self.one_hot:
-            dx = self.y - self.t.reshape(self.y.shape)
+            dx = _softmax_minus(self.y, self.t.reshape(self.y.shape))
         else:
+            # y - t with t one-hot. At the target, y_t - 1 = -(sum of the other classes): summing
+            # them keeps the digits that 1 - y_t loses when y_t has rounded towards 1.
+            rows, t = np.arange(N), self.t.reshape(-1).astype(int)
             dx = self.y.copy()  # a copy: self.y must survive a second backward
-            dx[np.arange(N), self.t.reshape(-1).astype(int)] -= 1
+            dx[rows, t] = 0
+            dx[rows, t] = -dx.sum(axis=1)
         dx = dx * (dout / N)  # mean over the batch
         # The gradient has the logits' dtype, whatever dtype t and dout came in.
         return dx.astype(self.y.dtype, copy=False).reshape(self.x_shape)

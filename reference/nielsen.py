@@ -16,7 +16,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from reference.functions import ACTIVATIONS, binary_cross_entropy_from_logits
+from reference.functions import (
+    ACTIVATIONS,
+    binary_cross_entropy_from_logits,
+    binary_cross_entropy_from_logits_delta,
+)
 
 __all__ = ["QuadraticCost", "CrossEntropyCost", "Network"]
 
@@ -49,8 +53,9 @@ class CrossEntropyCost:
 
     @staticmethod
     def delta(z: np.ndarray, a: np.ndarray, y: np.ndarray, act_prime) -> np.ndarray:
-        # sigma'(z) cancels against the cost's 1 / (a (1 - a)): no division, no learning slowdown.
-        return a - y
+        # sigma'(z) cancels against the cost's 1 / (a (1 - a)): a - y, no division, no learning
+        # slowdown. From z rather than a it stays exact where a has rounded to 1.
+        return binary_cross_entropy_from_logits_delta(z, y).astype(a.dtype, copy=False)
 
 
 class Network:

@@ -538,3 +538,34 @@ def test_every_style_runs_on_read_only_arrays():
         fc.params = {k: readonly(v) for k, v in fc.params.items()}
         fc.loss(x, labels)
     cs231n.sgd(readonly(np.ones(2)), readonly(np.ones(2)))
+
+
+# ---- saturation: gradients stay exact where the output has rounded to 1 --------------------
+
+
+def test_output_gradients_are_exact_when_the_output_rounds_to_one():
+    z = 30.0  # sigmoid(30) - 1 as a difference of rounded numbers keeps ~3 digits
+    exact = -math.exp(-z) / (1 + math.exp(-z))  # sigmoid(z) - 1 = -sigmoid(-z)
+    X, Y = np.array([[1.0]]), np.array([[1.0]])
+
+    AL, caches = dlai.L_model_forward(X, {"W1": np.array([[z]]), "b1": np.zeros((1, 1))})
+    assert_same("dlai db1", dlai.L_model_backward(AL, Y, caches)["db1"], np.array([[exact]]))
+
+    params = {"W1": np.ones((1, 1)), "b1": np.zeros((1, 1)), "W2": np.zeros((1, 1)), "b2": np.array([[z]])}
+    A2, cache = dlai_two_layer.forward_propagation(X, params)
+    assert_same("planar db2", dlai_two_layer.backward_propagation(params, cache, X, Y)["db2"], np.array([[exact]]))
+
+    net = nielsen.Network([1, 1], cost=nielsen.CrossEntropyCost)
+    net.weights, net.biases = [np.array([[z]])], [np.zeros((1, 1))]
+    assert_same("nielsen nabla_b", net.backprop(X, Y)[0][0], np.array([[exact]]))
+
+    # softmax: p_t - 1 = -(sum of the other probabilities)
+    x = np.array([[25.0, 0.0, 1.0]])
+    e = np.exp(x - 25.0)
+    expected = e / e.sum()
+    expected[0, 0] = -(e[0, 1] + e[0, 2]) / e.sum()
+    for t in (np.array([0]), np.array([[1.0, 0.0, 0.0]])):
+        layer = layers.SoftmaxWithLoss()
+        layer.forward(x, t)
+        assert_same(f"SoftmaxWithLoss dx, t={t.tolist()}", layer.backward(), expected)
+    assert_same("softmax_loss dx", cs231n.softmax_loss(x, np.array([0]))[1], expected)
