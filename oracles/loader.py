@@ -122,6 +122,25 @@ def _strip_notebook_magics(source: str) -> tuple[str, list[int]]:
     return "".join(out), hit
 
 
+def read_source(file: Path) -> str:
+    """The file's Python source; for a Jupyter notebook (.ipynb) its code cells, one after another."""
+    text = file.read_text(encoding="utf-8", errors="replace")
+    if file.suffix != ".ipynb":
+        return text
+    import json
+
+    try:
+        cells = json.loads(text).get("cells", [])
+    except (ValueError, AttributeError) as e:
+        raise LoadError("syntax", f"{file.name} is not a readable notebook ({e}); export it as a .py file") from None
+    parts = []
+    for cell in cells:
+        if isinstance(cell, dict) and cell.get("cell_type") == "code":
+            src = cell.get("source", "")
+            parts.append("".join(src) if isinstance(src, list) else str(src))
+    return "\n\n".join(parts) + "\n"
+
+
 def parse(source: str, filename: str) -> tuple[ast.Module, list[str]]:
     """Parse, turning a SyntaxError into LoadError('syntax' or 'python2') with the line."""
     notes = []
@@ -142,7 +161,8 @@ def parse(source: str, filename: str) -> tuple[ast.Module, list[str]]:
                 f"port the file (e.g. print(...), 'except E as e:', range instead of xrange)",
                 line,
             ) from None
-        raise LoadError("syntax", f"syntax error at line {line}: {err.msg} ({text!r})", line) from None
+        hint = " (tabs and spaces mixed in the indentation: use spaces only)" if isinstance(err, TabError) else ""
+        raise LoadError("syntax", f"syntax error at line {line}: {err.msg} ({text!r}){hint}", line) from None
 
 
 # ---------------------------------------------------------------- which statements run
@@ -429,7 +449,7 @@ class _FilteredLoader(importlib.machinery.SourceFileLoader):
         self._log = skipped_log
 
     def exec_module(self, module):
-        source = Path(self.path).read_text(encoding="utf-8", errors="replace")
+        source = read_source(Path(self.path))
         tree, _ = parse(source, self.path)
         tree, skipped = filter_module(tree)
         module.__dict__["__builtins__"] = self._builtins
@@ -481,7 +501,7 @@ def load_submission(path: str, root: str | None = None, allow: tuple[str, ...] =
     file = Path(path).resolve()
     if not file.is_file():
         raise LoadError("missing", f"no such file: {path}")
-    source = file.read_text(encoding="utf-8", errors="replace")
+    source = read_source(file)
     tree, notes = parse(source, str(file))
     allow_set = set(allow)
 

@@ -169,7 +169,8 @@ _MAIN_HINTS = ("def backprop", "def update_mini_batch", "def L_model_backward", 
 
 def _main_file(folder: Path) -> Path | None:
     """The file of a sub-folder submission: the .py file with the most course entry-point names."""
-    files = sorted(p for p in folder.rglob("*.py") if p.name != "__init__.py" and not p.name.startswith("test"))
+    files = sorted(p for p in [*folder.rglob("*.py"), *folder.rglob("*.ipynb")]
+                   if p.name != "__init__.py" and not p.name.startswith("test") and ".ipynb_checkpoints" not in p.parts)
     if not files:
         return None
     if len(files) == 1:
@@ -193,7 +194,7 @@ def find_submissions(folder: Path, *, single: bool = False) -> list[tuple[str, P
     for p in sorted(folder.iterdir()):
         if p.name.startswith((".", "_")):
             continue
-        if p.is_file() and p.suffix == ".py":
+        if p.is_file() and p.suffix in (".py", ".ipynb"):
             out.append((p.stem, p, None))
         elif p.is_dir():
             out.append((p.name, _main_file(p), p))

@@ -205,3 +205,22 @@ def test_hostile_attempts_are_a_failing_verdict(tmp_path):
     r = validate_file(student, cases=3, shrink=False)
     row = next(c for c in r.checks if c.name == "sandbox")
     assert row.verdict == "fail" and "os.kill" in row.message and r.verdict == "fail"
+
+
+def test_jupyter_notebook_runs_its_definitions_only(tmp_path):
+    import json
+
+    src = (FAULTS / "correct_nielsen.py").read_text()
+    nb = {"cells": [{"cell_type": "markdown", "source": ["# Network\n"]},
+                    {"cell_type": "code", "source": ["%matplotlib inline\n", "import matplotlib.pyplot as plt\n"]},
+                    {"cell_type": "code", "source": src.splitlines(keepends=True)},
+                    {"cell_type": "code", "source": ["net = Network([784, 30, 10])\n", "net.SGD(d, 30, 10, 3)\n"]}],
+          "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    f = tmp_path / "assignment.ipynb"
+    f.write_text(json.dumps(nb))
+    with Sandbox(f) as sb:
+        info = sb.load()
+        r = sb.run("nielsen", "Network", [_case()])[0]
+    assert info.ok and "Network.backprop" in info.names and "net" not in info.names
+    assert any("magics" in n for n in info.notes) and any("top-level code not run" in n for n in info.notes)
+    assert r.fault is None and not r.obs.errors
