@@ -172,6 +172,10 @@ def _snapshot() -> dict:
     import numpy as np
 
     spaces = {"np": np, "np.linalg": np.linalg, "np.random": np.random, "builtins": builtins, "math": math}
+    # the harness in the child too: a submission that rewires a driver could fake an observation
+    for name, mod in list(sys.modules.items()):
+        if mod is not None and name.split(".")[0] in ("oracles", "reference") and name != "oracles.child":
+            spaces[name] = mod
     return {label: dict(vars(mod)) for label, mod in spaces.items()}, spaces
 
 

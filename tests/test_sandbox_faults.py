@@ -22,7 +22,7 @@ def _case(seed: int = 0) -> Case:
     return Case(spec=spec, params=params, x=rng.standard_normal((3, 3)), y=rng.random((3, 2)), seed=seed)
 
 
-def _run(name: str, n: int = 1, **kw):
+def _run(name, n: int = 1, **kw):
     with Sandbox(FAULTS / name, **kw) as sb:
         info = sb.load()
         assert info.ok, info.message
@@ -224,3 +224,13 @@ def test_jupyter_notebook_runs_its_definitions_only(tmp_path):
     assert info.ok and "Network.backprop" in info.names and "net" not in info.names
     assert any("magics" in n for n in info.notes) and any("top-level code not run" in n for n in info.notes)
     assert r.fault is None and not r.obs.errors
+
+
+def test_rewiring_a_driver_is_detected_and_undone(tmp_path):
+    student = tmp_path / "rewire.py"
+    student.write_text((FAULTS / "correct_nielsen.py").read_text().replace(
+        "    def backprop(self, x, y):\n",
+        "    def backprop(self, x, y):\n        import sys\n"
+        "        sys.modules['oracles.styles.nielsen'].own_loss = lambda *a, **k: 0.0\n"))
+    _, results, _ = _run(student)
+    assert results[0].fault == "patched" and "oracles.styles.nielsen.own_loss" in results[0].message
