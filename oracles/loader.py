@@ -295,8 +295,17 @@ def exec_filtered(tree: ast.Module, filename: str, namespace: dict, skipped: lis
     def _alarm(signum, frame):
         raise _Slow
 
+    import __future__
+
+    # statements are compiled one at a time: carry the file's `from __future__ import ...` to each
+    flags = 0
     for stmt in tree.body:
-        code = compile(ast.Module(body=[stmt], type_ignores=[]), filename, "exec")
+        if isinstance(stmt, ast.ImportFrom) and stmt.module == "__future__":
+            for alias in stmt.names:
+                feature = getattr(__future__, alias.name, None)
+                flags |= getattr(feature, "compiler_flag", 0)
+    for stmt in tree.body:
+        code = compile(ast.Module(body=[stmt], type_ignores=[]), filename, "exec", flags=flags, dont_inherit=True)
         if not getattr(stmt, "_bpcheck_guarded", False):
             exec(code, namespace)
             continue

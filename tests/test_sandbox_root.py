@@ -83,3 +83,15 @@ def test_relative_import_next_to_the_file(tmp_path):
         info = sb.load()
     assert info.ok, info.message
     assert {"sigmoid_prime", "sp"} <= set(info.names)
+
+
+def test_future_imports_apply_to_every_statement(tmp_path):
+    # statements run one at a time; `from __future__ import annotations` must still cover them all
+    (tmp_path / "fut.py").write_text("from __future__ import annotations\n\n"
+                                     "def make(n: Network) -> Network:\n    return n\n\n"
+                                     "class Network:\n    def backprop(self, x, y) -> tuple[list, list]:\n"
+                                     "        return [], []\n")
+    with Sandbox(tmp_path / "fut.py") as sb:
+        info = sb.load()
+    assert info.ok, info.message
+    assert {"make", "Network.backprop"} <= set(info.names)
