@@ -322,6 +322,27 @@ def exec_filtered(tree: ast.Module, filename: str, namespace: dict, skipped: lis
             signal.signal(signal.SIGALRM, old)
 
 
+_IMPORT_ERRORS = {"ImportError", "ModuleNotFoundError", "Exception", "BaseException"}
+
+
+def fallback_import_lines(tree: ast.AST) -> set[int]:
+    """Lines of imports inside ``try: ... except ImportError:`` (a fallback follows: never stub those)."""
+    lines = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Try):
+            continue
+        caught = set()
+        for h in node.handlers:
+            if h.type is None:
+                caught.add("BaseException")
+            for t in (h.type.elts if isinstance(h.type, ast.Tuple) else [h.type]) if h.type is not None else []:
+                caught.add(t.id if isinstance(t, ast.Name) else getattr(t, "attr", ""))
+        if caught & _IMPORT_ERRORS:
+            for stmt in node.body:
+                lines |= {n.lineno for n in ast.walk(stmt) if isinstance(n, (ast.Import, ast.ImportFrom))}
+    return lines
+
+
 def imported_roots(tree: ast.AST) -> list[tuple[str, int]]:
     """Top-level module names of every absolute import anywhere in the file, with lines."""
     out = []
@@ -386,6 +407,7 @@ class _Guard:
         self.stubbed: list[str] = []
         self.refused: list[str] = []
         self.harness_ok = False
+        self.fallbacks: set[tuple[str, int]] = set()  # (file, line) of imports with an except ImportError
 
     def refuse(self, root: str) -> None:
         self.refused.append(root)
@@ -427,6 +449,9 @@ class _Guard:
                 missing = e.name or ""
                 if level != 0 or not missing or not (name == missing or name.startswith(missing + ".")):
                     raise
+                caller = sys._getframe(1)
+                if (caller.f_code.co_filename, caller.f_lineno) in self.fallbacks:
+                    raise  # `try: import cPickle except ImportError: import pickle` keeps working
                 self.stub(name)
                 return real_import(name, globals, locals, fromlist, level)
 
@@ -452,14 +477,16 @@ class _BlockFinder(importlib.abc.MetaPathFinder):
 class _FilteredLoader(importlib.machinery.SourceFileLoader):
     """Helper modules of the submission (under --root) run with the same filter: definitions only."""
 
-    def __init__(self, fullname, path, builtins_dict, skipped_log):
+    def __init__(self, fullname, path, builtins_dict, skipped_log, guard):
         super().__init__(fullname, path)
         self._builtins = builtins_dict
         self._log = skipped_log
+        self._guard = guard
 
     def exec_module(self, module):
         source = read_source(Path(self.path))
         tree, _ = parse(source, self.path)
+        self._guard.fallbacks |= {(self.path, n) for n in fallback_import_lines(tree)}
         tree, skipped = filter_module(tree)
         module.__dict__["__builtins__"] = self._builtins
         exec_filtered(tree, self.path, module.__dict__, skipped)
@@ -468,10 +495,11 @@ class _FilteredLoader(importlib.machinery.SourceFileLoader):
 
 
 class _RootFinder(importlib.abc.MetaPathFinder):
-    def __init__(self, dirs: list[Path], builtins_dict, log) -> None:
+    def __init__(self, dirs: list[Path], builtins_dict, log, guard) -> None:
         self.dirs = [str(d) for d in dirs]
         self.builtins = builtins_dict
         self.log = log
+        self.guard = guard
 
     def find_spec(self, fullname, path, target=None):
         if fullname.split(".")[0] in sys.stdlib_module_names:
@@ -483,7 +511,7 @@ class _RootFinder(importlib.abc.MetaPathFinder):
         spec = importlib.machinery.PathFinder.find_spec(fullname, search)
         if spec is None or not (spec.origin or "").endswith(".py"):
             return spec
-        loader = _FilteredLoader(fullname, spec.origin, self.builtins, self.log)
+        loader = _FilteredLoader(fullname, spec.origin, self.builtins, self.log, self.guard)
         return importlib.util.spec_from_file_location(
             fullname, spec.origin, loader=loader, submodule_search_locations=spec.submodule_search_locations
         )
@@ -548,7 +576,8 @@ def load_submission(path: str, root: str | None = None, allow: tuple[str, ...] =
     # get_ipython() inside a function that does get called still says what it is.
     student_builtins.setdefault("get_ipython", _Stub("get_ipython"))
     helper_log: list[str] = []
-    sys.meta_path.insert(0, _RootFinder(dirs, student_builtins, helper_log))
+    guard.fallbacks = {(str(file), n) for n in fallback_import_lines(tree)}
+    sys.meta_path.insert(0, _RootFinder(dirs, student_builtins, helper_log, guard))
     sys.meta_path.insert(0, _BlockFinder(guard))
     sys.dont_write_bytecode = True
 

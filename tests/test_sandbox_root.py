@@ -95,3 +95,15 @@ def test_future_imports_apply_to_every_statement(tmp_path):
         info = sb.load()
     assert info.ok, info.message
     assert {"make", "Network.backprop"} <= set(info.names)
+
+
+def test_import_fallbacks_are_not_stubbed(tmp_path):
+    (tmp_path / "compat.py").write_text(
+        "try:\n    import cPickle as pickle\nexcept ImportError:\n    import pickle\n"
+        "try:\n    from itertools import izip as zip_\nexcept ImportError:\n    zip_ = zip\n"
+        "import testCases\n\ndef backprop(x, y):\n    return pickle.dumps(1)\n")
+    with Sandbox(tmp_path / "compat.py") as sb:
+        info = sb.load()
+    assert info.ok, info.message
+    stubs = " ".join(n for n in info.notes if "stub" in n)
+    assert "testCases" in stubs and "cPickle" not in stubs and "itertools" not in stubs
