@@ -210,6 +210,16 @@ class Case:
             if y.shape != (m, spec.sizes[-1]):
                 raise ValueError(f"Case.y has shape {y.shape}; expected ({m}, {spec.sizes[-1]}) for target='dense'")
             _finite("Case.y", y)
+            if spec.loss == "softmax_cross_entropy":
+                rows = y.sum(axis=1)
+                if (y < 0).any() or np.abs(rows - 1).max() > 1e-9:
+                    i = int(np.argmax((y < 0).any(axis=1) | (np.abs(rows - 1) > 1e-9)))
+                    raise ValueError(
+                        f"Case.y row {i} sums to {rows[i]:g}: softmax cross-entropy targets must be "
+                        f"distributions (non-negative, each row summing to 1), e.g. one-hot rows"
+                    )
+            if spec.loss == "binary_cross_entropy" and ((y < 0) | (y > 1)).any():
+                raise ValueError("Case.y: binary cross-entropy targets must lie in [0, 1]")
         object.__setattr__(self, "x", x)
         object.__setattr__(self, "y", y)
         if not (math.isfinite(self.lr) and self.lr > 0):

@@ -97,3 +97,13 @@ def test_observation_comparison_covers_errors_side_effects_and_update():
     with pytest.raises(AssertionError, match=r"grads\['W1'\].*norm ratio 2"):
         assert_matches(case, obs, exp, checks=["grad_W"])
     assert_matches(case, obs, exp, checks=["grad_b", "loss"])
+
+
+def test_softmax_targets_must_be_distributions():
+    spec = Spec((2, 2), ("identity",), loss="softmax_cross_entropy")
+    p = {"W1": np.zeros((2, 2)), "b1": np.zeros(2)}
+    Case(spec, p, np.zeros((1, 2)), np.array([[0.25, 0.75]]))
+    with pytest.raises(ValueError, match="row 0 sums to 0: softmax cross-entropy targets must be distributions"):
+        Case(spec, p, np.zeros((1, 2)), np.array([[0.0, 0.0]]))
+    with pytest.raises(ValueError, match=r"binary cross-entropy targets must lie in \[0, 1\]"):
+        Case(Spec((2, 2), ("sigmoid",), loss="binary_cross_entropy"), p, np.zeros((1, 2)), np.array([[2.0, 0.0]]))
