@@ -354,6 +354,81 @@ def imported_roots(tree: ast.AST) -> list[tuple[str, int]]:
     return out
 
 
+# ---------------------------------------------------------------- course helpers
+
+# Helper modules the courses hand out with the assignment (students import them, never write them).
+# When a submission arrives without them, these stand-ins (the published math, written here) are
+# used instead of a stub, and the report says so. Everything else in those modules (data loaders,
+# plotting, test cases) stays a stub.
+_DLAI_UTILS = """
+import numpy as np
+
+def sigmoid(Z):
+    return 1 / (1 + np.exp(-Z)), Z
+
+def relu(Z):
+    return np.maximum(0, Z), Z
+
+def sigmoid_backward(dA, cache):
+    s = 1 / (1 + np.exp(-cache))
+    return dA * s * (1 - s)
+
+def relu_backward(dA, cache):
+    dZ = np.array(dA, copy=True)
+    dZ[cache <= 0] = 0
+    return dZ
+"""
+_PLANAR_UTILS = """
+import numpy as np
+
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+"""
+_SAITO_FUNCTIONS = """
+import numpy as np
+
+def identity_function(x):
+    return x
+
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+def sigmoid_grad(x):
+    return (1.0 - sigmoid(x)) * sigmoid(x)
+
+def relu(x):
+    return np.maximum(0, x)
+
+def relu_grad(x):
+    return (x > 0).astype(float)
+
+def softmax(x):
+    x = x - np.max(x, axis=-1, keepdims=True)
+    return np.exp(x) / np.sum(np.exp(x), axis=-1, keepdims=True)
+
+def mean_squared_error(y, t):
+    return 0.5 * np.sum((y - t) ** 2)
+
+def cross_entropy_error(y, t):
+    if y.ndim == 1:
+        t = t.reshape(1, t.size)
+        y = y.reshape(1, y.size)
+    if t.size == y.size:
+        t = t.argmax(axis=1)
+    batch_size = y.shape[0]
+    return -np.sum(np.log(y[np.arange(batch_size), t] + 1e-7)) / batch_size
+
+def softmax_loss(X, t):
+    return cross_entropy_error(softmax(X), t)
+"""
+COURSE_HELPERS = {
+    **{m: _DLAI_UTILS for m in ("dnn_utils", "dnn_utils_v2", "dnn_app_utils", "dnn_app_utils_v2",
+                                "dnn_app_utils_v3")},
+    "planar_utils": _PLANAR_UTILS,
+    "common.functions": _SAITO_FUNCTIONS,
+}
+
+
 # ---------------------------------------------------------------- stubs and the import guard
 
 
@@ -387,11 +462,13 @@ class _Stub:
 
 
 class _StubModule(types.ModuleType):
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, helper: str | None = None) -> None:
         super().__init__(name)
         self.__path__ = []  # a package, so `import a.b.c` works
-        self.__all__ = []  # `from stub import *` imports nothing
         self.__bpcheck_stub__ = True
+        if helper is not None:  # a course helper: the published functions, the rest stubbed
+            exec(compile(helper, f"<bpcheck stand-in for {name}>", "exec"), self.__dict__)
+        self.__all__ = [k for k in vars(self) if not k.startswith("_") and k != "np"]
 
     def __getattr__(self, attr: str):
         if attr.startswith("__") and attr.endswith("__"):
@@ -408,23 +485,26 @@ class _Guard:
         self.refused: list[str] = []
         self.harness_ok = False
         self.fallbacks: set[tuple[str, int]] = set()  # (file, line) of imports with an except ImportError
+        self.helpers: list[str] = []  # course helper modules supplied by bpcheck
 
     def refuse(self, root: str) -> None:
         self.refused.append(root)
         raise ImportError(f"importing {root!r} is not allowed in a submission (autograd library)")
 
     def stub(self, name: str) -> None:
-        """Put stub modules for name and its parents into sys.modules."""
+        """Put stub modules for name and its parents into sys.modules (course helpers filled in)."""
         parts = name.split(".")
-        if parts[0] not in self.stubbed:
-            self.stubbed.append(parts[0])
         parent = None
         for i in range(1, len(parts) + 1):
             full = ".".join(parts[:i])
             mod = sys.modules.get(full)
             if mod is None or not getattr(mod, "__bpcheck_stub__", False):
-                mod = _StubModule(full)
+                mod = _StubModule(full, COURSE_HELPERS.get(full))
                 sys.modules[full] = mod
+                if full in COURSE_HELPERS:
+                    self.helpers.append(full)
+                elif i == len(parts) and parts[0] not in self.stubbed:
+                    self.stubbed.append(parts[0])
             if parent is not None:
                 setattr(parent, parts[i - 1], mod)
             parent = mod
@@ -611,6 +691,9 @@ def load_submission(path: str, root: str | None = None, allow: tuple[str, ...] =
         shown = "; ".join(f"line {n}: {d}" for n, d in skipped[:4])
         more = f" and {len(skipped) - 4} more" if len(skipped) > 4 else ""
         notes.append(f"top-level code not run ({len(skipped)} statement(s)): {shown}{more}")
+    if guard.helpers:
+        notes.append("course helper module(s) not included with the submission, bpcheck's stand-ins used: "
+                     + ", ".join(sorted(set(guard.helpers))) + " (give --root DIR to use the course's own files)")
     if guard.stubbed:
         notes.append(
             "modules not available here were replaced by stubs (fine unless backprop calls them): "
