@@ -213,6 +213,7 @@ class _Net:
     kinked: bool = False  # any relu-family layer or hinge margins: sign patterns to watch
     f0_: float | None = None  # see f0
     scale: float = 1.0
+    round_terms: float = 0.0  # the size of what one loss evaluation rounds relative to (see _prepare)
 
     @property
     def L(self) -> int:
@@ -259,6 +260,13 @@ def _prepare(case: Case, params: dict | None = None, x: np.ndarray | None = None
     # one copy per sample: the per-sample losses (m,)
     yy = y[:, None] if spec.target == "labels" else y[:, None, :]
     net.per_sample = _loss_sum(spec, net.zs[-1][:, None, :], net.acts[-1][:, None, :], yy, [], _Work())
+    # A loss of 1e-5 from a confident softmax is log-sum-exp minus z_t, terms of size |z| ~ 10: its
+    # rounding is eps * |z|, not eps * |loss|. So the floor counts the logits and the accumulation
+    # W_L a_{L-1} + b_L that produced them, as well as the loss itself.
+    acc = np.abs(net.acts[-2]) @ np.abs(net.WT[-1]) + np.abs(b[-1])
+    k = math.sqrt(W[-1].shape[1] + 1)
+    terms = np.abs(net.per_sample) + np.abs(net.zs[-1]).max(axis=1) + k * acc.max(axis=1)
+    net.round_terms = float(terms.sum()) * net.scale
     return net
 
 
@@ -399,7 +407,7 @@ def _column_fd(net: _Net, name: str, idx: np.ndarray, work: _Work):
         f = _tail(net, Z.reshape(_B * c, m, n), l, net.y, kinks, work)
     f = f.reshape(_B, c) * net.scale
     nondiff = _kinked(kinks, c)
-    d, err = _differences(f, net.f0, h, float(np.abs(net.per_sample).sum()) * net.scale, nondiff)
+    d, err = _differences(f, net.f0, h, net.round_terms, nondiff)
     if kind == "W" and spec.reg:
         d = d + spec.reg * theta
     return d, err, nondiff, h
@@ -631,7 +639,7 @@ def _screen_values(net: _Net, names: list[str], dirs: dict, *, two_steps: bool =
     work = _Work()
     f1, kink = _directional_pass(net, groups, 1.0, work)
     d = (f1[0] - f1[1]) / (2.0 * steps)
-    err = (4.0 * EPS * float(np.abs(net.per_sample).sum()) * net.scale) / steps
+    err = (4.0 * EPS * net.round_terms) / steps
     if two_steps:
         f2, kink2 = _directional_pass(net, groups, 2.0, work)
         err = err + np.abs(d - (f2[0] - f2[1]) / (4.0 * steps)) / 3.0
