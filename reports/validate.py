@@ -151,8 +151,8 @@ class ValidationReport:
                          "root": o.root, "allow_imports": list(o.allow_imports)},
         }
 
-    def render(self, *, snippets: bool = True) -> str:
-        """The report a person reads."""
+    def render(self, *, snippets: bool = True, verbose: bool = False) -> str:
+        """The report a person reads (passing checks of an entry point on one line unless verbose)."""
         mark = {"pass": "PASS", "warn": "WARN", "fail": "FAIL", "error": "ERROR"}
         lines = [f"bpcheck validate {self.path}", f"style: {self.style or '?'} ({self.style_reason})"]
         o = self.options
@@ -163,7 +163,15 @@ class ValidationReport:
             lines.append(f"convention: {c}")
         lines.append("")
         shown: dict[str, str] = {}
+        passed: dict[str, list[Check]] = {}  # entry -> its passing rows, printed as one line
         for ch in self.checks:
+            entry, _, family = ch.name.partition(": ")
+            if ch.verdict == "pass" and family and not verbose:
+                if entry not in passed:
+                    passed[entry] = []
+                    lines.append(entry)  # placeholder, filled in below
+                passed[entry].append(ch)
+                continue
             count = f" [{ch.n_failed}/{ch.n_cases} cases]" if ch.n_cases and ch.verdict != "pass" else (
                 f" [{ch.n_cases} cases]" if ch.n_cases else "")
             lines.append(f"{mark[ch.verdict]:5} {ch.name}{count}: {_indent(ch.message)}")
@@ -176,6 +184,12 @@ class ValidationReport:
                     shown[ch.snippet] = ch.name
                     lines.append("      smallest failing case (paste into a Python session next to your file):")
                     lines += ["        " + s for s in ch.snippet.splitlines()]
+        for entry, rows in passed.items():
+            families = ", ".join(r.name.partition(": ")[2] for r in rows)
+            most = max(r.n_cases for r in rows)
+            conv = {r.convention for r in rows if r.convention}
+            text = f"PASS  {entry}: {families} [{most} cases]" + (f" (convention: {', '.join(conv)})" if conv else "")
+            lines[lines.index(entry)] = text
         if self.notes:
             lines.append("")
             lines += [f"note: {n}" for n in self.notes]
