@@ -699,7 +699,7 @@ class _Judge:
         for name, where in by_name.items():
             report.conventions.append(f"{name}: judged under it (cases that differ from the canonical convention: "
                                       f"{', '.join(where)}; the others agree either way)")
-        report.notes += self.notes
+        report.notes += _collapse(self.notes)
 
     def to_check(self, row: _Row) -> Check:
         st = row.statuses
@@ -862,6 +862,16 @@ def _fd_value(fd) -> tuple[float | None, float | None]:
         return float(fd), None
     except (TypeError, ValueError):
         return None, None
+
+
+def _collapse(notes: list[str]) -> list[str]:
+    """Notes that differ only in their numbers (one per layer, per case) shown once, with a count."""
+    import re
+
+    groups: dict[str, list[str]] = {}
+    for n in notes:
+        groups.setdefault(re.sub(r"\d+(\.\d+)?", "#", n), []).append(n)
+    return [g[0] if len(g) == 1 else f"{g[0]} (and {len(g) - 1} similar)" for g in groups.values()]
 
 
 def _short(text: str, limit: int = 400) -> str:
