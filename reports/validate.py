@@ -922,8 +922,12 @@ def snippet_for(style: str, entry: str, case: Case, path: str, oracle, names: se
             lines.append("nabla_b, nabla_w = net.backprop(x[:, [0]], y[:, [0]])  # first sample")
     elif style == "dlai":
         lines.append("parameters = {" + ", ".join(f"'W{l}': W{l}, 'b{l}': b{l}" for l in range(1, L + 1)) + "}")
-        lines += ["AL, caches = student.L_model_forward(x, parameters)",
-                  "grads = student.L_model_backward(AL, y, caches)"]
+        if entry == "two_layer":
+            lines += ["A2, cache = student.forward_propagation(x, parameters)",
+                      "grads = student.backward_propagation(parameters, cache, x, y)"]
+        else:
+            lines += ["AL, caches = student.L_model_forward(x, parameters)",
+                      "grads = student.L_model_backward(AL, y, caches)"]
     elif style == "saito":
         lines += _saito_call(entry, case)
     elif style == "cs231n":
