@@ -929,7 +929,7 @@ def snippet_for(style: str, entry: str, case: Case, path: str, oracle, names: se
             lines += ["AL, caches = student.L_model_forward(x, parameters)",
                       "grads = student.L_model_backward(AL, y, caches)"]
     elif style == "saito":
-        lines += _saito_call(entry, case)
+        lines += _saito_call(entry, case, names)
     elif style == "cs231n":
         lines += _cs231n_call(entry, case, names)
     lines.append("")
@@ -947,7 +947,27 @@ _SAITO_ACT = {"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh", "leaky_relu"
               "softplus": "Softplus", "identity": None}
 
 
-def _saito_call(entry: str, case: Case) -> list[str]:
+# Stand-ins for layer classes a file does not define (the driver used reference.layers for them).
+_SAITO_STANDINS = {
+    "Sigmoid": "class Sigmoid:\n    def forward(self, x):\n        self.out = 1 / (1 + np.exp(-x))\n"
+               "        return self.out\n    def backward(self, dout):\n"
+               "        return dout * self.out * (1 - self.out)",
+    "Tanh": "class Tanh:\n    def forward(self, x):\n        self.out = np.tanh(x)\n        return self.out\n"
+            "    def backward(self, dout):\n        return dout * (1 - self.out ** 2)",
+    "Relu": "class Relu:\n    def forward(self, x):\n        self.x = x\n        return np.maximum(x, 0)\n"
+            "    def backward(self, dout):\n        return dout * (self.x > 0)",
+    "LeakyRelu": "class LeakyRelu:\n    def forward(self, x):\n        self.x = x\n"
+                 "        return np.where(x > 0, x, 0.01 * x)\n    def backward(self, dout):\n"
+                 "        return dout * np.where(self.x > 0, 1.0, 0.01)",
+    "Softplus": "class Softplus:\n    def forward(self, x):\n        self.x = x\n        return np.logaddexp(0, x)\n"
+                "    def backward(self, dout):\n        return dout / (1 + np.exp(-self.x))",
+    "SquaredLoss": "class SquaredLoss:\n    def forward(self, y, t):\n        self.y, self.t = y, t\n"
+                   "        return 0.5 * np.sum((y - t) ** 2) / y.shape[0]\n    def backward(self, dout=1):\n"
+                   "        return dout * (self.y - self.t) / self.y.shape[0]",
+}
+
+
+def _saito_call(entry: str, case: Case, names: set[str] | None = None) -> list[str]:
     spec, L = case.spec, case.spec.n_layers
     params = ", ".join(f"'W{l}': W{l}, 'b{l}': b{l}" for l in range(1, L + 1))
     if entry in ("TwoLayerNet", "MultiLayerNet"):
@@ -962,16 +982,21 @@ def _saito_call(entry: str, case: Case) -> list[str]:
                 "    net.params[k][...] = v  # in place: the layers hold these arrays",
                 "print(net.loss(x, y))",
                 "grads = net.gradient(x, y)"]
-    out, names = [], []
+    out, layers = [], []
+    last = "SoftmaxWithLoss" if spec.loss == "softmax_cross_entropy" else "SquaredLoss"
+    used = {_SAITO_ACT.get(a) for a in spec.activations} | {last}
+    for cls in sorted(c for c in used if c in _SAITO_STANDINS and names is not None and c not in names):
+        out += [f"{line}" for line in _SAITO_STANDINS[cls].splitlines()]
+        out.append(f"student.{cls} = {cls}  # not in your file: a stand-in")
     for l in range(1, L + 1):
         out.append(f"affine{l} = student.Affine(W{l}, b{l})")
-        names.append(f"affine{l}")
+        layers.append(f"affine{l}")
         # the output activation is a layer of its own before SquaredLoss; softmax lives in the loss layer
         act = _SAITO_ACT.get(spec.activations[l - 1])
         if act:
             out.append(f"act{l} = student.{act}()")
-            names.append(f"act{l}")
-    last = "SoftmaxWithLoss" if spec.loss == "softmax_cross_entropy" else "SquaredLoss"
+            layers.append(f"act{l}")
+    names = layers
     out += ["h = x", f"for layer in [{', '.join(names)}]:", "    h = layer.forward(h)",
             f"last = student.{last}()", "loss = last.forward(h, y)", "dout = last.backward(1)",
             f"for layer in reversed([{', '.join(names)}]):", "    dout = layer.backward(dout)",

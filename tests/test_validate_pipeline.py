@@ -222,3 +222,18 @@ def test_course_helpers_missing_from_the_submission_are_supplied(tmp_path):
     assert r.verdict in ("pass", "warn"), r.render()
     assert any("dnn_utils_v2" in n and "stand-in" in n for n in r.notes)
     assert any("testCases_v2" in n and "stub" in n for n in r.notes)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", [p for p in FIXTURES if _expect(p).startswith("fail") and p.name not in _DRIVER_GAPS],
+                         ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_every_snippet_runs_as_pasted(path):
+    r = validate_file(path, cases=10)
+    snippets = list(dict.fromkeys(c.snippet for c in r.checks if c.snippet and c.verdict in ("fail", "error")))
+    assert snippets, r.render()
+    for snippet in snippets:
+        out = subprocess.run([sys.executable, "-c", snippet], cwd=path.parent, capture_output=True, text=True,
+                             timeout=60)
+        # it runs, or it reproduces the submission's own exception (raised inside the student's file)
+        assert out.returncode == 0 or f'File "{path}' in out.stderr or f"{path.name}\"" in out.stderr, (
+            f"{snippet}\n{out.stderr}")
