@@ -153,9 +153,9 @@ def binary_cross_entropy_from_logits_delta(z, y):
     return (1 - y) * sigmoid(z) - y * sigmoid(-z)
 
 
-def _one_hot(t, n):
+def _one_hot(t, n, dtype=np.float64):
     if t.ndim == 1:
-        out = np.zeros((t.shape[0], n))
+        out = np.zeros((t.shape[0], n), dtype=dtype)
         out[np.arange(t.shape[0]), t.astype(int)] = 1.0
         return out
     return t
@@ -163,12 +163,12 @@ def _one_hot(t, n):
 
 def softmax_cross_entropy(z, t):
     """-sum t log softmax(z) for each sample; t one-hot (m, n) or labels (m,)."""
-    return -(_one_hot(t, z.shape[-1]) * log_softmax(z)).sum(axis=-1)
+    return -(_one_hot(t, z.shape[-1], z.dtype) * log_softmax(z)).sum(axis=-1)
 
 
 def softmax_cross_entropy_delta(z, t):
     """d(softmax_cross_entropy)/dz = softmax(z) - t."""
-    return softmax(z) - _one_hot(t, z.shape[-1])
+    return softmax(z) - _one_hot(t, z.shape[-1], z.dtype)
 
 
 def hinge_loss(z, t):
