@@ -339,9 +339,10 @@ class _Judge:
         cases = []
         # One seed stream for every entry point: entry points with the same spec space get the same
         # Cases (and the oracle's answers are cached). A single component run among reference parts
-        # (fn:<name>, layer:<Class>) needs fewer Cases: the assembled entry points exercise it fully.
+        # (fn:<name>, layer:<Class>) needs fewer Cases (a tenth, at least 10): the assembled entry points
+        # exercise it fully.
         base = (self.o.seed * 1_000_003) % (2**62)
-        n = self.o.cases if ":" not in entry else min(self.o.cases, max(10, self.o.cases // 5))
+        n = self.o.cases if ":" not in entry else min(self.o.cases, max(10, self.o.cases // 10))
         for i in range(n):
             regime = _REGIMES[i % len(_REGIMES)]
             try:
