@@ -90,8 +90,8 @@ def rounding_bounds(case: Case, dtype: str | None = None) -> dict[str, float]:
         per_sample = fn.binary_cross_entropy_from_logits(zL, onehot)
         # course code computes the cost from a (it never sees z): log(1 - a) from a rounded a is off by
         # u * a / (1 - a) = u * e^z, unbounded once 1 - a rounds to 0 (then no implementation can be judged)
-        with np.errstate(over="ignore"):
-            from_probs = u * (onehot + (1 - onehot) * np.exp(zL))
+        # exp(min(z, 700)) stays finite; beyond that a has rounded to 1 anyway (marked below)
+        from_probs = u * (onehot + (1 - onehot) * np.exp(np.minimum(zL, 700.0)))
         a_impl = fn.sigmoid(zL.astype(dtype or spec.dtype))
         from_probs[((onehot < 1) & (a_impl == 1)) | ((onehot > 0) & (a_impl == 0))] = np.inf  # a rounded to 1 or 0
         prob_loss_err = r * float(from_probs.sum())
