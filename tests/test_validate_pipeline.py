@@ -165,8 +165,7 @@ def test_one_buggy_submission_per_style_fails(path):
 
 # Known driver gaps (oracles/styles), not validate's: N-d inputs are not fed to affine_backward, and
 # a (nabla_w, nabla_b) return order cannot be told apart by shape when every layer has width 1.
-_DRIVER_GAPS = {"affine_backward_flat_dx.py": "driver does not feed N-d inputs to affine layers yet",
-                "weights_first_return.py": "driver guesses the return order on width-1 (ambiguous) cases"}
+_DRIVER_GAPS = {"weights_first_return.py": "driver guesses the return order on width-1 (ambiguous) cases"}
 
 
 @pytest.mark.slow
