@@ -231,6 +231,8 @@ def _family(name: str) -> str:
         return "update"
     if name.startswith("trajectory"):
         return "trajectory"
+    if name.startswith("state"):
+        return "state"
     if name == "loss":
         return "loss"
     try:
@@ -283,6 +285,11 @@ def compare_observation(
     for key, exp in expected.grads.items():
         if key in observed.grads:
             add(f"grads['{key}']", observed.grads[key], exp, scale=grad_scale, key=key, check=check_of(key))
+    if observed.state and expected.state:
+        s = _scale(expected.state)
+        for key, exp in expected.state.items():
+            if key in observed.state:
+                add(f"state['{key}']", observed.state[key], exp, scale=s, key=f"state.{key}", check="state")
     if observed.updated is not None and expected.updated is not None:
         s = _scale(expected.updated)
         for key, exp in expected.updated.items():

@@ -275,16 +275,26 @@ def _reg(spec, W: list[np.ndarray]) -> float:
 
 
 @_quiet
-def forward(case: Case, params: dict | None = None, x: np.ndarray | None = None) -> dict:
-    """The cached float64 forward: {'z': [z_1..z_L], 'a': [x, a_1..a_L], 'per_sample': (m,), 'loss'}."""
+def forward(case: Case, params: dict | None = None, x: np.ndarray | None = None, given: dict | None = None) -> dict:
+    """The cached float64 forward: {'z': [z_1..z_L], 'a': [x, a_1..a_L], 'per_sample': (m,), 'loss'}
+    (layer Specs: {'per_sample', 'loss'}; ``given``: the implementation's dropout masks)."""
+    if not case.spec.is_mlp:
+        return _layers().forward(case, params, x, given)
     net = _prepare(case, params, x)
     total = float(net.per_sample.sum()) * net.scale + _reg(case.spec, net.W)
     return {"z": net.zs, "a": net.acts, "per_sample": net.per_sample, "loss": total}
 
 
-def loss(case: Case, params: dict | None = None, x: np.ndarray | None = None) -> float:
+def loss(case: Case, params: dict | None = None, x: np.ndarray | None = None, given: dict | None = None) -> float:
     """The Case's loss (spec's reduction and regularisation) in float64 at ``params`` and ``x``."""
-    return forward(case, params, x)["loss"]
+    return forward(case, params, x, given)["loss"]
+
+
+def _layers():
+    """The generic path for layer Specs (oracles/fd_layers.py): every public function here dispatches to it."""
+    from oracles import fd_layers
+
+    return fd_layers
 
 
 def _tail(net: _Net, Z: np.ndarray, k: int, y, kinks: list, work: _Work) -> np.ndarray:
@@ -348,6 +358,8 @@ class FDResult:
 
 def fd_names(case: Case) -> list[str]:
     """Every tensor finite differences can check: W*, b*, x and the hidden activations A*."""
+    if not case.spec.is_mlp:
+        return _layers().fd_names(case)
     L = case.spec.n_layers
     return param_names(L) + ["x"] + [f"A{l}" for l in range(1, L)]
 
@@ -463,11 +475,13 @@ def _full_one(net: _Net, name: str, chunk_bytes: int, work: _Work | None = None)
 
 
 @_quiet
-def full(case: Case, *, names=None, chunk_bytes: int = 64 << 20) -> FDResult:
+def full(case: Case, *, names=None, chunk_bytes: int = 64 << 20, given: dict | None = None) -> FDResult:
     """Per-element central differences of the loss for ``names`` (default: every W*, b* and x).
 
     Memory is bounded by ``chunk_bytes`` (the scratch arrays of one chunk of perturbed copies; one
     element's four copies are the smallest chunk)."""
+    if not case.spec.is_mlp:
+        return _layers().full(case, names=names, given=given)
     names = _check_names(case, names)
     if chunk_bytes < 1:
         raise ValueError(f"chunk_bytes={chunk_bytes} must be positive (e.g. 64 << 20)")
@@ -671,7 +685,8 @@ def _claimed(grads: dict, name: str, shape: tuple[int, ...]) -> tuple[np.ndarray
 
 
 @_quiet
-def screen(case: Case, grads: dict, *, directions: int = 8, seed: int = 0, names=None) -> dict[str, ScreenResult]:
+def screen(case: Case, grads: dict, *, directions: int = 8, seed: int = 0, names=None,
+           given: dict | None = None) -> dict[str, ScreenResult]:
     """Directional screen of the claimed ``grads`` (canonical shapes) against central differences.
 
     For each tensor, ``directions`` seeded Rademacher directions u; FD of the loss along u vs
@@ -683,6 +698,8 @@ def screen(case: Case, grads: dict, *, directions: int = 8, seed: int = 0, names
     that does not pass on that is re-judged with the +-2h evaluations (error estimate)."""
     from oracles.compare import compare_tensor  # numpy-only module; imported late to keep this light
 
+    if not case.spec.is_mlp:
+        return _layers().screen(case, grads, directions=directions, seed=seed, names=names, given=given)
     if directions < 1:
         raise ValueError(f"directions={directions} must be >= 1")
     if names is None:
@@ -791,9 +808,13 @@ class Localisation:
 
 
 @_quiet
-def localise(case: Case, grads: dict, names, *, chunk_bytes: int = 64 << 20) -> dict[str, Localisation]:
+def localise(case: Case, grads: dict, names, *, chunk_bytes: int = 64 << 20,
+             given: dict | None = None) -> dict[str, Localisation]:
     """Per-element FD on ``names`` only (the tensors the screen failed) and the worst element of each."""
     from oracles.compare import compare_tensor
+
+    if not case.spec.is_mlp:
+        return _layers().localise(case, grads, names, given=given)
 
     names = _check_names(case, names)
     net = _prepare(case)

@@ -210,7 +210,7 @@ def test_screen_judges_a_float32_implementation_by_float32_tolerances():
 
     case = _case((6, 5, 3), ("tanh", "sigmoid"), m=4, seed=4).with_spec(dtype="float32")
     # a correct implementation computing in float32 (torch in float32 on the same typed inputs)
-    _, _, g32, _, _ = ta._run(case, torch.float32)
+    _, _, g32, _, _, _ = ta._run(case, torch.float32)
     res = fd.screen(case, g32)
     assert all(r.status == "pass" for r in res.values()), [r.message for r in res.values()]
     # but a 1% error in one element is still found
