@@ -33,7 +33,8 @@ def layer_spec(c, space: SpecSpace, *, min_width: int, max_width: int, dtypes, l
     last = kind(kinds[-1])
     out_act = kinds[-1] if last.activation else "identity"
     target_space = [t for t in space.targets if targets is None or t in targets]
-    usable = [l for l, acts in space.outputs if out_act in acts and set(targets_of.get(l, ("dense",))) & set(target_space)]
+    usable = [l for l, acts in space.outputs
+              if out_act in acts and set(targets_of.get(l, ("dense",))) & set(target_space)]
     usable = [l for l in usable if losses is None or l in losses]
     if not usable:
         raise ValueError(f"no loss fits template {template!r} (output {out_act!r}) and targets {target_space}")
