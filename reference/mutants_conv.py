@@ -114,6 +114,8 @@ def _conv_backward(dout, cache, *, bug):
                 dx_pad[:, :, rows, cols] += np.tensordot(g, w, axes=([1], [0]))
     if bug == "no_crop":
         return dx_pad, dw, db  # BUG: dx still carries the zero padding
+    if bug == "minus_pad":
+        return dx_pad[:, :, pad:-pad, pad:-pad], dw, db  # BUG: an empty slice when pad = 0
     return dx_pad[:, :, pad:pad + H, pad:pad + W], dw, db
 
 
@@ -141,6 +143,10 @@ def _cs_conv_backward_overwrite(dout, cache):
     return _conv_backward(dout, cache, bug="overwrite")
 
 
+def _cs_conv_backward_minus_pad(dout, cache):
+    return _conv_backward(dout, cache, bug="minus_pad")
+
+
 def _cs_max_pool_backward_whole_window(dout, cache):
     x, pool_param = cache
     ph, pw, stride = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
@@ -150,6 +156,20 @@ def _cs_max_pool_backward_whole_window(dout, cache):
         for j in range(W_out):
             # BUG: every element of the window gets the gradient, not only the max
             dx[:, :, i * stride:i * stride + ph, j * stride:j * stride + pw] += dout[:, :, i, j][:, :, None, None]
+    return dx
+
+
+def _cs_max_pool_backward_assigned(dout, cache):
+    x, pool_param = cache
+    ph, pw, stride = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
+    N, C, H_out, W_out = dout.shape
+    dx = np.zeros_like(x)
+    n, c = np.meshgrid(np.arange(N), np.arange(C), indexing="ij")
+    for i in range(H_out):
+        for j in range(W_out):
+            window = x[:, :, i * stride:i * stride + ph, j * stride:j * stride + pw]
+            r, s = np.unravel_index(window.reshape(N, C, -1).argmax(axis=2), (ph, pw))
+            dx[n, c, i * stride + r, j * stride + s] = dout[:, :, i, j]  # BUG: = ; a max shared by windows keeps one
     return dx
 
 
@@ -185,6 +205,12 @@ _add("cs231n_conv_dw_from_unpadded_input", "padding_only", "cs231n", "fn:conv",
 _add("cs231n_conv_dx_overwrites_overlaps", "overlap_overwrite", "cs231n", "fn:conv",
      "dx assigned (=) per window instead of accumulated (+=): overlapping windows lose gradient",
      _cs231n_layers(conv_backward_naive=_cs_conv_backward_overwrite), _CC, ("overlap",))
+_add("cs231n_conv_dx_crop_minus_pad", "pad_zero_crop", "cs231n", "fn:conv",
+     "conv_backward_naive crops dx with [pad:-pad], empty when pad = 0 (5 of 10 real files read)",
+     _cs231n_layers(conv_backward_naive=_cs_conv_backward_minus_pad), _CC, ("pad0",))
+_add("cs231n_max_pool_grad_assigned_not_accumulated", "overlap_overwrite", "cs231n", "fn:max_pool",
+     "max_pool_backward_naive assigns (=) the gradient: a max shared by overlapping windows keeps only one",
+     _cs231n_layers(max_pool_backward_naive=_cs_max_pool_backward_assigned), _CC, ("overlap",))
 _add("cs231n_max_pool_grad_to_whole_window", "pool_route_all", "cs231n", "fn:max_pool",
      "max_pool_backward_naive gives every element of the window the gradient",
      _cs231n_layers(max_pool_backward_naive=_cs_max_pool_backward_whole_window), _CC)
