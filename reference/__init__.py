@@ -8,17 +8,25 @@ layer_net       Saito's TwoLayerNet / MultiLayerNet assembled from layers
 dlai            deeplearning.ai's L-layer functions
 dlai_two_layer  deeplearning.ai's one-hidden-layer planar classifier
 cs231n          CS231n's layer functions, losses, TwoLayerNet, FullyConnectedNet
+cs231n_conv     CS231n's naive conv / max-pool layers and conv sandwiches
+cs231n_cnn      CS231n's ThreeLayerConvNet
+dlai_conv       deeplearning.ai's "Convolution model - Step by Step" (channels last)
+saito_conv      Saito's im2col / col2im, Convolution, Pooling, SimpleConvNet
 """
 
 from reference import (
     cs231n,
+    cs231n_cnn,
+    cs231n_conv,
     dlai,
+    dlai_conv,
     dlai_two_layer,
     functions,
     layer_net,
     layers,
     matrix,
     nielsen,
+    saito_conv,
 )
 
 __all__ = [
@@ -30,4 +38,8 @@ __all__ = [
     "dlai",
     "dlai_two_layer",
     "cs231n",
+    "cs231n_conv",
+    "cs231n_cnn",
+    "dlai_conv",
+    "saito_conv",
 ]
