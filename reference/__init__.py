@@ -8,17 +8,25 @@ layer_net       Saito's TwoLayerNet / MultiLayerNet assembled from layers
 dlai            deeplearning.ai's L-layer functions
 dlai_two_layer  deeplearning.ai's one-hidden-layer planar classifier
 cs231n          CS231n's layer functions, losses, TwoLayerNet, FullyConnectedNet
+cs231n_norm     CS231n's batchnorm, layernorm, spatial batch/group norm, dropout layers
+cs231n_fc_net   CS231n's FullyConnectedNet with batch/layer normalisation and dropout
+saito_norm      Saito's BatchNormalization, Dropout, MultiLayerNetExtend
+dlai_regularization  deeplearning.ai course 2's L2-regularised and dropout three-layer network
 """
 
 from reference import (
     cs231n,
+    cs231n_fc_net,
+    cs231n_norm,
     dlai,
+    dlai_regularization,
     dlai_two_layer,
     functions,
     layer_net,
     layers,
     matrix,
     nielsen,
+    saito_norm,
 )
 
 __all__ = [
@@ -30,4 +38,8 @@ __all__ = [
     "dlai",
     "dlai_two_layer",
     "cs231n",
+    "cs231n_norm",
+    "cs231n_fc_net",
+    "saito_norm",
+    "dlai_regularization",
 ]
