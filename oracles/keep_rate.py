@@ -21,7 +21,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["ALPHA", "binomial_pvalue", "DropoutReading", "read_dropout", "keep_from"]
+__all__ = ["ALPHA", "binomial_pvalue", "DropoutReading", "read_dropout", "keep_from", "declared_meaning"]
+
+import re
 
 # A reading is rejected below this p-value: over a 10^4-case campaign the chance of rejecting a
 # correct implementation even once stays below 1e-5.
@@ -132,3 +134,21 @@ def read_dropout(x: np.ndarray, out: np.ndarray, p: float, mask=None) -> Dropout
             scale, spread = None, float("inf")
     return DropoutReading(p=float(p), kept=kept, n=n, p_value_keep=binomial_pvalue(kept, n, p),
                           p_value_drop=binomial_pvalue(kept, n, 1.0 - p), scale=scale, scale_spread=spread)
+
+
+_DECLARED = (
+    # CS231n's docstring since 2018 / in 2016-2017; deeplearning.ai's and Saito's keywords
+    (re.compile(r"\bkeep(s|ing)?\b[^.]*\bprobability\s+p\b|\bp\s+is\s+the\s+probability\s+of\s+keep", re.I), "keep"),
+    (re.compile(r"\bdrop(s|ping)?\b[^.]*\bprobability\s+p\b|\bp\s+is\s+the\s+probability\s+of\s+drop", re.I), "drop"),
+)
+
+
+def declared_meaning(doc: str | None) -> str | None:
+    """What a docstring says p means: 'keep', 'drop', or None when it says neither (or both).
+
+    CS231n's skeleton says "We keep each neuron output with probability p." (2018 on) or "We drop
+    each neuron output with probability p." (2016-2017); a student file usually keeps it."""
+    if not doc:
+        return None
+    found = {meaning for pattern, meaning in _DECLARED if pattern.search(doc)}
+    return found.pop() if len(found) == 1 else None

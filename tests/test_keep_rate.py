@@ -86,3 +86,16 @@ def test_no_false_alarm_over_many_draws():
         r = read_dropout(x, x * (rng.random(x.shape) < p) / p, p)
         assert r.meaning == "keep", (i, r.describe())
         assert r.p_value_keep >= ALPHA
+
+
+@pytest.mark.parametrize("doc,meaning", [
+    ("- p: Dropout parameter. We keep each neuron output with probability p.", "keep"),
+    ("- p: Dropout parameter. We drop each neuron output with probability p.", "drop"),
+    ("Here, p is the probability of keeping a neuron output, as opposed to the probability of dropping", "keep"),
+    ("Performs the forward pass for (inverted) dropout.", None),
+    (None, None),
+])
+def test_declared_meaning_from_the_docstring(doc, meaning):
+    from oracles.keep_rate import declared_meaning
+
+    assert declared_meaning(doc) == meaning
