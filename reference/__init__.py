@@ -12,6 +12,10 @@ cs231n_conv     CS231n's naive conv / max-pool layers and conv sandwiches
 cs231n_cnn      CS231n's ThreeLayerConvNet
 dlai_conv       deeplearning.ai's "Convolution model - Step by Step" (channels last)
 saito_conv      Saito's im2col / col2im, Convolution, Pooling, SimpleConvNet
+cs231n_norm     CS231n's batchnorm, layernorm, spatial batch/group norm, dropout layers
+cs231n_fc_net   CS231n's FullyConnectedNet with batch/layer normalisation and dropout
+saito_norm      Saito's BatchNormalization, Dropout, MultiLayerNetExtend
+dlai_regularization  deeplearning.ai course 2's L2-regularised and dropout three-layer network
 """
 
 from reference import (
@@ -20,6 +24,10 @@ from reference import (
     cs231n_conv,
     dlai,
     dlai_conv,
+    cs231n_fc_net,
+    cs231n_norm,
+    dlai,
+    dlai_regularization,
     dlai_two_layer,
     functions,
     layer_net,
@@ -27,6 +35,7 @@ from reference import (
     matrix,
     nielsen,
     saito_conv,
+    saito_norm,
 )
 
 __all__ = [
@@ -42,4 +51,8 @@ __all__ = [
     "cs231n_cnn",
     "dlai_conv",
     "saito_conv",
+    "cs231n_norm",
+    "cs231n_fc_net",
+    "saito_norm",
+    "dlai_regularization",
 ]
