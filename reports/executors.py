@@ -61,11 +61,11 @@ def worker_init() -> None:
     """Run once in each local worker process (and idempotently before each task on a cluster worker).
 
     The parent owns Ctrl-C (SIGINT is ignored here: the parent stops the pool and still writes its
-    report); SIGTERM unwinds the running task, so ``with Sandbox(...)`` blocks kill their children."""
+    report); SIGTERM unwinds the running task, so ``with Sandbox(...)`` blocks kill their children.
+    torch is not imported here: the worker's environment already says one thread (``_spawn_guard``)."""
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, _exit_on_term)
-    _one_thread()
 
 
 def _exit_on_term(signum, frame):
@@ -123,7 +123,8 @@ class Runner:
 
     Use as a context manager; an exception (Ctrl-C included) leaving the block kills the workers."""
 
-    def __init__(self, workers: int = 1, cluster: str | None = None, *, retries: int = DEFAULT_RETRIES) -> None:
+    def __init__(self, workers: int = 1, cluster: str | None = None, *, retries: int = DEFAULT_RETRIES,
+                 connect_timeout: float = 20.0) -> None:
         if workers < 1:
             raise ValueError(f"workers={workers}: use 1 (serial) or more")
         self.workers = int(workers)
@@ -136,11 +137,11 @@ class Runner:
         self._parallelism = self.workers
         self.lost_workers = 0  # local pools that broke and were replaced
         if self.kind == "dask":
-            self._connect()
+            self._connect(connect_timeout)
 
     # ------------------------------------------------------------------ set-up
 
-    def _connect(self) -> None:
+    def _connect(self, timeout: float) -> None:
         try:
             import distributed
         except ImportError:
@@ -154,10 +155,13 @@ class Runner:
                 self._local_cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                                                                dashboard_address=None)
                 self._client = distributed.Client(self._local_cluster)
-            elif Path(address).is_file():
-                self._client = distributed.Client(scheduler_file=address, timeout="20s")
+            elif "://" not in address and ("/" in address or address.endswith(".json")):
+                if not Path(address).is_file():
+                    raise ClusterUnavailable(f"--cluster {address}: no scheduler file there; give the file that "
+                                             f"`dask scheduler --scheduler-file FILE` wrote, or tcp://HOST:8786")
+                self._client = distributed.Client(scheduler_file=address, timeout=f"{timeout:g}s")
             else:
-                self._client = distributed.Client(address, timeout="20s")
+                self._client = distributed.Client(address, timeout=f"{timeout:g}s")
         except (OSError, TimeoutError, ValueError) as e:  # (a bad local:N count is a ValueError too)
             self.close()
             raise ClusterUnavailable(f"--cluster {address}: cannot reach the Dask scheduler ({type(e).__name__}: "
