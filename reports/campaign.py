@@ -816,7 +816,9 @@ def run_campaign(
 
     Where the cases run: in this process (``workers=1``), in ``config.workers`` local processes, on
     the Dask cluster ``config.cluster``, or on ``runner`` (an open ``reports.executors.Runner``
-    the caller owns and closes; it is stopped on an interrupt). ``cases_dir``: where failing Cases are saved (``<slug>-<caseid>.npz``); ``replay_dir`` is how
+    the caller owns and closes; it is stopped on an interrupt).
+
+    ``cases_dir``: where failing Cases are saved (``<slug>-<caseid>.npz``); ``replay_dir`` is how
     that folder is spelled in replay commands (defaults to ``cases_dir``). ``on_case`` is called
     with each outcome as it arrives (tests use it to interrupt). Ctrl-C/SIGTERM end the campaign
     early with ``meta.interrupted = True``; the results so far are returned, never lost.
