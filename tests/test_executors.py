@@ -90,3 +90,13 @@ def test_cluster_usage_errors_name_the_fix(tmp_path, capsys):
     assert code == 2 and "no scheduler file" in err and "tcp://" in err
     with pytest.raises(ClusterUnavailable, match="cannot reach the Dask scheduler.*dask scheduler"):
         Runner(cluster="tcp://127.0.0.1:9", connect_timeout=1)  # nothing listens on the discard port
+
+
+def test_mutants_in_worker_processes_give_the_serial_kill_matrix():
+    from reports.mutation_run import kill_run
+
+    names = ["nielsen_transposed_dw", "nielsen_factor_2_cost"]
+    serial = [r.to_dict() for r in kill_run(names, cases=2)]
+    parallel = [r.to_dict() for r in kill_run(names, cases=2, workers=2)]
+    assert all(r["killed"] for r in serial)
+    assert parallel == serial
