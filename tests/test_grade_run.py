@@ -204,3 +204,33 @@ def test_a_shipped_copy_is_validated_when_the_path_is_not_there(tmp_path):
     assert there["file"] == str(sub / "network.py") and "bpcheck-shipped" not in json.dumps(there)
     strip = lambda r: {k: v for k, v in r.items() if k not in ("seconds", "text")}  # noqa: E731
     assert strip(there) == strip(here)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_a_sandbox_child_dies_with_a_killed_parent(tmp_path):
+    # a submission stuck in a loop never reads its closed pipe: only the kernel's parent-death signal stops it
+    stuck = tmp_path / "stuck.py"
+    stuck.write_text("class Network:\n    while True:\n        pass\n")
+    helper = (f"import sys; sys.path.insert(0, {str(REPO)!r})\n"
+              "from oracles.sandbox import Sandbox\n"
+              f"sb = Sandbox({str(stuck)!r}, timeout=120, load_timeout=120)\n"
+              "sb._start(); print(sb._proc.pid, flush=True)\n"
+              f"sb._send({{'op': 'load', 'path': {str(stuck)!r}, 'root': None, 'allow': (), 'cpu': 120}})\n"
+              "import time; time.sleep(600)\n")
+    proc = subprocess.Popen([sys.executable, "-c", helper], stdout=subprocess.PIPE, text=True)
+    child = None
+    try:
+        child = int(proc.stdout.readline())
+        time.sleep(1.0)  # the child is importing numpy, then spinning in the class body
+        assert Path(f"/proc/{child}").exists()
+        proc.kill()
+        proc.wait(timeout=10)
+        deadline = time.monotonic() + 5
+        while Path(f"/proc/{child}").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not Path(f"/proc/{child}").exists(), "the sandbox child outlived its killed parent"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        if child and Path(f"/proc/{child}").exists():
+            os.kill(child, signal.SIGKILL)  # (only when the test failed)
