@@ -250,7 +250,23 @@ def harden(workdir: str) -> None:  # pragma: no cover - runs in the child proces
     os.open = posix.open = guarded_os_open
 
 
+def _die_with_parent() -> None:
+    """Linux: the kernel SIGKILLs this child when the process that started it dies. A grader worker
+    killed with SIGKILL cannot close its sandbox, and a submission stuck in a loop never reads the
+    closed pipe: without this it would spin on until its CPU limit, outliving bpcheck."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG, SIGKILL
+    except (OSError, AttributeError):  # not Linux: the parent's own clean-up is all there is
+        return
+    parent = os.environ.get("BPCHECK_PARENT_PID")
+    if parent and os.getppid() != int(parent):  # it died before prctl took effect
+        os._exit(1)
+
+
 def main() -> None:  # pragma: no cover - runs in the child process
+    _die_with_parent()
     req_fd, resp_fd = int(sys.argv[1]), int(sys.argv[2])
     project, workdir = sys.argv[3], sys.argv[4]
     memory_mb, cpu_total = int(sys.argv[5]), int(sys.argv[6])

@@ -155,6 +155,7 @@ class Sandbox:
             "OMP_NUM_THREADS": "1",
             "MKL_NUM_THREADS": "1",
             "MPLBACKEND": "Agg",
+            "BPCHECK_PARENT_PID": str(os.getpid()),  # the child dies with its parent (child._die_with_parent)
         }
         cpu_total = int(self.cpu * 1000 + 60)  # the per-answer CPU window is set before each case
         args = [sys.executable, "-I", "-B", "-c", BOOT, str(req_r), str(resp_w), PROJECT, self.workdir,

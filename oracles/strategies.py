@@ -30,10 +30,22 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from hypothesis import strategies as st
 
 from oracles.case import ACTIVATION_NAMES, Case, Spec, SpecSpace
 from reference.functions import ACTIVATIONS
+
+
+class _LazyStrategies:
+    """hypothesis.strategies, imported on first use: campaigns, validate and grade draw their Cases
+    with numpy only (draw_case), and importing hypothesis costs ~0.3 s on validate's start-up path."""
+
+    def __getattr__(self, name: str):
+        from hypothesis import strategies
+
+        return getattr(strategies, name)
+
+
+st = _LazyStrategies()
 
 __all__ = [
     "REGIMES",

@@ -41,6 +41,7 @@ import numpy as np
 
 from oracles.case import Case
 from oracles.observation import CHECKS, Observation, check_of
+from reports import executors
 
 __all__ = [
     "ORACLES",
@@ -69,7 +70,6 @@ HARNESS_CHECK = "harness"  # our own case generator or oracle failed: a bpcheck 
 MAX_OCCURRENCES = 50  # failing cases kept (and saved) per subject x check x oracle
 MAX_DIFFERENCE_SIZE = 4096  # difference arrays larger than this are not embedded in results.json
 HIST_LO, HIST_HI = -18, 3  # log10 error histogram range (one bin per decade)
-THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 class UnknownSubject(ValueError):
@@ -272,6 +272,7 @@ class CampaignConfig:
     workers: int = 1
     shrink: bool = True
     fd_directions: int = 8
+    cluster: str | None = None  # a Dask scheduler address (reports.executors): the cases run there
 
 
 def case_seed(seed: int, index: int) -> int:
@@ -637,6 +638,23 @@ def _run_chunk(task: tuple[Subject, list[int], CampaignConfig]) -> list[dict]:
     return [_run_one(subject, i, config) for i in indices]
 
 
+def _chunk_outcomes(task: tuple[Subject, list[int], CampaignConfig], chunk, config: CampaignConfig) -> list[dict]:
+    """A chunk's outcomes; a chunk that could not run (executors.TaskLost) becomes one harness error per
+    case, marked not run: reported, never silently dropped."""
+    if not isinstance(chunk, executors.TaskLost):
+        return chunk
+    subject, indices, _ = task
+    what = "raised in the worker (a bpcheck bug)" if chunk.raised else "was lost"
+    return [_not_run(subject, i, config, f"case {i} {what}: {chunk.message}") for i in indices]
+
+
+def _not_run(subject: Subject, index: int, config: CampaignConfig, message: str) -> dict:
+    v = _synthetic(HARNESS_CHECK, "worker", "torch", "error", message)
+    return {"subject": subject.name, "index": index, "seed": case_seed(config.seed, index), "case_id": None,
+            "sizes": None, "batch": None, "describe": None, "checks": {"torch": {HARNESS_CHECK: _summary([v])}},
+            "failures": {"torch": {HARNESS_CHECK: [v]}}, "case_bytes": None, "features": None, "not_run": True}
+
+
 # ----------------------------------------------------------------------------- aggregation
 
 
@@ -687,7 +705,7 @@ class _Aggregate:
 
     def add(self, outcome: dict) -> None:
         name, i = outcome["subject"], outcome["index"]
-        self.cases_run[name] += 1
+        self.cases_run[name] += 0 if outcome.get("not_run") else 1
         merged: dict[str, set[str]] = {}
         for oracle, checks in outcome["checks"].items():
             for check, s in checks.items():
@@ -749,16 +767,6 @@ def _progress(total: int, enabled: bool | None):
     return tqdm(total=total, unit="case", file=sys.stderr, dynamic_ncols=True, leave=False)
 
 
-def _worker_init() -> None:
-    # The parent owns Ctrl-C: it stops the pool and still writes the report.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    try:
-        _init_torch()
-    except ImportError:
-        pass
-
-
 class _Terminated(KeyboardInterrupt):
     """SIGTERM, handled exactly like Ctrl-C."""
 
@@ -775,103 +783,6 @@ def _chunks(subjects: list[Subject], config: CampaignConfig) -> list[tuple[Subje
         for start in range(0, config.cases, size):
             tasks.append((s, list(range(start, min(config.cases, start + size))), config))
     return tasks
-
-
-class _Workers:
-    """K spawned worker processes fed from one task queue (a small Pool we can always stop).
-
-    multiprocessing.Pool.terminate() can deadlock when Ctrl-C lands while workers are still
-    starting or hold the queue lock; here an interrupt simply kills the workers (``kill``)."""
-
-    def __init__(self, n: int):
-        import multiprocessing as mp
-
-        # spawn, not fork: forking a process that has loaded torch/OpenMP can deadlock the child
-        ctx = mp.get_context("spawn")
-        self.tasks, self.results = ctx.Queue(), ctx.Queue()
-        saved = {k: os.environ.get(k) for k in THREAD_ENV}
-        os.environ.update({k: "1" for k in THREAD_ENV})  # inherited by the workers before numpy loads
-        # An ignored SIGINT survives exec and Python keeps it ignored: Ctrl-C (sent to the whole
-        # process group) then reaches only the parent, even while a worker is still importing.
-        old_int = signal.signal(signal.SIGINT, signal.SIG_IGN) if threading_main() else None
-        try:
-            self.procs = [ctx.Process(target=_worker_main, args=(self.tasks, self.results), daemon=True)
-                          for _ in range(n)]
-            for p in self.procs:
-                p.start()
-        finally:
-            if old_int is not None:
-                signal.signal(signal.SIGINT, old_int)
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
-
-    def imap_unordered(self, func, items: Sequence):
-        """Yield func(item) for every item, in completion order."""
-        for k, item in enumerate(items):
-            self.tasks.put((k, func, item))
-        yield from self._collect(len(items))
-
-    def map(self, func, items: Sequence) -> list:
-        """[func(item) for item in items], computed in the workers, in the order of items."""
-        for k, item in enumerate(items):
-            self.tasks.put((k, _indexed, (func, k, item)))
-        done = dict(self._collect(len(items)))
-        return [done[k] for k in range(len(items))]
-
-    def _collect(self, n: int):
-        import queue
-
-        for _ in range(n):
-            while True:
-                try:
-                    _k, ok, value = self.results.get(timeout=1.0)
-                    break
-                except queue.Empty:
-                    dead = [p for p in self.procs if not p.is_alive()]
-                    if dead:
-                        raise RuntimeError(f"a campaign worker process died (exit code {dead[0].exitcode}); "
-                                           f"run with --workers 1 to see the error") from None
-            if not ok:
-                raise RuntimeError(f"a campaign worker failed: {value}")
-            yield value
-
-    def close(self) -> None:
-        for _ in self.procs:
-            self.tasks.put(None)
-        for p in self.procs:
-            p.join(timeout=10)
-        self.kill()
-
-    def kill(self) -> None:
-        for p in self.procs:
-            if p.is_alive():
-                p.kill()
-        for p in self.procs:
-            p.join(timeout=10)
-        for q in (self.tasks, self.results):
-            q.cancel_join_thread()  # never block the exit on undelivered tasks
-            q.close()
-
-
-def _indexed(arg):
-    func, k, item = arg
-    return k, func(item)
-
-
-def _worker_main(tasks, results) -> None:
-    _worker_init()
-    while True:
-        job = tasks.get()
-        if job is None:
-            return
-        k, func, item = job
-        try:
-            results.put((k, True, func(item)))
-        except Exception as e:  # report, keep serving: the parent decides
-            results.put((k, False, _short_exc(e)))
 
 
 def _versions() -> dict:
@@ -899,8 +810,13 @@ def run_campaign(
     on_case: Callable[[dict], None] | None = None,
     command: str | None = None,
     notes: Sequence[str] = (),
+    runner: executors.Runner | None = None,
 ) -> dict:
     """Run the campaign and return the results dict (see reports/results_schema.json).
+
+    Where the cases run: in this process (``workers=1``), in ``config.workers`` local processes, on
+    the Dask cluster ``config.cluster``, or on ``runner`` (an open ``reports.executors.Runner``
+    the caller owns and closes; it is stopped on an interrupt).
 
     ``cases_dir``: where failing Cases are saved (``<slug>-<caseid>.npz``); ``replay_dir`` is how
     that folder is spelled in replay commands (defaults to ``cases_dir``). ``on_case`` is called
@@ -924,14 +840,17 @@ def run_campaign(
     if threading_main():
         old_term = signal.signal(signal.SIGTERM, _raise_terminated)
     bar = _progress(len(subjects) * config.cases, progress)
-    pool = None
+    pool = runner
     groups: list[dict] = []
     try:
         try:
             _init_torch()
-            if config.workers > 1:
-                pool = _Workers(config.workers)
-                stream = (o for chunk in pool.imap_unordered(_run_chunk, _chunks(subjects, config)) for o in chunk)
+            if pool is None and (config.workers > 1 or config.cluster):
+                pool = executors.Runner(config.workers, config.cluster)
+            if pool is not None and pool.kind != "serial":
+                tasks = _chunks(subjects, config)
+                stream = (o for k, chunk in pool.imap_unordered(_run_chunk, tasks)
+                          for o in _chunk_outcomes(tasks[k], chunk, config))
             else:
                 stream = (_run_one(s, i, config) for s in subjects for i in range(config.cases))
             for outcome in stream:
@@ -950,7 +869,7 @@ def run_campaign(
             if not groups:  # no more running of anything: report the failing cases as recorded
                 groups = _discrepancy_groups(agg, config, None, shrink=False, judge=False)
     finally:
-        if pool is not None:
+        if pool is not None and pool is not runner:
             pool.close()
         if bar is not None:
             bar.close()
@@ -986,7 +905,9 @@ def _discrepancy_groups(agg: _Aggregate, config: CampaignConfig, pool, *, shrink
     if not judge:
         done = [_as_recorded(agg, t) for t in tasks]
     elif pool is not None and len(tasks) > 1:
-        done = pool.map(_smallest, tasks)
+        # a shrink whose worker died is replaced by the failing case as recorded: never lost
+        done = [_as_recorded(agg, t) if isinstance(r, executors.TaskLost) else r
+                for t, r in zip(tasks, pool.map(_smallest, tasks))]
     else:
         done = [_smallest(t) for t in tasks]
     smallest = {(t[0].name, t[2]): r for t, r in zip(tasks, done)}
@@ -1154,6 +1075,7 @@ def _results(subjects, config, agg: _Aggregate, groups, *, started, wall, interr
             "dtype": config.dtype,
             "oracles": list(config.oracles),
             "workers": config.workers,
+            "cluster": config.cluster,
             "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
             "wall_time_s": round(wall, 3),
             "interrupted": interrupted,
