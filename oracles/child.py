@@ -280,7 +280,8 @@ def main() -> None:  # pragma: no cover - runs in the child process
     import numpy as np
 
     from oracles.case import Case, Spec
-    from oracles.loader import LoadError, load_submission
+    from oracles.loader import LoadError, compat_dict, load_submission
+    from oracles.numpy_compat import drain as drain_compat
 
     try:
         from oracles import styles
@@ -328,6 +329,10 @@ def main() -> None:  # pragma: no cover - runs in the child process
         out = list(dict.fromkeys(DENIED))
         DENIED.clear()
         return out
+
+    def compat_uses() -> list[dict]:
+        """numpy 1.x conversions seen while the submission ran (float() of an array, ...), since the last answer."""
+        return [compat_dict(u) for u in drain_compat()[:50]]
 
     os.chdir(workdir)
     os.environ["HOME"] = workdir
@@ -379,7 +384,8 @@ def main() -> None:  # pragma: no cover - runs in the child process
                     except (ValueError, OSError):
                         pass
                 try:
-                    loaded = load_submission(req["path"], req.get("root"), tuple(req.get("allow", ())), project)
+                    loaded = load_submission(req["path"], req.get("root"), tuple(req.get("allow", ())), project,
+                                             strict_numpy=bool(req.get("strict_numpy")))
                 except LoadError as e:
                     send({"ok": False, "kind": e.kind, "message": e.message, "line": e.line})
                     continue
@@ -389,7 +395,7 @@ def main() -> None:  # pragma: no cover - runs in the child process
 
                 files.append(str(Path(req["path"]).resolve().parent))
                 send({"ok": True, "names": loaded.names, "notes": loaded.notes, "patched": patched(),
-                      "denied": drain()})
+                      "denied": drain(), "compat": loaded.compat + compat_uses()})
             elif op == "entries":
                 cpu_window(req.get("cpu", 10.0))
                 style = req["style"]
@@ -399,7 +405,7 @@ def main() -> None:  # pragma: no cover - runs in the child process
 
                 for e in entries:
                     spaces_out[e] = asdict(styles.spec_space(style, impl, e))
-                send({"entries": entries, "spaces": spaces_out, "patched": patched()})
+                send({"entries": entries, "spaces": spaces_out, "patched": patched(), "compat": compat_uses()})
             elif op in ("run", "loss"):
                 style, entry = req["style"], req["entry"]
                 for i, blob in enumerate(req["cases"]):
@@ -417,6 +423,7 @@ def main() -> None:  # pragma: no cover - runs in the child process
                         out["error"] = fault(e)
                     out["patched"] = patched()
                     out["denied"] = drain()
+                    out["compat"] = compat_uses()
                     send(out)
             elif op == "ping":
                 send({"pong": True, "np": np.__version__})

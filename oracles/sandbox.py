@@ -58,6 +58,7 @@ class LoadInfo:
     kind: str | None = None
     message: str | None = None
     line: int | None = None
+    compat: list[dict] = field(default_factory=list)  # numpy 1.x APIs the file uses (oracles/numpy_compat.py)
 
 
 @dataclass
@@ -72,6 +73,7 @@ class SandboxResult:
     denied: list[str] = field(default_factory=list)  # system calls / writes the sandbox refused
     output_bytes: int = 0
     seconds: float = 0.0
+    compat: list[dict] = field(default_factory=list)  # numpy 1.x conversions seen while this case ran
 
 
 class _Output(threading.Thread):
@@ -117,6 +119,7 @@ class Sandbox:
         memory_mb: int = 2048,
         output_cap: int = 64 * 1024,
         load_timeout: float = 20.0,
+        strict_numpy: bool = False,
     ) -> None:
         self.path = str(Path(path).resolve())
         self.root = str(Path(root).resolve()) if root else None
@@ -126,6 +129,9 @@ class Sandbox:
         self.memory_mb = int(memory_mb)
         self.output_cap = int(output_cap)
         self.load_timeout = float(load_timeout)
+        self.strict_numpy = bool(strict_numpy)
+        # numpy 1.x APIs the submission uses, from the load and every answer since (all children)
+        self.compat: list[dict] = []
         self.workdir = tempfile.mkdtemp(prefix="bpcheck-child-")
         self._proc: subprocess.Popen | None = None
         self._load: LoadInfo | None = None
@@ -301,7 +307,7 @@ class Sandbox:
         self._start()
         try:
             self._send({"op": "load", "path": self.path, "root": self.root, "allow": self.allow,
-                        "cpu": self.load_timeout})
+                        "cpu": self.load_timeout, "strict_numpy": self.strict_numpy})
             ans = self._recv(self.load_timeout)
         except TimeoutError:
             self._kill()
@@ -313,6 +319,7 @@ class Sandbox:
             info = LoadInfo(False, kind=kind, message=f"loading failed: {e.message}")
         else:
             info = _load_info(ans)
+            self._note_compat(info.compat)
             if not info.ok:
                 self._kill()
         if self._load is None or not info.ok:
@@ -321,6 +328,11 @@ class Sandbox:
 
     def load(self) -> LoadInfo:
         return self._ensure()
+
+    def _note_compat(self, uses: list[dict]) -> None:
+        for u in uses:
+            if u not in self.compat and len(self.compat) < 100:
+                self.compat.append(u)
 
     def entries(self, style: str) -> tuple[dict[str, SpecSpace], str | None]:
         """Entry points and their spec spaces, or ({}, reason) when the child could not say."""
@@ -341,6 +353,8 @@ class Sandbox:
             self.last_fault = "cpu" if "CPU" in e.message else ("exit" if "exited" in e.message else e.fault)
             return {}, e.message
         self.last_fault = "exception"
+        if isinstance(ans, dict):
+            self._note_compat(_compat(ans.get("compat")))
         if not isinstance(ans, dict) or "error" in ans:
             err = ans.get("error") if isinstance(ans, dict) else None
             return {}, (err or {}).get("message", "malformed answer") if isinstance(err, dict) else str(err)
@@ -423,6 +437,7 @@ class Sandbox:
                     j += 1
                     break
                 r = _result(ans, j - i)
+                self._note_compat(r.compat)
                 r.output_bytes = self.output_so_far - out_before
                 r.seconds = time.monotonic() - t0
                 results[j] = r
@@ -460,7 +475,17 @@ def _load_info(ans) -> LoadInfo:
     patched = ans.get("patched") or []
     if patched:
         notes.append("monkey-patched while loading (restored): " + ", ".join(map(str, patched)))
-    return LoadInfo(True, names=names, notes=notes)
+    return LoadInfo(True, names=names, notes=notes, compat=_compat(ans.get("compat")))
+
+
+def _compat(v) -> list[dict]:
+    """numpy 1.x uses from the child: plain short strings only (the child is untrusted)."""
+    out = []
+    if isinstance(v, list):
+        for u in v[:100]:
+            if isinstance(u, dict) and all(isinstance(u.get(k), str) for k in ("what", "where", "removed_in", "fix")):
+                out.append({k: u[k][:200] for k in ("what", "where", "removed_in", "fix")})
+    return out
 
 
 def _spec_space(d) -> SpecSpace:
@@ -481,6 +506,7 @@ def _result(ans, index: int) -> SandboxResult:
     if not isinstance(ans, dict):
         return SandboxResult(fault="protocol", message="malformed answer")
     r = _result_body(ans, index)
+    r.compat = _compat(ans.get("compat"))
     r.denied = [str(d)[:200] for d in (ans.get("denied") or [])][:50] if isinstance(ans.get("denied"), list) else []
     return r
 
