@@ -12,6 +12,10 @@ Canonical keys (see oracles/case.py for shapes and layout):
 * ``errors``: check name -> readable cause, for checks the implementation could not answer
   (exception, wrong type or shape, NaN, time limit ...). Other checks still run.
 * ``notes``: things a reader should know (return order recognised, convention detected, stubs).
+* ``called``: the file's own functions and methods ("backprop", "Network.backprop") that ran while
+  this Observation was made (recorded by ``oracles.styles.run``): what the report's coverage counts.
+* ``not_checked``: function -> why a driver did not call it (a signature no known variant fits,
+  shown in full); never an error of the submission's.
 * ``err_est`` (oracles only): the oracle's error estimate per tensor, keyed ``loss``, ``W1``, ``x``,
   ``updated.W1``, ``trajectory.2.W1``; oracles/compare.py turns it into the allowed error.
 
@@ -41,6 +45,8 @@ class Observation:
     errors: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     err_est: dict[str, float] = field(default_factory=dict)
+    called: list[str] = field(default_factory=list)
+    not_checked: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         """Plain dict of Python/numpy objects (picklable, no custom classes)."""
@@ -54,6 +60,8 @@ class Observation:
             "errors": dict(self.errors),
             "notes": list(self.notes),
             "err_est": dict(self.err_est),
+            "called": list(self.called),
+            "not_checked": dict(self.not_checked),
         }
 
     @classmethod

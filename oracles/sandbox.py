@@ -558,7 +558,7 @@ def validate_observation(d) -> Observation:
         return dict(v)
 
     extra = set(d) - {"loss", "grads", "updated", "trajectory", "mutated", "shape_changes", "errors", "notes",
-                      "err_est"}
+                      "err_est", "called", "not_checked"}
     if extra:
         raise ValueError(f"observation has unexpected fields {sorted(extra)}")
     kwargs = dict(
@@ -570,6 +570,8 @@ def validate_observation(d) -> Observation:
         shape_changes=strdict("shape_changes", d.get("shape_changes") or {}),
         errors=strdict("errors", d.get("errors") or {}),
         notes=strs("notes", d.get("notes") or []),
+        called=strs("called", d.get("called") or []),
+        not_checked=strdict("not_checked", d.get("not_checked") or {}),
     )
     # err_est is the oracle's own error estimate: never taken from a submission.
     try:

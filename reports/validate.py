@@ -72,7 +72,9 @@ def validate_file(path: str | Path, options: ValidationOptions | None = None, **
         report.notes += info.notes
         if not info.ok:
             report.style_reason = "not loaded"
-            report.checks.append(Check("load", "error", _load_message(info), bug_class=_load_class(info)))
+            # the file's own syntax or a refused import fails it; a file bpcheck could not load is an ERROR
+            verdict = "fail" if info.kind in ("syntax", "not_allowed") else "error"
+            report.checks.append(Check("load", verdict, _load_message(info), bug_class=_load_class(info)))
             report.seconds = time.monotonic() - t0
             return report
         if o.style == "auto":
@@ -87,8 +89,11 @@ def validate_file(path: str | Path, options: ValidationOptions | None = None, **
             report.style, report.style_reason = o.style, "forced with --style"
         spaces, why = sb.entries(report.style)
         if not spaces:
-            report.checks.append(Check("entry points", "error", f"no {report.style} entry point could be run: "
-                                       f"{why or 'none found'}", bug_class=sb.last_fault or "style"))
+            # probing hung or crashed in the submission's code: its fault; nothing to call: bpcheck's limit
+            theirs = sb.last_fault in ("timeout", "cpu", "memory", "exit", "killed")
+            report.checks.append(Check("entry points", "fail" if theirs else "error",
+                                       f"no {report.style} entry point could be run: {why or 'none found'}",
+                                       bug_class=sb.last_fault or "style"))
         judge = Judge(sb, report, o)
         judge.names = set(info.names)
         for entry, space in spaces.items():

@@ -40,6 +40,8 @@ _FAULT_TEXT = {
     "patched": "numpy monkey-patched",
     "not_run": "not run",
 }
+# Faults of bpcheck's own making (the rest are the submission's: a crash, a timeout, a memory bomb).
+_OUR_FAULTS = ("protocol",)
 
 
 
@@ -56,6 +58,7 @@ class _Row:
     bad_ordinary: int = 0  # failing cases outside the stress regimes
     ordinary_statuses: Counter = field(default_factory=Counter)
     bad_finite_loss: int = 0  # failing loss cases whose loss is not simply +inf
+    kinds: Counter = field(default_factory=Counter)  # failing cases by kind: mismatch, raised, fault, ours
 
 
 class Judge:
@@ -74,6 +77,8 @@ class Judge:
         self.self_checks: list = []  # (entry, cases): need the child, so after every entry has run
         self.conv_cases: Counter = Counter()
         self.entry_cases: Counter = Counter()
+        self.called: set[str] = set()  # the file's units that ran while checks ran (coverage)
+        self.declined: dict[str, str] = {}  # unit -> why no driver called it
 
     @property
     def oracle(self):
@@ -185,6 +190,9 @@ class Judge:
                 faults.append((case, r))
                 continue
             obs = r.obs
+            self.called.update(obs.called)
+            for unit, why in obs.not_checked.items():
+                self.declined.setdefault(unit, why)
             for n in obs.notes:
                 text = n if n.startswith(entry) else f"{entry}: {n}"
                 if text not in self.notes:
@@ -203,14 +211,21 @@ class Judge:
             fams = sorted(families_seen) or ["run"]
             if r.fault == "patched":
                 fams = ["integrity"]
+            # a crash, a timeout, a memory bomb on a valid input: the submission failed; a malformed
+            # answer or a case a driver refused is bpcheck's problem
+            ours = r.fault in _OUR_FAULTS or "UnsupportedCase" in (r.message or "")
+            status = "error" if ours else "fail"
             for fam in fams:
                 row = self.row(entry, fam)
                 row.n_cases += 1
-                row.statuses["error"] += 1
+                row.statuses[status] += 1
+                row.kinds["ours" if ours else "fault"] += 1
+                row.bad_ordinary += 1
+                row.ordinary_statuses[status] += 1
                 if row.fault is None:
                     row.fault = r.fault
                     row.first = (case, f"{_FAULT_TEXT.get(r.fault, r.fault)}: {r.message}", [], [], None, None,
-                                 "error")
+                                 status)
         if self_checks:
             self.self_checks.append((entry, self_checks))
 
@@ -244,7 +259,10 @@ class Judge:
                 row.statuses["pass"] += 1
                 row.conventions[conv.name] += 1
                 continue
-            status = "error" if any(v.status == "error" for v in vs) else "fail"
+            # an exception, a wrong shape, NaN: the submission is wrong on a valid input (FAIL), as
+            # for wrong numbers; only bpcheck's own faults are ERROR
+            status = "fail"
+            raised = any(v.status == "error" for v in vs)
             if fam == "loss" and loss_note is not None and status == "fail":
                 kind, text = loss_note
                 if kind == "precision":
@@ -267,6 +285,8 @@ class Judge:
                 status = "warn"
                 row.warn_message = "a different subgradient at exact kinks (relu'(0)); torch uses 0"
             row.statuses[status] += 1
+            if status == "fail":
+                row.kinds["raised" if raised else "mismatch"] += 1
             ordinary = case.tags[:1] not in _STRESS
             if status in ("fail", "error"):
                 row.bad_ordinary += ordinary
@@ -456,6 +476,12 @@ class Judge:
         for name, where in by_name.items():
             report.conventions.append(f"{name}: judged under it (cases that differ from the canonical convention: "
                                       f"{', '.join(where)}; the others agree either way)")
+        self.coverage()
+        if not self.rows and not any(c.verdict in ("fail", "error") for c in report.checks):
+            declined = "; ".join(f"{u}: {why}" for u, why in list(self.declined.items())[:3])
+            report.checks.append(Check(
+                "checks", "error", "nothing could be checked" + (f" ({declined})" if declined else "") +
+                ": bpcheck found no entry point it can call with arguments the file accepts", bug_class="style"))
         report.notes += _collapse(self.notes)
 
     def to_check(self, row: _Row) -> Check:
@@ -470,17 +496,17 @@ class Judge:
                 msg = f"own loss and own gradient agree on {row.n_cases} case(s) (random directional derivative)"
             return Check(row.name, "pass", msg, n_cases=row.n_cases, convention=conv)
         verdict = "error" if st["error"] else ("fail" if st["fail"] else "warn")
-        if verdict in ("fail", "error") and row.bad_ordinary == 0 and row.fault is None:
+        if verdict == "fail" and row.bad_ordinary == 0 and row.fault is None:
             # Only saturated outputs / huge logits: judged against what the course's own code does there.
             if self.style == "dlai":
                 verdict, row.warn_message = "warn", (
                     "only where the output saturates (AL rounds to 0 or 1): the course's own cost and "
                     "dAL = -(Y/AL - (1-Y)/(1-AL)) overflow there too; dZ = AL - Y avoids it")
-            elif row.family == "loss" and row.bad_finite_loss == 0 and not st["fail"]:
+            elif row.family == "loss" and row.bad_finite_loss == 0 and not row.kinds["mismatch"]:
                 verdict, row.warn_message = "warn", (
                     "the loss overflows to inf only where a probability underflows to 0 (huge logits), as the "
                     "course's -log(probs[y]) does; a log-softmax form stays finite")
-        elif verdict in ("fail", "error") and self.style == "dlai" and row.fault is None:
+        elif verdict == "fail" and self.style == "dlai" and row.fault is None:
             # the course's own formula fails at saturation: judge dlai files on the ordinary cases
             ordinary = row.ordinary_statuses
             verdict = "error" if ordinary["error"] else ("fail" if ordinary["fail"] else verdict)
@@ -500,9 +526,7 @@ class Judge:
             bug = "unclassified"
         if row.family == "self_consistency" and verdict == "fail":
             bug = "loss_grad_mismatch"
-        n = f"{n_bad} of {row.n_cases} cases"
-        head = {"error": f"{n} could not be checked", "fail": f"{n} disagree with the oracle",
-                "warn": f"{n} raise a warning"}[verdict]
+        head = _head(verdict, row, n_bad)
         if verdict == "warn" and row.warn_message:
             head += f" ({row.warn_message})"
         if verdict == "warn":
@@ -521,6 +545,15 @@ class Judge:
         return Check(row.name, verdict, f"{head}; first: case {case.case_id} ({case.describe()})\n{msg}",
                      diagnosis=diag, bug_class=bug, n_cases=row.n_cases, n_failed=n_bad, case=small,
                      snippet=snippet)
+
+    def coverage(self) -> None:
+        """What the file defines, what the checks reached, and why the rest was not checked."""
+        from reports.validate_coverage import build_coverage
+
+        try:
+            self.report.coverage = build_coverage(self.report.path, self.called, self.declined)
+        except Exception as e:  # noqa: BLE001 - coverage is a summary; the verdicts stand without it
+            self.notes.append(f"coverage not computed: {type(e).__name__}: {e}")
 
     def shrink(self, row: _Row, case: Case) -> Case:
         try:
@@ -554,6 +587,24 @@ class Judge:
 
 
 _STRESS = (("saturated",), ("large_logits",))
+
+
+def _head(verdict: str, row: _Row, n_bad: int) -> str:
+    """'3 of 20 cases disagree with the oracle', '20 of 20 cases raised in the submission', ..."""
+    n = f"{n_bad} of {row.n_cases} cases"
+    if verdict == "error":
+        return f"{n} could not be checked (a fault of bpcheck's, not the submission's)"
+    if verdict == "warn":
+        return f"{n} raise a warning"
+    k = row.kinds
+    parts = [(k["mismatch"], "disagree with the oracle"), (k["raised"], "raised or returned unusable values (an "
+             "exception, a wrong shape, NaN)"), (k["fault"], "crashed or exceeded a limit")]
+    parts = [(c, text) for c, text in parts if c]
+    if len(parts) == 1:
+        return f"{n} {parts[0][1]}"
+    if not parts:
+        return f"{n} fail"
+    return f"{n} fail: " + ", ".join(f"{c} {text}" for c, text in parts)
 
 
 def _collapse(notes: list[str]) -> list[str]:

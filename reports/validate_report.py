@@ -6,6 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from oracles.case import Case
+from reports.validate_coverage import Coverage
 
 __all__ = ["VERDICTS", "Check", "ValidationOptions", "ValidationReport", "worst"]
 
@@ -73,10 +74,20 @@ class ValidationReport:
     conventions: list[str] = field(default_factory=list)
     seconds: float = 0.0
     options: ValidationOptions | None = None
+    coverage: Coverage | None = None
 
     @property
     def verdict(self) -> str:
         return worst(c.verdict for c in self.checks)
+
+    def headline(self) -> str:
+        """'PASS (checked 9 of 14 functions; not checked: batchnorm_backward, ...)': never a bare PASS
+        for a file with code no check reached."""
+        text = self.verdict.upper()
+        cov = self.coverage.headline() if self.coverage is not None else ""
+        if cov and (self.verdict in ("pass", "warn") or not self.coverage.complete):
+            text += f" ({cov})"
+        return text
 
     def counts(self) -> dict[str, int]:
         c = Counter(ch.verdict for ch in self.checks)
@@ -97,6 +108,7 @@ class ValidationReport:
             "conventions": list(self.conventions),
             "notes": list(self.notes),
             "bug_classes": self.bug_classes(),
+            "coverage": None if self.coverage is None else self.coverage.to_dict(),
             "seconds": round(self.seconds, 3),
             "settings": {"cases": o.cases, "seed": o.seed, "timeout": o.timeout, "memory_mb": o.memory_mb,
                          "root": o.root, "allow_imports": list(o.allow_imports)},
@@ -146,7 +158,7 @@ class ValidationReport:
             lines += [f"note: {n}" for n in self.notes]
         c = self.counts()
         lines.append("")
-        lines.append(f"verdict: {self.verdict.upper()} ({c['pass']} pass, {c['warn']} warn, {c['fail']} fail, "
+        lines.append(f"verdict: {self.headline()} ({c['pass']} pass, {c['warn']} warn, {c['fail']} fail, "
                      f"{c['error']} error; {self.seconds:.1f} s)")
         return "\n".join(lines)
 

@@ -25,6 +25,8 @@ __all__ = [
     "Recorder",
     "Snapshot",
     "accepts",
+    "fits",
+    "unit_of",
     "require",
     "get",
     "public_names",
@@ -76,6 +78,27 @@ def _signature(fn) -> inspect.Signature | None:
         return inspect.signature(fn)
     except (TypeError, ValueError):
         return None
+
+
+def fits(fn, *args, **kwargs) -> bool:
+    """Would fn accept these arguments? (True when its signature cannot be read: then only calling tells.)"""
+    sig = _signature(fn)
+    if sig is None:
+        return True
+    try:
+        sig.bind(*args, **kwargs)
+    except TypeError:
+        return False
+    return True
+
+
+def unit_of(fn) -> str:
+    """'Network.backprop' for a (bound) method, 'Network' for a class, 'backprop' for a function."""
+    if isinstance(fn, type):
+        return fn.__name__
+    target = getattr(fn, "__func__", fn)
+    name = getattr(target, "__qualname__", None) or getattr(target, "__name__", None) or type(fn).__name__
+    return str(name).replace(".<locals>", "")
 
 
 def accepts(fn, name: str) -> bool:
@@ -177,11 +200,26 @@ class Recorder:
         if name not in self.obs.mutated:
             self.obs.mutated.append(name)
 
+    def decline(self, fn, what: str, why: str = "") -> None:
+        """Not called: our call would not fit this function (never the submission's error)."""
+        unit = unit_of(fn)
+        sig = _signature(fn)
+        shown = f"{unit}{sig}" if sig is not None else unit
+        text = why or f"its signature {shown} fits no known variant of {what}"
+        if unit not in self.obs.not_checked:
+            self.obs.not_checked[unit] = text
+
     # -- calls --
     def call(self, families, what: str, fn: Callable, *args, **kwargs) -> tuple[bool, object]:
-        """(True, result), or (False, None) with the exception recorded for families."""
+        """(True, result), or (False, None) with the exception recorded for families.
+
+        Arguments the function's signature does not accept are our guess, not its fault: the
+        function is then declined (``Observation.not_checked``) and nothing is recorded as an error."""
         if not callable(fn):
             self.error(families, f"{what}: {_describe(fn)} is not callable")
+            return False, None
+        if not fits(fn, *args, **kwargs):
+            self.decline(fn, what)
             return False, None
         try:
             with np.errstate(all="ignore"):  # overflow warnings are the student's business; NaN is checked
