@@ -102,7 +102,8 @@ def validate_file(path: str | Path, options: ValidationOptions | None = None, **
                                            f"time budget of {o.total_budget:g} s (very slow code)",
                                            bug_class="timeout"))
                 continue
-            judge.entry(entry, space)
+            for name, sub in judge.configurations(entry, space):
+                judge.entry(name, sub)
         judge.finish()
     report.seconds = time.monotonic() - t0
     return report

@@ -33,7 +33,14 @@ def diagnose_campaign(results: Iterable[tuple[Case, bool, Sequence[Diagnosis]]])
     if not failed:
         return []
     n_f = len(failed)
-    counts = Counter(primary(ds).bug_class for _, ds in failed if ds)
+    seen = {primary(ds).bug_class for _, ds in failed if ds}
+
+    def cls_of(d: Diagnosis) -> str:
+        # an update stepped m times too far explains itself by the missing 1/m other cases show directly
+        step = d.evidence.get("step_class") if d.bug_class == "update_only" else None
+        return step if step in seen else d.bug_class
+
+    counts = Counter(cls_of(primary(ds)) for _, ds in failed if ds)
     cond: list[Diagnosis] = []
 
     def only(prop: Callable[[Case], bool], cls: str, msg: str) -> None:
@@ -47,7 +54,8 @@ def diagnose_campaign(results: Iterable[tuple[Case, bool, Sequence[Diagnosis]]])
     only(_is_large, "large_inputs", "fails only on large-magnitude inputs")
     per_case = []
     for cls, n in counts.most_common():
-        example = next(primary(ds) for _, ds in failed if ds and primary(ds).bug_class == cls)
+        example = next((primary(ds) for _, ds in failed if ds and primary(ds).bug_class == cls),
+                       next(primary(ds) for _, ds in failed if ds and cls_of(primary(ds)) == cls))
         per_case.append(Diagnosis(cls, f"{n}/{n_f} failing Cases: {example.message}", example.tensors,
                                   {"cases": n, **example.evidence}))
     # a specific per-case class (e.g. missing_mean, which also only shows for m > 1) explains more

@@ -39,12 +39,27 @@ def detect_convention(case: Case, observed: Observation, expected: Observation) 
         if spec.loss == "quadratic" and spec.reduction == "mean":
             candidates.append(Convention("sum without the 1/2", "summed ||a - y||^2", grad_factor=2.0 * m,
                                          loss_factor=2.0 * m))
+    l2 = 0.5 * spec.reg * sum(float(np.sum(case.typed(case.params[f"W{l}"]).astype(np.float64) ** 2))
+                              for l in range(1, spec.n_layers + 1))
     for c in candidates:
+        if spec.reg and not c.spec_changes:
+            continue  # with L2 a factor on the cost scales the data term only: handled by the spec change
         if spec.reg:
-            continue  # with L2 the factor applies to the data term only; handled below
-        if all(_close(_as64(observed.grads[k]), c.grad_factor * expected.grads[k], dtype) for k in keys):
-            if observed.loss is None or _close(observed.loss, c.loss_factor * expected.loss, dtype):
-                return c
+            want = recompute_grads(case.with_spec(**dict(c.spec_changes)))
+            grads_follow = all(k in want and _close(_as64(observed.grads[k]), want[k], dtype) for k in keys)
+            loss_want = None if expected.loss is None else c.loss_factor * (float(expected.loss) - l2) + l2
+        else:
+            grads_follow = all(_close(_as64(observed.grads[k]), c.grad_factor * expected.grads[k], dtype)
+                               for k in keys)
+            loss_want = None if expected.loss is None else c.loss_factor * float(expected.loss)
+        if not grads_follow:
+            continue
+        if observed.loss is None or loss_want is None or _close(observed.loss, loss_want, dtype):
+            return c
+        if c.name == "sum instead of mean" and _update_right(case, observed, expected):
+            # backprop returns the batch's summed gradients and the update divides by m (the book's
+            # per-sample sum, batched): training is right, the cost function is a separate mean
+            return c
     if spec.reg:
         # reg * ||W||^2 instead of 0.5 * reg * ||W||^2: W gradients carry reg * W once more
         base = recompute_grads(case.with_spec(reg=0.0))
@@ -64,3 +79,19 @@ def detect_convention(case: Case, observed: Observation, expected: Observation) 
                 return Convention("reg instead of 0.5 reg", "L2 term reg * sum ||W||^2 (gradient 2 reg W)",
                                   reg_factor=2.0)
     return None
+
+
+def _update_right(case: Case, observed: Observation, expected: Observation) -> bool:
+    """The observed SGD step equals the oracle's (so a gradient factor is compensated in the update)."""
+    if observed.updated is None or expected.updated is None:
+        return False
+    eps = float(np.finfo(case.spec.dtype).eps)
+    for k, e in expected.updated.items():
+        got = observed.updated.get(k)
+        if got is None:
+            return False
+        p = case.typed(case.params[k]).astype(np.float64)
+        est = eps * float(np.linalg.norm(p) + np.linalg.norm(e))  # p - p_new cancels: rounding eps * |p|
+        if not _close(p - _as64(got), p - e, case.spec.dtype, est):
+            return False
+    return True

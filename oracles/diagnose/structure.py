@@ -56,6 +56,7 @@ def _update_pattern(case: Case, observed: Observation, expected: Observation, up
     dtype = case.spec.dtype
     parts, ev = [], {}
     names = []
+    step_classes: set[str] = set()
     for k, exp in expected.updated.items():
         got = observed.updated.get(k)
         if got is None:
@@ -77,12 +78,13 @@ def _update_pattern(case: Case, observed: Observation, expected: Observation, up
             parts.append(f"{k} never updated")
             ev[k] = 0.0
             continue
-        named = [(f, s) for f, s, _ in _named_factors(case.m) if step_obs.shape == step_exp.shape
+        named = [(f, s, cls) for f, s, cls in _named_factors(case.m) if step_obs.shape == step_exp.shape
                  and _close(step_obs, f * step_exp, dtype, abs(f) * est)]
         c = _fit(step_obs.ravel(), step_exp.ravel()) if step_obs.shape == step_exp.shape else None
         if named:
             parts.append(f"{k} stepped by {named[0][1]} x lr x gradient")
             ev[k] = named[0][0]
+            step_classes.add(named[0][2])
         elif c is not None and _close(step_obs, c * step_exp, dtype, abs(c) * est):
             parts.append(f"{k} stepped by {c:.6g} x lr x gradient")
             ev[k] = c
@@ -90,6 +92,10 @@ def _update_pattern(case: Case, observed: Observation, expected: Observation, up
             parts.append(f"{k} stepped wrongly")
     if not names:
         return None
+    if len(step_classes) == 1:
+        # every step that has a name has the same one (a step m times too long): the gradient the
+        # update used carries that bug, which a batch entry shows directly
+        ev["step_class"] = step_classes.pop()
     return Diagnosis("update_only", "gradients match, the update does not: " + "; ".join(parts), tuple(names), ev)
 
 
