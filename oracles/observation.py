@@ -15,6 +15,10 @@ Canonical keys (see oracles/case.py for shapes and layout):
 * ``state`` (layer Specs): buffers after one train-mode forward (``running_mean1`` ...), judged as the
   ``state`` check; ``aux``: inputs the implementation chose (``mask2``: the dropout mask it drew), which the
   oracles are then handed (never judged themselves; a driver reads them from caches or attributes).
+* ``called``: the file's own functions and methods ("backprop", "Network.backprop") that ran while
+  this Observation was made (recorded by ``oracles.styles.run``): what the report's coverage counts.
+* ``not_checked``: function -> why a driver did not call it (a signature no known variant fits,
+  shown in full); never an error of the submission's.
 * ``err_est`` (oracles only): the oracle's error estimate per tensor, keyed ``loss``, ``W1``, ``x``,
   ``updated.W1``, ``trajectory.2.W1``; oracles/compare.py turns it into the allowed error.
 
@@ -47,6 +51,8 @@ class Observation:
     err_est: dict[str, float] = field(default_factory=dict)
     state: dict[str, np.ndarray] = field(default_factory=dict)
     aux: dict[str, np.ndarray] = field(default_factory=dict)
+    called: list[str] = field(default_factory=list)
+    not_checked: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         """Plain dict of Python/numpy objects (picklable, no custom classes)."""
@@ -62,6 +68,8 @@ class Observation:
             "err_est": dict(self.err_est),
             "state": dict(self.state),
             "aux": dict(self.aux),
+            "called": list(self.called),
+            "not_checked": dict(self.not_checked),
         }
 
     @classmethod

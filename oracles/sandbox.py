@@ -585,7 +585,7 @@ def validate_observation(d) -> Observation:
         return dict(v)
 
     extra = set(d) - {"loss", "grads", "updated", "trajectory", "mutated", "shape_changes", "errors", "notes",
-                      "err_est", "state", "aux"}
+                      "err_est", "state", "aux", "called", "not_checked"}
     if extra:
         raise ValueError(f"observation has unexpected fields {sorted(extra)}")
     kwargs = dict(
@@ -599,6 +599,8 @@ def validate_observation(d) -> Observation:
         notes=strs("notes", d.get("notes") or []),
         state=_arrays("state", d.get("state") or {}),
         aux=_arrays("aux", d.get("aux") or {}),
+        called=strs("called", d.get("called") or []),
+        not_checked=strdict("not_checked", d.get("not_checked") or {}),
     )
     # err_est is the oracle's own error estimate: never taken from a submission.
     try:

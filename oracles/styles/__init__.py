@@ -28,6 +28,7 @@ from oracles.case import Case, SpecSpace
 from oracles.observation import Observation
 from oracles.styles import cs231n, dlai, nielsen, saito
 from oracles.styles._common import UnsupportedCase
+from oracles.styles._coverage import recording
 
 __all__ = ["STYLES", "UnsupportedCase", "detect", "entry_points", "spec_space", "run", "own_loss"]
 
@@ -120,14 +121,23 @@ def run(style: str, impl, case: Case, entry: str) -> Observation:
 
     Raises ValueError only for a Case outside ``spec_space(style, impl, entry)`` or an unknown entry."""
     driver = _driver(style)
-    try:
-        return driver.run(impl, case, entry)
-    except ValueError as exc:
-        if isinstance(exc, UnsupportedCase):
-            raise
-        return _unreadable(exc)
-    except Exception as exc:  # an output so odd that the driver itself tripped: still the implementation's
-        return _unreadable(exc)
+    with recording(impl, _trace_key(case, entry)) as called:
+        try:
+            obs = driver.run(impl, case, entry)
+        except ValueError as exc:
+            if isinstance(exc, UnsupportedCase):
+                raise
+            obs = _unreadable(exc)
+        except Exception as exc:  # an output so odd that the driver itself tripped: still the implementation's
+            obs = _unreadable(exc)
+    obs.called = sorted(called | set(obs.called))
+    return obs
+
+
+def _trace_key(case: Case, entry: str) -> tuple:
+    """What decides which of a file's functions a run reaches: the entry and the Spec's choices."""
+    spec = case.spec
+    return (entry, frozenset(spec.activations), spec.loss, spec.target, bool(spec.reg), case.m == 1, case.tags)
 
 
 def _unreadable(exc: Exception) -> Observation:
