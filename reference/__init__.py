@@ -8,17 +8,23 @@ layer_net       Saito's TwoLayerNet / MultiLayerNet assembled from layers
 dlai            deeplearning.ai's L-layer functions
 dlai_two_layer  deeplearning.ai's one-hidden-layer planar classifier
 cs231n          CS231n's layer functions, losses, TwoLayerNet, FullyConnectedNet
+cs231n_optim    CS231n's optim.py: sgd, sgd_momentum, rmsprop, adam (w, dw, config)
+dlai_optim      deeplearning.ai course 2: random_mini_batches, momentum, Adam
+saito_optim     Saito ch. 6 optimizer classes: SGD, Momentum, Nesterov, AdaGrad, RMSprop, Adam
 """
 
 from reference import (
     cs231n,
+    cs231n_optim,
     dlai,
+    dlai_optim,
     dlai_two_layer,
     functions,
     layer_net,
     layers,
     matrix,
     nielsen,
+    saito_optim,
 )
 
 __all__ = [
@@ -30,4 +36,7 @@ __all__ = [
     "dlai",
     "dlai_two_layer",
     "cs231n",
+    "cs231n_optim",
+    "dlai_optim",
+    "saito_optim",
 ]
