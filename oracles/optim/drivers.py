@@ -92,7 +92,7 @@ def style_shape(style: str, name: str, a: np.ndarray) -> np.ndarray:
     """A canonical parameter (W (n_out, n_in), b (n_out,)) in the style's layout."""
     if name.startswith("W") and style in ("cs231n", "saito"):
         return np.ascontiguousarray(a.T)
-    if name.startswith("b") and style == "dlai":
+    if name.startswith("b") and style == "dlai" and a.ndim == 1:
         return a.reshape(-1, 1)
     return a
 

@@ -302,6 +302,20 @@ def _hypotheses(case: OptimCase, b: Binding, conv: Convention):
                {**case.hyper, canon: default})
 
 
+def _simulate_in_layout(style: str, case: OptimCase, hyper: dict, v: Variant):
+    """A state shared between parameters mixes them in the layout the file holds them (Saito's W is (n_in, n_out))."""
+    from oracles.optim.drivers import style_shape
+
+    params = {k: style_shape(style, k, a) for k, a in case.typed_params().items()}
+    grads = [{k: style_shape(style, k, a) for k, a in g.items()} for g in case.typed_grads()]
+    sim = simulate(case.rule, params, grads, hyper, v)
+    if sim is None:
+        return None
+    back = [{k: (a.T if k.startswith("W") and style in ("cs231n", "saito") else a).reshape(case.params[k].shape)
+             for k, a in step.items()} for step in sim.trajectory]
+    return type(sim)(back, sim.states)
+
+
 def diagnose(style: str, case: OptimCase, obs: OptimObservation, j: Judgement, b: Binding | None = None) -> list[
         Diagnosis]:
     """The bugs that reproduce the observation; structural findings when none does."""
@@ -316,7 +330,8 @@ def diagnose(style: str, case: OptimCase, obs: OptimObservation, j: Judgement, b
     traj_bad = bool(bad & {"step", "trajectory"})
     if traj_bad and obs.trajectory:
         for name, text, v, hyper in _hypotheses(case, b, conv):
-            sim = simulate(case.rule, case.typed_params(), case.typed_grads(), hyper, v)
+            sim = _simulate_in_layout(style, case, hyper, v) if v.shared_state else simulate(
+                case.rule, case.typed_params(), case.typed_grads(), hyper, v)
             if sim is not None and _matches(case, obs.trajectory, sim.trajectory):
                 out.append(Diagnosis(name, text, evidence={"steps": len(obs.trajectory)}))
         if not any(d.bug_class not in ("not_in_place", "init_wrong") for d in out):
