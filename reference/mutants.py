@@ -153,6 +153,8 @@ def _clone_class(cls: type, g: dict, table: dict) -> type:
 
 
 MUTANTS: dict[str, Mutant] = {}
+# source label -> reference module, for the mutant modules of later assignments (mutants_norm, ...)
+SOURCES: dict[str, object] = {}
 
 
 def reference_impl(source: str):
@@ -164,10 +166,7 @@ def reference_impl(source: str):
         ns.__dict__.update(names)
         ns.__all__ = list(names)
         return ns
-    modules = {_N: nielsen, _M: matrix, _D: dlai, _D2: dlai_two_layer, _C: cs231n}
-    from reference.mutants_optim import SOURCES as optim_sources
-
-    modules.update(optim_sources)
+    modules = {_N: nielsen, _M: matrix, _D: dlai, _D2: dlai_two_layer, _C: cs231n, **SOURCES}
     if source not in modules:
         raise ValueError(f"unknown mutant source {source!r}; known: {sorted([*modules, _S])}")
     return modules[source]

@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from reference import cs231n_optim, dlai_optim, saito_optim
+from reference.mutants import SOURCES as _REGISTRY
 from reference.mutants import _add, clone_module
 
 __all__: list[str] = []
@@ -22,6 +23,7 @@ _C = "reference/cs231n_optim.py"
 _D = "reference/dlai_optim.py"
 _S = "reference/saito_optim.py"
 SOURCES = {_C: cs231n_optim, _D: dlai_optim, _S: saito_optim}
+_REGISTRY.update(SOURCES)
 
 
 # ==== CS231n optim.py ======================================================================
@@ -124,8 +126,8 @@ _add("cs231n_rmsprop_not_squared", "not_squared", "cs231n", "optim:rmsprop",
 _add("cs231n_adam_no_bias_correction", "no_bias_correction", "cs231n", "optim:adam",
      "adam without the bias correction", clone_module(cs231n_optim, {"adam": _cs_adam("no_bias_correction")}), _C)
 _add("cs231n_adam_t_not_incremented", "t_not_incremented", "cs231n", "optim:adam",
-     "adam computes t = config['t'] + 1 but never stores it", clone_module(cs231n_optim, {"adam": _cs_adam("t_frozen")}),
-     _C)
+     "adam computes t = config['t'] + 1 but never stores it",
+     clone_module(cs231n_optim, {"adam": _cs_adam("t_frozen")}), _C)
 _add("cs231n_adam_bias_correction_t_minus_1", "bias_correction_t_minus_1", "cs231n", "optim:adam",
      "adam's bias correction uses t before the increment", clone_module(cs231n_optim, {"adam": _cs_adam("t_minus_1")}),
      _C)

@@ -238,18 +238,25 @@ def validate_file(path: str | Path, options: ValidationOptions | None = None, **
             report.checks.append(Check("load", "error", _load_message(info), bug_class=_load_class(info)))
             report.seconds = time.monotonic() - t0
             return report
+        from reports.validate_optim import optimizer_style, validate_optimizers
+
+        opt_style, opt_why = optimizer_style(info.names, o.style)  # optimizer files (issue 11)
         if o.style == "auto":
             style, why = styles.detect(info.names)
             report.style, report.style_reason = style, f"auto: {why}"
-            if style is None:
+            if style is None and opt_style is not None:
+                report.style, report.style_reason = opt_style, f"auto: {opt_why}"
+            elif style is None:
                 report.checks.append(Check("style", "error", f"{why}; pass --style NAME (one of "
                                            f"{', '.join(styles.STYLES)})", bug_class="style"))
                 report.seconds = time.monotonic() - t0
                 return report
+            elif opt_style is not None:
+                report.style_reason += f"; {opt_why}"
         else:
             report.style, report.style_reason = o.style, "forced with --style"
         spaces, why = sb.entries(report.style)
-        if not spaces:
+        if not spaces and opt_style is None:
             report.checks.append(Check("entry points", "error", f"no {report.style} entry point could be run: "
                                        f"{why or 'none found'}", bug_class=sb.last_fault or "style"))
         judge = _Judge(sb, report, o)
@@ -262,6 +269,11 @@ def validate_file(path: str | Path, options: ValidationOptions | None = None, **
                 continue
             judge.entry(entry, space)
         judge.finish()
+        if opt_style is not None:
+            validate_optimizers(sb, report, o, opt_style)
+            if not report.checks:
+                report.checks.append(Check("entry points", "error", f"no {opt_style} optimizer or network entry "
+                                           f"point could be run", bug_class="style"))
     report.seconds = time.monotonic() - t0
     return report
 

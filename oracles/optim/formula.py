@@ -24,7 +24,7 @@ import numpy as np
 
 from oracles.optim.rules import RULES, Variant
 
-__all__ = ["Simulation", "simulate", "magnitudes"]
+__all__ = ["Simulation", "simulate", "magnitudes", "state_magnitudes"]
 
 
 @dataclass
@@ -60,9 +60,12 @@ def simulate(
             for k in p:
                 state = shared if v.shared_state else states[k]
                 try:
-                    p[k] = _step(rule, p[k], np.asarray(g[k]).astype(dt), state, hyper, v, dt)
+                    new = _step(rule, p[k], np.asarray(g[k]).astype(dt), state, hyper, v, dt)
                 except ValueError:  # shapes of a shared state do not broadcast
                     return None
+                if new.shape != p[k].shape:  # a shared state broadcast the parameter into another shape
+                    return None
+                p[k] = new
                 if v.shared_state:
                     states[k] = {n: (a.copy() if isinstance(a, np.ndarray) else a) for n, a in shared.items()}
             traj.append({k: a.copy() for k, a in p.items()})
@@ -172,3 +175,19 @@ def magnitudes(rule: str, params, grads, hyper: dict, variant: Variant | None = 
         extra = float(hyper["momentum"]) ** 2 + 1 + float(hyper["momentum"])
         return [{k: absp[k] + extra * (a - absp[k]) for k, a in step.items()} for step in sim.trajectory]
     return sim.trajectory
+
+
+def state_magnitudes(rule: str, params, grads, hyper: dict, variant: Variant | None = None) -> list[dict]:
+    """Per step: parameter -> state name -> the magnitude of every term that state summed (as ``magnitudes``)."""
+    v = (variant or Variant()).with_(direction=1, mu_sign=1)
+    absg = [{k: np.abs(np.asarray(a, dtype=np.float64)) for k, a in g.items()} for g in grads]
+    absp = {k: np.abs(np.asarray(a, dtype=np.float64)) for k, a in params.items()}
+    scale = 1.0
+    if rule == "nesterov" or (rule == "momentum" and v.momentum_form == "cs231n"):
+        # v = mu v - lr g has the magnitude of lr times torch's b = mu b + |g|
+        rule, v, scale = "momentum", v.with_(momentum_form="torch", nesterov_form="sutskever"), float(hyper["lr"])
+    sim = simulate(rule, absp, absg, hyper, v)
+    if sim is None:
+        return [{} for _ in grads]
+    return [{k: {n: (a * scale if isinstance(a, np.ndarray) else a) for n, a in st.items()} for k, st in step.items()}
+            for step in sim.states]

@@ -17,8 +17,10 @@ What is compared (every tensor through ``oracles.compare.compare_tensor``):
   or the caller's w changed), ``mini_batches`` (a permutation in the course's order of batches).
 
 Error estimate per tensor: the larger of the rounding measured by running the same formula in
-float32 (scaled by eps(dtype) / eps(float32)) and an a priori bound, eps(dtype) times the
-magnitude of every term so far (oracles.optim.formula.magnitudes) times a few operations per step.
+float32 (scaled by eps(dtype) / eps(float32)) and an a priori bound: after s steps, eps(dtype)
+times (s |p| + a few operations times the magnitude of every term of the steps so far), the
+magnitudes from oracles.optim.formula.magnitudes. A float32 parameter of size 1 cannot carry a
+displacement more precisely than its own rounding; the bound says so and no more.
 
 Conventions: a file is judged under the first of its style's documented conventions that
 explains every step (oracles.optim.rules.STYLE_RULES); a superseded one is stated as such.
@@ -36,7 +38,7 @@ import numpy as np
 from oracles.compare import TensorVerdict, compare_tensor
 from oracles.diagnose import Diagnosis
 from oracles.optim.case import MINI_BATCHES, OptimCase
-from oracles.optim.formula import magnitudes, simulate
+from oracles.optim.formula import magnitudes, simulate, state_magnitudes
 from oracles.optim.observation import OptimObservation
 from oracles.optim.rules import BUG_VARIANTS, RULES, Binding, Convention, Variant, binding
 
@@ -113,8 +115,35 @@ def _estimates(case: OptimCase, variant: Variant, exp64: list[dict]) -> list[dic
             if sim32 is not None:
                 d = sim32.trajectory[s - 1][k].astype(np.float64) - e[k]
                 measured = float(np.linalg.norm(d)) * ratio if np.all(np.isfinite(d)) else 0.0
-            apriori = u * (s + _OPS) * float(np.linalg.norm(m[k]))
+            # each step rounds p_s once (<= u |p_s|, and |p_s| <= |p0| + the steps so far) and its own step's
+            # few operations (<= _OPS u |terms|); the terms so far are m - |p0|
+            terms = m[k] - np.abs(p0[k])
+            apriori = u * float(np.linalg.norm(s * m[k] + _OPS * terms))
             est[k] = max(measured, apriori) if np.isfinite(apriori) else measured
+        out.append(est)
+    return out
+
+
+def _state_estimates(case: OptimCase, variant: Variant, sim64) -> list[dict[str, float]]:
+    """Per step, "<state>.<param>" -> the error a correct implementation may make on that state (as _estimates)."""
+    u = float(np.finfo(case.dtype).eps)
+    ratio = u / float(np.finfo(np.float32).eps)
+    sim32 = simulate(case.rule, case.typed_params(), case.typed_grads(), case.hyper, variant, dtype="float32")
+    mags = state_magnitudes(case.rule, _p0(case), case.typed_grads(), case.hyper, variant)
+    out = []
+    for s, (st64, mag) in enumerate(zip(sim64.states, mags), start=1):
+        est = {}
+        for k, states in st64.items():
+            for name, a in states.items():
+                if not isinstance(a, np.ndarray):
+                    continue
+                measured = 0.0
+                if sim32 is not None:
+                    d = np.asarray(sim32.states[s - 1][k][name], dtype=np.float64) - a
+                    measured = float(np.linalg.norm(d)) * ratio if np.all(np.isfinite(d)) else 0.0
+                m = mag[k].get(name) if k in mag else None
+                apriori = u * (s + _OPS) * float(np.linalg.norm(m)) if isinstance(m, np.ndarray) else 0.0
+                est[f"{name}.{k}"] = max(measured, apriori if np.isfinite(apriori) else 0.0)
         out.append(est)
     return out
 
@@ -232,7 +261,7 @@ def _state_verdicts(case: OptimCase, obs: OptimObservation, b: Binding, conv: Co
     if not b.state or obs.state is None or conv is None:
         return []
     sim = simulate(case.rule, case.typed_params(), case.typed_grads(), case.hyper, conv.variant)
-    est = _estimates(case, conv.variant, sim.trajectory)
+    est = _state_estimates(case, conv.variant, sim)
     out = []
     for s, (got, exp) in enumerate(zip(obs.state, sim.states), start=1):
         step = []
@@ -251,12 +280,9 @@ def _state_verdicts(case: OptimCase, obs: OptimObservation, b: Binding, conv: Co
                     continue
                 if key not in got:
                     continue  # the driver reported the missing entry as an error
-                # the state has the scale of the gradient, its error the scale of the step's error over lr
                 step.append(compare_tensor(f"state {b.state[canon]}[{k}] after step {s}", got[key], want,
                                            dtype=case.dtype, oracle="formula", check="state", context=ctx,
-                                           err_est=est[s - 1].get(k, 0.0) / max(float(case.hyper["lr"]), 1e-300)
-                                           if canon == "velocity" and conv.variant.momentum_form != "cs231n"
-                                           else None))
+                                           err_est=est[s - 1].get(key)))
         out.extend(step)
         if any(not v.passed for v in step):
             break
