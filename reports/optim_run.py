@@ -11,13 +11,16 @@ from __future__ import annotations
 
 from collections import Counter
 
+import numpy as np
+
 from oracles.optim import drivers
 from oracles.optim.case import MINI_BATCHES, OptimCase, draw_optim_case
 from oracles.optim.judge import Judgement, judge
 from oracles.optim.observation import OptimObservation
 from oracles.optim.rules import STYLE_RULES
 
-__all__ = ["PLAN", "plan_optim_cases", "check_optim_case", "run_optim_mutant", "optim_case_seed"]
+__all__ = ["PLAN", "plan_optim_cases", "check_optim_case", "run_optim_mutant", "optim_case_seed", "optim_subjects",
+           "draw_campaign_case", "case_record", "evaluate_optim_case"]
 
 PLAN = (None, "square", "tiny", "alternating", None, "large", "constant", "zeros", "square", "tiny", "alternating",
         None)
@@ -82,3 +85,55 @@ def run_optim_mutant(mutant, *, cases: int = 12, seed: int = 0, control: bool = 
     generic = ("raised", "unclassified", "state_not_carried")
     res.diagnoses = [first[c] for c, _n in sorted(named.most_common(), key=lambda cn: cn[0] in generic)]
     return res
+
+
+# ---------------------------------------------------------------- campaign subjects (reports/campaign.py)
+
+
+def optim_subjects(module: str, impl, names) -> list[tuple[str, str, str]]:
+    """(subject name, style, entry) for every optimizer rule a trusted module defines."""
+    style, _why = drivers.detect(names)
+    if style is None:
+        return []
+    return [(f"{style}:{module}[{e}]", style, e) for e in drivers.entry_points(style, impl)]
+
+
+def draw_campaign_case(subject, index: int, seed: int, dtype: str) -> OptimCase:
+    """Case ``index`` of a campaign (seed rule as reports.campaign.case_seed), tagged like MLP campaign cases."""
+    rule = drivers.entry_rule(subject.entry)
+    fixed = STYLE_RULES[subject.style][rule].fixed if rule != MINI_BATCHES else {}
+    from oracles.optim.case import draw_optim_case
+
+    case = draw_optim_case(rule, optim_case_seed(seed, index), regime=None if rule == MINI_BATCHES else
+                           PLAN[index % len(PLAN)], dtype=dtype, fixed=fixed)
+    return case.with_(tags=case.tags + (f"subject:{subject.name}", f"campaign-seed:{seed}", f"case-index:{index}"))
+
+
+def case_record(case: OptimCase) -> dict:
+    """What a campaign records about a case (the fields reports/campaign.py fills from an MLP Case's spec)."""
+    first = next(iter(case.params.values()))
+    return {"architecture": [int(np.size(v)) for v in case.params.values()], "activations": [case.rule],
+            "loss": case.rule, "dtype": case.dtype,
+            "batch": max(case.steps, int(first.shape[-1]) if case.rule == MINI_BATCHES else 1)}
+
+
+def evaluate_optim_case(subject, case: OptimCase, oracles, *, keep_difference: bool = False,
+                        checks=None) -> dict[str, list[dict]]:
+    """reports.campaign.evaluate_case for an optimizer subject: oracle -> verdict dicts (the torch slot holds
+    torch.optim's or the course formula's verdicts; each verdict names its oracle in its message)."""
+    from reports.campaign import HARNESS_CHECK, RUN_CHECK, _short_exc, _synthetic, _verdict_dict
+
+    if "torch" not in oracles:
+        return {o: [] for o in oracles}
+    try:
+        obs = drivers.run(subject.style, subject.impl, case, subject.entry)
+    except ValueError as e:
+        return {"torch": [_synthetic(HARNESS_CHECK, subject.entry, "torch", "error",
+                                     f"the optimizer driver refused the case: {_short_exc(e)} (a bpcheck bug)")]}
+    except Exception as e:  # noqa: BLE001 - the driver should have caught it
+        return {"torch": [_synthetic(RUN_CHECK, subject.entry, "torch", "error", f"raised {_short_exc(e)}")]}
+    j = judge(subject.style, case, obs)
+    dicts = [_verdict_dict(v, oracle="torch", keep_difference=keep_difference) for v in j.verdicts]
+    if checks is not None:
+        dicts = [d for d in dicts if (d["check"], "torch") in checks]
+    return {"torch": dicts, **{o: [] for o in oracles if o != "torch"}}

@@ -247,7 +247,7 @@ def judge(style: str, case: OptimCase, obs: OptimObservation, *, convention: Con
                                 ctx))
     if not j.passed:
         j.diagnoses = diagnose(style, case, obs, j, b)
-        text = "; ".join(d.message for d in j.diagnoses[:2])
+        text = "; ".join(f"{d.bug_class}: {d.message}" for d in j.diagnoses[:2])
         for v in j.verdicts:
             if not v.passed and not v.diagnosis:
                 v.diagnosis = text
