@@ -346,6 +346,7 @@ class SpecSpace:
     allow_reg: bool = False
     min_outputs: int = 1
     max_outputs: int | None = None  # e.g. 1 for deeplearning.ai's single-output cost functions
+    sizes: tuple[int, ...] | None = None  # a fixed architecture (MyTorch's MLP0 is 2-3, MLP4 2-4-8-8-4-2)
 
     def allows(self, spec: Spec) -> str | None:
         """None when spec is inside this space, else the reason it is not."""
@@ -374,4 +375,6 @@ class SpecSpace:
             return f"{spec.sizes[-1]} outputs (needs >= {self.min_outputs})"
         if self.max_outputs is not None and spec.sizes[-1] > self.max_outputs:
             return f"{spec.sizes[-1]} outputs (at most {self.max_outputs})"
+        if self.sizes is not None and tuple(spec.sizes) != tuple(self.sizes):
+            return f"sizes {list(spec.sizes)} (this entry point's architecture is fixed: {list(self.sizes)})"
         return None

@@ -255,6 +255,8 @@ def validate_file(path: str | Path, options: ValidationOptions | None = None, **
                 report.style_reason += f"; {opt_why}"
         else:
             report.style, report.style_reason = o.style, "forced with --style"
+        if opt_style is None and report.style == "mytorch" and sb.optim_entries("mytorch")[0]:
+            opt_style = "mytorch"  # a package's optimizers, imported into the file that gathers it
         spaces, why = sb.entries(report.style)
         if not spaces and opt_style is None:
             report.checks.append(Check("entry points", "error", f"no {report.style} entry point could be run: "

@@ -41,6 +41,7 @@ DETECT = {
              "initialize_adam", "random_mini_batches", "update_parameters_with_gd"),
     "saito": ("Momentum.update", "Nesterov.update", "AdaGrad.update", "RMSprop.update", "Adam.update",
               "SGD.update"),
+    "mytorch": ("SGD.step", "Adam.step", "AdamW.step"),
 }
 
 
@@ -79,6 +80,8 @@ def entry_points(style: str, impl) -> list[str]:
             continue
         if style == "cs231n" and isinstance(obj, type):
             continue  # a class named like a CS231n rule function is not one
+        if style == "mytorch" and not (isinstance(obj, type) and callable(getattr(obj, "step", None))):
+            continue
         out.append(PREFIX + rule)
     if style == "dlai" and callable(get(impl, "random_mini_batches")):
         out.append(PREFIX + MINI_BATCHES)
@@ -92,7 +95,7 @@ def style_shape(style: str, name: str, a: np.ndarray) -> np.ndarray:
     """A canonical parameter (W (n_out, n_in), b (n_out,)) in the style's layout."""
     if name.startswith("W") and style in ("cs231n", "saito"):
         return np.ascontiguousarray(a.T)
-    if name.startswith("b") and style == "dlai" and a.ndim == 1:
+    if name.startswith("b") and style in ("dlai", "mytorch") and a.ndim == 1:
         return a.reshape(-1, 1)
     return a
 
@@ -118,7 +121,7 @@ def run(style: str, impl, case: OptimCase, entry: str) -> OptimObservation:
             _mini_batches(impl, case, rec, out)
         else:
             b = STYLE_RULES[style][rule]
-            {"cs231n": _cs231n, "dlai": _dlai, "saito": _saito}[style](impl, case, b, rec, out)
+            {"cs231n": _cs231n, "dlai": _dlai, "saito": _saito, "mytorch": _mytorch}[style](impl, case, b, rec, out)
     except Exception as exc:  # noqa: BLE001 - an answer so odd that the driver tripped: still the file's
         rec.error(("step", "trajectory"), f"the implementation's results could not be read "
                                           f"({type(exc).__name__}: {exc})")
@@ -402,3 +405,58 @@ def _saito(impl, case: OptimCase, b: Binding, rec: Recorder, out: OptimObservati
         if not _record_step("saito", case, {k: params.get(k) for k in case.params}, rec, out, s):
             return
         held = {k: params[k] for k in case.params}  # judge the values from here on, not the rebinding again
+
+
+# ---------------------------------------------------------------- MyTorch: SGD(model, lr, momentum).step()
+
+
+def _mytorch(impl, case: OptimCase, b: Binding, rec: Recorder, out: OptimObservation) -> None:
+    from types import SimpleNamespace
+
+    name, cls = _find(impl, b)
+    kwargs = _hyper_kwargs(cls, b, case, rec, f"{name}(model, ...)")
+    if kwargs is None:
+        return
+    kwargs.update(b.constants)
+    names = list(case.params)
+    # one layer per (W, b) pair: the file's own Linear when it has one (an isinstance filter must see it)
+    lin = get(impl, "Linear")
+    layers, keys = [], []
+    for k in names:
+        if not k.startswith("W"):
+            continue
+        bk = "b" + k[1:]
+        W, bias = style_shape("mytorch", k, case.typed(case.params[k])), style_shape("mytorch", bk,
+                                                                                   case.typed(case.params[bk]))
+        layer = None
+        if isinstance(lin, type) and W.ndim == 2:
+            ok, layer = rec.call("step", "Linear(in, out)", lin, W.shape[1], W.shape[0])
+            layer = layer if ok else None
+        if layer is None:
+            layer = SimpleNamespace()
+        layer.W, layer.b = W.copy(), bias.copy()
+        layer.dLdW, layer.dLdb = np.zeros_like(W), np.zeros_like(bias)
+        layers.append(layer)
+        keys.append((k, bk))
+    model = SimpleNamespace(layers=layers)
+    shown = ", ".join(f"{k}={v:.3g}" for k, v in kwargs.items())
+    ok, opt = rec.call("step", f"{name}(model, {shown})", cls, model, **kwargs)
+    if not ok:
+        return
+    for s, g in enumerate(case.typed_grads(), start=1):
+        fam = "step" if s == 1 else "trajectory"
+        for layer, (k, bk) in zip(layers, keys):
+            layer.dLdW = style_shape("mytorch", k, g[k]).copy()
+            layer.dLdb = style_shape("mytorch", bk, g[bk]).copy()
+        before = [(layer.dLdW.copy(), layer.dLdb.copy()) for layer in layers]
+        ok, _ = rec.call(fam, f"{name}.step() at step {s}", opt.step)
+        if not ok:
+            return
+        if any(not (np.array_equal(l_.dLdW, w) and np.array_equal(l_.dLdb, b_)) for l_, (w, b_) in zip(layers, before)):
+            if "grads" not in out.mutated:
+                out.mutated.append("grads")
+        current = {}
+        for layer, (k, bk) in zip(layers, keys):
+            current[k], current[bk] = getattr(layer, "W", None), getattr(layer, "b", None)
+        if not _record_step("mytorch", case, current, rec, out, s):
+            return

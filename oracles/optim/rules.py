@@ -190,6 +190,7 @@ class Binding:
     fixed: dict[str, float] = field(default_factory=dict)
     state: dict[str, str] = field(default_factory=dict)
     init: str | None = None  # deeplearning.ai: the initializer of the state (initialize_velocity ...)
+    constants: dict[str, float] = field(default_factory=dict)  # style-named arguments always passed (momentum=0)
 
     @property
     def convention(self) -> Convention:
@@ -265,6 +266,30 @@ STYLE_RULES: dict[str, dict[str, Binding]] = {
                 bias_correction="folded"),
              _c("saito-torch", "the bias-corrected m^ / (sqrt(v^) + 1e-7) of the Adam paper and torch.optim")),
             {"lr": 0.001, "beta1": 0.9, "beta2": 0.999}, fixed={"eps": 1e-7}),
+    },
+    # CMU 11-785 MyTorch hw1: SGD(model, lr, momentum).step() and the bonus Adam / AdamW(model, lr, ...).step(),
+    # stepping W, b of every layer in model.layers from its dLdW, dLdb (the S24 writeup and bonus writeup).
+    "mytorch": {
+        "sgd": Binding("sgd", ("SGD",), {"lr": "lr"}, (_c("mytorch", _TORCH),), {"lr": 0.1},
+                       constants={"momentum": 0.0}),
+        "momentum": Binding("momentum", ("SGD",), {"lr": "lr", "momentum": "momentum"},
+                            (_c("mytorch", "v = mu v + dLdW; W -= lr v (torch.optim.SGD's formula)"),),
+                            {"lr": 0.1, "momentum": 0.0}),
+        "adam": Binding(
+            "adam", ("Adam",), {"lr": "lr", "beta1": "beta1", "beta2": "beta2", "eps": "eps"},
+            (_c("mytorch", "bias-corrected moments, W -= lr m^ / (sqrt(v^) + eps) (the S24 bonus writeup; "
+                "torch.optim's formula)"),
+             _c("mytorch-eps-inside", "bias-corrected moments, W -= lr m^ / sqrt(v^ + eps): eps inside the sqrt "
+                "(the writeup's typeset sqrt read as covering eps, as many real files do)", eps_inside=True)),
+            {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8}),
+        # the writeup: decay with the *previous* weights, W_t = W_t - W_{t-1} lr wd ("observe the subscripts"),
+        # which is torch's decoupled decay; decaying the updated weights is a different rule (a bug class)
+        "adamw": Binding(
+            "adamw", ("AdamW",),
+            {"lr": "lr", "beta1": "beta1", "beta2": "beta2", "eps": "eps", "weight_decay": "weight_decay"},
+            (_c("mytorch", "W_t = W_{t-1} - lr wd W_{t-1} + Adam's step (torch.optim.AdamW's formula)"),
+             _c("mytorch-eps-inside", "the same with eps inside the sqrt", eps_inside=True)),
+            {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.01}),
     },
 }
 OPTIM_STYLES = tuple(STYLE_RULES)
