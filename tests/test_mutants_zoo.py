@@ -40,7 +40,7 @@ def test_zoo_is_big_and_labelled():
     from oracles.optim.judge import OPTIM_BUG_CLASSES
 
     assert len(MUTANTS) >= 30
-    assert {m.style for m in MUTANTS.values()} == {"nielsen", "dlai", "saito", "cs231n"}
+    assert {m.style for m in MUTANTS.values()} == {"nielsen", "dlai", "saito", "cs231n", "mytorch"}
     for m in MUTANTS.values():
         known = OPTIM_BUG_CLASSES if (m.entry or "").startswith("optim:") else BUG_CLASSES
         assert m.bug_class in known, f"{m.name}: unknown bug class {m.bug_class!r}"

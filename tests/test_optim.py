@@ -151,7 +151,7 @@ def test_at_least_twelve_optimizer_mutants_with_known_classes():
     assert len(names) >= 12
     for n in names:
         assert MUTANTS[n].bug_class in OPTIM_BUG_CLASSES, n
-    assert {MUTANTS[n].style for n in names} == {"cs231n", "dlai", "saito"}
+    assert {MUTANTS[n].style for n in names} == {"cs231n", "dlai", "saito", "mytorch"}
 
 
 @pytest.mark.parametrize("name", _optim_mutants())

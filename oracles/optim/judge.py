@@ -100,20 +100,23 @@ def _p0(case: OptimCase) -> dict[str, np.ndarray]:
     return {k: case.typed(v).astype(np.float64) for k, v in case.params.items()}
 
 
-def _estimates(case: OptimCase, variant: Variant, exp64: list[dict]) -> list[dict[str, float]]:
+def _estimates(case: OptimCase, variant: Variant, exp64: list[dict], hyper: dict | None = None) -> list[
+        dict[str, float]]:
     """Per step and parameter: the error a correct implementation in case.dtype may make on the displacement."""
     p0 = _p0(case)
+    hyper = case.hyper if hyper is None else hyper
     u = float(np.finfo(case.dtype).eps)
     ratio = u / float(np.finfo(np.float32).eps)
-    sim32 = simulate(case.rule, case.typed_params(), case.typed_grads(), case.hyper, variant, dtype="float32")
-    mags = magnitudes(case.rule, p0, case.typed_grads(), case.hyper, variant)
+    sim32 = simulate(case.rule, case.typed_params(), case.typed_grads(), hyper, variant, dtype="float32")
+    mags = magnitudes(case.rule, p0, case.typed_grads(), hyper, variant)
     out = []
     for s, (e, m) in enumerate(zip(exp64, mags), start=1):
         est = {}
         for k in e:
             measured = 0.0
             if sim32 is not None:
-                d = sim32.trajectory[s - 1][k].astype(np.float64) - e[k]
+                with np.errstate(all="ignore"):  # a replayed bug may give inf - inf
+                    d = sim32.trajectory[s - 1][k].astype(np.float64) - e[k]
                 measured = float(np.linalg.norm(d)) * ratio if np.all(np.isfinite(d)) else 0.0
             # each step rounds p_s once (<= u |p_s|, and |p_s| <= |p0| + the steps so far) and its own step's
             # few operations (<= _OPS u |terms|); the terms so far are m - |p0|
@@ -139,7 +142,8 @@ def _state_estimates(case: OptimCase, variant: Variant, sim64) -> list[dict[str,
                     continue
                 measured = 0.0
                 if sim32 is not None:
-                    d = np.asarray(sim32.states[s - 1][k][name], dtype=np.float64) - a
+                    with np.errstate(all="ignore"):
+                        d = np.asarray(sim32.states[s - 1][k][name], dtype=np.float64) - a
                     measured = float(np.linalg.norm(d)) * ratio if np.all(np.isfinite(d)) else 0.0
                 m = mag[k].get(name) if k in mag else None
                 apriori = u * (s + _OPS) * float(np.linalg.norm(m)) if isinstance(m, np.ndarray) else 0.0
@@ -173,12 +177,15 @@ def _compare_steps(case: OptimCase, obs_traj, exp_traj, est, *, oracle: str, con
     return out
 
 
-def _matches(case: OptimCase, obs_traj, sim_traj) -> bool:
-    """Does a replayed Variant reproduce the observation (NaN where it has NaN, the numbers elsewhere)?"""
+def _matches(case: OptimCase, obs_traj, sim_traj, est: list[dict[str, float]] | None = None) -> bool:
+    """Does a replayed Variant reproduce the observation (NaN where it has NaN, the numbers elsewhere)?
+
+    ``est``: per step and parameter, the rounding a correct implementation of that Variant may make (the
+    parameter's own rounding dominates when the step is small against it)."""
     if obs_traj is None or sim_traj is None or not obs_traj:
         return False
     p0 = _p0(case)
-    for got, sim in zip(obs_traj, sim_traj):
+    for s, (got, sim) in enumerate(zip(obs_traj, sim_traj)):
         scale = max((float(np.nan_to_num(np.abs(sim[k] - p0[k])).max()) for k in sim if sim[k].size), default=0.0)
         for k, e in sim.items():
             a = got.get(k)
@@ -189,8 +196,9 @@ def _matches(case: OptimCase, obs_traj, sim_traj) -> bool:
             if not np.array_equal(bad_a, bad_e):
                 return False
             keep = ~bad_a
+            err = (est[s].get(k) if est is not None and s < len(est) else None)
             if keep.any() and not compare_tensor("x", a[keep] - p0[k][keep], e[keep] - p0[k][keep], dtype=case.dtype,
-                                                 oracle="impl", scale=scale).passed:
+                                                 oracle="impl", scale=scale, err_est=err).passed:
                 return False
     return True
 
@@ -358,7 +366,8 @@ def diagnose(style: str, case: OptimCase, obs: OptimObservation, j: Judgement, b
         for name, text, v, hyper in _hypotheses(case, b, conv):
             sim = _simulate_in_layout(style, case, hyper, v) if v.shared_state else simulate(
                 case.rule, case.typed_params(), case.typed_grads(), hyper, v)
-            if sim is not None and _matches(case, obs.trajectory, sim.trajectory):
+            if sim is not None and _matches(case, obs.trajectory, sim.trajectory,
+                                            _estimates(case, v, sim.trajectory, hyper)):
                 out.append(Diagnosis(name, text, evidence={"steps": len(obs.trajectory)}))
         if not any(d.bug_class not in ("not_in_place", "init_wrong") for d in out):
             first_ok = "step" not in bad
