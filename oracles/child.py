@@ -363,7 +363,12 @@ def main() -> None:  # pragma: no cover - runs in the child process
                     except (ValueError, OSError):
                         pass
                 try:
-                    loaded = load_submission(req["path"], req.get("root"), tuple(req.get("allow", ())), project)
+                    from pathlib import Path
+
+                    load = load_submission
+                    if Path(req["path"]).is_dir():  # a package folder (MyTorch handouts): every module, merged
+                        from oracles.loader_dir import load_directory as load
+                    loaded = load(req["path"], req.get("root"), tuple(req.get("allow", ())), project)
                 except LoadError as e:
                     send({"ok": False, "kind": e.kind, "message": e.message, "line": e.line})
                     continue

@@ -738,6 +738,10 @@ class _Judge:
                 verdict, row.warn_message = "warn", (
                     "only where the output saturates (AL rounds to 0 or 1): the course's own cost and "
                     "dAL = -(Y/AL - (1-Y)/(1-AL)) overflow there too; dZ = AL - Y avoids it")
+            elif self.style == "mytorch":
+                verdict, row.warn_message = "warn", (
+                    "only for huge logits: the writeup's softmax exp(A) / sum exp(A) overflows there too; "
+                    "subtract each row's max first")
             elif row.family == "loss" and row.bad_finite_loss == 0 and not st["fail"]:
                 verdict, row.warn_message = "warn", (
                     "the loss overflows to inf only where a probability underflows to 0 (huge logits), as the "

@@ -314,19 +314,24 @@ def _init_verdicts(case: OptimCase, obs: OptimObservation, b: Binding, ctx: str)
 
 
 def _hypotheses(case: OptimCase, b: Binding, conv: Convention):
-    """(bug class, message, Variant, hyper) for every known deviation from the file's convention."""
+    """(bug class, message, Variant, hyper) for every known deviation from the file's convention (and, after
+    those, from the course's other documented formulas: a bug on top of another year's convention)."""
+    accepted = {c.variant for c in b.conventions}
+    seen: set = set()
+    for base in [conv.variant] + [c.variant for c in b.conventions if c is not conv]:
+        for name, knobs, rules, text in BUG_VARIANTS:
+            if rules is not None and case.rule not in rules:
+                continue
+            if not RULES[case.rule].stateful and name in ("state_not_stored", "state_shared"):
+                continue
+            v = base.with_(**knobs)
+            if v == base or v in accepted or v in seen:
+                continue
+            if name == "eps_outside" and not base.eps_inside:
+                continue
+            seen.add(v)
+            yield name, text, v, case.hyper
     base = conv.variant
-    for name, knobs, rules, text in BUG_VARIANTS:
-        if rules is not None and case.rule not in rules:
-            continue
-        if not RULES[case.rule].stateful and name in ("state_not_stored", "state_shared"):
-            continue
-        v = base.with_(**knobs)
-        if v == base:
-            continue
-        if name == "eps_outside" and not base.eps_inside:
-            continue
-        yield name, text, v, case.hyper
     for canon, style_name in b.hypers.items():
         default = b.defaults.get(canon)
         if default is None or abs(case.hyper[canon] - default) <= 1e-12 * abs(default):

@@ -191,6 +191,9 @@ class Binding:
     state: dict[str, str] = field(default_factory=dict)
     init: str | None = None  # deeplearning.ai: the initializer of the state (initialize_velocity ...)
     constants: dict[str, float] = field(default_factory=dict)  # style-named arguments always passed (momentum=0)
+    # MyTorch: the model's layers as the course's autograder builds them ("linear": only Linear layers, the SGD
+    # tests' PseudoModel; "interleaved": Linear, activation, ... as MLP4, which the Adam starter slices [::2])
+    model_layers: str = "linear"
 
     @property
     def convention(self) -> Convention:
@@ -218,9 +221,10 @@ STYLE_RULES: dict[str, dict[str, Binding]] = {
             (_c("cs231n", _TORCH),), {"lr": 1e-2, "decay": 0.99, "eps": 1e-8}, state={"cache": "cache"}),
         "adam": Binding(
             "adam", ("adam",), {"lr": "learning_rate", "beta1": "beta1", "beta2": "beta2", "eps": "epsilon"},
-            (_c("cs231n", "t incremented before use, as the 2017+ handout says (torch.optim's formula)"),
-             _c("cs231n-t1", "t starts at 1 (the starter's config.setdefault('t', 1)) and is incremented before "
-                "use: the bias correction runs one step ahead of torch.optim.Adam", t_offset=1)),
+            (_c("cs231n", "t starts at 0 and is incremented before use (the 2016 and 2018+ handouts; "
+                "torch.optim's formula)"),
+             _c("cs231n-t1", "t starts at 1 (the 2017 starter's config.setdefault('t', 1)) and is incremented "
+                "before use: the bias correction runs one step ahead of torch.optim.Adam", t_offset=1)),
             {"lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}, state={"m": "m", "v": "v", "t": "t"}),
     },
     # deeplearning.ai course 2 week 2 (Optimization methods): parameters W1, b1 (n, 1); grads dW1, db1.
@@ -281,7 +285,7 @@ STYLE_RULES: dict[str, dict[str, Binding]] = {
                 "torch.optim's formula)"),
              _c("mytorch-eps-inside", "bias-corrected moments, W -= lr m^ / sqrt(v^ + eps): eps inside the sqrt "
                 "(the writeup's typeset sqrt read as covering eps, as many real files do)", eps_inside=True)),
-            {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8}),
+            {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8}, model_layers="interleaved"),
         # the writeup: decay with the *previous* weights, W_t = W_t - W_{t-1} lr wd ("observe the subscripts"),
         # which is torch's decoupled decay; decaying the updated weights is a different rule (a bug class)
         "adamw": Binding(
@@ -289,7 +293,7 @@ STYLE_RULES: dict[str, dict[str, Binding]] = {
             {"lr": "lr", "beta1": "beta1", "beta2": "beta2", "eps": "eps", "weight_decay": "weight_decay"},
             (_c("mytorch", "W_t = W_{t-1} - lr wd W_{t-1} + Adam's step (torch.optim.AdamW's formula)"),
              _c("mytorch-eps-inside", "the same with eps inside the sqrt", eps_inside=True)),
-            {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.01}),
+            {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.01}, model_layers="interleaved"),
     },
 }
 OPTIM_STYLES = tuple(STYLE_RULES)

@@ -10,15 +10,16 @@ Entry points
 
 Course years differ, and a file is judged by the year it follows (detected, and stated in a note):
 
-* ``nn`` API (Fall 2022 on): ``Linear(in_features, out_features)``, W (C_out, C_in), b (C_out, 1),
+* ``nn`` API (Spring 2022 on): ``Linear(in_features, out_features)``, W (C_out, C_in), b (C_out, 1),
   ``forward(A)``, ``backward(dLdZ)`` storing ``dLdW`` / ``dLdb``; activations ``forward(Z)`` and
-  ``backward(dLdA) -> dLdZ`` (Spring 2023 on) or ``backward() -> dAdZ`` (Fall 2022); losses
-  ``forward(A, Y) -> L`` (MSE: the sum of squares over N * C) and ``backward()``.
-  - ``sum`` scale (Spring 2023 on): the losses' backward carries the 1/N (MSE: 2 (A - Y) / (N C),
-    cross-entropy (softmax - Y) / N) and Linear sums over the batch;
-  - ``mean`` scale (Fall 2022): the losses' backward is A - Y / softmax - Y and Linear divides
+  ``backward(dLdA) -> dLdZ`` or (earlier terms) ``backward() -> dAdZ``; losses ``forward(A, Y) -> L``
+  (MSE: the sum of squares over N * C) and ``backward()``.
+  - ``sum`` scale (S24 on, the S24 writeup): the losses' backward carries the 1/N (MSE: 2 (A - Y) /
+    (N C), cross-entropy (softmax - Y) / N) and Linear sums over the batch;
+  - ``mean`` scale (S22-F23): the losses' backward is A - Y / softmax - Y and Linear divides
     dLdW, dLdb by N (so dLdA of the hidden layers is N times the mean loss's).
-* ``2021`` API (up to Spring 2022): ``Linear(in_feature, out_feature, weight_init_fn,
+  (Terms per docs/real-world/conventions.md, read in real files of each term by corpus-layers.)
+* ``2021`` API (S20-F21): ``Linear(in_feature, out_feature, weight_init_fn,
   bias_init_fn)``, W (C_in, C_out), b (1, C_out), ``forward(x)``, ``backward(delta)`` storing ``dW``
   / ``db`` averaged over the batch; activations keep ``state`` and give ``derivative()``;
   ``SoftmaxCrossEntropy.forward(x, y)`` returns the per-sample losses, ``derivative()`` softmax - y.
@@ -115,8 +116,8 @@ def era(impl) -> tuple[str | None, str, str]:
                 scale, why = "sum", "Linear.backward sums dLdW over the batch"
             elif np.allclose(g, summed / 3):
                 scale, why = "mean", "Linear.backward averages dLdW over the batch"
-    year = {("nn", "sum"): "Spring 2023 on", ("nn", "mean"): "Fall 2022", ("2021", "mean"): "2021-Spring 2022",
-            ("2021", "sum"): "2021-Spring 2022 API with summed gradients"}[(api, scale)]
+    year = {("nn", "sum"): "S24 on", ("nn", "mean"): "S22-F23", ("2021", "mean"): "S20-F21",
+            ("2021", "sum"): "S20-F21 API with summed gradients"}[(api, scale)]
     return api, scale, f"MyTorch {year} conventions ({why})"
 
 
