@@ -125,4 +125,29 @@ def test_validate_the_reference_package():
     assert report.verdict == "pass", report.render()
     names = {c.name.split(":")[0] for c in report.checks}
     assert {"layers", "MLP0", "MLP1", "MLP4", "optim"} <= names, names
-    assert any("Spring 2023" in n for n in report.notes), report.notes
+    assert any("S24 on" in n for n in report.notes), report.notes
+
+
+def test_a_handout_folder_is_validated_as_one_submission(tmp_path):
+    """Students submit the handout tree: mytorch/nn/*.py, mytorch/optim/*.py, models/mlp.py with absolute
+    imports; the autograder next to them is not theirs."""
+    from reports.validate import validate_file
+
+    src = (FIXTURES / "s24_correct.py").read_text()
+    (tmp_path / "mytorch" / "nn").mkdir(parents=True)
+    (tmp_path / "mytorch" / "optim").mkdir()
+    (tmp_path / "models").mkdir()
+    for d in ("mytorch", "mytorch/nn", "mytorch/optim", "models"):
+        (tmp_path / d / "__init__.py").write_text("")
+    (tmp_path / "mytorch" / "nn" / "layers.py").write_text(src.split("class SGD")[0])
+    (tmp_path / "mytorch" / "optim" / "sgd.py").write_text("import numpy as np\n\n\nclass SGD" +
+                                                           src.split("class SGD")[1].split("class MLP1")[0])
+    (tmp_path / "models" / "mlp.py").write_text("from mytorch.nn.layers import Linear, ReLU\n\n\nclass MLP1" +
+                                                 src.split("class MLP1")[1])
+    (tmp_path / "hw1p1_autograder.py").write_text("raise SystemExit('the autograder must not run')\n")
+    report = validate_file(tmp_path, cases=4, shrink=False)
+    assert report.verdict == "pass", report.render()
+    names = {c.name.split(":")[0] for c in report.checks}
+    assert {"layers", "MLP1", "optim"} <= names, names
+    assert any("3 modules loaded" in n for n in report.notes) or any("modules loaded" in n for n in report.notes)
+    assert any("hw1p1_autograder.py" in n for n in report.notes), report.notes
