@@ -4,8 +4,8 @@ CMU 11-785 MyTorch handouts are packages (``mytorch/nn/linear.py``, ``mytorch/op
 ``models/mlp.py``) that import each other absolutely (``from mytorch.nn.linear import Linear``).
 ``load_directory(folder)`` loads each module with ``oracles.loader.load_submission`` (the same
 filtering, stubs and refusals as a single file), with the folder as the import root, and merges
-their names into one namespace: a class is taken from the module that defines it (leaf modules are
-loaded before the ``__init__`` files that re-export them). Autograders, tests, setup scripts and
+their names into one namespace (the first module that has a name gives it: packages are loaded
+top-down first, as Python imports them, then the leaf modules). Autograders, tests, setup scripts and
 notebooks in the folder are not part of the submission and are skipped (listed in a note).
 
 Runs in the sandbox child (the child's ``load`` request with a folder path).
@@ -36,13 +36,27 @@ def _skipped(path: Path, folder: Path) -> bool:
     return name in _SKIP_FILES or "autograder" in name or name.startswith("test_") or name.endswith("_test.py")
 
 
+def _in_package(path: Path, folder: Path) -> bool:
+    """Inside a package of the folder (its directory holds an __init__.py), or in a models/ or mytorch/ folder."""
+    parent = path.parent
+    return parent != folder and ((parent / "__init__.py").exists() or
+                                 any(p in ("models", "mytorch") for p in path.relative_to(folder).parts[:-1]))
+
+
 def course_modules(folder: str | Path) -> tuple[list[Path], list[Path]]:
-    """(modules to load, modules skipped): leaf modules first, ``__init__.py`` files last."""
+    """(modules to load, modules skipped): ``__init__.py`` files first (shallow to deep), then the leaves.
+
+    When the folder holds packages, only their modules are the submission (homework part 2 scripts and
+    notebooks exported next to them are not); a folder of loose files is taken whole."""
     folder = Path(folder)
     found = sorted(folder.rglob("*.py"))
     keep = [p for p in found if not _skipped(p, folder)]
+    if any(_in_package(p, folder) for p in keep):
+        keep = [p for p in keep if _in_package(p, folder)]
     skipped = [p for p in found if p not in keep]
-    keep.sort(key=lambda p: (p.name == "__init__.py", -len(p.relative_to(folder).parts), str(p)))
+    # packages top-down first, as Python imports them (a module that imports its own package, e.g. loss.py
+    # doing `from mytorch.nn import Softmax`, only works once the package is initialised), then the leaves
+    keep.sort(key=lambda p: (p.name != "__init__.py", len(p.relative_to(folder).parts), str(p)))
     return keep, skipped
 
 
