@@ -536,6 +536,7 @@ class SpecSpace:
     def fixed_for(self, kind_name: str) -> dict:
         """The hyper-parameters and conventions this space pins for one layer kind."""
         return {k: v for kd, k, v in self.fixed if kd == kind_name}
+    sizes: tuple[int, ...] | None = None  # a fixed architecture (MyTorch's MLP0 is 2-3, MLP4 2-4-8-8-4-2)
 
     def allows(self, spec: Spec) -> str | None:
         """None when spec is inside this space, else the reason it is not."""
@@ -566,6 +567,8 @@ class SpecSpace:
             return f"{spec.sizes[-1]} outputs (needs >= {self.min_outputs})"
         if self.max_outputs is not None and spec.sizes[-1] > self.max_outputs:
             return f"{spec.sizes[-1]} outputs (at most {self.max_outputs})"
+        if self.sizes is not None and tuple(spec.sizes) != tuple(self.sizes):
+            return f"sizes {list(spec.sizes)} (this entry point's architecture is fixed: {list(self.sizes)})"
         return None
 
     def _allows_layers(self, spec: Spec) -> str | None:

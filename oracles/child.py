@@ -384,8 +384,15 @@ def main() -> None:  # pragma: no cover - runs in the child process
                     except (ValueError, OSError):
                         pass
                 try:
-                    loaded = load_submission(req["path"], req.get("root"), tuple(req.get("allow", ())), project,
-                                             strict_numpy=bool(req.get("strict_numpy")))
+                    from pathlib import Path
+
+                    if Path(req["path"]).is_dir():  # a package folder (MyTorch handouts): every module, merged
+                        from oracles.loader_dir import load_directory
+
+                        loaded = load_directory(req["path"], req.get("root"), tuple(req.get("allow", ())), project)
+                    else:
+                        loaded = load_submission(req["path"], req.get("root"), tuple(req.get("allow", ())), project,
+                                                 strict_numpy=bool(req.get("strict_numpy")))
                 except LoadError as e:
                     send({"ok": False, "kind": e.kind, "message": e.message, "line": e.line})
                     continue
@@ -424,6 +431,28 @@ def main() -> None:  # pragma: no cover - runs in the child process
                     out["patched"] = patched()
                     out["denied"] = drain()
                     out["compat"] = compat_uses()
+                    send(out)
+            elif op == "optim_entries":  # issue 11: the optimizer rules a file defines
+                cpu_window(req.get("cpu", 10.0))
+                from oracles.optim import drivers as optim_drivers
+
+                send({"entries": optim_drivers.entry_points(req["style"], impl), "patched": patched()})
+            elif op == "optim":  # issue 11: optimizer cases (OptimCase payloads), answered one by one
+                from oracles.optim import drivers as optim_drivers
+                from oracles.optim.case import OptimCase
+
+                for i, blob in enumerate(req["cases"]):
+                    cpu_window(req.get("cpu", 5.0))
+                    out = {"i": i, "error": None}
+                    try:
+                        case = OptimCase(rule=blob["rule"], params=blob["params"], grads=tuple(blob["grads"]),
+                                         hyper=blob["hyper"], dtype=blob["dtype"], seed=blob["seed"],
+                                         tags=tuple(blob["tags"]))
+                        out["optim_obs"] = optim_drivers.run(req["style"], impl, case, req["entry"]).to_dict()
+                    except BaseException as e:  # noqa: BLE001 - student faults become answers
+                        out["error"] = fault(e)
+                    out["patched"] = patched()
+                    out["denied"] = drain()
                     send(out)
             elif op == "ping":
                 send({"pong": True, "np": np.__version__})

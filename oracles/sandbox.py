@@ -446,6 +446,25 @@ class Sandbox:
             i = j
         return results  # type: ignore[return-value]
 
+    def optim_entries(self, style: str) -> tuple[list[str], str | None]:
+        """The optimizer entry points (``optim:<rule>``) the file defines for a style, or ([], reason)."""
+        info = self._ensure()
+        if not info.ok:
+            return [], info.message
+        try:
+            self._send({"op": "optim_entries", "style": style, "cpu": self.cpu})
+            ans = self._recv(self.timeout)
+        except TimeoutError:
+            self._kill()
+            return [], f"time limit ({self.timeout:g} s) exceeded while listing the optimizer rules"
+        except _ChildGone as e:
+            self._kill()
+            return [], e.message
+        if not isinstance(ans, dict) or not isinstance(ans.get("entries"), list):
+            err = ans.get("error") if isinstance(ans, dict) else None
+            return [], (err or {}).get("message", "malformed answer") if isinstance(err, dict) else "malformed answer"
+        return [str(e) for e in ans["entries"] if isinstance(e, str)], None
+
     def own_losses(self, style: str, entry: str, cases: list) -> list[SandboxResult]:
         """The submission's own loss at each case's parameters (``own_loss`` field)."""
         return self.run(style, entry, cases, op="loss")
@@ -453,6 +472,9 @@ class Sandbox:
 
 def case_payload(case) -> dict:
     """A Case as plain data for the child (cheaper than the .npz of Case.to_bytes, same numbers)."""
+    if hasattr(case, "rule"):  # an oracles.optim.case.OptimCase (the child's "optim" op)
+        return {"rule": case.rule, "params": dict(case.params), "grads": [dict(g) for g in case.grads],
+                "hyper": dict(case.hyper), "dtype": case.dtype, "seed": int(case.seed), "tags": list(case.tags)}
     return {"spec": case.spec.to_dict(), "params": dict(case.params), "x": case.x, "y": case.y, "lr": case.lr,
             "seed": int(case.seed), "steps": int(case.steps), "tags": list(case.tags)}
 
@@ -536,6 +558,13 @@ def _result_body(ans: dict, index: int) -> SandboxResult:
     if "obs" in ans:
         try:
             res.obs = validate_observation(ans["obs"])
+        except ValueError as e:
+            return SandboxResult(fault="protocol", message=str(e), patched=patched)
+    if "optim_obs" in ans:  # the "optim" op: an OptimObservation, as strictly checked
+        from oracles.optim.observation import validate_optim_observation
+
+        try:
+            res.obs = validate_optim_observation(ans["optim_obs"])
         except ValueError as e:
             return SandboxResult(fault="protocol", message=str(e), patched=patched)
     if patched:

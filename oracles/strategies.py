@@ -131,6 +131,8 @@ def _spec(
         return layer_spec(c, space, min_width=min_width, max_width=max_width, dtypes=dtypes, losses=losses,
                           reductions=reductions, targets=targets, allow_reg=allow_reg, max_reg=max_reg,
                           outputs_for=dict(space.outputs), targets_of=_TARGETS_OF, class_losses=_CLASS_LOSSES)
+    if space.sizes is not None:  # a fixed architecture: only the layer count and widths are given
+        min_layers = max_layers = len(space.sizes) - 1
     lo, hi = max(min_layers, space.min_layers), min(max_layers, space.max_layers)
     if lo > hi or min_width > max_width or min_width < 1:
         raise ValueError(
@@ -166,6 +168,8 @@ def _spec(
         max_out = min(max_out, max(space.max_outputs, 1))
         min_out = min(min_out, max_out)
     sizes = [c.integer(min_width, max_width) for _ in range(n_layers)] + [c.integer(min_out, max_out)]
+    if space.sizes is not None:
+        sizes = list(space.sizes)
     return Spec(
         sizes=tuple(sizes),
         activations=tuple(hidden) + (out_act,),

@@ -16,17 +16,21 @@ cs231n_norm     CS231n's batchnorm, layernorm, spatial batch/group norm, dropout
 cs231n_fc_net   CS231n's FullyConnectedNet with batch/layer normalisation and dropout
 saito_norm      Saito's BatchNormalization, Dropout, MultiLayerNetExtend
 dlai_regularization  deeplearning.ai course 2's L2-regularised and dropout three-layer network
+cs231n_optim    CS231n's optim.py: sgd, sgd_momentum, rmsprop, adam (w, dw, config)
+dlai_optim      deeplearning.ai course 2: random_mini_batches, momentum, Adam
+saito_optim     Saito ch. 6 optimizer classes: SGD, Momentum, Nesterov, AdaGrad, RMSprop, Adam
 """
 
 from reference import (
     cs231n,
     cs231n_cnn,
     cs231n_conv,
-    dlai,
-    dlai_conv,
     cs231n_fc_net,
     cs231n_norm,
+    cs231n_optim,
     dlai,
+    dlai_conv,
+    dlai_optim,
     dlai_regularization,
     dlai_two_layer,
     functions,
@@ -36,6 +40,7 @@ from reference import (
     nielsen,
     saito_conv,
     saito_norm,
+    saito_optim,
 )
 
 __all__ = [
@@ -55,4 +60,7 @@ __all__ = [
     "cs231n_fc_net",
     "saito_norm",
     "dlai_regularization",
+    "cs231n_optim",
+    "dlai_optim",
+    "saito_optim",
 ]

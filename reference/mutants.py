@@ -766,3 +766,6 @@ _add("cs231n_reg_gradient_doubled", "reg_scale", "cs231n", None,
      clone_module(cs231n, {"FullyConnectedNet": _FCNetReg2x}), _C, ("reg",))
 _add("cs231n_reg_on_bias", "reg_on_bias", "cs231n", None, "L2 gradient added to the biases",
      clone_module(cs231n, {"FullyConnectedNet": _FCNetRegOnBias}), _C, ("reg",))
+
+# Optimizer mutants (issue 11) register themselves in MUTANTS; they need _add and clone_module above.
+from reference import mutants_mytorch, mutants_optim  # noqa: E402,F401

@@ -181,7 +181,25 @@ def default_subjects() -> list[Subject]:
             continue
         for entry in styles.entry_points(style, impl):
             subjects.append(Subject(f"{style}:{mod}[{entry}]", style, mod, entry))
+    from reports.optim_run import optim_subjects  # optimizer rules (issue 11): their own Cases and judge
+
+    for mod in _reference_modules():
+        impl = _IMPL_CACHE.get(mod)
+        if impl is not None:
+            subjects += [Subject(name, style, mod, entry) for name, style, entry in
+                         optim_subjects(mod, impl, _public_names(impl))]
     return subjects
+
+
+def _is_optim(subject: Subject) -> bool:
+    return subject.entry.startswith("optim:")
+
+
+def _load_case(data: bytes):
+    """A saved case: an MLP Case, or an optimizer OptimCase (oracles.optim.case)."""
+    from oracles.optim.case import OptimCase, is_optim_bytes
+
+    return OptimCase.from_bytes(data) if is_optim_bytes(data) else Case.from_bytes(data)
 
 
 def mutant_subjects(names: Iterable[str] | None = None) -> list[Subject]:
@@ -488,6 +506,10 @@ def evaluate_case(subject: Subject, case: Case, config: CampaignConfig, *, keep_
     oracles (check ``harness``); KeyboardInterrupt passes through.
     """
     oracles = list(config.oracles)
+    if _is_optim(subject):
+        from reports.optim_run import evaluate_optim_case
+
+        return evaluate_optim_case(subject, case, oracles, keep_difference=keep_difference, checks=checks)
     try:
         observed = _observe(subject, case)
     except ValueError as e:
@@ -562,6 +584,10 @@ def _space(subject: Subject):
 def _draw(subject: Subject, index: int, config: CampaignConfig) -> Case:
     from oracles import strategies
 
+    if _is_optim(subject):
+        from reports.optim_run import draw_campaign_case
+
+        return draw_campaign_case(subject, index, config.seed, config.dtype)
     seed = case_seed(config.seed, index)
     case = strategies.draw_case(_space(subject), seed, dtype=config.dtype, regime=regime_for(index))
     return replace(case, tags=tuple(case.tags) + (f"subject:{subject.name}", f"campaign-seed:{config.seed}",
@@ -599,11 +625,17 @@ def _run_one_loud(subject: Subject, index: int, config: CampaignConfig) -> dict:
         out["checks"] = {"torch": {HARNESS_CHECK: _summary([v])}}
         out["failures"] = {"torch": {HARNESS_CHECK: [v]}}
         return out
-    out.update(case_id=case.case_id, sizes=list(case.spec.sizes), batch=case.m, describe=case.describe(),
-               # what the cross-case hypotheses look at, kept small: long campaigns hold one per case
-               features={"target": case.spec.target, "m": case.m,
-                         "tags": [t for t in case.tags if t in ("large_logits", "saturated")],
-                         "xmax": float(np.abs(case.x).max())})
+    if _is_optim(subject):
+        from reports.optim_run import case_record
+
+        rec = case_record(case)
+        out.update(case_id=case.case_id, sizes=rec["architecture"], batch=rec["batch"], describe=case.describe())
+    else:
+        out.update(case_id=case.case_id, sizes=list(case.spec.sizes), batch=case.m, describe=case.describe(),
+                   # what the cross-case hypotheses look at, kept small: long campaigns hold one per case
+                   features={"target": case.spec.target, "m": case.m,
+                             "tags": [t for t in case.tags if t in ("large_logits", "saturated")],
+                             "xmax": float(np.abs(case.x).max())})
     per_oracle = evaluate_case(subject, case, config, keep_difference=False)
     ran = not any(v["check"] == RUN_CHECK for vs in per_oracle.values() for v in vs)
     any_fail = False
@@ -943,7 +975,7 @@ def _smallest_loud(task) -> dict:
     subject, pairs, index, data, config, shrink = task
     if data is None:  # a harness fault before a case existed
         return {"case": None, "verdicts": {}, "shrunk": False, "index": index}
-    case = Case.from_bytes(data)
+    case = _load_case(data)
     oracles = tuple(o for o in config.oracles if any(o == p[1] for p in pairs))
     narrowed = replace(config, oracles=oracles)
 
@@ -957,7 +989,8 @@ def _smallest_loud(task) -> dict:
 
     drawn = case
     shrunk = False
-    mod = _optional("oracles.shrink") if shrink and all(c != HARNESS_CHECK for c, _ in pairs) else None
+    mod = _optional("oracles.shrink") if (shrink and all(c != HARNESS_CHECK for c, _ in pairs)
+                                          and isinstance(case, Case)) else None
     if mod is not None:
         try:
             # stay inside what the entry point supports, or the driver's refusal would look like a failure
@@ -994,7 +1027,7 @@ def _save_cases(groups: list[dict], agg: _Aggregate, cases_dir, replay_dir) -> N
 
     def save(name: str, data: bytes) -> tuple[str, str]:
         if data not in saved:
-            case = Case.from_bytes(data)
+            case = _load_case(data)
             fname = f"{subject_slug(name)}-{case.case_id}.npz"
             case.save(cases_dir / fname)
             saved[data] = fname
@@ -1032,7 +1065,7 @@ def _results(subjects, config, agg: _Aggregate, groups, *, started, wall, interr
     discrepancies = []
     for k, g in enumerate(groups, 1):
         small = g["smallest"]
-        case = Case.from_bytes(small["case"]) if small.get("case") is not None else None
+        case = _load_case(small["case"]) if small.get("case") is not None else None
         verdicts = small.get("verdicts") or (g["occurrences"][0]["verdicts"] if g["occurrences"] else [])
         first = verdicts[0] if verdicts else _synthetic(g["check"], "?", g["oracle"], "fail", "failed")
         occurrences = []
@@ -1056,9 +1089,7 @@ def _results(subjects, config, agg: _Aggregate, groups, *, started, wall, interr
             "pattern": _pattern(agg, g["subject"], g["check"], g["oracle"]),
             "smallest": None if case is None else {
                 "case_id": case.case_id, "case_index": small["index"], "case_seed": case.seed,
-                "spec": case.describe(), "architecture": list(case.spec.sizes),
-                "activations": list(case.spec.activations), "loss": case.spec.loss,
-                "dtype": case.spec.dtype, "batch": case.m, "shrunk": bool(small["shrunk"]),
+                "spec": case.describe(), **_case_fields(case), "shrunk": bool(small["shrunk"]),
                 "case_path": small.get("case_path"), "replay": small.get("replay"),
             },
             "tensors": [_tensor_record(v) for v in verdicts],
@@ -1098,6 +1129,16 @@ def _results(subjects, config, agg: _Aggregate, groups, *, started, wall, interr
             "passed": not discrepancies,
         },
     })
+
+
+def _case_fields(case) -> dict:
+    """architecture, activations, loss, dtype, batch of a smallest case (an optimizer case fills them its way)."""
+    if not isinstance(case, Case):
+        from reports.optim_run import case_record
+
+        return case_record(case)
+    return {"architecture": list(case.spec.sizes), "activations": list(case.spec.activations),
+            "loss": case.spec.loss, "dtype": case.spec.dtype, "batch": case.m}
 
 
 def _pattern(agg: _Aggregate, name: str, check: str, oracle: str) -> str:

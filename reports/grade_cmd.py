@@ -153,9 +153,10 @@ def cmd_validate(args) -> int:
 
     threading.Thread(target=_import_oracle, daemon=True).start()
     path = Path(args.file)
-    if path.is_dir():
-        return _usage(f"{args.file} is a folder; give the student's .py file (or use: bpcheck grade {args.file})")
-    if not path.is_file():
+    if path.is_dir() and not any(path.rglob("*.py")):
+        return _usage(f"{args.file} is a folder without .py files; give the student's .py file (or the package "
+                      f"folder, e.g. a MyTorch handout with mytorch/ and models/)")
+    if not path.exists():
         return _usage(f"no such file: {args.file}; give the path of the student's .py file")
     if args.root and not Path(args.root).is_dir():
         return _usage(f"--root {args.root}: not a folder; give the folder that holds the helper modules")
@@ -220,7 +221,8 @@ def find_submissions(folder: Path, *, single: bool = False) -> list[tuple[str, P
         if p.is_file() and p.suffix in (".py", ".ipynb"):
             out.append((p.stem, p, None))
         elif p.is_dir():
-            out.append((p.name, _main_file(p), p))
+            # a package submission (a MyTorch handout: mytorch/, models/) is validated as a whole folder
+            out.append((p.name, p if (p / "mytorch").is_dir() else _main_file(p), p))
     return out
 
 

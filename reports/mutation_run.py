@@ -53,7 +53,8 @@ class MutantResult:
 
     @property
     def killed_by(self) -> list[str]:
-        return [c for c in COLUMNS if self.kills.get(c)]
+        # optimizer checks (oracles.optim.observation.OPTIM_CHECKS) that are not MLP columns come last
+        return [c for c in COLUMNS if self.kills.get(c)] + [c for c in self.kills if c not in COLUMNS and self.kills[c]]
 
     @property
     def diagnosis(self) -> Diagnosis | None:
@@ -196,6 +197,10 @@ def run_mutant(
     Case; checks the reference fails too are counted in ``false_alarms`` instead. With
     ``shrink_steps`` > 0 the first failing Case is shrunk (at most that many checks) into
     ``smallest``."""
+    if (mutant.entry or "").startswith("optim:"):  # an optimizer mutant: its own Cases and judge (issue 11)
+        from reports.optim_run import run_optim_mutant
+
+        return run_optim_mutant(mutant, cases=cases, seed=seed, control=control, dtype=dtype)
     import oracles.styles as styles
     from oracles.shrink import narrow
     from oracles.torch_autograd import expected as torch_expected

@@ -179,7 +179,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         return _usage(f"no case file at {path}; pass a file from a report's cases/ folder "
                       f"(e.g. {DEFAULT_OUT}/cases/<subject>-<id>.npz)")
     try:
-        case = Case.load(path)
+        case = campaign._load_case(path.read_bytes())  # an MLP Case or an optimizer OptimCase
     except Exception as e:  # a corrupt or foreign file: say so, do not trace back
         return _usage(f"{path} is not a bpcheck case file ({type(e).__name__}: {e})")
     name = args.subject or next((t[len("subject:"):] for t in case.tags if t.startswith("subject:")), None)
@@ -194,7 +194,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         return _usage(f"--subject {name!r} names {len(subjects)} subjects "
                       f"({', '.join(s.name for s in subjects)}); pass exactly one")
     subject = subjects[0]
-    config = campaign.CampaignConfig(dtype=case.spec.dtype)
+    config = campaign.CampaignConfig(dtype=case.spec.dtype if isinstance(case, Case) else case.dtype)
     print(f"case {case.case_id} from {path}")
     print(f"  {case.describe()}")
     print(f"  subject {subject.name}; tags: {', '.join(case.tags) or '-'}")

@@ -77,18 +77,27 @@ def validate_file(path: str | Path, options: ValidationOptions | None = None, **
             report.checks.append(Check("load", verdict, _load_message(info), bug_class=_load_class(info)))
             report.seconds = time.monotonic() - t0
             return report
+        from reports.validate_optim import optimizer_style, validate_optimizers
+
+        opt_style, opt_why = optimizer_style(info.names, o.style)  # optimizer files (issue 11)
         if o.style == "auto":
             style, why = styles.detect(info.names)
             report.style, report.style_reason = style, f"auto: {why}"
-            if style is None:
+            if style is None and opt_style is not None:
+                report.style, report.style_reason = opt_style, f"auto: {opt_why}"
+            elif style is None:
                 report.checks.append(Check("style", "error", f"{why}; pass --style NAME (one of "
                                            f"{', '.join(styles.STYLES)})", bug_class="style"))
                 report.seconds = time.monotonic() - t0
                 return report
+            elif opt_style is not None:
+                report.style_reason += f"; {opt_why}"
         else:
             report.style, report.style_reason = o.style, "forced with --style"
+        if opt_style is None and report.style == "mytorch" and sb.optim_entries("mytorch")[0]:
+            opt_style = "mytorch"  # a package's optimizers, imported into the file that gathers it
         spaces, why = sb.entries(report.style)
-        if not spaces:
+        if not spaces and opt_style is None:
             # probing hung or crashed in the submission's code: its fault; nothing to call: bpcheck's limit
             theirs = sb.last_fault in ("timeout", "cpu", "memory", "exit", "killed")
             report.checks.append(Check("entry points", "fail" if theirs else "error",
@@ -105,6 +114,11 @@ def validate_file(path: str | Path, options: ValidationOptions | None = None, **
             for name, sub in judge.configurations(entry, space):
                 judge.entry(name, sub)
         judge.finish()
+        if opt_style is not None:
+            validate_optimizers(sb, report, o, opt_style)
+            if not report.checks:
+                report.checks.append(Check("entry points", "error", f"no {opt_style} optimizer or network entry "
+                                           f"point could be run", bug_class="style"))
     report.seconds = time.monotonic() - t0
     return report
 

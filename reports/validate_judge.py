@@ -547,6 +547,9 @@ class Judge:
             if self.style == "dlai":
                 saturation = ("where the output saturates (AL rounds to 0 or 1), the course's own cost and "
                               "dAL = -(Y/AL - (1-Y)/(1-AL)) overflow; dZ = AL - Y avoids it")
+            elif self.style == "mytorch":
+                saturation = ("for huge logits, the writeup's softmax exp(A) / sum exp(A) overflows; subtract each "
+                              "row's max first")
             elif row.family == "loss" and row.bad_finite_loss == 0 and not row.kinds["mismatch"]:
                 saturation = ("where a probability underflows to 0 (huge logits), the cost overflows to inf, as "
                               "the course's -log(p) does; a cost computed from the logits stays finite")

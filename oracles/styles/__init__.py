@@ -26,14 +26,14 @@ from collections.abc import Iterable
 
 from oracles.case import Case, SpecSpace
 from oracles.observation import Observation
-from oracles.styles import cs231n, dlai, nielsen, saito
+from oracles.styles import cs231n, dlai, mytorch, nielsen, saito
 from oracles.styles._common import UnsupportedCase
 from oracles.styles._coverage import recording
 
 __all__ = ["STYLES", "UnsupportedCase", "detect", "entry_points", "spec_space", "run", "own_loss"]
 
-STYLES = ("nielsen", "dlai", "saito", "cs231n")
-_DRIVERS = {"nielsen": nielsen, "dlai": dlai, "saito": saito, "cs231n": cs231n}
+STYLES = ("nielsen", "dlai", "saito", "cs231n", "mytorch")
+_DRIVERS = {"nielsen": nielsen, "dlai": dlai, "saito": saito, "cs231n": cs231n, "mytorch": mytorch}
 
 # Names that decide a style on their own, and weaker hints that only break ties.
 # "Class.method" entries are accepted too (e.g. "Network.backprop", "TwoLayerNet.gradient").
@@ -46,6 +46,9 @@ _DECISIVE = {
               "cross_entropy_error", "SquaredLoss"),
     "cs231n": ("affine_forward", "affine_backward", "softmax_loss", "svm_loss", "FullyConnectedNet",
                "affine_relu_forward", "TwoLayerNet.loss+affine_forward"),
+    # CMU 11-785 MyTorch (issue 11): layer classes with forward/backward, losses as classes, MLP0/1/4
+    "mytorch": ("MSELoss", "CrossEntropyLoss", "SoftmaxCrossEntropy", "MLP0", "MLP1", "MLP4", "BatchNorm1d",
+                "Linear.backward+ReLU.backward"),
 }
 _HINTS = {
     "nielsen": ("Network", "NeuralNetwork", "sigmoid_prime", "cost_derivative", "feedforward"),
@@ -53,6 +56,7 @@ _HINTS = {
              "sigmoid_backward", "initialize_parameters", "layer_sizes", "nn_model"),
     "saito": ("Relu", "Sigmoid", "numerical_gradient", "TwoLayerNet"),
     "cs231n": ("relu_forward", "relu_backward", "sgd", "TwoLayerNet"),
+    "mytorch": ("Linear", "ReLU", "GELU", "Identity"),
 }
 
 
