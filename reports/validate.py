@@ -97,7 +97,12 @@ def validate_file(path: str | Path, options: ValidationOptions | None = None, **
         if opt_style is None and report.style == "mytorch" and sb.optim_entries("mytorch")[0]:
             opt_style = "mytorch"  # a package's optimizers, imported into the file that gathers it
         spaces, why = sb.entries(report.style)
-        if not spaces and opt_style is None:
+        n_optim = 0
+        if opt_style is not None:  # first: its checks count as something checked
+            n_before = len(report.checks)
+            validate_optimizers(sb, report, o, opt_style)
+            n_optim = len(report.checks) - n_before
+        if not spaces and not n_optim:
             # probing hung or crashed in the submission's code: its fault; nothing to call: bpcheck's limit
             theirs = sb.last_fault in ("timeout", "cpu", "memory", "exit", "killed")
             report.checks.append(Check("entry points", "fail" if theirs else "error",
@@ -114,11 +119,6 @@ def validate_file(path: str | Path, options: ValidationOptions | None = None, **
             for name, sub in judge.configurations(entry, space):
                 judge.entry(name, sub)
         judge.finish()
-        if opt_style is not None:
-            validate_optimizers(sb, report, o, opt_style)
-            if not report.checks:
-                report.checks.append(Check("entry points", "error", f"no {opt_style} optimizer or network entry "
-                                           f"point could be run", bug_class="style"))
     report.seconds = time.monotonic() - t0
     return report
 

@@ -522,7 +522,7 @@ class Judge:
             n = sum(int(w.rsplit(" ", 1)[1].split("/")[0]) for w in where)
             report.notes.append(f"not judged, {n} case(s) in {len(where)} check(s): {text}")
         self.coverage()
-        if not self.rows and not any(c.verdict in ("fail", "error") for c in report.checks):
+        if not self.rows and not any(c.verdict in ("pass", "warn", "fail", "error") for c in report.checks):
             declined = "; ".join(f"{u}: {why}" for u, why in list(self.declined.items())[:3])
             report.checks.append(Check(
                 "checks", "error", "nothing could be checked" + (f" ({declined})" if declined else "") +

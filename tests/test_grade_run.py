@@ -82,14 +82,14 @@ def test_agreement_table_counts_and_lists_disagreements(tmp_path):
 def test_grade_expected_prints_the_agreement(tmp_path, capsys):
     d = _class(tmp_path)
     exp = tmp_path / "hand.tsv"
-    exp.write_text("alice.py\tpass\ncarol\tpass\ndave.py\terror\n")  # the instructor missed carol's bug
+    exp.write_text("alice.py\tpass\ncarol\tpass\ndave.py\tfail\n")  # the instructor missed carol's bug
     out = tmp_path / "out"
     assert main(["grade", str(d), "--out", str(out), "--workers", "1", "--expected", str(exp), *FAST]) == 1
     printed = capsys.readouterr().out
     assert "| expected pass " in printed and "agreement: 2/3 exact (66.7%)" in printed
     assert "Disagreements" in printed and "| carol" in printed
     data = json.loads((out / "agreement.json").read_text())
-    assert data["exact"] == 2 and data["matrix"] == {"error->error": 1, "pass->fail": 1, "pass->pass": 1}
+    assert data["exact"] == 2 and data["matrix"] == {"fail->fail": 1, "pass->fail": 1, "pass->pass": 1}
     assert main(["grade", str(d), "--expected", str(tmp_path / "none.tsv")]) == 2
     assert "cannot read" in capsys.readouterr().err
 
