@@ -56,7 +56,10 @@ __all__ = [
 ]
 
 ACTIVATION_NAMES = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "softplus")
-LOSS_NAMES = ("quadratic", "binary_cross_entropy", "softmax_cross_entropy", "hinge")
+# "dot": L = sum(out * y), y a given upstream gradient dout of the output's shape: how a single layer
+# (batchnorm_backward(dout, cache), conv_backward(dout, cache)) is checked, as the courses' own
+# gradient checks do; only for layer sequences.
+LOSS_NAMES = ("quadratic", "binary_cross_entropy", "softmax_cross_entropy", "hinge", "dot")
 REDUCTIONS = ("mean", "sum")
 LAYOUTS = ("columns", "rows")
 DTYPES = ("float64", "float32")
@@ -120,7 +123,7 @@ class Spec:
                 raise ValueError(f"Spec.input_shape={self.input_shape!r}: a layer sequence needs the per-sample "
                                  f"input shape, e.g. (4,) or (3, 8, 8), every entry >= 1")
             slots(layers, self.input_shape)  # validates kinds, hyper-parameters, shapes and names
-            mlp = _mlp_form(layers, self.input_shape)
+            mlp = _mlp_form(layers, self.input_shape) if self.loss != "dot" else None
             if mlp is not None:  # one Spec, two spellings: store the MLP form
                 object.__setattr__(self, "sizes", mlp[0])
                 object.__setattr__(self, "activations", mlp[1])
@@ -129,7 +132,10 @@ class Spec:
                 object.__setattr__(self, "mode", "train")
         if not self.layers:
             self._check_mlp()
-        elif len(self.slots[-1].out_shape) != 1:
+            if self.loss == "dot":
+                raise ValueError("Spec.loss='dot' (a given upstream gradient) is for layer sequences: give "
+                                 "Spec.layers and Spec.input_shape")
+        elif len(self.slots[-1].out_shape) != 1 and self.loss != "dot":
             raise ValueError(f"Spec.layers: the last layer gives per-sample shape {self.slots[-1].out_shape}; the "
                              f"loss needs a vector per sample: end with an affine layer (or add a flatten)")
         _choice("loss", self.loss, LOSS_NAMES)
@@ -151,6 +157,8 @@ class Spec:
                 f"Spec.target='labels' with loss {self.loss!r}: label targets go with 'softmax_cross_entropy' "
                 f"or 'hinge'; use target='dense' (one-hot or real targets)"
             )
+        if self.loss == "dot" and self.target != "dense":
+            raise ValueError("Spec.target='labels' with loss 'dot': the upstream gradient is a dense tensor")
         if self.loss == "hinge" and self.target != "labels":
             raise ValueError("Spec.target='dense' with loss 'hinge': the SVM loss takes integer labels")
         if self.loss in ("softmax_cross_entropy", "hinge") and self.n_out < 2 and self.target == "labels":
@@ -216,6 +224,11 @@ class Spec:
     def n_out(self) -> int:
         """Output units (classes) per sample."""
         return self.sizes[-1] if self.is_mlp else int(self.slots[-1].out_shape[0])
+
+    @property
+    def out_shape(self) -> tuple[int, ...]:
+        """The network output's per-sample shape: (n_out,), or any shape under loss 'dot'."""
+        return (self.sizes[-1],) if self.is_mlp else tuple(self.slots[-1].out_shape)
 
     @property
     def output_activation(self) -> str:
@@ -359,8 +372,9 @@ class Case:
             if y.min() < 0 or y.max() >= spec.n_out:
                 raise ValueError(f"Case.y labels must lie in [0, {spec.n_out}); got [{y.min()}, {y.max()}]")
         else:
-            if y.shape != (m, spec.n_out):
-                raise ValueError(f"Case.y has shape {y.shape}; expected ({m}, {spec.n_out}) for target='dense'")
+            if y.shape != (m, *spec.out_shape):
+                want = ", ".join(map(str, (m, *spec.out_shape)))
+                raise ValueError(f"Case.y has shape {y.shape}; expected ({want}) for target='dense'")
             _finite("Case.y", y)
             if spec.loss == "softmax_cross_entropy":
                 rows = y.sum(axis=1)

@@ -238,6 +238,8 @@ def _family(name: str) -> str:
         return "state"
     if name == "loss":
         return "loss"
+    if name == "out":
+        return "output"
     try:
         return check_of(key)
     except KeyError:
@@ -284,6 +286,8 @@ def compare_observation(
                                      oracle=oracle, context=ctx, detail=cause))
     if observed.loss is not None and expected.loss is not None:
         add("loss", observed.loss, expected.loss, scale=abs(float(expected.loss)), key="loss", check="loss")
+    if observed.out is not None and expected.out is not None:
+        add("out", observed.out, expected.out, scale=_scale({"out": expected.out}), key="out", check="output")
     grad_scale = _scale(expected.grads)
     for key, exp in expected.grads.items():
         if key in observed.grads:

@@ -34,6 +34,8 @@ _MULTS = (1.0, -1.0, 2.0)
 
 def _per_sample(spec, z: np.ndarray, a: np.ndarray, y, onehot) -> tuple[np.ndarray, list]:
     """Per-sample loss (m,) from the output pre-activation z and output a; and the hinge kink pattern."""
+    if spec.loss == "dot":
+        return (a * y).reshape(len(a), -1).sum(axis=1), []
     if spec.loss == "quadratic":
         return 0.5 * ((a - y) ** 2).sum(axis=1), []
     if spec.loss == "binary_cross_entropy":

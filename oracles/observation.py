@@ -12,6 +12,8 @@ Canonical keys (see oracles/case.py for shapes and layout):
 * ``errors``: check name -> readable cause, for checks the implementation could not answer
   (exception, wrong type or shape, NaN, time limit ...). Other checks still run.
 * ``notes``: things a reader should know (return order recognised, convention detected, stubs).
+* ``out``: the forward output (m, *out_shape), before the loss: the ``output`` check (a single layer's
+  ``out`` from ``batchnorm_forward``; under loss 'dot' the loss only sees it through a projection).
 * ``state`` (layer Specs): buffers after one train-mode forward (``running_mean1`` ...), judged as the
   ``state`` check; ``aux``: inputs the implementation chose (``mask2``: the dropout mask it drew), which the
   oracles are then handed (never judged themselves; a driver reads them from caches or attributes).
@@ -34,7 +36,8 @@ import numpy as np
 __all__ = ["Observation", "CHECKS"]
 
 # The check families every report row is keyed by.
-CHECKS = ("loss", "grad_W", "grad_b", "grad_param", "grad_x", "grad_hidden", "update", "trajectory", "state",
+CHECKS = ("loss", "output", "grad_W", "grad_b", "grad_param", "grad_x", "grad_hidden", "update", "trajectory",
+          "state",
           "side_effects")
 
 
@@ -51,6 +54,7 @@ class Observation:
     err_est: dict[str, float] = field(default_factory=dict)
     state: dict[str, np.ndarray] = field(default_factory=dict)
     aux: dict[str, np.ndarray] = field(default_factory=dict)
+    out: np.ndarray | None = None
     called: list[str] = field(default_factory=list)
     not_checked: dict[str, str] = field(default_factory=dict)
 
@@ -68,6 +72,7 @@ class Observation:
             "err_est": dict(self.err_est),
             "state": dict(self.state),
             "aux": dict(self.aux),
+            "out": self.out,
             "called": list(self.called),
             "not_checked": dict(self.not_checked),
         }

@@ -614,7 +614,7 @@ def validate_observation(d) -> Observation:
         return dict(v)
 
     extra = set(d) - {"loss", "grads", "updated", "trajectory", "mutated", "shape_changes", "errors", "notes",
-                      "err_est", "state", "aux", "called", "not_checked"}
+                      "err_est", "state", "aux", "called", "not_checked", "out"}
     if extra:
         raise ValueError(f"observation has unexpected fields {sorted(extra)}")
     kwargs = dict(
@@ -628,6 +628,7 @@ def validate_observation(d) -> Observation:
         notes=strs("notes", d.get("notes") or []),
         state=_arrays("state", d.get("state") or {}),
         aux=_arrays("aux", d.get("aux") or {}),
+        out=None if d.get("out") is None else _arrays("out", {"out": d["out"]})["out"],
         called=strs("called", d.get("called") or []),
         not_checked=strdict("not_checked", d.get("not_checked") or {}),
     )

@@ -62,7 +62,8 @@ def layer_spec(c, space: SpecSpace, *, min_width: int, max_width: int, dtypes, l
         hp = {}
         for h in k.hyper:
             if name == "affine" and h.name == "out":
-                hp["out"] = c.integer(min_out, max_out) if i == numbered[-1] else c.integer(min_width, max_width)
+                last_numbered = bool(numbered) and i == numbered[-1]
+                hp["out"] = c.integer(min_out, max_out) if last_numbered else c.integer(min_width, max_width)
             elif h.draw is not None:
                 hp[h.name] = h.draw(rng, s)
         hp.update(space.fixed_for(name))

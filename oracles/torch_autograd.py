@@ -44,6 +44,8 @@ def _act(name: str, z: torch.Tensor) -> torch.Tensor:
 
 def _per_sample_loss(spec, zL: torch.Tensor, aL: torch.Tensor, y: torch.Tensor, onehot) -> torch.Tensor:
     """Per-sample loss (m,), from the output pre-activation zL where that is the stable route."""
+    if spec.loss == "dot":
+        return (aL * y).reshape(aL.shape[0], -1).sum(dim=1)
     if spec.loss == "quadratic":
         return 0.5 * ((aL - y) ** 2).sum(dim=1)
     if spec.loss == "binary_cross_entropy":
@@ -120,6 +122,7 @@ class _Net:
             if ctx is not None:
                 for short, full in slot.state.items():
                     state_out[full] = ctx.state_out.get(short, state_out[full])
+        self.out = a.detach()
         zL = zs[-1] if self.last_is_activation else a
         per_sample = _per_sample_loss(spec, zL, a, self.y, self.onehot)
         loss = per_sample.sum()
@@ -172,6 +175,7 @@ def _run(case: Case, dtype: torch.dtype, given: dict | None = None):
     were not given ends the trajectory there."""
     net = _Net(case, dtype, given)
     loss, grads, param_grads, zs, state = _first_pass(net, True, True)
+    out = net.out
     params = [net.params[k] for k in net.names]
     x = net.x.detach()
     trajectory = []
@@ -186,16 +190,19 @@ def _run(case: Case, dtype: torch.dtype, given: dict | None = None):
             net.state = {k: torch.from_numpy(v).to(net.x.dtype) for k, v in state.items()}
         _sgd_step(params, param_grads, case.lr)
         trajectory.append({k: _np(p) for k, p in zip(net.names, params)})
+    net.first_out = _np(out)
     return net, loss, grads, trajectory, zs, state
 
 
-def _err_est(case: Case, loss, grads, trajectory, state=None, given=None) -> dict[str, float]:
+def _err_est(case: Case, loss, grads, trajectory, state=None, given=None, out=None) -> dict[str, float]:
     """Rounding error of this very computation, measured: run it again in float32, take the norm of the
     difference, and scale by eps(implementation dtype) / eps(float32). Ill-conditioned Cases (saturated
     units, large logits, long trajectories) get a wider allowance; well-conditioned ones stay tight."""
-    _, loss32, grads32, traj32, _, state32 = _run(case, torch.float32, given)
+    net32, loss32, grads32, traj32, _, state32 = _run(case, torch.float32, given)
     ratio = float(np.finfo(case.spec.dtype).eps / np.finfo(np.float32).eps)
     est = {"loss": abs(loss32 - loss) * ratio}
+    if out is not None:
+        est["out"] = float(np.linalg.norm(net32.first_out - out)) * ratio
     for k, v in grads.items():
         est[k] = float(np.linalg.norm(grads32[k] - v)) * ratio
     for step, (p64, p32) in enumerate(zip(trajectory, traj32), start=1):
@@ -234,13 +241,14 @@ def expected(case: Case, *, estimate: bool = True, given: dict | None = None) ->
         updated=dict(trajectory[0]),
         trajectory=trajectory,
         notes=notes,
-        err_est=_merged_estimate(case, loss, grads, trajectory, state, given) if estimate else {},
+        err_est=_merged_estimate(case, loss, grads, trajectory, state, given, net.first_out) if estimate else {},
         state=state,
+        out=net.first_out,
     )
 
 
-def _merged_estimate(case: Case, loss, grads, trajectory, state, given) -> dict[str, float]:
-    measured = _err_est(case, loss, grads, trajectory, state, given)
+def _merged_estimate(case: Case, loss, grads, trajectory, state, given, out=None) -> dict[str, float]:
+    measured = _err_est(case, loss, grads, trajectory, state, given, out)
     if not case.spec.is_mlp:
         return measured
     model = rounding_bounds(case)
