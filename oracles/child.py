@@ -250,7 +250,23 @@ def harden(workdir: str) -> None:  # pragma: no cover - runs in the child proces
     os.open = posix.open = guarded_os_open
 
 
+def _die_with_parent() -> None:
+    """Linux: the kernel SIGKILLs this child when the process that started it dies. A grader worker
+    killed with SIGKILL cannot close its sandbox, and a submission stuck in a loop never reads the
+    closed pipe: without this it would spin on until its CPU limit, outliving bpcheck."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG, SIGKILL
+    except (OSError, AttributeError):  # not Linux: the parent's own clean-up is all there is
+        return
+    parent = os.environ.get("BPCHECK_PARENT_PID")
+    if parent and os.getppid() != int(parent):  # it died before prctl took effect
+        os._exit(1)
+
+
 def main() -> None:  # pragma: no cover - runs in the child process
+    _die_with_parent()
     req_fd, resp_fd = int(sys.argv[1]), int(sys.argv[2])
     project, workdir = sys.argv[3], sys.argv[4]
     memory_mb, cpu_total = int(sys.argv[5]), int(sys.argv[6])
@@ -264,7 +280,8 @@ def main() -> None:  # pragma: no cover - runs in the child process
     import numpy as np
 
     from oracles.case import Case, Spec
-    from oracles.loader import LoadError, load_submission
+    from oracles.loader import LoadError, compat_dict, load_submission
+    from oracles.numpy_compat import drain as drain_compat
 
     try:
         from oracles import styles
@@ -312,6 +329,10 @@ def main() -> None:  # pragma: no cover - runs in the child process
         out = list(dict.fromkeys(DENIED))
         DENIED.clear()
         return out
+
+    def compat_uses() -> list[dict]:
+        """numpy 1.x conversions seen while the submission ran (float() of an array, ...), since the last answer."""
+        return [compat_dict(u) for u in drain_compat()[:50]]
 
     os.chdir(workdir)
     os.environ["HOME"] = workdir
@@ -363,7 +384,15 @@ def main() -> None:  # pragma: no cover - runs in the child process
                     except (ValueError, OSError):
                         pass
                 try:
-                    loaded = load_submission(req["path"], req.get("root"), tuple(req.get("allow", ())), project)
+                    from pathlib import Path
+
+                    if Path(req["path"]).is_dir():  # a package folder (MyTorch handouts): every module, merged
+                        from oracles.loader_dir import load_directory
+
+                        loaded = load_directory(req["path"], req.get("root"), tuple(req.get("allow", ())), project)
+                    else:
+                        loaded = load_submission(req["path"], req.get("root"), tuple(req.get("allow", ())), project,
+                                                 strict_numpy=bool(req.get("strict_numpy")))
                 except LoadError as e:
                     send({"ok": False, "kind": e.kind, "message": e.message, "line": e.line})
                     continue
@@ -373,7 +402,7 @@ def main() -> None:  # pragma: no cover - runs in the child process
 
                 files.append(str(Path(req["path"]).resolve().parent))
                 send({"ok": True, "names": loaded.names, "notes": loaded.notes, "patched": patched(),
-                      "denied": drain()})
+                      "denied": drain(), "compat": loaded.compat + compat_uses()})
             elif op == "entries":
                 cpu_window(req.get("cpu", 10.0))
                 style = req["style"]
@@ -383,7 +412,7 @@ def main() -> None:  # pragma: no cover - runs in the child process
 
                 for e in entries:
                     spaces_out[e] = asdict(styles.spec_space(style, impl, e))
-                send({"entries": entries, "spaces": spaces_out, "patched": patched()})
+                send({"entries": entries, "spaces": spaces_out, "patched": patched(), "compat": compat_uses()})
             elif op in ("run", "loss"):
                 style, entry = req["style"], req["entry"]
                 for i, blob in enumerate(req["cases"]):
@@ -397,6 +426,29 @@ def main() -> None:  # pragma: no cover - runs in the child process
                         limit = req.get("own_loss_limit")
                         if op == "loss" or (req.get("own_loss") and (limit is None or i < limit)):
                             out["own_loss"] = styles.own_loss(style, impl, case, entry)
+                    except BaseException as e:  # noqa: BLE001 - student faults become answers
+                        out["error"] = fault(e)
+                    out["patched"] = patched()
+                    out["denied"] = drain()
+                    out["compat"] = compat_uses()
+                    send(out)
+            elif op == "optim_entries":  # issue 11: the optimizer rules a file defines
+                cpu_window(req.get("cpu", 10.0))
+                from oracles.optim import drivers as optim_drivers
+
+                send({"entries": optim_drivers.entry_points(req["style"], impl), "patched": patched()})
+            elif op == "optim":  # issue 11: optimizer cases (OptimCase payloads), answered one by one
+                from oracles.optim import drivers as optim_drivers
+                from oracles.optim.case import OptimCase
+
+                for i, blob in enumerate(req["cases"]):
+                    cpu_window(req.get("cpu", 5.0))
+                    out = {"i": i, "error": None}
+                    try:
+                        case = OptimCase(rule=blob["rule"], params=blob["params"], grads=tuple(blob["grads"]),
+                                         hyper=blob["hyper"], dtype=blob["dtype"], seed=blob["seed"],
+                                         tags=tuple(blob["tags"]))
+                        out["optim_obs"] = optim_drivers.run(req["style"], impl, case, req["entry"]).to_dict()
                     except BaseException as e:  # noqa: BLE001 - student faults become answers
                         out["error"] = fault(e)
                     out["patched"] = patched()

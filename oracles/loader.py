@@ -1,64 +1,60 @@
-"""Load a student file the way a grader should: definitions only, never its top-level script.
+"""Load a student file the way a grader should: take it as it is, run its definitions, never its script.
 
-Runs inside the sandbox child (oracles/child.py). Real submissions are notebook exports and
-scripts: besides the functions and classes we want, their top level loads data, trains, plots
-and calls ``get_ipython()``. We parse the file with ``ast`` and execute only
+Runs inside the sandbox child (oracles/child.py). Numpy only: nothing here may import the oracle.
+One preparation for the submitted file and for every helper module of the learner's it imports:
 
-* imports (missing modules become stubs and a note; autograd libraries are refused),
-* function and class definitions,
-* simple assignments (constants, containers, aliases such as ``relu = np.maximum``),
-* ``try``/``if`` blocks made of the above (``if __name__ == "__main__"`` never runs).
+1. read: a ``.py`` file, or a ``.ipynb`` notebook's code cells (oracles/notebook.py); IPython-only
+   lines (``%matplotlib``, ``!pip``) become ``pass``;
+2. parse as Python 3; Python 2 is converted in memory (oracles/py2.py), ``/`` keeps its Python 2 meaning;
+3. keep definitions, imports and simple constants; skip script code and everything that depends on
+   it; run kept statements guarded (oracles/toplevel.py);
+4. rewrite uses of numpy APIs that numpy 2 removed, unless strict (oracles/numpy_compat.py);
+5. run with the import policy (oracles/import_guard.py): autograd libraries refused, missing modules
+   stubbed (course helpers supplied), the learner's package found by walking up ``__init__.py``
+   files (oracles/package_root.py).
 
-Everything else is skipped and listed in the notes. Python 2 files are recognised and reported
-as such, with the line. Numpy only: nothing here may import the oracle.
+Every step that changed something leaves a note; anything that keeps the file from loading is a
+``LoadError`` naming the line and the fix.
 """
 
 from __future__ import annotations
 
 import ast
 import builtins
-import importlib.abc
-import importlib.machinery
-import importlib.util
+import copy
+import linecache
 import re
 import sys
 import traceback
 import types
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from oracles import numpy_compat, py2
+from oracles.import_guard import ALWAYS_STUBBED, BLOCKED, BlockFinder, Guard, RootFinder, Stub
+from oracles.notebook import NotebookError, read_notebook, strip_magics
+from oracles.package_root import import_context, local_roots
+from oracles.toplevel import exec_filtered, filter_module
 
 __all__ = [
     "BLOCKED",
     "ALWAYS_STUBBED",
     "LoadError",
     "Loaded",
+    "Prepared",
     "load_submission",
+    "prepare",
+    "parse",
     "student_traceback",
     "filter_module",
+    "imported_roots",
+    "where",
 ]
-
-# Autograd libraries: a submission that imports them did not write backprop by hand.
-BLOCKED = ("torch", "jax", "jaxlib", "autograd", "tensorflow", "keras", "functorch", "torchvision",
-           "mxnet", "paddle", "tinygrad", "micrograd", "mygrad", "theano", "chainer")
-# Plotting / notebook / data modules: irrelevant to a gradient and slow or side-effectful to import,
-# so they are stubbed even where installed.
-ALWAYS_STUBBED = ("matplotlib", "pylab", "seaborn", "IPython", "ipywidgets", "tqdm", "h5py", "PIL",
-                  "cv2", "sklearn", "pandas", "wandb", "tensorboard", "google", "kaggle")
-# Process and machine access a gradient never needs: stubbed for student code (calling them fails
-# with a clear message); the child also replaces the os-level functions behind them (oracles/child.py).
-ALWAYS_STUBBED += ("ctypes", "cffi", "subprocess", "multiprocessing", "pty", "socket", "requests", "urllib3")
-# Our own harness: a submission must not borrow the model answers or the drivers.
-HARNESS = ("reference", "oracles", "reports", "bpcheck")
-
-# Calls allowed in a top-level assignment: pure constructors with no side effects.
-_SAFE_CALLS = {
-    "vectorize", "float32", "float64", "float16", "int32", "int64", "array", "asarray", "dtype",
-    "namedtuple", "partial", "frozenset", "set", "tuple", "list", "dict", "float", "int", "str",
-    "TypeVar", "field", "sqrt", "log", "exp", "finfo", "iinfo", "compile", "staticmethod",
-}
 
 
 class LoadError(Exception):
-    """The file could not be loaded. kind: syntax, python2, not_allowed, exception, exit."""
+    """The file could not be loaded. kind: syntax, python2, not_allowed, exception, exit, notebook, missing."""
 
     def __init__(self, kind: str, message: str, line: int | None = None) -> None:
         super().__init__(message)
@@ -67,16 +63,30 @@ class LoadError(Exception):
         self.line = line
 
 
+@dataclass
 class Loaded:
-    """A loaded submission: ``impl`` (a SimpleNamespace of its names) and readable notes."""
+    """A loaded submission: ``impl`` (a SimpleNamespace of its names), readable notes, numpy 1.x uses."""
 
-    def __init__(self, impl: types.SimpleNamespace, notes: list[str], names: list[str]) -> None:
-        self.impl = impl
-        self.notes = notes
-        self.names = names
+    impl: types.SimpleNamespace
+    notes: list[str]
+    names: list[str]
+    compat: list[dict] = field(default_factory=list)
 
 
-# ---------------------------------------------------------------- Python 2 and notebook lines
+# file -> how to name one of its lines ("cell 3, line 2" for a notebook); used by every message
+_LABELS: dict[str, Callable[[int], str]] = {}
+
+
+def where(file: str, line: int | None) -> str:
+    """'network.py line 12', or 'nb.ipynb cell 3, line 2'."""
+    name = Path(file).name
+    if line is None:
+        return name
+    label = _LABELS.get(file)
+    return f"{name} {label(line)}" if label else f"{name} line {line}"
+
+
+# ---------------------------------------------------------------- Python 2 recognised by its syntax
 
 _PY2_PATTERNS = (
     (re.compile(r"^\s*print\s+[^\s(=.,)\]]"), "print statement"),
@@ -108,218 +118,91 @@ def _python2_reason(err: SyntaxError, lines: list[str]) -> str | None:
     return None
 
 
-def _strip_notebook_magics(source: str) -> tuple[str, list[int]]:
-    """Comment out IPython ``%magic`` and ``!shell`` lines (raw notebook exports); return their lines."""
-    out, hit = [], []
-    for i, line in enumerate(source.splitlines(keepends=True), start=1):
-        stripped = line.lstrip()
-        if stripped.startswith(("%", "!")) and not stripped.startswith("!="):
-            hit.append(i)
-            indent = line[: len(line) - len(stripped)]
-            out.append(indent + "pass  # " + stripped)
-        else:
-            out.append(line)
-    return "".join(out), hit
+def _syntax_error(err: SyntaxError, lines: list[str], label: Callable[[int], str]) -> LoadError:
+    line = err.lineno
+    text = (lines[line - 1].strip() if line and 0 < line <= len(lines) else "") or (err.text or "").strip()
+    hint = " (tabs and spaces mixed in the indentation: use spaces only)" if isinstance(err, TabError) else ""
+    return LoadError("syntax", f"syntax error at {label(line)}: {err.msg} ({text!r}){hint}", line)
 
 
-def read_source(file: Path) -> str:
-    """The file's Python source; for a Jupyter notebook (.ipynb) its code cells, one after another."""
-    text = file.read_text(encoding="utf-8", errors="replace")
-    if file.suffix != ".ipynb":
-        return text
-    import json
-
-    try:
-        cells = json.loads(text).get("cells", [])
-    except (ValueError, AttributeError) as e:
-        raise LoadError("syntax", f"{file.name} is not a readable notebook ({e}); export it as a .py file") from None
-    parts = []
-    for cell in cells:
-        if isinstance(cell, dict) and cell.get("cell_type") == "code":
-            src = cell.get("source", "")
-            parts.append("".join(src) if isinstance(src, list) else str(src))
-    return "\n\n".join(parts) + "\n"
+def _text(lines: list[str], line: int | None) -> str:
+    return lines[line - 1].strip()[:80] if line and 0 < line <= len(lines) else ""
 
 
-def parse(source: str, filename: str) -> tuple[ast.Module, list[str]]:
-    """Parse, turning a SyntaxError into LoadError('syntax' or 'python2') with the line."""
-    notes = []
-    source, magics = _strip_notebook_magics(source)
-    if magics:
-        notes.append(f"notebook magics/shell lines skipped: line(s) {', '.join(map(str, magics[:8]))}")
-    try:
-        return ast.parse(source, filename=filename), notes
-    except SyntaxError as err:
-        lines = source.splitlines()
-        line = err.lineno
-        text = (lines[line - 1].strip() if line and 0 < line <= len(lines) else "") or (err.text or "").strip()
-        why = _python2_reason(err, lines)
-        if why:
-            raise LoadError(
-                "python2",
-                f"Python 2 syntax at line {line}: {why} ({text!r}); this checker runs Python 3: "
-                f"port the file (e.g. print(...), 'except E as e:', range instead of xrange)",
-                line,
-            ) from None
-        hint = " (tabs and spaces mixed in the indentation: use spaces only)" if isinstance(err, TabError) else ""
-        raise LoadError("syntax", f"syntax error at line {line}: {err.msg} ({text!r}){hint}", line) from None
+def _py2_head(why: str, err: SyntaxError, lines: list[str], label: Callable[[int], str]) -> str:
+    return f"Python 2 syntax at {label(err.lineno)}: {why} ({_text(lines, err.lineno)!r})"
 
 
-# ---------------------------------------------------------------- which statements run
-
-
-def _is_main_guard(test: ast.expr) -> bool:
-    return any(isinstance(n, ast.Name) and n.id == "__name__" for n in ast.walk(test))
-
-
-def _call_name(func: ast.expr) -> str:
-    if isinstance(func, ast.Name):
-        return func.id
-    if isinstance(func, ast.Attribute):
-        return func.attr
-    return ""
-
-
-def _safe_expr(node: ast.expr, *, allow_calls: bool = True) -> bool:
-    """Constants, names, attribute chains, containers, operators, lambdas, and a few pure calls."""
-    for n in ast.walk(node):
-        if isinstance(n, ast.Call):
-            if not allow_calls or _call_name(n.func) not in _SAFE_CALLS:
-                return False
-        elif isinstance(n, (ast.Await, ast.Yield, ast.YieldFrom, ast.NamedExpr, ast.ListComp,
-                            ast.SetComp, ast.DictComp, ast.GeneratorExp)):
-            return False
-    return True
-
-
-def _simple_target(t: ast.expr) -> bool:
-    if isinstance(t, ast.Name):
-        return True
-    if isinstance(t, (ast.Tuple, ast.List)):
-        return all(_simple_target(e) for e in t.elts)
-    return False
-
-
-def _keep(stmt: ast.stmt) -> bool | list[ast.stmt]:
-    """True (run as is), False (skip), or a filtered replacement body for compound statements."""
-    if isinstance(stmt, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef,
-                         ast.ClassDef, ast.Pass, ast.Global, ast.Nonlocal)):
-        return True
-    if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
-        return True  # docstrings
-    if isinstance(stmt, ast.Assign):
-        return all(_simple_target(t) for t in stmt.targets) and _safe_expr(stmt.value)
-    if isinstance(stmt, ast.AnnAssign):
-        return _simple_target(stmt.target) and (stmt.value is None or _safe_expr(stmt.value))
-    if isinstance(stmt, ast.AugAssign):
-        return False
-    return False
-
-
-def filter_body(body: list[ast.stmt], skipped: list[tuple[int, str]]) -> list[ast.stmt]:
-    out: list[ast.stmt] = []
-    for stmt in body:
-        if isinstance(stmt, ast.If):
-            if _is_main_guard(stmt.test) or not _safe_expr(stmt.test, allow_calls=False):
-                skipped.append((stmt.lineno, "if-block"))
-                continue
-            stmt.body = filter_body(stmt.body, skipped) or [ast.Pass()]
-            stmt.orelse = filter_body(stmt.orelse, skipped)
-            out.append(stmt)
-        elif isinstance(stmt, ast.Try):
-            stmt.body = filter_body(stmt.body, skipped) or [ast.Pass()]
-            for h in stmt.handlers:
-                h.body = filter_body(h.body, skipped) or [ast.Pass()]
-            stmt.orelse = filter_body(stmt.orelse, skipped)
-            stmt.finalbody = filter_body(stmt.finalbody, skipped)
-            out.append(stmt)
-        elif _keep(stmt):
-            out.append(stmt)
-        else:
-            skipped.append((stmt.lineno, _describe(stmt)))
-    return out
-
-
-def _describe(stmt: ast.stmt) -> str:
-    try:
-        text = ast.unparse(stmt).splitlines()[0]
-    except Exception:  # noqa: BLE001 - only for a note
-        text = type(stmt).__name__
-    return text if len(text) <= 50 else text[:47] + "..."
-
-
-def _calls_local(stmt: ast.stmt, local_defs: set[str]) -> bool:
-    """A top-level assignment whose calls all go to functions the file itself defined above
-    (tables such as ``_BACKWARD = {"relu": make_backward("relu")}``): worth trying, guarded."""
-    if not isinstance(stmt, (ast.Assign, ast.AnnAssign)) or stmt.value is None:
-        return False
-    targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
-    if not all(_simple_target(t) for t in targets):
-        return False
-    calls = [n for n in ast.walk(stmt.value) if isinstance(n, ast.Call)]
-    return bool(calls) and all(
-        (isinstance(c.func, ast.Name) and c.func.id in local_defs) or _call_name(c.func) in _SAFE_CALLS
-        for c in calls
-    ) and _safe_expr(stmt.value, allow_calls=False) is False
-
-
-def filter_module(tree: ast.Module) -> tuple[ast.Module, list[tuple[int, str]]]:
-    """Keep what may run; top-level assignments calling the file's own functions are kept with
-    ``_bpcheck_guarded = True`` (run under a short time limit, skipped if they fail)."""
-    skipped: list[tuple[int, str]] = []
-    local_defs: set[str] = set()
-    body: list[ast.stmt] = []
-    for stmt in tree.body:
-        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            local_defs.add(stmt.name)
-        if _calls_local(stmt, local_defs) and not _keep(stmt):
-            stmt._bpcheck_guarded = True
-            body.append(stmt)
-        else:
-            body += filter_body([stmt], skipped)
-    tree.body = body
-    ast.fix_missing_locations(tree)
-    return tree, skipped
-
-
-GUARD_SECONDS = 1.0
-
-
-def exec_filtered(tree: ast.Module, filename: str, namespace: dict, skipped: list[tuple[int, str]]) -> None:
-    """Run the kept statements; a guarded one that raises or runs over GUARD_SECONDS is skipped."""
-    import signal
-
-    class _Slow(BaseException):
-        pass
-
-    def _alarm(signum, frame):
-        raise _Slow
-
-    import __future__
-
-    # statements are compiled one at a time: carry the file's `from __future__ import ...` to each
-    flags = 0
-    for stmt in tree.body:
-        if isinstance(stmt, ast.ImportFrom) and stmt.module == "__future__":
-            for alias in stmt.names:
-                feature = getattr(__future__, alias.name, None)
-                flags |= getattr(feature, "compiler_flag", 0)
-    for stmt in tree.body:
-        code = compile(ast.Module(body=[stmt], type_ignores=[]), filename, "exec", flags=flags, dont_inherit=True)
-        if not getattr(stmt, "_bpcheck_guarded", False):
-            exec(code, namespace)
-            continue
-        old = signal.signal(signal.SIGALRM, _alarm)
-        signal.setitimer(signal.ITIMER_REAL, GUARD_SECONDS)
+def _first_non_python2_error(lines: list[str], tries: int = 200) -> tuple[int, str] | None:
+    """Where a Python 2 file is broken in any Python: blank the lines Python 3 rejects as Python 2 syntax,
+    one at a time, until Python 3 names an error that is not (an unclosed bracket, a stray indent)."""
+    lines = list(lines)
+    for _ in range(tries):
         try:
-            exec(code, namespace)
-        except _Slow:
-            skipped.append((stmt.lineno, _describe(stmt) + f" (took over {GUARD_SECONDS:g} s)"))
-        except Exception as e:  # noqa: BLE001 - top-level script code that fails is skipped, not fatal
-            skipped.append((stmt.lineno, _describe(stmt) + f" ({type(e).__name__})"))
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, old)
+            ast.parse("\n".join(lines))
+            return None
+        except SyntaxError as err:
+            if _python2_reason(err, lines) is None or not err.lineno or err.lineno > len(lines):
+                return (err.lineno, err.msg) if err.lineno else None
+            bad = lines[err.lineno - 1]
+            indent = bad[: len(bad) - len(bad.lstrip())]
+            lines[err.lineno - 1] = indent + ("except Exception:" if bad.lstrip().startswith("except") else "pass")
+    return None
+
+
+def parse(source: str, filename: str, label: Callable[[int], str] | None = None
+          ) -> tuple[ast.Module, list[str], py2.Converted | None]:
+    """Parse as Python 3, or convert from Python 2; LoadError (with the line) when neither works.
+
+    Returns the tree (line numbers the file's own), notes, and the conversion (None for Python 3)."""
+    label = label or (lambda n: f"line {n}")
+    lines = source.splitlines()
+    try:
+        tree = ast.parse(source, filename=filename)
+    except SyntaxError as err:
+        why = _python2_reason(err, lines)
+        try:
+            converted = py2.convert(source, filename)
+            tree = ast.parse(converted.source, filename=filename)
+        except py2.Py2Error as e:
+            if not why:
+                raise _syntax_error(err, lines, label) from None
+            line, msg = _first_non_python2_error(lines) or (e.line or err.lineno, e.message.rsplit(": ", 1)[-1])
+            raise LoadError("python2", f"{_py2_head(why, err, lines, label)}; the automatic Python 2 -> 3 conversion "
+                                       f"failed at {label(line)} ({_text(lines, line)!r}: {msg}): fix that line "
+                                       f"(or port the file to Python 3 by hand)", line) from None
+        except SyntaxError as err2:
+            if not why:
+                raise _syntax_error(err, lines, label) from None
+            line = converted.original_line(err2.lineno)
+            raise LoadError("python2", f"{_py2_head(why, err, lines, label)}; after the automatic Python 2 -> 3 "
+                                       f"conversion {label(line)} is still not valid Python 3 ({_text(lines, line)!r}: "
+                                       f"{err2.msg}): fix or port that line by hand", line) from None
+        py2.remap_lines(tree, converted)
+        return tree, [converted.describe()], converted
+    markers = py2.python2_markers(tree)
+    if markers:
+        try:
+            converted = py2.convert(source, filename)
+            new = ast.parse(converted.source, filename=filename)
+        except (py2.Py2Error, SyntaxError):
+            return tree, [f"Python 2 names ({', '.join(sorted({m for m, _ in markers}))}) in a file that parses as "
+                          f"Python 3; the automatic conversion failed, so it runs as it is"], None
+        py2.remap_lines(new, converted)
+        first = ", ".join(f"{m} at {label(n)}" for m, n in markers[:3])
+        return new, [converted.describe() + f" (Python 2 names: {first})"], converted
+    return tree, [], None
+
+
+def imported_roots(tree: ast.AST) -> list[tuple[str, int]]:
+    """Top-level module names of every absolute import anywhere in the file, with lines."""
+    out = []
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Import):
+            out += [(a.name.split(".")[0], n.lineno) for a in n.names]
+        elif isinstance(n, ast.ImportFrom) and n.level == 0 and n.module:
+            out.append((n.module.split(".")[0], n.lineno))
+    return out
 
 
 _IMPORT_ERRORS = {"ImportError", "ModuleNotFoundError", "Exception", "BaseException"}
@@ -343,258 +226,84 @@ def fallback_import_lines(tree: ast.AST) -> set[int]:
     return lines
 
 
-def imported_roots(tree: ast.AST) -> list[tuple[str, int]]:
-    """Top-level module names of every absolute import anywhere in the file, with lines."""
-    out = []
-    for n in ast.walk(tree):
-        if isinstance(n, ast.Import):
-            out += [(a.name.split(".")[0], n.lineno) for a in n.names]
-        elif isinstance(n, ast.ImportFrom) and n.level == 0 and n.module:
-            out.append((n.module.split(".")[0], n.lineno))
-    return out
+# ---------------------------------------------------------------- one file, prepared to run
 
 
-# ---------------------------------------------------------------- course helpers
+@dataclass
+class Prepared:
+    """A file ready to run: the filtered, rewritten tree and what was done to it."""
 
-# Helper modules the courses hand out with the assignment (students import them, never write them).
-# When a submission arrives without them, these stand-ins (the published math, written here) are
-# used instead of a stub, and the report says so. Everything else in those modules (data loaders,
-# plotting, test cases) stays a stub.
-_DLAI_UTILS = """
-import numpy as np
-
-def sigmoid(Z):
-    return 1 / (1 + np.exp(-Z)), Z
-
-def relu(Z):
-    return np.maximum(0, Z), Z
-
-def sigmoid_backward(dA, cache):
-    s = 1 / (1 + np.exp(-cache))
-    return dA * s * (1 - s)
-
-def relu_backward(dA, cache):
-    dZ = np.array(dA, copy=True)
-    dZ[cache <= 0] = 0
-    return dZ
-"""
-_PLANAR_UTILS = """
-import numpy as np
-
-def sigmoid(x):
-    return 1 / (1 + np.exp(-x))
-"""
-_SAITO_FUNCTIONS = """
-import numpy as np
-
-def identity_function(x):
-    return x
-
-def sigmoid(x):
-    return 1 / (1 + np.exp(-x))
-
-def sigmoid_grad(x):
-    return (1.0 - sigmoid(x)) * sigmoid(x)
-
-def relu(x):
-    return np.maximum(0, x)
-
-def relu_grad(x):
-    return (x > 0).astype(float)
-
-def softmax(x):
-    x = x - np.max(x, axis=-1, keepdims=True)
-    return np.exp(x) / np.sum(np.exp(x), axis=-1, keepdims=True)
-
-def mean_squared_error(y, t):
-    return 0.5 * np.sum((y - t) ** 2)
-
-def cross_entropy_error(y, t):
-    if y.ndim == 1:
-        t = t.reshape(1, t.size)
-        y = y.reshape(1, y.size)
-    if t.size == y.size:
-        t = t.argmax(axis=1)
-    batch_size = y.shape[0]
-    return -np.sum(np.log(y[np.arange(batch_size), t] + 1e-7)) / batch_size
-
-def softmax_loss(X, t):
-    return cross_entropy_error(softmax(X), t)
-"""
-COURSE_HELPERS = {
-    **{m: _DLAI_UTILS for m in ("dnn_utils", "dnn_utils_v2", "dnn_app_utils", "dnn_app_utils_v2",
-                                "dnn_app_utils_v3")},
-    "planar_utils": _PLANAR_UTILS,
-    "common.functions": _SAITO_FUNCTIONS,
-}
+    path: Path
+    tree: ast.Module
+    notes: list[str]
+    skipped: list[tuple[int, str]]
+    compat: list[numpy_compat.Use]
+    converted: py2.Converted | None
+    fallbacks: set[int]
+    raw_tree: ast.Module  # before filtering (every import the file makes, for the refusal check)
 
 
-# ---------------------------------------------------------------- stubs and the import guard
+def _register_lines(file: str, source: str) -> None:
+    """Tracebacks show the code that ran (a notebook's cells, not its JSON)."""
+    lines = source.splitlines(keepends=True)
+    linecache.cache[file] = (len(source), None, lines, file)
 
 
-class StubError(RuntimeError):
-    pass
+def prepare(path: Path, *, strict_numpy: bool = False) -> Prepared:
+    """Read, parse (converting Python 2), filter and rewrite one file; LoadError when it cannot be."""
+    file = str(path)
+    notes: list[str] = []
+    if path.suffix == ".ipynb":
+        try:
+            nb = read_notebook(path)
+        except NotebookError as e:
+            raise LoadError("notebook", str(e)) from None
+        _LABELS[file] = nb.where
+        _register_lines(file, nb.source)
+        source = nb.source
+        what = "notebook: only the code cells' definitions and imports run"
+        if nb.magic_lines:
+            what += "; IPython magics/shell lines skipped: " + ", ".join(nb.where(n) for n in nb.magic_lines[:6]) + (
+                " ..." if len(nb.magic_lines) > 6 else "")
+        if nb.dropped_cells:
+            what += "; cells in another language dropped: " + ", ".join(f"cell {c} ({m})" for c, m in
+                                                                         nb.dropped_cells[:6])
+        notes.append(what)
+    else:
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError as e:
+            raise LoadError("missing", f"cannot read {path.name}: {e.strerror or e}") from None
+        source, magics = strip_magics(text)
+        if magics:
+            notes.append(f"notebook magics/shell lines skipped: line(s) {', '.join(map(str, magics[:8]))}")
+    label = _LABELS.get(file) or (lambda n: f"line {n}")
+    tree, parse_notes, converted = parse(source, file, label)
+    notes += parse_notes
+    raw_tree = copy.deepcopy(tree)
+    fallbacks = fallback_import_lines(tree)
+    tree, skipped = filter_module(tree)
+    tree, compat = numpy_compat.scan_and_rewrite(tree, file, strict=strict_numpy)
+    if converted is not None and not converted.true_division:
+        tree = py2.rewrite_division(tree)
+    return Prepared(path, tree, notes, skipped, compat, converted, fallbacks, raw_tree)
 
 
-class _Stub:
-    """Stands for anything from a missing module: attribute access works, calling says why it fails."""
-
-    def __init__(self, name: str) -> None:
-        object.__setattr__(self, "_name", name)
-
-    def __getattr__(self, attr: str) -> _Stub:
-        if attr.startswith("__") and attr.endswith("__"):
-            raise AttributeError(attr)
-        return _Stub(f"{self._name}.{attr}")
-
-    def __call__(self, *args, **kwargs):
-        root = self._name.split(".")[0]
-        raise StubError(
-            f"{self._name}() was called, but module {root!r} is not available here (bpcheck replaced it "
-            f"with a stub); put the helper file next to the submission or pass --root DIR"
-        )
-
-    def __repr__(self) -> str:
-        return f"<stub {self._name}>"
-
-    def __mro_entries__(self, bases):  # `class Net(stub.Base)` still defines a class
-        return (object,)
+def _run_prepared(prep: Prepared, module: types.ModuleType, student_builtins: dict,
+                  failed: list[tuple[int, str]]) -> None:
+    ns = module.__dict__
+    ns["__builtins__"] = student_builtins
+    if prep.converted is not None:
+        ns[py2.PY2_NAMESPACE] = py2.Py2Runtime()
+    ns[numpy_compat.NAMESPACE] = numpy_compat.NumpyCompat(str(prep.path))
+    exec_filtered(prep.tree, str(prep.path), ns, prep.skipped, failed)
 
 
-class _StubModule(types.ModuleType):
-    def __init__(self, name: str, helper: str | None = None) -> None:
-        super().__init__(name)
-        self.__path__ = []  # a package, so `import a.b.c` works
-        self.__bpcheck_stub__ = True
-        if helper is not None:  # a course helper: the published functions, the rest stubbed
-            exec(compile(helper, f"<bpcheck stand-in for {name}>", "exec"), self.__dict__)
-        self.__all__ = [k for k in vars(self) if not k.startswith("_") and k != "np"]
-
-    def __getattr__(self, attr: str):
-        if attr.startswith("__") and attr.endswith("__"):
-            raise AttributeError(attr)
-        return _Stub(f"{self.__name__}.{attr}")
-
-
-class _Guard:
-    """The import policy for student code: refuse autograd libraries, stub what is missing here."""
-
-    def __init__(self, allow: set[str]) -> None:
-        self.allow = allow
-        self.stubbed: list[str] = []
-        self.refused: list[str] = []
-        self.harness_ok = False
-        self.fallbacks: set[tuple[str, int]] = set()  # (file, line) of imports with an except ImportError
-        self.helpers: list[str] = []  # course helper modules supplied by bpcheck
-
-    def refuse(self, root: str) -> None:
-        self.refused.append(root)
-        raise ImportError(f"importing {root!r} is not allowed in a submission (autograd library)")
-
-    def stub(self, name: str) -> None:
-        """Put stub modules for name and its parents into sys.modules (course helpers filled in)."""
-        parts = name.split(".")
-        parent = None
-        for i in range(1, len(parts) + 1):
-            full = ".".join(parts[:i])
-            mod = sys.modules.get(full)
-            if mod is None or not getattr(mod, "__bpcheck_stub__", False):
-                mod = _StubModule(full, COURSE_HELPERS.get(full))
-                sys.modules[full] = mod
-                if full in COURSE_HELPERS:
-                    self.helpers.append(full)
-                elif i == len(parts) and parts[0] not in self.stubbed:
-                    self.stubbed.append(parts[0])
-            if parent is not None:
-                setattr(parent, parts[i - 1], mod)
-            parent = mod
-
-    def importer(self, real_import):
-        """__import__ for student code (the submission and its helpers)."""
-
-        def __import__(name, globals=None, locals=None, fromlist=(), level=0):  # noqa: A001
-            if level == 0:
-                root = name.split(".")[0]
-                if root in HARNESS and not self.harness_ok:
-                    raise ImportError(f"a submission may not import bpcheck's own package {root!r}")
-                if root in BLOCKED and root not in self.allow:
-                    self.refuse(root)
-                if root in ALWAYS_STUBBED and root not in self.allow:
-                    self.stub(name)
-            try:
-                return real_import(name, globals, locals, fromlist, level)
-            except ModuleNotFoundError as e:
-                # Stub only the module the student asked for, never a dependency that is missing
-                # inside an installed library (that is a real error worth seeing).
-                missing = e.name or ""
-                if level != 0 or not missing or not (name == missing or name.startswith(missing + ".")):
-                    raise
-                caller = sys._getframe(1)
-                if (caller.f_code.co_filename, caller.f_lineno) in self.fallbacks:
-                    raise  # `try: import cPickle except ImportError: import pickle` keeps working
-                self.stub(name)
-                return real_import(name, globals, locals, fromlist, level)
-
-        return __import__
-
-
-class _BlockFinder(importlib.abc.MetaPathFinder):
-    """First on sys.meta_path: importlib.import_module('torch') is refused too."""
-
-    def __init__(self, guard: _Guard) -> None:
-        self.guard = guard
-
-    def find_spec(self, fullname, path, target=None):
-        root = fullname.split(".")[0]
-        if root in BLOCKED and root not in self.guard.allow:
-            self.guard.refuse(root)
-        return None
-
-
-# ---------------------------------------------------------------- helpers next to the file
-
-
-class _FilteredLoader(importlib.machinery.SourceFileLoader):
-    """Helper modules of the submission (under --root) run with the same filter: definitions only."""
-
-    def __init__(self, fullname, path, builtins_dict, skipped_log, guard):
-        super().__init__(fullname, path)
-        self._builtins = builtins_dict
-        self._log = skipped_log
-        self._guard = guard
-
-    def exec_module(self, module):
-        source = read_source(Path(self.path))
-        tree, _ = parse(source, self.path)
-        self._guard.fallbacks |= {(self.path, n) for n in fallback_import_lines(tree)}
-        tree, skipped = filter_module(tree)
-        module.__dict__["__builtins__"] = self._builtins
-        exec_filtered(tree, self.path, module.__dict__, skipped)
-        if skipped:
-            self._log.append(f"{Path(self.path).name}: skipped {len(skipped)} top-level statement(s)")
-
-
-class _RootFinder(importlib.abc.MetaPathFinder):
-    def __init__(self, dirs: list[Path], builtins_dict, log, guard) -> None:
-        self.dirs = [str(d) for d in dirs]
-        self.builtins = builtins_dict
-        self.log = log
-        self.guard = guard
-
-    def find_spec(self, fullname, path, target=None):
-        if fullname.split(".")[0] in sys.stdlib_module_names:
-            return None  # a student's copy.py or random.py must not replace the standard library
-        search = list(path) if path else self.dirs
-        search = [p for p in search if any(p == d or p.startswith(d + "/") for d in self.dirs)]
-        if not search:
-            return None
-        spec = importlib.machinery.PathFinder.find_spec(fullname, search)
-        if spec is None or not (spec.origin or "").endswith(".py"):
-            return spec
-        loader = _FilteredLoader(fullname, spec.origin, self.builtins, self.log, self.guard)
-        return importlib.util.spec_from_file_location(
-            fullname, spec.origin, loader=loader, submodule_search_locations=spec.submodule_search_locations
-        )
+def _summarise(items: list[tuple[int, str]], file: str, limit: int = 4) -> str:
+    items = sorted(items)
+    label = _LABELS.get(file) or (lambda n: f"line {n}")
+    shown = "; ".join(f"{label(n)}: {d}" for n, d in items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 
 # ---------------------------------------------------------------- the loader
@@ -604,13 +313,13 @@ def student_traceback(exc: BaseException, files: list[str]) -> str:
     """The exception with only the frames from the student's own files (not ours, not numpy's)."""
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if any(f.filename == p for p in files)
               or any(f.filename.startswith(p.rstrip("/") + "/") for p in files)]
-    lines = [f"  {Path(f.filename).name}, line {f.lineno}, in {f.name}: {(f.line or '').strip()}" for f in frames]
+    lines = [f"  {where(f.filename, f.lineno)}, in {f.name}: {(f.line or '').strip()}" for f in frames]
     head = f"{type(exc).__name__}: {exc}"
     return "\n".join(lines + [head]) if lines else head
 
 
 def load_submission(path: str, root: str | None = None, allow: tuple[str, ...] = (),
-                    project: str | None = None) -> Loaded:
+                    project: str | None = None, *, strict_numpy: bool = False) -> Loaded:
     """Load a submission file; raise LoadError for anything that keeps it from loading.
 
     Files inside ``project`` (bpcheck's own references and test submissions) may import bpcheck's
@@ -618,56 +327,80 @@ def load_submission(path: str, root: str | None = None, allow: tuple[str, ...] =
     file = Path(path).resolve()
     if not file.is_file():
         raise LoadError("missing", f"no such file: {path}")
-    source = read_source(file)
-    tree, notes = parse(source, str(file))
+    prep = prepare(file, strict_numpy=strict_numpy)
+    notes = list(prep.notes)
     allow_set = set(allow)
 
-    refused = [(name, line) for name, line in imported_roots(tree) if name in BLOCKED and name not in allow_set]
+    ctx = import_context(file, prep.raw_tree, Path(root) if root else None)
+    roots = imported_roots(prep.raw_tree)
+    local = local_roots({n for n, _ in roots if n in BLOCKED}, ctx.dirs)
+    refused = [(name, line) for name, line in roots if name in BLOCKED and name not in allow_set | local]
     if refused:
         name, line = refused[0]
         raise LoadError(
             "not_allowed",
-            f"not allowed: the submission imports {name!r} (line {line}); autograd libraries cannot be used "
-            f"for hand-written backprop (an instructor can permit it with --allow-import {name})",
+            f"not allowed: the submission imports {name!r} ({where(str(file), line)}); autograd libraries cannot "
+            f"be used for hand-written backprop (an instructor can permit it with --allow-import {name})",
             line,
         )
+    for name in sorted(local):
+        notes.append(f"{name} is the learner's own module (found next to the file), not the {name} library: "
+                     f"it is loaded as part of the submission")
+    if ctx.found and not root:
+        notes.append(f"imports resolved from {ctx.root} ({'; '.join(ctx.found)}); pass --root DIR to choose another "
+                     f"folder")
 
-    tree, skipped = filter_module(tree)
-
-    # Import context: the file's folder (and --root) hold its helpers; a synthetic package makes
-    # `from .layers import X` resolve next to the file.
-    root_dir = Path(root).resolve() if root else file.parent
-    dirs = [root_dir] + ([file.parent] if file.parent != root_dir else [])
-    rel = None
-    if file.parent != root_dir and root_dir in file.parents:
-        rel = ".".join(file.parent.relative_to(root_dir).parts)
-    package = rel or "_bpcheck_submission"
-    if not rel:
+    # A synthetic package makes `from .layers import X` resolve next to a file outside any package.
+    package = ctx.package or "_bpcheck_submission"
+    if not ctx.package:
         pkg = types.ModuleType(package)
         pkg.__path__ = [str(file.parent)]
         sys.modules[package] = pkg
-    module_name = f"{package}.{file.stem.replace('-', '_').replace(' ', '_')}"
+    module_name = package + "." + re.sub(r"\W", "_", file.stem)
 
-    guard = _Guard(allow_set)
+    guard = Guard(allow_set, local)
     if project and Path(project).resolve() in file.parents:
         guard.harness_ok = True
     student_builtins = dict(vars(builtins))
     student_builtins["__import__"] = guard.importer(builtins.__import__)
     # get_ipython() inside a function that does get called still says what it is.
-    student_builtins.setdefault("get_ipython", _Stub("get_ipython"))
-    helper_log: list[str] = []
-    guard.fallbacks = {(str(file), n) for n in fallback_import_lines(tree)}
-    sys.meta_path.insert(0, _RootFinder(dirs, student_builtins, helper_log, guard))
-    sys.meta_path.insert(0, _BlockFinder(guard))
+    student_builtins.setdefault("get_ipython", Stub("get_ipython"))
+    if prep.converted is not None and "reduce" not in student_builtins:
+        import functools
+
+        student_builtins["reduce"] = functools.reduce  # Python 2 builtin (fix_reduce covers most uses)
+    helper_notes: list[str] = []
+    compat: list[numpy_compat.Use] = list(prep.compat)
+    guard.fallbacks = {(str(file), n) for n in prep.fallbacks}
+
+    def run_helper(module: types.ModuleType, helper: Path) -> None:
+        try:
+            hp = prepare(helper, strict_numpy=strict_numpy)
+        except LoadError as e:
+            raise ImportError(f"{helper.name}: {e.message}") from None
+        guard.fallbacks |= {(str(helper), n) for n in hp.fallbacks}
+        compat.extend(hp.compat)
+        failed: list[tuple[int, str]] = []
+        _run_prepared(hp, module, student_builtins, failed)
+        hp_notes = [n for n in hp.notes if not n.startswith("notebook magics")]
+        if hp.skipped:
+            hp_notes.append(f"skipped {len(hp.skipped)} top-level statement(s)")
+        if failed:
+            hp_notes.append(f"top-level statement(s) that raised, skipped: {_summarise(failed, str(helper))}")
+        helper_notes.extend(f"{helper.name}: {n}" for n in hp_notes)
+
+    sys.meta_path.insert(0, RootFinder(ctx.dirs, run_helper))
+    sys.meta_path.insert(0, BlockFinder(guard))
     sys.dont_write_bytecode = True
 
     module = types.ModuleType(module_name)
     module.__file__ = str(file)
     module.__package__ = package
-    module.__dict__["__builtins__"] = student_builtins
     sys.modules[module_name] = module
+    failed: list[tuple[int, str]] = []
+    student_files = [str(d) for d in ctx.dirs] + [str(file)]
     try:
-        exec_filtered(tree, str(file), module.__dict__, skipped)
+        _run_prepared(prep, module, student_builtins, failed)
     except SystemExit as e:
         raise LoadError("exit", f"the submission called sys.exit({e.code!r}) while loading") from None
     except ImportError as e:
@@ -678,19 +411,18 @@ def load_submission(path: str, root: str | None = None, allow: tuple[str, ...] =
                 f"not allowed: the submission imports {name!r}; autograd libraries cannot be used for "
                 f"hand-written backprop (an instructor can permit it with --allow-import {name})",
             ) from None
-        raise LoadError("exception", "loading failed: " + student_traceback(e, [str(root_dir), str(file)])) from None
+        raise LoadError("exception", "loading failed: " + student_traceback(e, student_files)) from None
     except MemoryError:
         raise LoadError("memory", "loading the submission exceeded the memory limit") from None
     except BaseException as e:  # noqa: BLE001 - anything the file does while loading is its fault
         line = _student_line(e, str(file))
-        raise LoadError(
-            "exception", "loading failed: " + student_traceback(e, [str(root_dir), str(file)]), line
-        ) from None
-    if skipped:
-        skipped.sort()
-        shown = "; ".join(f"line {n}: {d}" for n, d in skipped[:4])
-        more = f" and {len(skipped) - 4} more" if len(skipped) > 4 else ""
-        notes.append(f"top-level code not run ({len(skipped)} statement(s)): {shown}{more}")
+        raise LoadError("exception", "loading failed: " + student_traceback(e, student_files), line) from None
+    if prep.skipped:
+        notes.append(f"top-level code not run ({len(prep.skipped)} statement(s)): "
+                     f"{_summarise(prep.skipped, str(file))}")
+    if failed:
+        notes.append(f"top-level statement(s) that raised while loading, skipped ({len(failed)}): "
+                     f"{_summarise(failed, str(file))}")
     if guard.helpers:
         notes.append("course helper module(s) not included with the submission, bpcheck's stand-ins used: "
                      + ", ".join(sorted(set(guard.helpers))) + " (give --root DIR to use the course's own files)")
@@ -699,7 +431,10 @@ def load_submission(path: str, root: str | None = None, allow: tuple[str, ...] =
             "modules not available here were replaced by stubs (fine unless backprop calls them): "
             + ", ".join(sorted(set(guard.stubbed)))
         )
-    notes += helper_log
+    if guard.extensions:
+        notes.append("compiled course extension(s) not built here, replaced by stubs (fine unless backprop calls "
+                     "them): " + ", ".join(sorted(set(guard.extensions))))
+    notes += helper_notes
     names = [k for k in module.__dict__ if not k.startswith("__")]
     impl = types.SimpleNamespace(**{k: module.__dict__[k] for k in names})
     # "Class.method" entries let style detection tell TwoLayerNet.gradient from TwoLayerNet.loss.
@@ -708,7 +443,12 @@ def load_submission(path: str, root: str | None = None, allow: tuple[str, ...] =
         v = module.__dict__[k]
         if isinstance(v, type) and getattr(v, "__module__", None) == module_name:
             methods += [f"{k}.{a}" for a in dir(v) if not a.startswith("__")]
-    return Loaded(impl, notes, names + methods)
+    return Loaded(impl, notes, names + methods, [compat_dict(u) for u in dict.fromkeys(compat)])
+
+
+def compat_dict(use: numpy_compat.Use) -> dict:
+    """A numpy 1.x use as plain data for the parent: what, where (file and line or cell), fix."""
+    return {"what": use.what, "where": where(use.file, use.line), "removed_in": use.removed_in, "fix": use.fix}
 
 
 def _student_line(exc: BaseException, file: str) -> int | None:

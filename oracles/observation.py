@@ -12,6 +12,15 @@ Canonical keys (see oracles/case.py for shapes and layout):
 * ``errors``: check name -> readable cause, for checks the implementation could not answer
   (exception, wrong type or shape, NaN, time limit ...). Other checks still run.
 * ``notes``: things a reader should know (return order recognised, convention detected, stubs).
+* ``out``: the forward output (m, *out_shape), before the loss: the ``output`` check (a single layer's
+  ``out`` from ``batchnorm_forward``; under loss 'dot' the loss only sees it through a projection).
+* ``state`` (layer Specs): buffers after one train-mode forward (``running_mean1`` ...), judged as the
+  ``state`` check; ``aux``: inputs the implementation chose (``mask2``: the dropout mask it drew), which the
+  oracles are then handed (never judged themselves; a driver reads them from caches or attributes).
+* ``called``: the file's own functions and methods ("backprop", "Network.backprop") that ran while
+  this Observation was made (recorded by ``oracles.styles.run``): what the report's coverage counts.
+* ``not_checked``: function -> why a driver did not call it (a signature no known variant fits,
+  shown in full); never an error of the submission's.
 * ``err_est`` (oracles only): the oracle's error estimate per tensor, keyed ``loss``, ``W1``, ``x``,
   ``updated.W1``, ``trajectory.2.W1``; oracles/compare.py turns it into the allowed error.
 
@@ -27,7 +36,9 @@ import numpy as np
 __all__ = ["Observation", "CHECKS"]
 
 # The check families every report row is keyed by.
-CHECKS = ("loss", "grad_W", "grad_b", "grad_x", "grad_hidden", "update", "trajectory", "side_effects")
+CHECKS = ("loss", "output", "grad_W", "grad_b", "grad_param", "grad_x", "grad_hidden", "update", "trajectory",
+          "state",
+          "side_effects")
 
 
 @dataclass
@@ -41,6 +52,11 @@ class Observation:
     errors: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     err_est: dict[str, float] = field(default_factory=dict)
+    state: dict[str, np.ndarray] = field(default_factory=dict)
+    aux: dict[str, np.ndarray] = field(default_factory=dict)
+    out: np.ndarray | None = None
+    called: list[str] = field(default_factory=list)
+    not_checked: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         """Plain dict of Python/numpy objects (picklable, no custom classes)."""
@@ -54,6 +70,11 @@ class Observation:
             "errors": dict(self.errors),
             "notes": list(self.notes),
             "err_est": dict(self.err_est),
+            "state": dict(self.state),
+            "aux": dict(self.aux),
+            "out": self.out,
+            "called": list(self.called),
+            "not_checked": dict(self.not_checked),
         }
 
     @classmethod
@@ -62,7 +83,15 @@ class Observation:
 
 
 def check_of(key: str) -> str:
-    """The check family a gradient key belongs to: 'W2' -> 'grad_W', 'x' -> 'grad_x', 'A1' -> 'grad_hidden'."""
+    """The check family a tensor key belongs to: 'W2' -> 'grad_W', 'x' -> 'grad_x', 'A1' -> 'grad_hidden',
+    'gamma1' -> 'grad_param', 'running_mean1' -> 'state'. KeyError for names that are none of these."""
     if key == "x":
         return "grad_x"
-    return {"W": "grad_W", "b": "grad_b", "A": "grad_hidden"}[key[0]]
+    stem = key.rstrip("0123456789")
+    if stem == key:
+        raise KeyError(key)
+    if stem in ("W", "b", "A"):
+        return {"W": "grad_W", "b": "grad_b", "A": "grad_hidden"}[stem]
+    if stem.startswith("running_"):
+        return "state"
+    return "grad_param"

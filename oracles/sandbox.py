@@ -58,6 +58,7 @@ class LoadInfo:
     kind: str | None = None
     message: str | None = None
     line: int | None = None
+    compat: list[dict] = field(default_factory=list)  # numpy 1.x APIs the file uses (oracles/numpy_compat.py)
 
 
 @dataclass
@@ -72,6 +73,7 @@ class SandboxResult:
     denied: list[str] = field(default_factory=list)  # system calls / writes the sandbox refused
     output_bytes: int = 0
     seconds: float = 0.0
+    compat: list[dict] = field(default_factory=list)  # numpy 1.x conversions seen while this case ran
 
 
 class _Output(threading.Thread):
@@ -117,6 +119,7 @@ class Sandbox:
         memory_mb: int = 2048,
         output_cap: int = 64 * 1024,
         load_timeout: float = 20.0,
+        strict_numpy: bool = False,
     ) -> None:
         self.path = str(Path(path).resolve())
         self.root = str(Path(root).resolve()) if root else None
@@ -126,6 +129,9 @@ class Sandbox:
         self.memory_mb = int(memory_mb)
         self.output_cap = int(output_cap)
         self.load_timeout = float(load_timeout)
+        self.strict_numpy = bool(strict_numpy)
+        # numpy 1.x APIs the submission uses, from the load and every answer since (all children)
+        self.compat: list[dict] = []
         self.workdir = tempfile.mkdtemp(prefix="bpcheck-child-")
         self._proc: subprocess.Popen | None = None
         self._load: LoadInfo | None = None
@@ -155,6 +161,7 @@ class Sandbox:
             "OMP_NUM_THREADS": "1",
             "MKL_NUM_THREADS": "1",
             "MPLBACKEND": "Agg",
+            "BPCHECK_PARENT_PID": str(os.getpid()),  # the child dies with its parent (child._die_with_parent)
         }
         cpu_total = int(self.cpu * 1000 + 60)  # the per-answer CPU window is set before each case
         args = [sys.executable, "-I", "-B", "-c", BOOT, str(req_r), str(resp_w), PROJECT, self.workdir,
@@ -300,7 +307,7 @@ class Sandbox:
         self._start()
         try:
             self._send({"op": "load", "path": self.path, "root": self.root, "allow": self.allow,
-                        "cpu": self.load_timeout})
+                        "cpu": self.load_timeout, "strict_numpy": self.strict_numpy})
             ans = self._recv(self.load_timeout)
         except TimeoutError:
             self._kill()
@@ -312,6 +319,7 @@ class Sandbox:
             info = LoadInfo(False, kind=kind, message=f"loading failed: {e.message}")
         else:
             info = _load_info(ans)
+            self._note_compat(info.compat)
             if not info.ok:
                 self._kill()
         if self._load is None or not info.ok:
@@ -320,6 +328,11 @@ class Sandbox:
 
     def load(self) -> LoadInfo:
         return self._ensure()
+
+    def _note_compat(self, uses: list[dict]) -> None:
+        for u in uses:
+            if u not in self.compat and len(self.compat) < 100:
+                self.compat.append(u)
 
     def entries(self, style: str) -> tuple[dict[str, SpecSpace], str | None]:
         """Entry points and their spec spaces, or ({}, reason) when the child could not say."""
@@ -340,6 +353,8 @@ class Sandbox:
             self.last_fault = "cpu" if "CPU" in e.message else ("exit" if "exited" in e.message else e.fault)
             return {}, e.message
         self.last_fault = "exception"
+        if isinstance(ans, dict):
+            self._note_compat(_compat(ans.get("compat")))
         if not isinstance(ans, dict) or "error" in ans:
             err = ans.get("error") if isinstance(ans, dict) else None
             return {}, (err or {}).get("message", "malformed answer") if isinstance(err, dict) else str(err)
@@ -422,6 +437,7 @@ class Sandbox:
                     j += 1
                     break
                 r = _result(ans, j - i)
+                self._note_compat(r.compat)
                 r.output_bytes = self.output_so_far - out_before
                 r.seconds = time.monotonic() - t0
                 results[j] = r
@@ -430,6 +446,25 @@ class Sandbox:
             i = j
         return results  # type: ignore[return-value]
 
+    def optim_entries(self, style: str) -> tuple[list[str], str | None]:
+        """The optimizer entry points (``optim:<rule>``) the file defines for a style, or ([], reason)."""
+        info = self._ensure()
+        if not info.ok:
+            return [], info.message
+        try:
+            self._send({"op": "optim_entries", "style": style, "cpu": self.cpu})
+            ans = self._recv(self.timeout)
+        except TimeoutError:
+            self._kill()
+            return [], f"time limit ({self.timeout:g} s) exceeded while listing the optimizer rules"
+        except _ChildGone as e:
+            self._kill()
+            return [], e.message
+        if not isinstance(ans, dict) or not isinstance(ans.get("entries"), list):
+            err = ans.get("error") if isinstance(ans, dict) else None
+            return [], (err or {}).get("message", "malformed answer") if isinstance(err, dict) else "malformed answer"
+        return [str(e) for e in ans["entries"] if isinstance(e, str)], None
+
     def own_losses(self, style: str, entry: str, cases: list) -> list[SandboxResult]:
         """The submission's own loss at each case's parameters (``own_loss`` field)."""
         return self.run(style, entry, cases, op="loss")
@@ -437,6 +472,9 @@ class Sandbox:
 
 def case_payload(case) -> dict:
     """A Case as plain data for the child (cheaper than the .npz of Case.to_bytes, same numbers)."""
+    if hasattr(case, "rule"):  # an oracles.optim.case.OptimCase (the child's "optim" op)
+        return {"rule": case.rule, "params": dict(case.params), "grads": [dict(g) for g in case.grads],
+                "hyper": dict(case.hyper), "dtype": case.dtype, "seed": int(case.seed), "tags": list(case.tags)}
     return {"spec": case.spec.to_dict(), "params": dict(case.params), "x": case.x, "y": case.y, "lr": case.lr,
             "seed": int(case.seed), "steps": int(case.steps), "tags": list(case.tags)}
 
@@ -459,7 +497,17 @@ def _load_info(ans) -> LoadInfo:
     patched = ans.get("patched") or []
     if patched:
         notes.append("monkey-patched while loading (restored): " + ", ".join(map(str, patched)))
-    return LoadInfo(True, names=names, notes=notes)
+    return LoadInfo(True, names=names, notes=notes, compat=_compat(ans.get("compat")))
+
+
+def _compat(v) -> list[dict]:
+    """numpy 1.x uses from the child: plain short strings only (the child is untrusted)."""
+    out = []
+    if isinstance(v, list):
+        for u in v[:100]:
+            if isinstance(u, dict) and all(isinstance(u.get(k), str) for k in ("what", "where", "removed_in", "fix")):
+                out.append({k: u[k][:200] for k in ("what", "where", "removed_in", "fix")})
+    return out
 
 
 def _spec_space(d) -> SpecSpace:
@@ -480,6 +528,7 @@ def _result(ans, index: int) -> SandboxResult:
     if not isinstance(ans, dict):
         return SandboxResult(fault="protocol", message="malformed answer")
     r = _result_body(ans, index)
+    r.compat = _compat(ans.get("compat"))
     r.denied = [str(d)[:200] for d in (ans.get("denied") or [])][:50] if isinstance(ans.get("denied"), list) else []
     return r
 
@@ -509,6 +558,13 @@ def _result_body(ans: dict, index: int) -> SandboxResult:
     if "obs" in ans:
         try:
             res.obs = validate_observation(ans["obs"])
+        except ValueError as e:
+            return SandboxResult(fault="protocol", message=str(e), patched=patched)
+    if "optim_obs" in ans:  # the "optim" op: an OptimObservation, as strictly checked
+        from oracles.optim.observation import validate_optim_observation
+
+        try:
+            res.obs = validate_optim_observation(ans["optim_obs"])
         except ValueError as e:
             return SandboxResult(fault="protocol", message=str(e), patched=patched)
     if patched:
@@ -558,7 +614,7 @@ def validate_observation(d) -> Observation:
         return dict(v)
 
     extra = set(d) - {"loss", "grads", "updated", "trajectory", "mutated", "shape_changes", "errors", "notes",
-                      "err_est"}
+                      "err_est", "state", "aux", "called", "not_checked", "out"}
     if extra:
         raise ValueError(f"observation has unexpected fields {sorted(extra)}")
     kwargs = dict(
@@ -570,6 +626,11 @@ def validate_observation(d) -> Observation:
         shape_changes=strdict("shape_changes", d.get("shape_changes") or {}),
         errors=strdict("errors", d.get("errors") or {}),
         notes=strs("notes", d.get("notes") or []),
+        state=_arrays("state", d.get("state") or {}),
+        aux=_arrays("aux", d.get("aux") or {}),
+        out=None if d.get("out") is None else _arrays("out", {"out": d["out"]})["out"],
+        called=strs("called", d.get("called") or []),
+        not_checked=strdict("not_checked", d.get("not_checked") or {}),
     )
     # err_est is the oracle's own error estimate: never taken from a submission.
     try:

@@ -30,10 +30,22 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from hypothesis import strategies as st
 
 from oracles.case import ACTIVATION_NAMES, Case, Spec, SpecSpace
 from reference.functions import ACTIVATIONS
+
+
+class _LazyStrategies:
+    """hypothesis.strategies, imported on first use: campaigns, validate and grade draw their Cases
+    with numpy only (draw_case), and importing hypothesis costs ~0.3 s on validate's start-up path."""
+
+    def __getattr__(self, name: str):
+        from hypothesis import strategies
+
+        return getattr(strategies, name)
+
+
+st = _LazyStrategies()
 
 __all__ = [
     "REGIMES",
@@ -113,6 +125,14 @@ def _spec(
     allow_reg: bool | None,
     max_reg: float,
 ) -> Spec:
+    if space.sequences:
+        from oracles.strategies_layers import layer_spec
+
+        return layer_spec(c, space, min_width=min_width, max_width=max_width, dtypes=dtypes, losses=losses,
+                          reductions=reductions, targets=targets, allow_reg=allow_reg, max_reg=max_reg,
+                          outputs_for=dict(space.outputs), targets_of=_TARGETS_OF, class_losses=_CLASS_LOSSES)
+    if space.sizes is not None:  # a fixed architecture: only the layer count and widths are given
+        min_layers = max_layers = len(space.sizes) - 1
     lo, hi = max(min_layers, space.min_layers), min(max_layers, space.max_layers)
     if lo > hi or min_width > max_width or min_width < 1:
         raise ValueError(
@@ -148,6 +168,8 @@ def _spec(
         max_out = min(max_out, max(space.max_outputs, 1))
         min_out = min(min_out, max_out)
     sizes = [c.integer(min_width, max_width) for _ in range(n_layers)] + [c.integer(min_out, max_out)]
+    if space.sizes is not None:
+        sizes = list(space.sizes)
     return Spec(
         sizes=tuple(sizes),
         activations=tuple(hidden) + (out_act,),
@@ -197,7 +219,9 @@ def _curvature(spec: Spec, params: dict[str, np.ndarray], x: np.ndarray) -> floa
 
 
 def _targets(rng: np.random.Generator, spec: Spec, m: int) -> np.ndarray:
-    n_out = spec.sizes[-1]
+    if spec.loss == "dot":  # the upstream gradient dout: any real tensor of the output's shape
+        return rng.standard_normal((m, *spec.out_shape))
+    n_out = spec.n_out
     if spec.target == "labels":
         return rng.integers(0, n_out, size=m).astype(np.int64)
     if spec.loss == "softmax_cross_entropy" or (spec.loss == "quadratic" and rng.random() < 0.5):
@@ -210,7 +234,7 @@ def _targets(rng: np.random.Generator, spec: Spec, m: int) -> np.ndarray:
             return rng.integers(0, 2, size=(m, n_out)).astype(np.float64)
         return rng.random((m, n_out))
     # quadratic regression targets in the range a sigmoid can reach (and beyond, for identity outputs)
-    if spec.activations[-1] in ("sigmoid",):
+    if spec.output_activation in ("sigmoid",):
         return rng.random((m, n_out))
     return rng.standard_normal((m, n_out))
 
@@ -234,6 +258,10 @@ def build_case(
         raise ValueError(f"regime={regime!r} is unknown; choose one of {', '.join(map(repr, REGIMES))}")
     if m < 1:
         raise ValueError(f"batch size m={m} must be >= 1")
+    if not spec.is_mlp:
+        from oracles.strategies_layers import build_layer_case
+
+        return build_layer_case(spec, m, seed, regime=regime, scale=scale, lr=lr, steps=steps, targets=_targets)
     rng = np.random.default_rng(seed)
     # Always consume the same draws, so passing scale/steps explicitly leaves the rest unchanged.
     drawn_scale = float(10 ** rng.uniform(-2, 1))
@@ -344,6 +372,10 @@ def draw_case(
         allow_reg=None,
         max_reg=0.1,
     )
+    if not spec.is_mlp:
+        from oracles.strategies_layers import min_batch as lowest
+
+        min_batch, max_batch = max(min_batch, lowest(spec)), max(max_batch, lowest(spec))
     m = int(rng.integers(min_batch, max_batch + 1))
     return build_case(spec, m, seed, regime=regime)
 
@@ -467,7 +499,12 @@ def cases(
     def _draw(draw) -> Case:
         regime = draw(regime_strategy)
         spec = draw(shape_of(regime))
-        m = 1 if regime == "tiny" else draw(st.integers(min_batch, max_batch))
+        lo = min_batch
+        if not spec.is_mlp:
+            from oracles.strategies_layers import min_batch as lowest
+
+            lo = max(lo, lowest(spec))
+        m = max(lo, 1 if regime == "tiny" else draw(st.integers(min_batch, max_batch)))
         scale = draw(st.sampled_from(list(scales))) if regime is None else 1.0
         seed = draw(st.integers(0, 2**32 - 1))
         return build_case(spec, m, seed, regime=regime, scale=scale, steps=steps)

@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from oracles.case import Case, param_names
+from oracles.case import Case
 from oracles.error_model import rounding_bounds
+from oracles.layers import Ctx, MissingAux, kind
 from oracles.observation import Observation
 
-__all__ = ["expected", "loss_and_grads", "subgradient_at_zero", "LEAKY_SLOPE"]
+__all__ = ["expected", "loss_and_grads", "subgradient_at_zero", "LEAKY_SLOPE", "MissingAux"]
 
 # Tiny tensors: one thread is ~60x faster than two fighting over the shared cores.
 torch.set_num_threads(1)
@@ -38,25 +38,14 @@ _KINKED = ("relu", "leaky_relu")
 
 
 def _act(name: str, z: torch.Tensor) -> torch.Tensor:
-    if name == "identity":
-        return z
-    if name == "sigmoid":
-        return torch.sigmoid(z)
-    if name == "tanh":
-        return torch.tanh(z)
-    if name == "relu":
-        return torch.relu(z)
-    if name == "leaky_relu":
-        return F.leaky_relu(z, LEAKY_SLOPE)
-    if name == "softplus":
-        # logaddexp(z, 0) = log(1 + e^z) without F.softplus's threshold (which returns z exactly for
-        # z > 20, an absolute error of 2e-9) and without overflow; its derivative is sigmoid(z).
-        return torch.logaddexp(z, torch.zeros((), dtype=z.dtype))
-    raise ValueError(f"activation {name!r} is unknown to the torch oracle")
+    """An activation by name, through the layer table's torch twin (the one definition)."""
+    return kind(name).torch(z, {}, {}, None)
 
 
 def _per_sample_loss(spec, zL: torch.Tensor, aL: torch.Tensor, y: torch.Tensor, onehot) -> torch.Tensor:
     """Per-sample loss (m,), from the output pre-activation zL where that is the stable route."""
+    if spec.loss == "dot":
+        return (aL * y).reshape(aL.shape[0], -1).sum(dim=1)
     if spec.loss == "quadratic":
         return 0.5 * ((aL - y) ** 2).sum(dim=1)
     if spec.loss == "binary_cross_entropy":
@@ -79,18 +68,25 @@ def _per_sample_loss(spec, zL: torch.Tensor, aL: torch.Tensor, y: torch.Tensor, 
 
 
 class _Net:
-    """The tensors of one Case (float64, or float32 for the error estimate) and its forward pass."""
+    """The tensors of one Case (float64, or float32 for the error estimate) and its forward pass.
 
-    def __init__(self, case: Case, dtype: torch.dtype = torch.float64) -> None:
+    The forward walks ``spec.slots``, calling each layer kind's torch twin from the layer table; an MLP is
+    the sequence [affine, act, ...], computed with exactly the operations it always was (addmm, then the
+    activation), so its results are bit-identical. ``given``: the implementation's own choices
+    (``Observation.aux``: dropout masks ``mask2``, and ``mask2@3`` for step 3 of a trajectory)."""
+
+    def __init__(self, case: Case, dtype: torch.dtype = torch.float64, given: dict | None = None) -> None:
         spec = case.spec
         self.spec = spec
-        self.names = param_names(spec.n_layers)
+        self.names = spec.param_names()
         np_dtype = np.float64 if dtype == torch.float64 else np.float32
 
         def t(a: np.ndarray) -> torch.Tensor:
-            return torch.from_numpy(case.typed(a).astype(np_dtype))
+            return torch.from_numpy(case.typed(np.asarray(a)).astype(np_dtype))
 
         self.params = {k: t(case.params[k]).requires_grad_(True) for k in self.names}
+        self.state = {k: t(v) for k, v in case.state.items()}
+        self.given = dict(given or {})
         self.x = t(case.x)
         if spec.target == "labels":
             self.y = torch.as_tensor(np.asarray(case.y, dtype=np.int64))
@@ -100,24 +96,49 @@ class _Net:
         if spec.loss == "hinge":
             self.onehot = torch.from_numpy(case.onehot.astype(np_dtype))
         self.m = case.m
+        self.slots = spec.slots
+        self.last_is_activation = kind(spec.sequence[-1].kind).activation
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
+    def forward(self, x: torch.Tensor, step: int = 1):
+        """(loss, hidden activations A1..A{L-1}, activation inputs z, state after this forward).
+
+        Raises MissingAux when a layer needs an implementation-chosen input that ``given`` lacks."""
         spec = self.spec
         a = x
         hidden, zs = [], []
-        for l in range(1, spec.n_layers + 1):
-            z = torch.addmm(self.params[f"b{l}"], a, self.params[f"W{l}"].t())
-            zs.append(z)
-            a = _act(spec.activations[l - 1], z)
-            if l < spec.n_layers:
-                hidden.append(a)
-        per_sample = _per_sample_loss(spec, zs[-1], a, self.y, self.onehot)
+        state_out = dict(self.state)
+        for slot in self.slots:
+            k = kind(slot.layer.kind)
+            if k.numbered and slot.number > 1:
+                hidden.append(a)  # A_{l-1}: the input of numbered layer l
+            if k.activation:
+                zs.append(a)
+            p = {short: self.params[full] for short, full in slot.params.items()}
+            ctx = None
+            if slot.state or slot.aux or k.modes != ("train",):
+                ctx = Ctx(mode=spec.mode, state_in={s: state_out[f] for s, f in slot.state.items()},
+                          aux=self._aux(slot, step))
+            a = k.torch(a, p, slot.layer.hp, ctx)
+            if ctx is not None:
+                for short, full in slot.state.items():
+                    state_out[full] = ctx.state_out.get(short, state_out[full])
+        self.out = a.detach()
+        zL = zs[-1] if self.last_is_activation else a
+        per_sample = _per_sample_loss(spec, zL, a, self.y, self.onehot)
         loss = per_sample.sum()
         if spec.reduction == "mean":
             loss = loss / self.m
         if spec.reg:
-            loss = loss + 0.5 * spec.reg * sum((self.params[f"W{l}"] ** 2).sum() for l in range(1, spec.n_layers + 1))
-        return loss, hidden, zs
+            loss = loss + 0.5 * spec.reg * sum((self.params[k] ** 2).sum() for k in spec.regularised())
+        return loss, hidden, zs, state_out
+
+    def _aux(self, slot, step: int) -> dict:
+        out = {}
+        for short, full in slot.aux.items():
+            key = full if step == 1 else f"{full}@{step}"
+            if key in self.given:
+                out[short] = self.given[key]
+        return out
 
 
 def _np(t: torch.Tensor) -> np.ndarray:
@@ -125,16 +146,16 @@ def _np(t: torch.Tensor) -> np.ndarray:
 
 
 def loss_and_grads(
-    case: Case, *, with_x: bool = True, with_hidden: bool = True
+    case: Case, *, with_x: bool = True, with_hidden: bool = True, given: dict | None = None
 ) -> tuple[float, dict[str, np.ndarray]]:
     """Loss and gradients only (no SGD steps, no error estimate): the cheapest call."""
-    loss, grads, _, _ = _first_pass(_Net(case), with_x, with_hidden)
+    loss, grads, _, _, _ = _first_pass(_Net(case, given=given), with_x, with_hidden)
     return loss, grads
 
 
 def _first_pass(net: _Net, with_x: bool, with_hidden: bool):
     x = net.x.requires_grad_(True) if with_x else net.x
-    loss, hidden, zs = net.forward(x)
+    loss, hidden, zs, state = net.forward(x)
     inputs = [net.params[k] for k in net.names]
     keys = list(net.names)
     if with_x:
@@ -145,32 +166,43 @@ def _first_pass(net: _Net, with_x: bool, with_hidden: bool):
         keys += [f"A{l}" for l in range(1, len(hidden) + 1)]
     g = torch.autograd.grad(loss, inputs)
     grads = {k: _np(v) for k, v in zip(keys, g)}
-    return float(loss.detach()), grads, g[: len(net.names)], zs
+    return float(loss.detach()), grads, g[: len(net.names)], zs, {k: _np(v) for k, v in state.items()}
 
 
-def _run(case: Case, dtype: torch.dtype):
-    """Loss, gradients, trajectory (and the pre-activations, for the kink notes) in one dtype."""
-    net = _Net(case, dtype)
-    loss, grads, param_grads, zs = _first_pass(net, True, True)
+def _run(case: Case, dtype: torch.dtype, given: dict | None = None):
+    """Loss, gradients, trajectory, state after the first forward (and the activation inputs, for the
+    kink notes) in one dtype. A trajectory step whose implementation-chosen inputs (a fresh dropout mask)
+    were not given ends the trajectory there."""
+    net = _Net(case, dtype, given)
+    loss, grads, param_grads, zs, state = _first_pass(net, True, True)
+    out = net.out
     params = [net.params[k] for k in net.names]
     x = net.x.detach()
     trajectory = []
     for step in range(int(case.steps)):
         if step > 0:
-            loss_t, _, _ = net.forward(x)
+            try:
+                loss_t, _, _, net.state = net.forward(x, step=step + 1)
+            except MissingAux:
+                break
             param_grads = torch.autograd.grad(loss_t, params)
+        elif state:
+            net.state = {k: torch.from_numpy(v).to(net.x.dtype) for k, v in state.items()}
         _sgd_step(params, param_grads, case.lr)
         trajectory.append({k: _np(p) for k, p in zip(net.names, params)})
-    return net, loss, grads, trajectory, zs
+    net.first_out = _np(out)
+    return net, loss, grads, trajectory, zs, state
 
 
-def _err_est(case: Case, loss, grads, trajectory) -> dict[str, float]:
+def _err_est(case: Case, loss, grads, trajectory, state=None, given=None, out=None) -> dict[str, float]:
     """Rounding error of this very computation, measured: run it again in float32, take the norm of the
     difference, and scale by eps(implementation dtype) / eps(float32). Ill-conditioned Cases (saturated
     units, large logits, long trajectories) get a wider allowance; well-conditioned ones stay tight."""
-    _, loss32, grads32, traj32, _ = _run(case, torch.float32)
+    net32, loss32, grads32, traj32, _, state32 = _run(case, torch.float32, given)
     ratio = float(np.finfo(case.spec.dtype).eps / np.finfo(np.float32).eps)
     est = {"loss": abs(loss32 - loss) * ratio}
+    if out is not None:
+        est["out"] = float(np.linalg.norm(net32.first_out - out)) * ratio
     for k, v in grads.items():
         est[k] = float(np.linalg.norm(grads32[k] - v)) * ratio
     for step, (p64, p32) in enumerate(zip(trajectory, traj32), start=1):
@@ -179,19 +211,25 @@ def _err_est(case: Case, loss, grads, trajectory) -> dict[str, float]:
             est[f"trajectory.{step}.{k}"] = e
             if step == 1:
                 est[f"updated.{k}"] = e
+    for k, v in (state or {}).items():
+        est[f"state.{k}"] = float(np.linalg.norm(state32[k] - v)) * ratio
     return est
 
 
-def expected(case: Case, *, estimate: bool = True) -> Observation:
-    """Loss, gradients (W*, b*, x, A*), one SGD step and the ``case.steps``-step trajectory.
+def expected(case: Case, *, estimate: bool = True, given: dict | None = None) -> Observation:
+    """Loss, gradients (W*, b*, other parameters, x, A*), one SGD step, the ``case.steps``-step trajectory
+    and, for layers with buffers, the state after the first forward.
 
+    ``given``: what the implementation chose and the oracle must use (``Observation.aux``: dropout masks);
+    a Spec with such layers (``case.spec.aux_names()``) raises MissingAux without it.
     ``estimate`` fills ``Observation.err_est``: per tensor, the larger of the rounding error measured
-    by a float32 re-run (``_err_est``) and the a priori bound of ``oracles.error_model``, which sees
-    the cancellation that float32 saturates on (a float32 tanh of 8 is exactly 1).
+    by a float32 re-run (``_err_est``) and, for an MLP, the a priori bound of ``oracles.error_model``,
+    which sees the cancellation that float32 saturates on (a float32 tanh of 8 is exactly 1).
     """
-    net, loss, grads, trajectory, zs = _run(case, torch.float64)
+    net, loss, grads, trajectory, zs, state = _run(case, torch.float64, given)
     notes = ["torch float64 autograd"]
-    for l, (name, z) in enumerate(zip(net.spec.activations, zs), start=1):
+    acts = [s.layer.kind for s in net.slots if kind(s.layer.kind).activation]
+    for l, (name, z) in enumerate(zip(acts, zs), start=1):
         if name in _KINKED:
             n0 = int((z.detach() == 0).sum())
             if n0:
@@ -203,12 +241,16 @@ def expected(case: Case, *, estimate: bool = True) -> Observation:
         updated=dict(trajectory[0]),
         trajectory=trajectory,
         notes=notes,
-        err_est=_merged_estimate(case, loss, grads, trajectory) if estimate else {},
+        err_est=_merged_estimate(case, loss, grads, trajectory, state, given, net.first_out) if estimate else {},
+        state=state,
+        out=net.first_out,
     )
 
 
-def _merged_estimate(case: Case, loss, grads, trajectory) -> dict[str, float]:
-    measured = _err_est(case, loss, grads, trajectory)
+def _merged_estimate(case: Case, loss, grads, trajectory, state, given, out=None) -> dict[str, float]:
+    measured = _err_est(case, loss, grads, trajectory, state, given, out)
+    if not case.spec.is_mlp:
+        return measured
     model = rounding_bounds(case)
     return {k: max(v, model.get(k, 0.0)) for k, v in measured.items()}
 

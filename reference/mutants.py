@@ -153,6 +153,8 @@ def _clone_class(cls: type, g: dict, table: dict) -> type:
 
 
 MUTANTS: dict[str, Mutant] = {}
+# source label -> reference module, for the mutant modules of later assignments (mutants_norm, ...)
+SOURCES: dict[str, object] = {}
 
 
 def reference_impl(source: str):
@@ -164,7 +166,7 @@ def reference_impl(source: str):
         ns.__dict__.update(names)
         ns.__all__ = list(names)
         return ns
-    modules = {_N: nielsen, _M: matrix, _D: dlai, _D2: dlai_two_layer, _C: cs231n}
+    modules = {_N: nielsen, _M: matrix, _D: dlai, _D2: dlai_two_layer, _C: cs231n, **SOURCES}
     if source not in modules:
         raise ValueError(f"unknown mutant source {source!r}; known: {sorted([*modules, _S])}")
     return modules[source]
@@ -764,3 +766,6 @@ _add("cs231n_reg_gradient_doubled", "reg_scale", "cs231n", None,
      clone_module(cs231n, {"FullyConnectedNet": _FCNetReg2x}), _C, ("reg",))
 _add("cs231n_reg_on_bias", "reg_on_bias", "cs231n", None, "L2 gradient added to the biases",
      clone_module(cs231n, {"FullyConnectedNet": _FCNetRegOnBias}), _C, ("reg",))
+
+# Optimizer mutants (issue 11) register themselves in MUTANTS; they need _add and clone_module above.
+from reference import mutants_mytorch, mutants_optim  # noqa: E402,F401

@@ -41,6 +41,7 @@ import numpy as np
 
 from oracles.case import Case
 from oracles.observation import CHECKS, Observation, check_of
+from reports import executors
 
 __all__ = [
     "ORACLES",
@@ -69,7 +70,6 @@ HARNESS_CHECK = "harness"  # our own case generator or oracle failed: a bpcheck 
 MAX_OCCURRENCES = 50  # failing cases kept (and saved) per subject x check x oracle
 MAX_DIFFERENCE_SIZE = 4096  # difference arrays larger than this are not embedded in results.json
 HIST_LO, HIST_HI = -18, 3  # log10 error histogram range (one bin per decade)
-THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 class UnknownSubject(ValueError):
@@ -181,7 +181,25 @@ def default_subjects() -> list[Subject]:
             continue
         for entry in styles.entry_points(style, impl):
             subjects.append(Subject(f"{style}:{mod}[{entry}]", style, mod, entry))
+    from reports.optim_run import optim_subjects  # optimizer rules (issue 11): their own Cases and judge
+
+    for mod in _reference_modules():
+        impl = _IMPL_CACHE.get(mod)
+        if impl is not None:
+            subjects += [Subject(name, style, mod, entry) for name, style, entry in
+                         optim_subjects(mod, impl, _public_names(impl))]
     return subjects
+
+
+def _is_optim(subject: Subject) -> bool:
+    return subject.entry.startswith("optim:")
+
+
+def _load_case(data: bytes):
+    """A saved case: an MLP Case, or an optimizer OptimCase (oracles.optim.case)."""
+    from oracles.optim.case import OptimCase, is_optim_bytes
+
+    return OptimCase.from_bytes(data) if is_optim_bytes(data) else Case.from_bytes(data)
 
 
 def mutant_subjects(names: Iterable[str] | None = None) -> list[Subject]:
@@ -272,6 +290,7 @@ class CampaignConfig:
     workers: int = 1
     shrink: bool = True
     fd_directions: int = 8
+    cluster: str | None = None  # a Dask scheduler address (reports.executors): the cases run there
 
 
 def case_seed(seed: int, index: int) -> int:
@@ -425,7 +444,8 @@ def _fd_verdicts(case: Case, observed: Observation, *, directions: int) -> list:
             continue
         grads[name] = g
     if grads:
-        res = finite_diff.screen(case, grads, directions=directions, seed=case.seed, names=list(grads))
+        res = finite_diff.screen(case, grads, directions=directions, seed=case.seed, names=list(grads),
+                                 given=observed.aux or None)
         out += [res[n] for n in grads if n in res]
     return out
 
@@ -436,10 +456,11 @@ def _observe(subject: Subject, case: Case) -> Observation:
     return styles.run(subject.style, subject.impl, case, subject.entry)
 
 
-def _torch_expected(case: Case) -> Observation:
+def _torch_expected(case: Case, given: dict | None = None) -> Observation:
+    """The torch oracle; ``given``: what the implementation chose (its dropout masks, Observation.aux)."""
     from oracles import torch_autograd
 
-    return torch_autograd.expected(case)
+    return torch_autograd.expected(case, given=given or None)
 
 
 def _oracle_verdicts(subject: Subject, case: Case, observed: Observation, oracle: str, config: CampaignConfig,
@@ -448,7 +469,7 @@ def _oracle_verdicts(subject: Subject, case: Case, observed: Observation, oracle
         from oracles.compare import compare_observation
 
         if "torch" not in expected_cache:
-            expected_cache["torch"] = _torch_expected(case)
+            expected_cache["torch"] = _torch_expected(case, observed.aux)
         return compare_observation(case, observed, expected_cache["torch"], oracle="torch")
     if oracle == "fd":
         return _fd_verdicts(case, observed, directions=config.fd_directions)
@@ -487,6 +508,10 @@ def evaluate_case(subject: Subject, case: Case, config: CampaignConfig, *, keep_
     oracles (check ``harness``); KeyboardInterrupt passes through.
     """
     oracles = list(config.oracles)
+    if _is_optim(subject):
+        from reports.optim_run import evaluate_optim_case
+
+        return evaluate_optim_case(subject, case, oracles, keep_difference=keep_difference, checks=checks)
     try:
         observed = _observe(subject, case)
     except ValueError as e:
@@ -561,6 +586,10 @@ def _space(subject: Subject):
 def _draw(subject: Subject, index: int, config: CampaignConfig) -> Case:
     from oracles import strategies
 
+    if _is_optim(subject):
+        from reports.optim_run import draw_campaign_case
+
+        return draw_campaign_case(subject, index, config.seed, config.dtype)
     seed = case_seed(config.seed, index)
     case = strategies.draw_case(_space(subject), seed, dtype=config.dtype, regime=regime_for(index))
     return replace(case, tags=tuple(case.tags) + (f"subject:{subject.name}", f"campaign-seed:{config.seed}",
@@ -598,11 +627,17 @@ def _run_one_loud(subject: Subject, index: int, config: CampaignConfig) -> dict:
         out["checks"] = {"torch": {HARNESS_CHECK: _summary([v])}}
         out["failures"] = {"torch": {HARNESS_CHECK: [v]}}
         return out
-    out.update(case_id=case.case_id, sizes=list(case.spec.sizes), batch=case.m, describe=case.describe(),
-               # what the cross-case hypotheses look at, kept small: long campaigns hold one per case
-               features={"target": case.spec.target, "m": case.m,
-                         "tags": [t for t in case.tags if t in ("large_logits", "saturated")],
-                         "xmax": float(np.abs(case.x).max())})
+    if _is_optim(subject):
+        from reports.optim_run import case_record
+
+        rec = case_record(case)
+        out.update(case_id=case.case_id, sizes=rec["architecture"], batch=rec["batch"], describe=case.describe())
+    else:
+        out.update(case_id=case.case_id, sizes=list(case.spec.sizes), batch=case.m, describe=case.describe(),
+                   # what the cross-case hypotheses look at, kept small: long campaigns hold one per case
+                   features={"target": case.spec.target, "m": case.m,
+                             "tags": [t for t in case.tags if t in ("large_logits", "saturated")],
+                             "xmax": float(np.abs(case.x).max())})
     per_oracle = evaluate_case(subject, case, config, keep_difference=False)
     ran = not any(v["check"] == RUN_CHECK for vs in per_oracle.values() for v in vs)
     any_fail = False
@@ -635,6 +670,23 @@ def _summary(verdicts: list[dict]) -> dict:
 def _run_chunk(task: tuple[Subject, list[int], CampaignConfig]) -> list[dict]:
     subject, indices, config = task
     return [_run_one(subject, i, config) for i in indices]
+
+
+def _chunk_outcomes(task: tuple[Subject, list[int], CampaignConfig], chunk, config: CampaignConfig) -> list[dict]:
+    """A chunk's outcomes; a chunk that could not run (executors.TaskLost) becomes one harness error per
+    case, marked not run: reported, never silently dropped."""
+    if not isinstance(chunk, executors.TaskLost):
+        return chunk
+    subject, indices, _ = task
+    what = "raised in the worker (a bpcheck bug)" if chunk.raised else "was lost"
+    return [_not_run(subject, i, config, f"case {i} {what}: {chunk.message}") for i in indices]
+
+
+def _not_run(subject: Subject, index: int, config: CampaignConfig, message: str) -> dict:
+    v = _synthetic(HARNESS_CHECK, "worker", "torch", "error", message)
+    return {"subject": subject.name, "index": index, "seed": case_seed(config.seed, index), "case_id": None,
+            "sizes": None, "batch": None, "describe": None, "checks": {"torch": {HARNESS_CHECK: _summary([v])}},
+            "failures": {"torch": {HARNESS_CHECK: [v]}}, "case_bytes": None, "features": None, "not_run": True}
 
 
 # ----------------------------------------------------------------------------- aggregation
@@ -687,7 +739,7 @@ class _Aggregate:
 
     def add(self, outcome: dict) -> None:
         name, i = outcome["subject"], outcome["index"]
-        self.cases_run[name] += 1
+        self.cases_run[name] += 0 if outcome.get("not_run") else 1
         merged: dict[str, set[str]] = {}
         for oracle, checks in outcome["checks"].items():
             for check, s in checks.items():
@@ -749,16 +801,6 @@ def _progress(total: int, enabled: bool | None):
     return tqdm(total=total, unit="case", file=sys.stderr, dynamic_ncols=True, leave=False)
 
 
-def _worker_init() -> None:
-    # The parent owns Ctrl-C: it stops the pool and still writes the report.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    try:
-        _init_torch()
-    except ImportError:
-        pass
-
-
 class _Terminated(KeyboardInterrupt):
     """SIGTERM, handled exactly like Ctrl-C."""
 
@@ -775,103 +817,6 @@ def _chunks(subjects: list[Subject], config: CampaignConfig) -> list[tuple[Subje
         for start in range(0, config.cases, size):
             tasks.append((s, list(range(start, min(config.cases, start + size))), config))
     return tasks
-
-
-class _Workers:
-    """K spawned worker processes fed from one task queue (a small Pool we can always stop).
-
-    multiprocessing.Pool.terminate() can deadlock when Ctrl-C lands while workers are still
-    starting or hold the queue lock; here an interrupt simply kills the workers (``kill``)."""
-
-    def __init__(self, n: int):
-        import multiprocessing as mp
-
-        # spawn, not fork: forking a process that has loaded torch/OpenMP can deadlock the child
-        ctx = mp.get_context("spawn")
-        self.tasks, self.results = ctx.Queue(), ctx.Queue()
-        saved = {k: os.environ.get(k) for k in THREAD_ENV}
-        os.environ.update({k: "1" for k in THREAD_ENV})  # inherited by the workers before numpy loads
-        # An ignored SIGINT survives exec and Python keeps it ignored: Ctrl-C (sent to the whole
-        # process group) then reaches only the parent, even while a worker is still importing.
-        old_int = signal.signal(signal.SIGINT, signal.SIG_IGN) if threading_main() else None
-        try:
-            self.procs = [ctx.Process(target=_worker_main, args=(self.tasks, self.results), daemon=True)
-                          for _ in range(n)]
-            for p in self.procs:
-                p.start()
-        finally:
-            if old_int is not None:
-                signal.signal(signal.SIGINT, old_int)
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
-
-    def imap_unordered(self, func, items: Sequence):
-        """Yield func(item) for every item, in completion order."""
-        for k, item in enumerate(items):
-            self.tasks.put((k, func, item))
-        yield from self._collect(len(items))
-
-    def map(self, func, items: Sequence) -> list:
-        """[func(item) for item in items], computed in the workers, in the order of items."""
-        for k, item in enumerate(items):
-            self.tasks.put((k, _indexed, (func, k, item)))
-        done = dict(self._collect(len(items)))
-        return [done[k] for k in range(len(items))]
-
-    def _collect(self, n: int):
-        import queue
-
-        for _ in range(n):
-            while True:
-                try:
-                    _k, ok, value = self.results.get(timeout=1.0)
-                    break
-                except queue.Empty:
-                    dead = [p for p in self.procs if not p.is_alive()]
-                    if dead:
-                        raise RuntimeError(f"a campaign worker process died (exit code {dead[0].exitcode}); "
-                                           f"run with --workers 1 to see the error") from None
-            if not ok:
-                raise RuntimeError(f"a campaign worker failed: {value}")
-            yield value
-
-    def close(self) -> None:
-        for _ in self.procs:
-            self.tasks.put(None)
-        for p in self.procs:
-            p.join(timeout=10)
-        self.kill()
-
-    def kill(self) -> None:
-        for p in self.procs:
-            if p.is_alive():
-                p.kill()
-        for p in self.procs:
-            p.join(timeout=10)
-        for q in (self.tasks, self.results):
-            q.cancel_join_thread()  # never block the exit on undelivered tasks
-            q.close()
-
-
-def _indexed(arg):
-    func, k, item = arg
-    return k, func(item)
-
-
-def _worker_main(tasks, results) -> None:
-    _worker_init()
-    while True:
-        job = tasks.get()
-        if job is None:
-            return
-        k, func, item = job
-        try:
-            results.put((k, True, func(item)))
-        except Exception as e:  # report, keep serving: the parent decides
-            results.put((k, False, _short_exc(e)))
 
 
 def _versions() -> dict:
@@ -899,8 +844,13 @@ def run_campaign(
     on_case: Callable[[dict], None] | None = None,
     command: str | None = None,
     notes: Sequence[str] = (),
+    runner: executors.Runner | None = None,
 ) -> dict:
     """Run the campaign and return the results dict (see reports/results_schema.json).
+
+    Where the cases run: in this process (``workers=1``), in ``config.workers`` local processes, on
+    the Dask cluster ``config.cluster``, or on ``runner`` (an open ``reports.executors.Runner``
+    the caller owns and closes; it is stopped on an interrupt).
 
     ``cases_dir``: where failing Cases are saved (``<slug>-<caseid>.npz``); ``replay_dir`` is how
     that folder is spelled in replay commands (defaults to ``cases_dir``). ``on_case`` is called
@@ -924,14 +874,17 @@ def run_campaign(
     if threading_main():
         old_term = signal.signal(signal.SIGTERM, _raise_terminated)
     bar = _progress(len(subjects) * config.cases, progress)
-    pool = None
+    pool = runner
     groups: list[dict] = []
     try:
         try:
             _init_torch()
-            if config.workers > 1:
-                pool = _Workers(config.workers)
-                stream = (o for chunk in pool.imap_unordered(_run_chunk, _chunks(subjects, config)) for o in chunk)
+            if pool is None and (config.workers > 1 or config.cluster):
+                pool = executors.Runner(config.workers, config.cluster)
+            if pool is not None and pool.kind != "serial":
+                tasks = _chunks(subjects, config)
+                stream = (o for k, chunk in pool.imap_unordered(_run_chunk, tasks)
+                          for o in _chunk_outcomes(tasks[k], chunk, config))
             else:
                 stream = (_run_one(s, i, config) for s in subjects for i in range(config.cases))
             for outcome in stream:
@@ -950,7 +903,7 @@ def run_campaign(
             if not groups:  # no more running of anything: report the failing cases as recorded
                 groups = _discrepancy_groups(agg, config, None, shrink=False, judge=False)
     finally:
-        if pool is not None:
+        if pool is not None and pool is not runner:
             pool.close()
         if bar is not None:
             bar.close()
@@ -986,7 +939,9 @@ def _discrepancy_groups(agg: _Aggregate, config: CampaignConfig, pool, *, shrink
     if not judge:
         done = [_as_recorded(agg, t) for t in tasks]
     elif pool is not None and len(tasks) > 1:
-        done = pool.map(_smallest, tasks)
+        # a shrink whose worker died is replaced by the failing case as recorded: never lost
+        done = [_as_recorded(agg, t) if isinstance(r, executors.TaskLost) else r
+                for t, r in zip(tasks, pool.map(_smallest, tasks))]
     else:
         done = [_smallest(t) for t in tasks]
     smallest = {(t[0].name, t[2]): r for t, r in zip(tasks, done)}
@@ -1022,7 +977,7 @@ def _smallest_loud(task) -> dict:
     subject, pairs, index, data, config, shrink = task
     if data is None:  # a harness fault before a case existed
         return {"case": None, "verdicts": {}, "shrunk": False, "index": index}
-    case = Case.from_bytes(data)
+    case = _load_case(data)
     oracles = tuple(o for o in config.oracles if any(o == p[1] for p in pairs))
     narrowed = replace(config, oracles=oracles)
 
@@ -1036,7 +991,8 @@ def _smallest_loud(task) -> dict:
 
     drawn = case
     shrunk = False
-    mod = _optional("oracles.shrink") if shrink and all(c != HARNESS_CHECK for c, _ in pairs) else None
+    mod = _optional("oracles.shrink") if (shrink and all(c != HARNESS_CHECK for c, _ in pairs)
+                                          and isinstance(case, Case)) else None
     if mod is not None:
         try:
             # stay inside what the entry point supports, or the driver's refusal would look like a failure
@@ -1073,7 +1029,7 @@ def _save_cases(groups: list[dict], agg: _Aggregate, cases_dir, replay_dir) -> N
 
     def save(name: str, data: bytes) -> tuple[str, str]:
         if data not in saved:
-            case = Case.from_bytes(data)
+            case = _load_case(data)
             fname = f"{subject_slug(name)}-{case.case_id}.npz"
             case.save(cases_dir / fname)
             saved[data] = fname
@@ -1111,7 +1067,7 @@ def _results(subjects, config, agg: _Aggregate, groups, *, started, wall, interr
     discrepancies = []
     for k, g in enumerate(groups, 1):
         small = g["smallest"]
-        case = Case.from_bytes(small["case"]) if small.get("case") is not None else None
+        case = _load_case(small["case"]) if small.get("case") is not None else None
         verdicts = small.get("verdicts") or (g["occurrences"][0]["verdicts"] if g["occurrences"] else [])
         first = verdicts[0] if verdicts else _synthetic(g["check"], "?", g["oracle"], "fail", "failed")
         occurrences = []
@@ -1135,9 +1091,7 @@ def _results(subjects, config, agg: _Aggregate, groups, *, started, wall, interr
             "pattern": _pattern(agg, g["subject"], g["check"], g["oracle"]),
             "smallest": None if case is None else {
                 "case_id": case.case_id, "case_index": small["index"], "case_seed": case.seed,
-                "spec": case.describe(), "architecture": list(case.spec.sizes),
-                "activations": list(case.spec.activations), "loss": case.spec.loss,
-                "dtype": case.spec.dtype, "batch": case.m, "shrunk": bool(small["shrunk"]),
+                "spec": case.describe(), **_case_fields(case), "shrunk": bool(small["shrunk"]),
                 "case_path": small.get("case_path"), "replay": small.get("replay"),
             },
             "tensors": [_tensor_record(v) for v in verdicts],
@@ -1154,6 +1108,7 @@ def _results(subjects, config, agg: _Aggregate, groups, *, started, wall, interr
             "dtype": config.dtype,
             "oracles": list(config.oracles),
             "workers": config.workers,
+            "cluster": config.cluster,
             "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
             "wall_time_s": round(wall, 3),
             "interrupted": interrupted,
@@ -1176,6 +1131,16 @@ def _results(subjects, config, agg: _Aggregate, groups, *, started, wall, interr
             "passed": not discrepancies,
         },
     })
+
+
+def _case_fields(case) -> dict:
+    """architecture, activations, loss, dtype, batch of a smallest case (an optimizer case fills them its way)."""
+    if not isinstance(case, Case):
+        from reports.optim_run import case_record
+
+        return case_record(case)
+    return {"architecture": list(case.spec.sizes), "activations": list(case.spec.activations),
+            "loss": case.spec.loss, "dtype": case.spec.dtype, "batch": case.m}
 
 
 def _pattern(agg: _Aggregate, name: str, check: str, oracle: str) -> str:

@@ -29,6 +29,10 @@ def register(subparsers) -> None:
                    help="dtype the mutants compute in (the oracle stays float64; default float64)")
     p.add_argument("--shrink", type=int, default=40, metavar="STEPS",
                    help="shrink each mutant's first failing Case with at most STEPS checks (0: off; default 40)")
+    p.add_argument("--workers", type=int, default=1, metavar="K", help="run the mutants in K local processes")
+    p.add_argument("--cluster", default=None, metavar="ADDRESS",
+                   help="run them on an existing Dask cluster (tcp://host:8786, a scheduler file, or local:N); "
+                        "needs bpcheck[cluster]. Same results as local")
     p.set_defaults(func=main)
 
 
@@ -78,16 +82,20 @@ def format_matrix(results) -> str:
 
 
 def main(args: argparse.Namespace) -> int:
+    from reports.executors import ClusterUnavailable
     from reports.mutation_run import kill_run
 
     if args.cases < 1:
         print(f"bpcheck mutants: --cases {args.cases} must be >= 1 (try --cases 12)", file=sys.stderr)
         return 2
+    if getattr(args, "workers", 1) < 1:
+        print(f"bpcheck mutants: --workers {args.workers} must be >= 1", file=sys.stderr)
+        return 2
     try:
         results = kill_run(args.only, cases=args.cases, seed=args.seed, shrink_steps=max(args.shrink, 0),
-                           dtype=args.dtype,
+                           dtype=args.dtype, workers=args.workers, cluster=args.cluster,
                            progress=None if args.json else (lambda n: print(f"  {n}", file=sys.stderr)))
-    except ValueError as exc:
+    except (ValueError, ClusterUnavailable) as exc:
         print(f"bpcheck mutants: {exc}", file=sys.stderr)
         return 2
     if args.json:

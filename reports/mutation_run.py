@@ -53,7 +53,8 @@ class MutantResult:
 
     @property
     def killed_by(self) -> list[str]:
-        return [c for c in COLUMNS if self.kills.get(c)]
+        # optimizer checks (oracles.optim.observation.OPTIM_CHECKS) that are not MLP columns come last
+        return [c for c in COLUMNS if self.kills.get(c)] + [c for c in self.kills if c not in COLUMNS and self.kills[c]]
 
     @property
     def diagnosis(self) -> Diagnosis | None:
@@ -73,17 +74,24 @@ class MutantResult:
             "description": self.description,
             "killed": self.killed,
             "killed_by": self.killed_by,
-            "kills": dict(self.kills),
+            "kills": _ordered(self.kills),
             "cases": self.n_cases,
             "diagnosis": None if d is None else d.bug_class,
             "diagnosis_message": None if d is None else d.message,
             "diagnosis_names_bug": self.named,
             "example": self.example,
             "problems": list(self.problems),
-            "false_alarms": dict(self.false_alarms),
+            "false_alarms": _ordered(self.false_alarms),
             "smallest_case": None if self.smallest is None else {
                 "entry": self.smallest_entry, "case": self.smallest.describe(), "case_id": self.smallest.case_id},
         }
+
+
+def _ordered(counts: dict[str, int]) -> dict[str, int]:
+    """Check -> count in COLUMNS order: the same JSON whatever order a set of checks was counted in
+    (string hashes differ between processes)."""
+    rank = {c: i for i, c in enumerate(COLUMNS)}
+    return {c: counts[c] for c in sorted(counts, key=lambda c: (rank.get(c, len(rank)), c))}
 
 
 def _with_labels(case: Case) -> Case:
@@ -189,6 +197,10 @@ def run_mutant(
     Case; checks the reference fails too are counted in ``false_alarms`` instead. With
     ``shrink_steps`` > 0 the first failing Case is shrunk (at most that many checks) into
     ``smallest``."""
+    if (mutant.entry or "").startswith("optim:"):  # an optimizer mutant: its own Cases and judge (issue 11)
+        from reports.optim_run import run_optim_mutant
+
+        return run_optim_mutant(mutant, cases=cases, seed=seed, control=control, dtype=dtype)
     import oracles.styles as styles
     from oracles.shrink import narrow
     from oracles.torch_autograd import expected as torch_expected
@@ -285,20 +297,42 @@ def kill_run(
     progress: Callable[[str], None] | None = None,
     shrink_steps: int = 0,
     dtype: str = "float64",
+    workers: int = 1,
+    cluster: str | None = None,
 ) -> list[MutantResult]:
-    """MutantResults for the named mutants (default: the whole zoo), in registry order."""
+    """MutantResults for the named mutants (default: the whole zoo), in registry order.
+
+    One task per mutant on a reports.executors.Runner: serial here (workers=1), ``workers`` local
+    processes, or the Dask cluster ``cluster``; the results are the same. A mutant whose worker
+    died too often comes back with a ``problems`` entry saying it was not run (and is not killed)."""
     import torch
 
     torch.set_num_threads(1)
     from reference.mutants import MUTANTS
+    from reports.executors import Runner, TaskLost
 
     chosen = list(MUTANTS) if names is None else list(names)
     unknown = [n for n in chosen if n not in MUTANTS]
     if unknown:
         raise ValueError(f"unknown mutant(s) {unknown}; see reference.mutants.MUTANTS")
-    out = []
-    for name in chosen:
-        if progress:
-            progress(name)
-        out.append(run_mutant(MUTANTS[name], cases=cases, seed=seed, shrink_steps=shrink_steps, dtype=dtype))
-    return out
+    tasks = [(name, cases, seed, shrink_steps, dtype) for name in chosen]
+    out: list[MutantResult | None] = [None] * len(chosen)
+    with Runner(workers, cluster) as runner:
+        for k, res in runner.imap_unordered(_run_named, tasks):
+            if isinstance(res, TaskLost):
+                m = MUTANTS[chosen[k]]
+                res_ = MutantResult(m.name, m.bug_class, m.style, m.description)
+                res_.problems.append(f"not run: {res.message}")
+                res = res_
+            out[k] = res
+            if progress:
+                progress(f"{chosen[k]}: {'killed' if res.killed else 'SURVIVED'}")
+    return out  # type: ignore[return-value]
+
+
+def _run_named(task: tuple) -> MutantResult:
+    """One mutant by name (a top-level function: picklable for worker processes and cluster workers)."""
+    from reference.mutants import MUTANTS
+
+    name, cases, seed, shrink_steps, dtype = task
+    return run_mutant(MUTANTS[name], cases=cases, seed=seed, shrink_steps=shrink_steps, dtype=dtype)

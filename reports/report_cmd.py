@@ -68,6 +68,9 @@ def register(subparsers) -> None:
                    help="the dtype the implementations receive (oracles always compute in float64)")
     p.add_argument("--workers", type=_positive_int("--workers"), default=1, metavar="K",
                    help="run cases in K processes (same results as serial for the same seed)")
+    p.add_argument("--cluster", default=None, metavar="ADDRESS",
+                   help="run the cases on an existing Dask cluster (tcp://host:8786, a scheduler file, or local:N "
+                        "for a trial on this machine); needs pip install 'bpcheck[cluster]'. Same results as local")
     p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"output folder (default ./{DEFAULT_OUT})")
     p.add_argument("--no-shrink", dest="shrink", action="store_false",
                    help="report failing cases as drawn, without shrinking them first")
@@ -126,21 +129,29 @@ def cmd_report(args: argparse.Namespace) -> int:
         return _usage(str(e))
     if not subjects:
         return _usage("no subjects to run: none of the bundled implementations was recognised")
+    cluster = getattr(args, "cluster", None)
     config = campaign.CampaignConfig(cases=args.cases, seed=args.seed, dtype=args.dtype, workers=args.workers,
-                                     shrink=getattr(args, "shrink", True))
+                                     shrink=getattr(args, "shrink", True), cluster=cluster)
     _clear_old_cases(out / "cases")
     campaign.preload()
     command = (f"bpcheck report --cases {config.cases} --seed {config.seed} --dtype {config.dtype} "
                f"--workers {config.workers} --out {shlex.quote(str(out))}"
                + (f" --subjects {shlex.quote(args.subjects)}" if args.subjects else "")
-               + ("" if config.shrink else " --no-shrink"))
+               + ("" if config.shrink else " --no-shrink")
+               + (f" --cluster {shlex.quote(cluster)}" if cluster else ""))
+    where = f"cluster {cluster}" if cluster else f"{config.workers} worker(s)"
     print(f"bpcheck: {len(subjects)} subject(s) x {config.cases} cases x oracles {', '.join(config.oracles)} "
-          f"({config.dtype}, seed {config.seed}, {config.workers} worker(s)) -> {out}/", file=sys.stderr, flush=True)
+          f"({config.dtype}, seed {config.seed}, {where}) -> {out}/", file=sys.stderr, flush=True)
     notes = list(campaign.SKIPPED) if not args.subjects else []
     for note in notes:
         print(f"bpcheck: warning: {note}", file=sys.stderr)
-    results = campaign.run_campaign(subjects, config, cases_dir=out / "cases", replay_dir=str(out / "cases"),
-                                    command=command, notes=notes)
+    from reports.executors import ClusterUnavailable
+
+    try:
+        results = campaign.run_campaign(subjects, config, cases_dir=out / "cases", replay_dir=str(out / "cases"),
+                                        command=command, notes=notes)
+    except ClusterUnavailable as e:
+        return _usage(str(e))
     written = render.write_reports(results, out)
     print(render.summary_table(results, tablefmt="simple"))
     print()
@@ -168,7 +179,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         return _usage(f"no case file at {path}; pass a file from a report's cases/ folder "
                       f"(e.g. {DEFAULT_OUT}/cases/<subject>-<id>.npz)")
     try:
-        case = Case.load(path)
+        case = campaign._load_case(path.read_bytes())  # an MLP Case or an optimizer OptimCase
     except Exception as e:  # a corrupt or foreign file: say so, do not trace back
         return _usage(f"{path} is not a bpcheck case file ({type(e).__name__}: {e})")
     name = args.subject or next((t[len("subject:"):] for t in case.tags if t.startswith("subject:")), None)
@@ -183,7 +194,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         return _usage(f"--subject {name!r} names {len(subjects)} subjects "
                       f"({', '.join(s.name for s in subjects)}); pass exactly one")
     subject = subjects[0]
-    config = campaign.CampaignConfig(dtype=case.spec.dtype)
+    config = campaign.CampaignConfig(dtype=case.spec.dtype if isinstance(case, Case) else case.dtype)
     print(f"case {case.case_id} from {path}")
     print(f"  {case.describe()}")
     print(f"  subject {subject.name}; tags: {', '.join(case.tags) or '-'}")

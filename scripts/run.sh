@@ -17,7 +17,7 @@ fi
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "bpcheck: installing dependencies into $venv (torch pinned by constraints.txt) ..." >&2
   "$venv/bin/python" -m pip install -q --upgrade pip >&2 || true
-  "$venv/bin/python" -m pip install -q -c constraints.txt -e ".[dev]" >&2
+  "$venv/bin/python" -m pip install -q -c constraints.txt -e ".[dev,cluster]" >&2
   echo "$want" > "$stamp"
 fi
 cmd="${1:-report}"; shift || true

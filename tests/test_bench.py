@@ -66,3 +66,17 @@ def test_unknown_section_is_a_usage_error(capsys):
 
     assert bench_cmd._main(argparse.Namespace(sections="fd,nope", json=False)) == 2
     assert "nope" in capsys.readouterr().err
+
+
+def test_grade_section_at_tiny_size(tmp_path):
+    from reports.agreement import read_expected
+
+    folder = bench_cmd.make_class(tmp_path / "class", 3)
+    rows = read_expected(folder / "expected.tsv")
+    assert [r[0] for r in rows] == sorted(p.name for p in folder.glob("*.py")) and {r[1] for r in rows} <= {
+        "pass", "fail"}
+    gr = bench_cmd.bench_grade(n=3, workers=1, cases=3)
+    assert gr["graded"] == 3 and gr["exit_code"] in (0, 1), gr.get("stderr")
+    assert gr["seconds"] > 0 and gr["projected_500_seconds"] == pytest.approx(500 * gr["seconds"] / 3)
+    assert gr["agreement_accept_reject"] is not None and gr["max_rss_mb"] > 0
+    assert "grade" in bench_cmd.format_table({"date": "d", "machine": {"cpus": 2, "processor": "x"}, "grade": gr})

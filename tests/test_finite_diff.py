@@ -210,10 +210,45 @@ def test_screen_judges_a_float32_implementation_by_float32_tolerances():
 
     case = _case((6, 5, 3), ("tanh", "sigmoid"), m=4, seed=4).with_spec(dtype="float32")
     # a correct implementation computing in float32 (torch in float32 on the same typed inputs)
-    _, _, g32, _, _ = ta._run(case, torch.float32)
+    _, _, g32, _, _, _ = ta._run(case, torch.float32)
     res = fd.screen(case, g32)
     assert all(r.status == "pass" for r in res.values()), [r.message for r in res.values()]
     # but a 1% error in one element is still found
     wrong = {k: v.copy() for k, v in g32.items()}
     wrong["W1"][1, 2] *= 1.01
     assert [k for k, r in fd.screen(case, wrong).items() if not r.passed] == ["W1"]
+
+
+# the interpolated tail (smooth layers after the perturbed one) against the direct per-element path
+@pytest.mark.parametrize("sizes, acts, loss, kw", [
+    ((5, 7, 3), ("sigmoid", "sigmoid"), "quadratic", {"reg": 0.1}),
+    ((4, 6, 5, 3), ("tanh", "softplus", "identity"), "softmax_cross_entropy", {"target": "labels"}),
+    ((4, 6, 2), ("relu", "sigmoid"), "binary_cross_entropy", {"reduction": "sum"}),  # layer 1 kinked, tail smooth
+    ((3, 4, 3), ("leaky_relu", "identity"), "softmax_cross_entropy", {"target": "labels"}),
+])
+def test_interpolated_tail_equals_the_direct_path(monkeypatch, sizes, acts, loss, kw):
+    case = _case(sizes, acts, loss, m=5, seed=3, **kw)
+    names = [n for n in fd.fd_names(case) if n[0] in "Wb"]
+    net = fd._prepare(case)
+    assert all(fd._tail_model(net, n) is not None for n in names), "the fast path was not taken"
+    fast = fd.full(case, names=names)
+    monkeypatch.setattr(fd, "_tail_model", lambda net, name: None)
+    direct = fd.full(case, names=names)
+    exact = ta.loss_and_grads(case)[1]
+    for n in names:
+        a, b = fast.grads[n], direct.grads[n]
+        assert np.array_equal(fast.nondiff[n], direct.nondiff[n]), n
+        ok = ~fast.nondiff[n]
+        gap = np.abs(a - b)[ok]
+        assert (gap <= fast.err_est[n][ok] + direct.err_est[n][ok]).all(), n
+        assert (np.abs(a - exact[n])[ok] <= 16 * fast.err_est[n][ok] + 1e-14).all(), n  # the estimate covers it
+
+
+def test_a_bad_interpolant_is_caught_by_its_check_and_the_direct_path_runs(monkeypatch):
+    case = _case((5, 7, 3), ("sigmoid", "sigmoid"), m=5, seed=3)
+    monkeypatch.setattr(fd, "_FIT", fd._FIT * (1 + 1e-6))  # coefficients one part in a million off
+    net = fd._prepare(case)
+    assert fd._tail_model(net, "W1") is None
+    res = fd.full(case, names=["W1"])
+    exact = ta.loss_and_grads(case)[1]["W1"]
+    assert np.abs(res.grads["W1"] - exact).max() <= 1e-8 * np.abs(exact).max()

@@ -37,11 +37,13 @@ FAST = [
 
 def test_zoo_is_big_and_labelled():
     from oracles.diagnose import BUG_CLASSES
+    from oracles.optim.judge import OPTIM_BUG_CLASSES
 
     assert len(MUTANTS) >= 30
-    assert {m.style for m in MUTANTS.values()} == {"nielsen", "dlai", "saito", "cs231n"}
+    assert {m.style for m in MUTANTS.values()} == {"nielsen", "dlai", "saito", "cs231n", "mytorch"}
     for m in MUTANTS.values():
-        assert m.bug_class in BUG_CLASSES, f"{m.name}: unknown bug class {m.bug_class!r}"
+        known = OPTIM_BUG_CLASSES if (m.entry or "").startswith("optim:") else BUG_CLASSES
+        assert m.bug_class in known, f"{m.name}: unknown bug class {m.bug_class!r}"
     # every seed bug is present
     for needed in ("wrong_layer_weights", "x_for_a", "w_at_b", "cost_not_averaged", "tanh_prime_of_a",
                    "relu_dout_in_place", "one_hot_only", "factor_2"):

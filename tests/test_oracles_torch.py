@@ -202,7 +202,7 @@ def test_update_is_bit_identical_to_torch_optim_sgd():
                 _params(rng, sizes), rng.standard_normal((5, 4)), rng.integers(0, 3, 5), lr=0.3, steps=1)
     o = ta.expected(case)
     net = ta._Net(case)
-    loss, _, _ = net.forward(net.x)
+    loss, _, _, _ = net.forward(net.x)
     loss.backward()
     opt = torch.optim.SGD(list(net.params.values()), lr=0.3)
     opt.step()

@@ -49,12 +49,24 @@ def test_saito_common_package_with_root(tmp_path):
     assert sb.output_total == 0  # the helper's print never ran
 
 
-def test_without_root_the_helper_package_is_stubbed(tmp_path):
+def test_without_root_the_saito_root_is_found(tmp_path):
+    # ch05/two_layer_net.py does sys.path.append(os.pardir) and imports common.layers: the folder above
+    # holds common/, so it is found without --root (and the note says where from)
     root = _tree(tmp_path)
     with Sandbox(root / "ch05" / "two_layer_net.py") as sb:
         info = sb.load()
+    assert info.ok and {"Affine", "SoftmaxWithLoss"} <= set(info.names), info.notes
+    assert any("common found in deep-learning-from-scratch/" in n for n in info.notes), info.notes
+
+
+def test_a_helper_package_found_nowhere_is_stubbed(tmp_path):
+    root = _tree(tmp_path)
+    (root / "ch05" / "two_layer_net.py").write_text(
+        (root / "ch05" / "two_layer_net.py").read_text().replace("common.layers", "dezero.layers"))
+    with Sandbox(root / "ch05" / "two_layer_net.py") as sb:
+        info = sb.load()
     assert info.ok and "Affine" not in info.names
-    assert any("common" in n and "stub" in n for n in info.notes), info.notes
+    assert any("dezero" in n and "stub" in n for n in info.notes), info.notes
 
 
 def test_cs231n_package_with_relative_imports(tmp_path):

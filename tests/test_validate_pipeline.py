@@ -85,18 +85,20 @@ class Network:''')
     assert not r.conventions
 
 
+# FAIL: the submission is wrong (its syntax, its exception, its memory bomb, its patching of numpy);
+# ERROR: bpcheck could not judge it (issue 9, section 4).
 @pytest.mark.parametrize(
     "name, verdict, check, text",
     [
-        ("syntax_error.py", "error", "load", "syntax error at line 8"),
+        ("syntax_error.py", "fail", "load", "syntax error at line 8"),
         ("python2_print.py", "error", "load", "Python 2 syntax at line 12"),
-        ("import_torch.py", "error", "load", "not allowed"),
+        ("import_torch.py", "fail", "load", "not allowed"),
         ("input_mutation.py", "fail", "Network: side_effects", "x"),
-        ("monkeypatch_numpy.py", "error", "Network: integrity", "np.dot"),
+        ("monkeypatch_numpy.py", "fail", "Network: integrity", "np.dot"),
         ("forged_results.py", "warn", "files", "results.json"),
         ("print_flood.py", "warn", "output", "printed"),
-        ("exception_deep.py", "error", "Network: grad_W", "helper_that_fails"),
-        ("memory_bomb.py", "error", "Network: grad_W", "memory limit"),
+        ("exception_deep.py", "fail", "Network: grad_W", "helper_that_fails"),
+        ("memory_bomb.py", "fail", "Network: grad_W", "memory limit"),
     ],
 )
 def test_each_fault_is_a_specific_verdict(name, verdict, check, text):
@@ -117,7 +119,7 @@ def test_messy_but_correct_files_pass_with_notes():
 def test_infinite_loop_is_bounded():
     t0 = time.monotonic()
     r = validate_file(FAULTS / "infinite_loop.py", cases=6, shrink=False, timeout=0.5)
-    assert r.verdict == "error" and any("time limit" in c.message for c in r.checks), r.render()
+    assert r.verdict == "fail" and any("time limit" in c.message for c in r.checks), r.render()
     assert time.monotonic() - t0 < 30
 
 

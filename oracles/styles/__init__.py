@@ -26,13 +26,14 @@ from collections.abc import Iterable
 
 from oracles.case import Case, SpecSpace
 from oracles.observation import Observation
-from oracles.styles import cs231n, dlai, nielsen, saito
+from oracles.styles import cs231n, dlai, mytorch, nielsen, saito
 from oracles.styles._common import UnsupportedCase
+from oracles.styles._coverage import recording
 
 __all__ = ["STYLES", "UnsupportedCase", "detect", "entry_points", "spec_space", "run", "own_loss"]
 
-STYLES = ("nielsen", "dlai", "saito", "cs231n")
-_DRIVERS = {"nielsen": nielsen, "dlai": dlai, "saito": saito, "cs231n": cs231n}
+STYLES = ("nielsen", "dlai", "saito", "cs231n", "mytorch")
+_DRIVERS = {"nielsen": nielsen, "dlai": dlai, "saito": saito, "cs231n": cs231n, "mytorch": mytorch}
 
 # Names that decide a style on their own, and weaker hints that only break ties.
 # "Class.method" entries are accepted too (e.g. "Network.backprop", "TwoLayerNet.gradient").
@@ -45,6 +46,9 @@ _DECISIVE = {
               "cross_entropy_error", "SquaredLoss"),
     "cs231n": ("affine_forward", "affine_backward", "softmax_loss", "svm_loss", "FullyConnectedNet",
                "affine_relu_forward", "TwoLayerNet.loss+affine_forward"),
+    # CMU 11-785 MyTorch (issue 11): layer classes with forward/backward, losses as classes, MLP0/1/4
+    "mytorch": ("MSELoss", "CrossEntropyLoss", "SoftmaxCrossEntropy", "MLP0", "MLP1", "MLP4", "BatchNorm1d",
+                "Linear.backward+ReLU.backward"),
 }
 _HINTS = {
     "nielsen": ("Network", "NeuralNetwork", "sigmoid_prime", "cost_derivative", "feedforward"),
@@ -52,6 +56,7 @@ _HINTS = {
              "sigmoid_backward", "initialize_parameters", "layer_sizes", "nn_model"),
     "saito": ("Relu", "Sigmoid", "numerical_gradient", "TwoLayerNet"),
     "cs231n": ("relu_forward", "relu_backward", "sgd", "TwoLayerNet"),
+    "mytorch": ("Linear", "ReLU", "GELU", "Identity"),
 }
 
 
@@ -120,14 +125,23 @@ def run(style: str, impl, case: Case, entry: str) -> Observation:
 
     Raises ValueError only for a Case outside ``spec_space(style, impl, entry)`` or an unknown entry."""
     driver = _driver(style)
-    try:
-        return driver.run(impl, case, entry)
-    except ValueError as exc:
-        if isinstance(exc, UnsupportedCase):
-            raise
-        return _unreadable(exc)
-    except Exception as exc:  # an output so odd that the driver itself tripped: still the implementation's
-        return _unreadable(exc)
+    with recording(impl, _trace_key(case, entry)) as called:
+        try:
+            obs = driver.run(impl, case, entry)
+        except ValueError as exc:
+            if isinstance(exc, UnsupportedCase):
+                raise
+            obs = _unreadable(exc)
+        except Exception as exc:  # an output so odd that the driver itself tripped: still the implementation's
+            obs = _unreadable(exc)
+    obs.called = sorted(called | set(obs.called))
+    return obs
+
+
+def _trace_key(case: Case, entry: str) -> tuple:
+    """What decides which of a file's functions a run reaches: the entry and the Spec's choices."""
+    spec = case.spec
+    return (entry, frozenset(spec.activations), spec.loss, spec.target, bool(spec.reg), case.m == 1, case.tags)
 
 
 def _unreadable(exc: Exception) -> Observation:

@@ -25,6 +25,11 @@ __all__ = [
     "Recorder",
     "Snapshot",
     "accepts",
+    "fits",
+    "unit_of",
+    "ROLE_NAMES",
+    "role_of",
+    "bind_roles",
     "require",
     "get",
     "public_names",
@@ -76,6 +81,78 @@ def _signature(fn) -> inspect.Signature | None:
         return inspect.signature(fn)
     except (TypeError, ValueError):
         return None
+
+
+def fits(fn, *args, **kwargs) -> bool:
+    """Would fn accept these arguments? (True when its signature cannot be read: then only calling tells.)"""
+    sig = _signature(fn)
+    if sig is None:
+        return True
+    try:
+        sig.bind(*args, **kwargs)
+    except TypeError:
+        return False
+    return True
+
+
+def unit_of(fn) -> str:
+    """'Network.backprop' for a (bound) method, 'Network' for a class, 'backprop' for a function."""
+    if isinstance(fn, type):
+        return fn.__name__
+    target = getattr(fn, "__func__", fn)
+    name = getattr(target, "__qualname__", None) or getattr(target, "__name__", None) or type(fn).__name__
+    return str(name).replace(".<locals>", "")
+
+
+# What a course's parameter names mean: role -> the names real files give it (lower case).
+ROLE_NAMES: dict[str, tuple[str, ...]] = {
+    "batch": ("mini_batch", "minibatch", "batch", "training_batch", "mini_batch_data", "data", "training_data",
+              "train_data", "samples", "mb", "mbatch"),
+    "x": ("x", "inputs", "input", "x_batch", "xs", "a", "x_train", "features", "activation", "in_data"),
+    "y": ("y", "targets", "target", "y_batch", "ys", "labels", "label", "t", "expected", "y_train", "y_true",
+          "desired", "out_data"),
+    "eta": ("eta", "lr", "learning_rate", "lr_rate", "alpha", "rate", "step", "step_size", "learningrate",
+            "learn_rate", "eta_"),
+    "lmbda": ("lmbda", "lmbd", "lambda_", "lambd", "lam", "lamb", "reg_lambda", "reg", "regularization", "l2",
+              "lambda_reg", "weight_decay", "lmda", "lambda1", "reg_param", "lmbda_"),
+    "n": ("n", "n_data", "n_train", "n_total", "total", "training_size", "n_samples", "data_size",
+          "len_training_data", "train_size", "num_training", "n_training", "training_set_size", "n_training_data"),
+    "mu": ("mu", "momentum", "friction", "momentum_coef", "coef_momentum"),
+    "m": ("mini_batch_size", "batch_size", "m", "minibatch_size", "mb_size"),
+}
+_ROLE_OF = {name: role for role, names in ROLE_NAMES.items() for name in names}
+
+
+def role_of(name: str) -> str | None:
+    return _ROLE_OF.get(name.lower())
+
+
+def bind_roles(fn, values: dict[str, object]) -> tuple[list, dict] | str:
+    """Arguments for fn chosen by what its parameters are called (``ROLE_NAMES``), or why none fit.
+
+    values: role -> value bpcheck can supply. A required parameter with a name no role knows, or
+    a role with no value, makes the call unfit (the reason names it); optional ones keep their default."""
+    sig = _signature(fn)
+    if sig is None:
+        return "its signature cannot be read"
+    args: list = []
+    kwargs: dict = {}
+    positional = True
+    for p in sig.parameters.values():
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            continue
+        role = role_of(p.name)
+        if role is not None and role in values:
+            if positional and p.kind is not p.KEYWORD_ONLY:
+                args.append(values[role])
+            else:
+                kwargs[p.name] = values[role]
+            continue
+        if p.default is p.empty:
+            what = f"its parameter {p.name!r}" + (f" ({role})" if role else "")
+            return f"{what} is not one bpcheck can supply"
+        positional = False  # later parameters by name, so this one keeps its default
+    return args, kwargs
 
 
 def accepts(fn, name: str) -> bool:
@@ -177,11 +254,33 @@ class Recorder:
         if name not in self.obs.mutated:
             self.obs.mutated.append(name)
 
+    def decline(self, fn, what: str, why: str = "") -> None:
+        """Not called: our call would not fit this function (never the submission's error)."""
+        unit = unit_of(fn)
+        sig = _signature(fn)
+        shown = f"{unit}{sig}" if sig is not None else unit
+        text = why or f"its signature {shown} fits no known variant of {what}"
+        if unit not in self.obs.not_checked:
+            self.obs.not_checked[unit] = text
+
+    def fits_call(self, fn, what: str, *args, **kwargs) -> bool:
+        """True when fn accepts these arguments; otherwise fn is declined (not checked) and False."""
+        if fits(fn, *args, **kwargs):
+            return True
+        self.decline(fn, what)
+        return False
+
     # -- calls --
     def call(self, families, what: str, fn: Callable, *args, **kwargs) -> tuple[bool, object]:
-        """(True, result), or (False, None) with the exception recorded for families."""
+        """(True, result), or (False, None) with the exception recorded for families.
+
+        Arguments the function's signature does not accept are our guess, not its fault: the
+        function is then declined (``Observation.not_checked``) and nothing is recorded as an error."""
         if not callable(fn):
             self.error(families, f"{what}: {_describe(fn)} is not callable")
+            return False, None
+        if not fits(fn, *args, **kwargs):
+            self.decline(fn, what)
             return False, None
         try:
             with np.errstate(all="ignore"):  # overflow warnings are the student's business; NaN is checked

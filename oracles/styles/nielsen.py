@@ -27,10 +27,18 @@ from oracles.styles._common import (
     Snapshot,
     UnsupportedCase,
     accepts,
+    bind_roles,
     get,
-    positional_count,
     public_names,
     require,
+    role_of,
+)
+from oracles.styles._configs import (
+    activation_words,
+    configured,
+    identify_activation,
+    split_entry,
+    string_constants,
 )
 
 __all__ = ["ENTRIES", "find_network", "entry_points", "spec_space", "run", "own_loss"]
@@ -69,28 +77,115 @@ def _update_name(cls) -> str | None:
     return next((n for n in UPDATE_NAMES if callable(getattr(cls, n, None))), None)
 
 
-def _update_has_lmbda(cls) -> bool:
-    name = _update_name(cls)
-    if name is None:
-        return False
-    fn = getattr(cls, name)
-    return accepts(fn, "lmbda") or accepts(fn, "lmbd") or accepts(fn, "lambda_") or positional_count(fn)[1] >= 5
-
-
-def _ctor_extra(cls) -> list[str]:
-    """Names of the required constructor parameters after ``sizes`` (seed 003: act, act_derivative, cost_derivative)."""
+def _params(fn) -> list:
     import inspect
 
     try:
-        params = list(inspect.signature(cls.__init__).parameters.values())[1:]
+        return [p for p in inspect.signature(fn).parameters.values() if p.kind not in (p.VAR_POSITIONAL,
+                                                                                        p.VAR_KEYWORD)]
     except (TypeError, ValueError):
         return []
-    req = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty]
-    return req[1:]
+
+
+def _update_has_lmbda(cls) -> bool:
+    name = _update_name(cls)
+    return name is not None and any(role_of(p.name) == "lmbda" for p in _params(getattr(cls, name)))
+
+
+_SELECTOR_HINTS = ("activ", "act", "mode", "nonlin", "func", "type", "kind", "transfer")
+
+
+def _ctor_params(cls) -> list:
+    """Constructor parameters after sizes."""
+    return _params(cls)[1:]
+
+
+def _selector(cls) -> tuple[str, list[tuple[str, str]], str | None] | None:
+    """(parameter, [(string, guess)], default string) when the constructor picks the activation by a string."""
+    words = activation_words(string_constants(cls))
+    if not words:
+        return None
+    for p in _ctor_params(cls):
+        low = p.name.lower()
+        if any(k in low for k in ("deriv", "prime", "cost", "loss", "size", "seed", "init", "weight")):
+            continue
+        if isinstance(p.default, str) or (p.default is p.empty and any(k in low for k in _SELECTOR_HINTS)):
+            return p.name, words, p.default if isinstance(p.default, str) else None
+    return None
+
+
+def _ctor_extra(cls) -> list[str]:
+    """Required constructor parameters after ``sizes`` filled with the file's own functions (seed 003:
+    act, act_derivative, cost_derivative); a string selector is not one of them."""
+    sel = _selector(cls)
+    return [p.name for p in _ctor_params(cls) if p.default is p.empty and p.kind is not p.KEYWORD_ONLY
+            and (sel is None or p.name != sel[0])]
+
+
+def _cost_param(cls) -> str | None:
+    """The constructor parameter that takes a cost class (network2's ``cost=CrossEntropyCost``)."""
+    for p in _ctor_params(cls):
+        if p.name.lower() in ("cost", "cost_function", "costfunction", "cost_fn", "loss", "cost_func", "costfn"):
+            return p.name
+        if isinstance(p.default, type) and callable(getattr(p.default, "fn", None)):
+            return p.name
+    return None
+
+
+_PROBE_A = np.array([[0.3], [0.8], [0.55]])
+_PROBE_Y = np.array([[0.0], [1.0], [1.0]])
+
+
+def _cost_loss(cost) -> str | None:
+    """The canonical loss a cost class computes (its fn on a probe; a factor 2 is a convention), or None."""
+    from reference import functions as F
+
+    fn = getattr(cost, "fn", None)
+    if not callable(fn) or not callable(getattr(cost, "delta", None)):
+        return None
+    try:
+        with np.errstate(all="ignore"):
+            value = float(np.asarray(fn(_PROBE_A.copy(), _PROBE_Y.copy()), dtype=np.float64).sum())
+    except Exception:  # noqa: BLE001 - fn(a, y) in another form: not one we can classify
+        return None
+    quad = float(F.quadratic_loss(_PROBE_A.T, _PROBE_Y.T).sum())
+    bce = float(F.binary_cross_entropy(_PROBE_A.T, _PROBE_Y.T).sum())
+    for loss, ref in (("quadratic", quad), ("binary_cross_entropy", bce)):
+        if any(abs(value - k * ref) <= 1e-9 * abs(ref) for k in (1.0, 2.0)):
+            return loss
+    return None
+
+
+def cost_classes(impl) -> dict[str, tuple[type, str]]:
+    """name -> (class, canonical loss) for every *Cost class with fn and delta the file defines."""
+    out = {}
+    for name in public_names(impl):
+        cls = get(impl, name)
+        if isinstance(cls, type) and name.lower().endswith("cost"):
+            loss = _cost_loss(cls)
+            if loss is not None:
+                out[name] = (cls, loss)
+    return out
+
+
+def _default_cost(impl, cls) -> str | None:
+    """The cost class the constructor uses when given none (QuadraticCost when it takes no cost)."""
+    costs = cost_classes(impl)
+    param = _cost_param(cls)
+    if param is None:
+        return None
+    default = next((p.default for p in _ctor_params(cls) if p.name == param), None)
+    for name, (c, _) in costs.items():
+        if c is default:
+            return name
+    return next(iter(costs), None)
 
 
 def _cost_class(impl, loss: str):
-    return get(impl, {"quadratic": "QuadraticCost", "binary_cross_entropy": "CrossEntropyCost"}.get(loss, ""))
+    for name, (c, l) in cost_classes(impl).items():
+        if l == loss and name in ("QuadraticCost", "CrossEntropyCost"):
+            return c
+    return next((c for c, l in cost_classes(impl).values() if l == loss), None)
 
 
 def _file_function(impl, candidates, must: tuple[str, ...] = ()):
@@ -142,8 +237,11 @@ def _functions_args(impl, extra: list[str], rec: Recorder | None):
     return [table[k] for k in kinds]
 
 
-def _construct(impl, cls, cls_name: str, spec: Spec, rec: Recorder | None):
-    """Build the network for spec; returns (net, None) or (None, reason)."""
+def _construct(impl, cls, cls_name: str, spec: Spec, rec: Recorder | None, config: dict | None = None):
+    """Build the network for spec: (net, None), (None, reason) when the constructor failed on arguments
+    it accepts from the course's contract, or (None, None) when bpcheck's guess of its arguments did not
+    fit (declined: not checked, never the file's error)."""
+    config = config or {}
     args: list = [list(spec.sizes)]
     kwargs: dict = {}
     extra = _ctor_extra(cls)
@@ -151,20 +249,114 @@ def _construct(impl, cls, cls_name: str, spec: Spec, rec: Recorder | None):
         args += _functions_args(impl, extra, rec)
     if accepts(cls.__init__, "activations"):
         kwargs["activations"] = list(spec.activations)
-    if accepts(cls.__init__, "cost"):
-        cost = _cost_class(impl, spec.loss)
+    param = _cost_param(cls)
+    if param is not None:
+        costs = cost_classes(impl)
+        name = config.get("cost") or next((n for n, (_, l) in costs.items() if l == spec.loss
+                                           and n == _default_cost(impl, cls)), None)
+        cost = costs[name][0] if name in costs else _cost_class(impl, spec.loss)
         if cost is not None:
-            kwargs["cost"] = cost
+            kwargs[param] = cost
             if rec is not None and cost.__name__ != "QuadraticCost":
-                rec.note(f"network2-style constructor: passed cost={cost.__name__}")
-    shown = ", ".join(["sizes", *extra, *(f"{k}=..." for k in kwargs)])
+                rec.note(f"network2-style constructor: passed {param}={cost.__name__}")
+    sel = _selector(cls)
+    if sel is not None:
+        choice = config.get("activation") or _default_selector(impl, cls, cls_name)
+        if choice is not None:
+            kwargs[sel[0]] = choice
+    guessed = bool(extra or kwargs)
+    shown = ", ".join(["sizes", *extra, *(f"{k}={v.__name__ if isinstance(v, type) else repr(v)}"
+                                          for k, v in kwargs.items() if k != "activations")])
+    if rec is not None and not rec.fits_call(cls, f"{cls_name}({shown})", *args, **kwargs):
+        return None, None
     try:
         with np.errstate(all="ignore"):
             return cls(*args, **kwargs), None
     except SystemExit as exc:
         return None, f"{cls_name}({shown}) called sys.exit({exc.code!r})"
     except Exception as exc:
-        return None, f"{cls_name}({shown}) raised {type(exc).__name__}: {exc}"
+        why = f"{cls_name}({shown}) raised {type(exc).__name__}: {exc}"
+        if guessed and rec is not None:
+            rec.decline(cls, f"{cls_name}({shown})", f"bpcheck's guess of its arguments failed: {why}")
+            return None, None
+        return None, why
+
+
+_SELECTOR_CACHE: dict[tuple[int, str], tuple[str, str] | None] = {}
+
+
+_CANONICAL = ("sigmoid", "tanh", "relu", "leaky_relu", "softplus", "identity")
+_GRID = np.array([-2.5, -0.6, 0.0, 0.3, 1.7])
+
+
+def _feed(impl, cls, cls_name: str, choice: str, n_layers: int) -> np.ndarray | None:
+    """feedforward of a 1-wide network with unit weights and zero biases on _GRID (None if it cannot run)."""
+    spec = Spec(sizes=(1,) * (n_layers + 1), activations=("sigmoid",) * n_layers)
+    net, _ = _construct(impl, cls, cls_name, spec, None, {"activation": choice})
+    if net is None:
+        return None
+    try:
+        net.weights = [np.ones((1, 1)) for _ in range(n_layers)]
+        net.biases = [np.zeros((1, 1)) if _bias_is_column(net) else np.zeros(1) for _ in range(n_layers)]
+        feed = getattr(net, "feedforward", None) or getattr(net, "feed_forward", None)
+        with np.errstate(all="ignore"):
+            return np.array([float(np.asarray(feed(np.array([[v]]))).reshape(-1)[0]) for v in _GRID])
+    except Exception:  # noqa: BLE001 - no usable feedforward: the caller looks elsewhere
+        return None
+
+
+def _selector_activation(impl, cls, cls_name: str, choice: str) -> tuple[str, str] | None:
+    """(hidden, output) activations the network uses for one selector string, probed, or None.
+
+    The output activation from a one-layer network, then the hidden one from a two-layer network
+    (two layers alone cannot tell a leaky slope of 0.1 applied twice from 0.01 once)."""
+    from reference import functions as F
+
+    key = (id(cls), choice)
+    if key in _SELECTOR_CACHE:
+        return _SELECTOR_CACHE[key]
+    found = None
+    one, two = _feed(impl, cls, cls_name, choice, 1), _feed(impl, cls, cls_name, choice, 2)
+    if one is not None and two is not None:
+        close = lambda a, b: bool(np.allclose(a, b, rtol=1e-12, atol=1e-12))  # noqa: E731
+        out = next((o for o in _CANONICAL if close(one, F.activation(o)(_GRID))), None)
+        if out is not None:
+            found = next(((h, out) for h in _CANONICAL if close(two, F.activation(out)(F.activation(h)(_GRID)))),
+                         None)
+    elif one is None and two is None:
+        spec = Spec(sizes=(1, 1), activations=("sigmoid",))
+        net, _ = _construct(impl, cls, cls_name, spec, None, {"activation": choice})
+        for v in list(vars(net).values()) if net is not None else []:
+            act = identify_activation(v) if callable(v) and not isinstance(v, type) else None
+            if act is not None:
+                found = (act, act)
+                break
+    _SELECTOR_CACHE[key] = found
+    return found
+
+
+def selector_choices(impl, cls, cls_name: str) -> dict[str, tuple[str, str]]:
+    """Selector string -> (hidden, output) activation, for the strings whose activation was recognised."""
+    sel = _selector(cls)
+    if sel is None:
+        return {}
+    out = {}
+    for string, _guess in sel[1]:
+        acts = _selector_activation(impl, cls, cls_name, string)
+        if acts is not None:
+            out[string] = acts
+    return out
+
+
+def _default_selector(impl, cls, cls_name: str) -> str | None:
+    """The constructor's default string, else the one meaning sigmoid (the book's), else the first recognised."""
+    sel = _selector(cls)
+    if sel is None:
+        return None
+    if sel[2] is not None:
+        return sel[2]
+    choices = selector_choices(impl, cls, cls_name)
+    return next((s for s, acts in choices.items() if acts[0] == "sigmoid"), next(iter(choices), sel[1][0][0]))
 
 
 def _bias_is_column(net) -> bool:
@@ -285,16 +477,55 @@ def _columns(case: Case):
     return [(x[i].reshape(-1, 1).copy(), y[i].reshape(-1, 1).copy()) for i in range(case.m)]
 
 
+def _backprop_roles(net) -> set[str] | None:
+    """The roles backprop's parameters take ({'x', 'y'} or {'batch'}), None when none fit."""
+    fn = getattr(net, "backprop", None)
+    got = bind_roles(fn, {"x": 0, "y": 0, "batch": 0}) if callable(fn) else "no backprop"
+    if isinstance(got, str):
+        return None
+    return {role_of(p.name) for p in _params(fn)[: len(got[0])]} | {role_of(k) for k in got[1]}
+
+
+def _call_backprop(rec: Recorder, net, X, Y, what: str):
+    """backprop on columns X, Y (one sample or a batch), in whatever form its parameters ask for."""
+    pairs = [(X[:, [i]].copy(), Y[:, [i]].copy()) for i in range(X.shape[1])]
+    got = bind_roles(net.backprop, {"x": X, "y": Y, "batch": pairs})
+    if isinstance(got, str):
+        rec.decline(net.backprop, what, f"{got}")
+        return False, None
+    args, kwargs = got
+    return rec.call(GRAD_FAMILIES, what, net.backprop, *args, **kwargs)
+
+
 def entry_points(impl) -> list[str]:
     name, cls = find_network(impl)
     if cls is None:
         return []
-    entries = ["Network"]
+    entries = []
+    roles = _probe_roles(impl, cls, name)
+    if roles is None or roles >= {"x", "y"}:
+        entries.append("Network")  # an unreadable backprop is still called, to report why
     if _batch_capable(impl, cls, name):
         entries.append("Network[batch]")
     if callable(getattr(cls, "backprop_matrix", None)):
         entries.append("Network[backprop_matrix]")  # seed 004: the whole batch, and the update inside
+    base = entries[0] if entries else None
+    if base is not None:
+        default = _default_cost(impl, cls)
+        for cost in cost_classes(impl):
+            if cost != default and _cost_param(cls) is not None:
+                entries.append(configured(base, "cost", cost))
+        default_sel = _default_selector(impl, cls, name)
+        for string in selector_choices(impl, cls, name):
+            if string != default_sel:
+                entries.append(configured(base, "activation", string, quote=True))
     return entries
+
+
+def _probe_roles(impl, cls, name) -> set[str] | None:
+    spec = Spec(sizes=(2, 3, 2), activations=("sigmoid", "sigmoid"))
+    net, _ = _construct(impl, cls, name, spec, None)
+    return _backprop_roles(net) if net is not None else None
 
 
 def _batch_capable(impl, cls, name) -> bool:
@@ -310,7 +541,7 @@ def _batch_capable(impl, cls, name) -> bool:
     rec = Recorder(probe)
     if not _load(net, probe, rec, GRAD_FAMILIES):
         return False
-    ok, ret = rec.call(GRAD_FAMILIES, "backprop", net.backprop, probe.x.T.copy(), probe.y.T.copy())
+    ok, ret = _call_backprop(rec, net, probe.x.T.copy(), probe.y.T.copy(), "backprop")
     if not ok or not isinstance(ret, (tuple, list)) or len(ret) != 2:
         return False
     seqs = [_as_list(r) for r in ret]
@@ -326,35 +557,52 @@ def _batch_capable(impl, cls, name) -> bool:
 
 
 def spec_space(impl, entry: str) -> SpecSpace:
-    if entry not in ENTRIES:
+    base, config = split_entry(entry)
+    if base not in ENTRIES:
         raise UnsupportedCase(f"nielsen has no entry point {entry!r}; choose one of {', '.join(ENTRIES)}")
-    _, cls = find_network(impl)
+    name, cls = find_network(impl)
     if cls is None:
         raise UnsupportedCase("no class with a backprop method: nielsen style needs Network(sizes).backprop(x, y)")
     flexible = accepts(cls.__init__, "activations") and not _ctor_extra(cls)
     acts = ACTIVATION_NAMES if flexible else ("sigmoid",)
+    out_acts = acts
+    if _selector(cls) is not None:
+        choice = config.get("activation") or _default_selector(impl, cls, name)
+        pair = selector_choices(impl, cls, name).get(choice)
+        if pair is None:
+            raise UnsupportedCase(f"nielsen[{entry}]: the activation {choice!r} was not recognised")
+        acts, out_acts = (pair[0],), (pair[1],)
     outputs = []
-    with_cost = accepts(cls.__init__, "cost")
-    if not with_cost or _cost_class(impl, "quadratic") is not None:
-        outputs.append(("quadratic", acts))
-    if with_cost and _cost_class(impl, "binary_cross_entropy") is not None:
-        outputs.append(("binary_cross_entropy", ("sigmoid",)))
+    costs = cost_classes(impl)
+    if _cost_param(cls) is None:
+        outputs.append(("quadratic", out_acts))
+    else:
+        chosen = config.get("cost") or _default_cost(impl, cls)
+        loss = costs[chosen][1] if chosen in costs else None
+        if loss == "quadratic":
+            outputs.append(("quadratic", out_acts))
+        elif loss == "binary_cross_entropy" and "sigmoid" in out_acts:
+            outputs.append(("binary_cross_entropy", ("sigmoid",)))
+        if not outputs:
+            raise UnsupportedCase(f"nielsen[{entry}]: no cost class bpcheck recognises for this configuration")
     return SpecSpace(
         layout="columns",
         hidden_activations=acts,
+        uniform_hidden=len(acts) == 1,
         outputs=tuple(outputs),
         reductions=("mean",),  # the book averages over the mini-batch; sum would only rescale what we show students
         targets=("dense",),
-        allow_reg=_update_has_lmbda(cls) and entry != "Network[backprop_matrix]",
+        allow_reg=_update_has_lmbda(cls) and base != "Network[backprop_matrix]",
     )
 
 
 def _prepare(impl, case: Case, entry: str, rec: Recorder, families):
     name, cls = find_network(impl)
     require(spec_space(impl, entry), case, "nielsen", entry)
-    net, why = _construct(impl, cls, name, case.spec, rec)
+    net, why = _construct(impl, cls, name, case.spec, rec, split_entry(entry)[1])
     if net is None:
-        rec.error(families, why)
+        if why is not None:
+            rec.error(families, why)
         return None, name, cls
     if not _load(net, case, rec, families):
         return None, name, cls
@@ -379,10 +627,10 @@ def _gradients(net, case: Case, entry: str, rec: Recorder) -> dict[str, np.ndarr
     m = case.m
     snap = _net_snapshot(net)
     grads: dict[str, np.ndarray] = {}
-    if entry == "Network[batch]":
+    if split_entry(entry)[0] == "Network[batch]":
         X, Y = np.ascontiguousarray(case.typed(case.x).T), np.ascontiguousarray(case.typed(case.y).T)
         inputs = Snapshot({"x": X, "y": Y}, "in")
-        ok, ret = rec.call(GRAD_FAMILIES, "backprop(X, Y)", net.backprop, X, Y)
+        ok, ret = _call_backprop(rec, net, X, Y, "backprop(X, Y)")
         for path in inputs.changed():
             rec.mutated("x" if "'x'" in path else "y")
         if ok:
@@ -395,7 +643,7 @@ def _gradients(net, case: Case, entry: str, rec: Recorder) -> dict[str, np.ndarr
         failed: set[str] = set()
         for xi, yi in _columns(case):
             inputs = Snapshot({"x": xi, "y": yi}, "in")
-            ok, ret = rec.call(GRAD_FAMILIES, "backprop(x, y)", net.backprop, xi, yi)
+            ok, ret = _call_backprop(rec, net, xi, yi, "backprop(x, y)")
             for path in inputs.changed():
                 rec.mutated("x" if "'x'" in path else "y")
             if not ok:
@@ -416,43 +664,113 @@ def _gradients(net, case: Case, entry: str, rec: Recorder) -> dict[str, np.ndarr
     return grads
 
 
-def _update_call(net, cls, case: Case):
-    """(callable, args description, args) for one SGD step in the course's form."""
+def _step_values(case: Case) -> dict:
+    """What bpcheck can hand an update method, by role (see _common.ROLE_NAMES)."""
     spec = case.spec
-    name = _update_name(cls)
     eta = case.lr * (case.m if spec.reduction == "sum" else 1)
+    X, Y = np.ascontiguousarray(case.typed(case.x).T), np.ascontiguousarray(case.typed(case.y).T)
+    # network2's L2 is lmbda / n with n the training-set size; mu = 0 makes a momentum method plain SGD
+    return {"eta": eta, "lmbda": spec.reg * N_TRAIN * case.lr / eta, "n": N_TRAIN, "mu": 0.0, "m": case.m,
+            "x": X, "y": Y}
+
+
+def _describe_call(name: str, fn, got) -> str:
+    args, kwargs = got
+    names = [p.name for p in _params(fn)][: len(args)] + list(kwargs)
+    return f"{name}({', '.join(names)})"
+
+
+def _update_call(net, cls, case: Case, rec: Recorder):
+    """(callable(batch), description) for one SGD step in the course's form, or None when declined."""
+    name = _update_name(cls)
     fn = getattr(net, name)
-    if _update_has_lmbda(cls):
-        lmbda = spec.reg * N_TRAIN * case.lr / eta
-        return fn, f"{name}(mini_batch, eta, lmbda, n)", (eta, lmbda, N_TRAIN)
-    return fn, f"{name}(mini_batch, eta)", (eta,)
+    values = _step_values(case)
+    got = bind_roles(fn, {**values, "batch": []})
+    if isinstance(got, str):
+        rec.decline(fn, f"{name}(mini_batch, eta)", got)
+        return None
+    what = _describe_call(name, fn, got)
+    used = {role_of(p) for p in what[len(name) + 1:-1].split(", ")}
+    if "mu" in used:
+        rec.note(f"{what} called with a momentum coefficient of 0 (plain SGD)")
+    if "lmbda" in used:
+        rec.note(f"network2-style {what}: lmbda / n = reg with n = {N_TRAIN}")
+
+    def step(batch):
+        got2 = bind_roles(fn, {**values, "batch": batch})
+        return fn(*got2[0], **got2[1])
+
+    return step, what
 
 
-def _matrix_step(net, case: Case):
+def _matrix_values(case: Case) -> dict:
+    values = _step_values(case)
+    values["batch"] = _columns(case)
+    return values
+
+
+def _matrix_is_step(net, case: Case) -> bool:
+    """Seed 004's backprop_matrix(x, y, m, eta) steps the network; a (X, Y) form returns gradients."""
+    got = bind_roles(net.backprop_matrix, _matrix_values(case))
+    return not isinstance(got, str) and "eta" in {role_of(p.name) for p in _params(net.backprop_matrix)}
+
+
+def _matrix_step(net, case: Case, rec: Recorder):
     """Seed 004's backprop_matrix(x, y, m, eta): mean gradients of the (n, m) batch, stepped by eta."""
-    eta = case.lr * (case.m if case.spec.reduction == "sum" else 1)
+    fn = net.backprop_matrix
+    got = bind_roles(fn, _matrix_values(case))
+    if isinstance(got, str):
+        rec.decline(fn, "backprop_matrix(x, y, m, eta)", got)
+        return None
+    what = _describe_call("backprop_matrix", fn, got)
 
     def step(_batch):
-        X, Y = np.ascontiguousarray(case.typed(case.x).T), np.ascontiguousarray(case.typed(case.y).T)
-        return net.backprop_matrix(X, Y, case.m, eta)
+        got2 = bind_roles(fn, _matrix_values(case))
+        return fn(*got2[0], **got2[1])
 
-    return step, "backprop_matrix(x, y, m, eta)", ()
+    return step, what
+
+
+def _matrix_gradients(net, case: Case, rec: Recorder) -> dict[str, np.ndarray]:
+    """backprop_matrix(X, Y) that returns (nabla_b, nabla_w): read as batch-mean gradients, like backprop(X, Y)."""
+    fn = net.backprop_matrix
+    got = bind_roles(fn, _matrix_values(case))
+    if isinstance(got, str):
+        rec.decline(fn, "backprop_matrix(X, Y)", got)
+        return {}
+    what = _describe_call("backprop_matrix", fn, got)
+    ok, ret = rec.call(GRAD_FAMILIES, what, fn, *got[0], **got[1])
+    if not ok:
+        return {}
+    grads, _ = _split(rec, what, ret, case.spec)
+    rec.note(f"{what} returns gradients: read as batch-MEAN gradients (the full-matrix method)")
+    if case.spec.reduction == "sum":
+        grads = {k: v * case.m for k, v in grads.items()}
+    return grads
 
 
 def _updates(net, cls, case: Case, rec: Recorder, entry: str = "Network") -> None:
-    spec = case.spec
-    if entry == "Network[backprop_matrix]":
-        fn, what, args = _matrix_step(net, case)
+    if split_entry(entry)[0] == "Network[backprop_matrix]" and _matrix_is_step(net, case):
         rec.note("backprop_matrix updates the network itself and returns nothing: only the update is observed")
-    elif _update_name(cls) is None:
+        _step_loop(net, case, rec, _matrix_step(net, case, rec))
+    else:
+        _plain_updates(net, cls, case, rec)
+
+
+def _plain_updates(net, cls, case: Case, rec: Recorder) -> None:
+    if _update_name(cls) is None:
         rec.note("no update_mini_batch/update_batch method: update not checked")
         return
-    else:
-        fn, what, args = _update_call(net, cls, case)
+    _step_loop(net, case, rec, _update_call(net, cls, case, rec))
+
+
+def _step_loop(net, case: Case, rec: Recorder, made) -> None:
+    spec = case.spec
+    if made is None:
+        return
+    fn, what = made
     if spec.reduction == "sum":
         rec.note(f"{what} called with eta = lr * m: a step of eta on mean gradients is an SGD step on the summed loss")
-    if len(args) == 3:
-        rec.note(f"network2-style {what}: lmbda / n = reg with n = {N_TRAIN}")
     shapes0 = {f"W{l}": np.shape(w) for l, w in enumerate(net.weights, 1)}
     shapes0.update({f"b{l}": np.shape(b) for l, b in enumerate(net.biases, 1)})
     trajectory = []
@@ -460,7 +778,7 @@ def _updates(net, cls, case: Case, rec: Recorder, entry: str = "Network") -> Non
         family = "update" if step == 0 else "trajectory"
         batch = _columns(case)
         inputs = Snapshot(batch, "batch")
-        ok, _ = rec.call(("update", "trajectory") if step == 0 else "trajectory", what, fn, batch, *args)
+        ok, _ = rec.call(("update", "trajectory") if step == 0 else "trajectory", what, fn, batch)
         if inputs.changed():
             rec.mutated("x")
             rec.note(f"{what} wrote into the mini-batch arrays")
@@ -478,31 +796,51 @@ def _updates(net, cls, case: Case, rec: Recorder, entry: str = "Network") -> Non
         rec.obs.trajectory = trajectory
 
 
+COST_METHODS = ("total_cost", "compute_cost", "cost_function", "calculate_cost", "get_cost", "calc_cost",
+                "evaluate_cost", "loss")
+
+
+def _l2(case: Case) -> float:
+    return 0.5 * case.spec.reg * sum(float(np.sum(case.typed(case.params[f"W{l}"]).astype(np.float64) ** 2))
+                                     for l in range(1, case.spec.n_layers + 1))
+
+
 def _loss(net, case: Case, rec: Recorder) -> float | None:
-    """The network's own cost on the batch (network2's total_cost or cost.fn), None if it has none."""
+    """The network's own cost on the batch (total_cost / compute_cost, else cost.fn), None if it has none."""
     spec = case.spec
     m = case.m
     data = _columns(case)
-    total_cost = getattr(net, "total_cost", None)
-    if callable(total_cost):
-        req, tot = positional_count(total_cost)
+    for name in COST_METHODS:
+        total_cost = getattr(net, name, None)
+        if callable(total_cost) and not isinstance(total_cost, type):
+            break
+    else:
+        total_cost = None
+    if total_cost is not None:
+        X, Y = np.ascontiguousarray(case.typed(case.x).T), np.ascontiguousarray(case.typed(case.y).T)
+        values = {"batch": data, "x": X, "y": Y}
+        got = bind_roles(total_cost, {**values, "lmbda": 0.0})
+        if isinstance(got, str):
+            rec.decline(total_cost, f"{name}(data)", got)
+            return None
+        what = _describe_call(name, total_cost, got)
+        with_lmbda = "lmbda" in {role_of(p.name) for p in _params(total_cost)}
 
         def cost(lmbda):
-            if tot >= 2:
-                return rec.call("loss", "total_cost(data, lmbda)", total_cost, data, lmbda)
-            return rec.call("loss", "total_cost(data)", total_cost, data)
+            got = bind_roles(total_cost, {"batch": _columns(case), "x": X.copy(), "y": Y.copy(), "lmbda": lmbda})
+            return rec.call("loss", what, total_cost, *got[0], **got[1])
 
         ok, c0 = cost(0.0)
-        c0 = rec.scalar("loss", "total_cost(data, 0)", c0) if ok else None
+        c0 = rec.scalar("loss", f"{what} with lmbda = 0" if with_lmbda else what, c0) if ok else None
         if c0 is None:
             return None
         value = c0 * (m if spec.reduction == "sum" else 1)
         if spec.reg:
-            if tot < 2:
-                rec.error("loss", "total_cost(data) takes no lmbda: the regularised loss is not exposed")
-                return None
+            if not with_lmbda:
+                rec.note(f"{what} takes no lmbda: the driver added 0.5 * reg * sum ||W||^2")
+                return value + _l2(case)
             ok, cr = cost(spec.reg * m)
-            cr = rec.scalar("loss", "total_cost(data, lmbda)", cr) if ok else None
+            cr = rec.scalar("loss", what, cr) if ok else None
             if cr is None:
                 return None
             value += cr - c0  # the file's own 0.5 * (lmbda / n) * sum ||W||^2 with lmbda / n = reg
@@ -524,8 +862,7 @@ def _loss(net, case: Case, rec: Recorder) -> float | None:
         total += c
     value = total / m if spec.reduction == "mean" else total
     if spec.reg:
-        value += 0.5 * spec.reg * sum(float(np.sum(case.typed(case.params[f"W{l}"]).astype(np.float64) ** 2))
-                                      for l in range(1, spec.n_layers + 1))
+        value += _l2(case)
         rec.note("loss = cost.fn per sample plus 0.5 * reg * sum ||W||^2 added by the driver")
     return value
 
@@ -536,8 +873,10 @@ def run(impl, case: Case, entry: str) -> Observation:
     net, name, cls = _prepare(impl, case, entry, rec, all_families)
     if net is None:
         return rec.obs
-    if entry != "Network[backprop_matrix]":
+    if split_entry(entry)[0] != "Network[backprop_matrix]":
         rec.obs.grads = _gradients(net, case, entry, rec)
+    elif not _matrix_is_step(net, case):
+        rec.obs.grads = _matrix_gradients(net, case, rec)
     # a fresh network for the loss and the update: backprop may have left state behind
     for job in ("loss", "update"):
         net, _, _ = _prepare(impl, case, entry, rec, ("loss",) if job == "loss" else ("update", "trajectory"))

@@ -1,4 +1,4 @@
-"""Fault fixture: Python 2 syntax (print statement, xrange)."""
+"""Fault fixture: Python 2 (print statement, xrange) with a line no converter can read (unclosed paren)."""
 import numpy as np
 
 
@@ -10,3 +10,9 @@ class Network(object):
     def SGD(self, epochs):
         for j in xrange(epochs):
             print "Epoch {0} complete".format(j)
+
+    def evaluate(self, test_data):
+        return sum(int(x == y) for (x, y) in test_data
+
+    def cost_derivative(self, output_activations, y):
+        return (output_activations-y)

@@ -1,0 +1,82 @@
+"""Stand-ins for the helper modules courses hand out with an assignment.
+
+Students import these (``from dnn_utils import sigmoid``) but never write them. When a submission
+arrives without them, the published math written here is used instead of a stub, and the report
+says so. Everything else in those modules (data loaders, plotting, test cases) stays a stub.
+"""
+
+from __future__ import annotations
+
+__all__ = ["COURSE_HELPERS"]
+
+# Helper modules the courses hand out with the assignment (students import them, never write them).
+# When a submission arrives without them, these stand-ins (the published math, written here) are
+# used instead of a stub, and the report says so. Everything else in those modules (data loaders,
+# plotting, test cases) stays a stub.
+_DLAI_UTILS = """
+import numpy as np
+
+def sigmoid(Z):
+    return 1 / (1 + np.exp(-Z)), Z
+
+def relu(Z):
+    return np.maximum(0, Z), Z
+
+def sigmoid_backward(dA, cache):
+    s = 1 / (1 + np.exp(-cache))
+    return dA * s * (1 - s)
+
+def relu_backward(dA, cache):
+    dZ = np.array(dA, copy=True)
+    dZ[cache <= 0] = 0
+    return dZ
+"""
+_PLANAR_UTILS = """
+import numpy as np
+
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+"""
+_SAITO_FUNCTIONS = """
+import numpy as np
+
+def identity_function(x):
+    return x
+
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+def sigmoid_grad(x):
+    return (1.0 - sigmoid(x)) * sigmoid(x)
+
+def relu(x):
+    return np.maximum(0, x)
+
+def relu_grad(x):
+    return (x > 0).astype(float)
+
+def softmax(x):
+    x = x - np.max(x, axis=-1, keepdims=True)
+    return np.exp(x) / np.sum(np.exp(x), axis=-1, keepdims=True)
+
+def mean_squared_error(y, t):
+    return 0.5 * np.sum((y - t) ** 2)
+
+def cross_entropy_error(y, t):
+    if y.ndim == 1:
+        t = t.reshape(1, t.size)
+        y = y.reshape(1, y.size)
+    if t.size == y.size:
+        t = t.argmax(axis=1)
+    batch_size = y.shape[0]
+    return -np.sum(np.log(y[np.arange(batch_size), t] + 1e-7)) / batch_size
+
+def softmax_loss(X, t):
+    return cross_entropy_error(softmax(X), t)
+"""
+COURSE_HELPERS = {
+    **{m: _DLAI_UTILS for m in ("dnn_utils", "dnn_utils_v2", "dnn_app_utils", "dnn_app_utils_v2",
+                                "dnn_app_utils_v3")},
+    "planar_utils": _PLANAR_UTILS,
+    "common.functions": _SAITO_FUNCTIONS,
+}

@@ -1,0 +1,127 @@
+"""The per-Case diagnosis: faults first, then tensor patterns, recomputation, structure; most specific first."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from oracles.case import Case
+from oracles.compare import TensorVerdict
+from oracles.diagnose._base import Diagnosis, _key
+from oracles.diagnose.conventions import detect_convention
+from oracles.diagnose.faults import _error_pattern, _shape_change_pattern
+from oracles.diagnose.recompute import _recompute_match
+from oracles.diagnose.structure import _annotate, _layer_break, _loss_pattern, _merge_patterns, _update_pattern
+from oracles.diagnose.tensors import tensor_pattern
+from oracles.observation import Observation
+
+# Ordering of one Case's diagnoses: faults, specific patterns (1), structure, generic, unexplained.
+_RANK = {"mutation": 0, "raised": 3,
+         "layer_break": 2, "bias_only": 2, "update_only": 2, "forward_pass": 2, "loss_grad_mismatch": 2,
+         "constant_factor": 3, "shape": 3, "unclassified": 4}
+
+
+# ---- the per-Case diagnosis ----------------------------------------------------------------
+
+
+def diagnose(
+    case: Case,
+    verdicts: Iterable[TensorVerdict],
+    observed: Observation,
+    expected: Observation,
+) -> list[Diagnosis]:
+    """The hypotheses that explain this Case's failing verdicts, most specific first.
+
+    Empty when every verdict passed. Sets ``verdict.diagnosis`` on each failing verdict it
+    explains. Never raises for odd observations: a hypothesis that cannot be tested is skipped.
+    """
+    verdicts = list(verdicts)
+    bad = [v for v in verdicts if not v.passed]
+    if not bad:
+        return []
+    out: list[Diagnosis] = []
+
+    # faults first: they say the most in the fewest words
+    for v in bad:
+        if v.status == "error" and v.name in observed.errors:
+            out.append(_error_pattern(v.name, observed.errors[v.name], case))
+    if observed.mutated:
+        out.append(Diagnosis("mutation", f"modified in place: {', '.join(observed.mutated)} (the caller's arrays "
+                             f"changed; copy before writing)", tuple(observed.mutated)))
+    for what, how in observed.shape_changes.items():
+        out.append(_shape_change_pattern(what, how, case))
+
+    grad_bad = {_key(v.name): v for v in bad if v.check.startswith("grad_") and v.status != "error"}
+    grad_ok = [k for k in observed.grads if k in expected.grads and k not in grad_bad]
+    if grad_bad and all(k.startswith("A") for k in grad_bad) and any(k[0] in "Wb" for k in grad_ok):
+        # dA wrong while every dW, db computed from it is right: it was overwritten after its use
+        out.append(Diagnosis("mutation", f"{', '.join(sorted(grad_bad))} wrong while every parameter gradient "
+                             f"computed from them is right: the upstream gradient was modified in place after "
+                             f"use (e.g. relu_backward zeroing dA without a copy)", tuple(sorted(grad_bad))))
+
+    # one tensor at a time
+    patterns: dict[str, Diagnosis] = {}
+    for k in grad_bad:
+        if k in observed.grads and k in expected.grads:
+            d = tensor_pattern(k, observed.grads[k], expected.grads[k], case)
+            if d is not None:
+                patterns[k] = d
+    if patterns:
+        out.extend(_merge_patterns(patterns, grad_bad))
+
+    # recomputed hypotheses, when the per-tensor view left something unexplained
+    if grad_bad and (len(patterns) < len(grad_bad) or all(d.bug_class == "constant_factor"
+                                                           for d in patterns.values())):
+        d = _recompute_match(case, observed, expected, sorted(grad_bad))
+        if d is not None:
+            out.insert(_first_nonfault(out), d)
+
+    loss_v = next((v for v in bad if v.check == "loss" and v.status != "error"), None)
+    if loss_v is not None and observed.loss is not None and expected.loss is not None:
+        out.extend(_loss_pattern(case, observed, expected, bool(grad_bad)))
+
+    upd_bad = [v for v in bad if v.check in ("update", "trajectory")]
+    grad_err = any(v.check.startswith("grad_") or v.check == "loss" for v in bad if v.status == "error")
+    if upd_bad and not grad_bad and not grad_err:
+        d = _update_pattern(case, observed, expected, upd_bad)
+        if d is not None:
+            out.append(d)
+
+    if grad_bad:
+        ws = [k for k in grad_bad if k.startswith("W")]
+        bs = [k for k in grad_bad if k.startswith("b")]
+        if bs and not ws and any(k.startswith("W") for k in grad_ok):
+            out.append(Diagnosis("bias_only", f"only the bias gradients are wrong ({', '.join(sorted(bs))}); every "
+                                 f"weight gradient matches", tuple(sorted(bs))))
+        brk = _layer_break(case, grad_bad, grad_ok)
+        if brk is not None:
+            out.append(brk)
+
+    if not out:
+        worst = max(bad, key=lambda v: v.norm_rel if np.isfinite(v.norm_rel) else 0.0)
+        out.append(Diagnosis("unclassified", f"no hypothesis fits; worst tensor {worst.name}: norm rel error "
+                             f"{worst.norm_rel:.3g}, norm ratio {worst.norm_ratio:.4g}, greatest abs diff "
+                             f"{worst.max_abs:.3g} at {worst.max_abs_index}",
+                             tuple(_key(v.name) or v.name for v in bad),
+                             {"norm_rel": worst.norm_rel, "norm_ratio": worst.norm_ratio}))
+    out.sort(key=lambda d: _RANK.get(d.bug_class, 1))  # stable: within a rank, the order found
+    conv = detect_convention(case, observed, expected)
+    if conv is not None:
+        for d in out:
+            if d.bug_class in ("factor_2", "missing_mean", "double_mean", "reg_scale", "constant_factor"):
+                d.message += f"; consistent with the convention '{conv.name}' ({conv.description})"
+                d.evidence["convention"] = conv.name
+    _annotate(bad, out)
+    return out
+
+
+def _first_nonfault(out: list[Diagnosis]) -> int:
+    for i, d in enumerate(out):
+        if d.bug_class not in ("raised", "mutation", "missing_keepdims"):
+            return i
+    return len(out)
+
+
+def primary(diagnoses: Sequence[Diagnosis]) -> Diagnosis | None:
+    return diagnoses[0] if diagnoses else None

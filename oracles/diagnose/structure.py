@@ -1,0 +1,129 @@
+"""Where in the network it breaks: only the loss, only the update, from one layer down; merging per-tensor findings."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from oracles.case import Case
+from oracles.compare import TensorVerdict
+from oracles.diagnose._base import Diagnosis, _close, _fit, _key, _layer_of, _named_factors
+from oracles.observation import Observation
+
+
+def _merge_patterns(patterns: dict[str, Diagnosis], grad_bad: dict) -> list[Diagnosis]:
+    """One diagnosis per bug class, naming every tensor it covers (the class covering most first)."""
+    by: dict[str, list[Diagnosis]] = {}
+    for d in patterns.values():
+        key = d.bug_class + repr(d.evidence.get("factor", ""))
+        by.setdefault(key, []).append(d)
+    merged = []
+    for ds in sorted(by.values(), key=len, reverse=True):
+        d0 = ds[0]
+        names = tuple(n for d in ds for n in d.tensors)
+        msg = d0.message if len(ds) == 1 else f"{', '.join(names)}: {d0.message}"
+        if len(ds) == len(grad_bad) and len(ds) > 1:
+            msg += " (every failing gradient)"
+        merged.append(Diagnosis(d0.bug_class, msg, names, dict(d0.evidence)))
+    return merged
+
+
+def _loss_pattern(case: Case, observed: Observation, expected: Observation, grads_bad: bool) -> list[Diagnosis]:
+    a, e = float(observed.loss), float(expected.loss)
+    dtype = case.spec.dtype
+    if not np.isfinite(a) and np.isfinite(e):
+        return [Diagnosis("large_inputs", f"loss is {a} while the oracle's is {e:.6g}: overflow or log(0) "
+                          f"(largest |x| {np.abs(case.x).max():.3g})", ("loss",))]
+    for k, say, _cls in _named_factors(case.m):
+        if _close(a, k * e, dtype):
+            if not grads_bad:
+                return [Diagnosis("loss_grad_mismatch", f"the loss is {say} times the oracle's while every gradient "
+                                  f"matches: the cost and its gradient are averaged differently", ("loss",),
+                                  {"factor": k})]
+            return []
+    if grads_bad:
+        return [Diagnosis("forward_pass", f"the loss itself differs ({a:.6g} vs {e:.6g}) and so do the gradients: "
+                          f"the forward pass is wrong", ("loss",), {"loss": a, "expected": e})]
+    return [Diagnosis("loss_grad_mismatch", f"the loss differs ({a:.6g} vs {e:.6g}) while every gradient matches: "
+                      f"the cost does not compute what its gradient differentiates", ("loss",),
+                      {"loss": a, "expected": e})]
+
+
+def _update_pattern(case: Case, observed: Observation, expected: Observation, upd_bad) -> Diagnosis | None:
+    """Gradients right, update wrong: measure the step each parameter actually took."""
+    if observed.updated is None or expected.updated is None:
+        names = tuple(_key(v.name) or v.name for v in upd_bad)
+        return Diagnosis("update_only", "the gradients match but the training trajectory does not", names)
+    dtype = case.spec.dtype
+    parts, ev = [], {}
+    names = []
+    step_classes: set[str] = set()
+    for k, exp in expected.updated.items():
+        got = observed.updated.get(k)
+        if got is None:
+            continue
+        p = case.typed(case.params[k]).astype(np.float64)
+        try:
+            step_obs = p - np.asarray(got, dtype=np.float64)
+        except ValueError:
+            names.append(k)
+            parts.append(f"{k} has shape {np.shape(got)}")
+            continue
+        step_exp = p - exp
+        # p - p_new cancels: its rounding is eps * |p|, whatever the size of the step
+        est = float(np.finfo(dtype).eps) * float(np.linalg.norm(p) + np.linalg.norm(exp))
+        if step_obs.shape == step_exp.shape and _close(step_obs, step_exp, dtype, est):
+            continue
+        names.append(k)
+        if step_obs.shape == step_exp.shape and not np.any(step_obs) and np.any(step_exp):
+            parts.append(f"{k} never updated")
+            ev[k] = 0.0
+            continue
+        named = [(f, s, cls) for f, s, cls in _named_factors(case.m) if step_obs.shape == step_exp.shape
+                 and _close(step_obs, f * step_exp, dtype, abs(f) * est)]
+        c = _fit(step_obs.ravel(), step_exp.ravel()) if step_obs.shape == step_exp.shape else None
+        if named:
+            parts.append(f"{k} stepped by {named[0][1]} x lr x gradient")
+            ev[k] = named[0][0]
+            step_classes.add(named[0][2])
+        elif c is not None and _close(step_obs, c * step_exp, dtype, abs(c) * est):
+            parts.append(f"{k} stepped by {c:.6g} x lr x gradient")
+            ev[k] = c
+        else:
+            parts.append(f"{k} stepped wrongly")
+    if not names:
+        return None
+    if len(step_classes) == 1:
+        # every step that has a name has the same one (a step m times too long): the gradient the
+        # update used carries that bug, which a batch entry shows directly
+        ev["step_class"] = step_classes.pop()
+    return Diagnosis("update_only", "gradients match, the update does not: " + "; ".join(parts), tuple(names), ev)
+
+
+def _layer_break(case: Case, grad_bad: dict, grad_ok: list[str]) -> Diagnosis | None:
+    """Layers above some layer right, that layer and below wrong: name where the recursion broke."""
+    L = case.spec.n_layers
+    if L < 2:
+        return None
+    bad_layers = sorted({_layer_of(k) for k in grad_bad if k[0] in "Wb" and _layer_of(k)}, reverse=True)
+    if not bad_layers:
+        return None
+    top = bad_layers[0]
+    ok_above = all(f"W{l}" in grad_ok or f"b{l}" in grad_ok for l in range(top + 1, L + 1))
+    if top == L or not ok_above:
+        return None
+    return Diagnosis("layer_break", f"layers {top + 1}..{L} are right and layer {top} is the first wrong one "
+                     f"counting from the output: the backward recursion breaks between layer {top + 1} and "
+                     f"layer {top} (delta^{top} = (W^{top + 1})^T delta^{top + 1} * sigma'(z^{top}))",
+                     tuple(sorted(grad_bad)), {"first_wrong_layer": top})
+
+
+def _annotate(bad: list[TensorVerdict], out: list[Diagnosis]) -> None:
+    for v in bad:
+        k = _key(v.name)
+        for d in out:
+            if k in d.tensors or v.name in d.tensors:
+                v.diagnosis = f"{d.bug_class}: {d.message}"
+                break
+        else:
+            if out and not v.diagnosis:
+                v.diagnosis = f"{out[0].bug_class}: {out[0].message}"

@@ -1,0 +1,127 @@
+"""MyTorch mutants: the CMU 11-785 reference package (reference/mytorch), each broken by ONE realistic bug.
+
+Layer, activation and loss bugs run through the MyTorch style driver's ``layers`` entry (the file's
+Linear, activations and losses assembled into nets); optimizer bugs through ``optim:<rule>``. The
+bug line is marked ``# BUG:``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import reference.mytorch as mt
+from reference.mutants import SOURCES as _REGISTRY
+from reference.mutants import _add, clone_module
+
+__all__: list[str] = []
+
+_MT = "reference/mytorch"
+_REGISTRY[_MT] = mt
+
+
+class _LinearDbNotSummed(mt.Linear):
+    def backward(self, dLdZ):
+        dLdA = dLdZ @ self.W
+        self.dLdW = dLdZ.T @ self.A
+        self.dLdb = dLdZ.T  # BUG: one column per sample, not summed over the batch
+        return dLdA
+
+
+class _LinearDwTransposed(mt.Linear):
+    def backward(self, dLdZ):
+        dLdA = dLdZ @ self.W
+        self.dLdW = self.A.T @ dLdZ  # BUG: (C_in, C_out), the transpose of dL/dW
+        self.dLdb = dLdZ.T @ self.Ones
+        return dLdA
+
+
+class _LinearDxFromDw(mt.Linear):
+    def backward(self, dLdZ):
+        self.dLdW = dLdZ.T @ self.A
+        self.dLdb = dLdZ.T @ self.Ones
+        return dLdZ @ self.dLdW  # BUG: the weight gradient where the weights belong
+
+
+class _SigmoidBackwardOfA(mt.Sigmoid):
+    def backward(self, dLdA):
+        s = 1 / (1 + np.exp(-self.A))  # BUG: sigma applied again to A = sigma(Z): this is sigma'(A), not sigma'(Z)
+        return dLdA * s * (1 - s)
+
+
+class _ReLUMaskFromUpstream(mt.ReLU):
+    def backward(self, dLdA):
+        return np.where(dLdA > 0, dLdA, 0.0)  # BUG: masks by the upstream gradient, not by A > 0
+
+
+class _MSEBackwardNoTwo(mt.MSELoss):
+    def backward(self):
+        return (self.A - self.Y) / (self.N * self.C)  # BUG: the 2 of d/dA (A - Y)^2 is missing
+
+
+class _CrossEntropyNotAveraged(mt.CrossEntropyLoss):
+    def backward(self):
+        return self.softmax - self.Y  # BUG: the loss is a mean over N; its gradient lacks the 1/N
+
+
+class _SGDVelocityNotStored(mt.SGD):
+    def step(self):
+        for i in range(self.L):
+            v_W = self.mu * self.v_W[i] + self.l[i].dLdW  # BUG: a local velocity; self.v_W stays zero
+            v_b = self.mu * self.v_b[i] + self.l[i].dLdb
+            self.l[i].W = self.l[i].W - self.lr * v_W
+            self.l[i].b = self.l[i].b - self.lr * v_b
+
+
+class _AdamWDecayAfter(mt.AdamW):
+    def step(self):
+        self.t += 1
+        for i, layer in enumerate(self.l):
+            self.m_W[i] = self.beta1 * self.m_W[i] + (1 - self.beta1) * layer.dLdW
+            self.v_W[i] = self.beta2 * self.v_W[i] + (1 - self.beta2) * layer.dLdW**2
+            self.m_b[i] = self.beta1 * self.m_b[i] + (1 - self.beta1) * layer.dLdb
+            self.v_b[i] = self.beta2 * self.v_b[i] + (1 - self.beta2) * layer.dLdb**2
+            m_W_hat, v_W_hat = self.m_W[i] / (1 - self.beta1**self.t), self.v_W[i] / (1 - self.beta2**self.t)
+            m_b_hat, v_b_hat = self.m_b[i] / (1 - self.beta1**self.t), self.v_b[i] / (1 - self.beta2**self.t)
+            layer.W = layer.W - self.lr * m_W_hat / (np.sqrt(v_W_hat) + self.eps)
+            layer.b = layer.b - self.lr * m_b_hat / (np.sqrt(v_b_hat) + self.eps)
+            layer.W = layer.W - self.lr * self.weight_decay * layer.W  # BUG: decays the updated W, not W_{t-1}
+            layer.b = layer.b - self.lr * self.weight_decay * layer.b
+
+
+class _AdamNoBiasCorrection(mt.Adam):
+    def step(self):
+        self.t += 1
+        for i, layer in enumerate(self.l):
+            self.m_W[i] = self.beta1 * self.m_W[i] + (1 - self.beta1) * layer.dLdW
+            self.v_W[i] = self.beta2 * self.v_W[i] + (1 - self.beta2) * layer.dLdW**2
+            self.m_b[i] = self.beta1 * self.m_b[i] + (1 - self.beta1) * layer.dLdb
+            self.v_b[i] = self.beta2 * self.v_b[i] + (1 - self.beta2) * layer.dLdb**2
+            layer.W = layer.W - self.lr * self.m_W[i] / (np.sqrt(self.v_W[i]) + self.eps)  # BUG: no bias correction
+            layer.b = layer.b - self.lr * self.m_b[i] / (np.sqrt(self.v_b[i]) + self.eps)
+
+
+def _m(name: str, bug: str, entry: str, what: str, overrides: dict, needs=()) -> None:
+    _add(name, bug, "mytorch", entry, what, clone_module(mt, overrides), _MT, needs)
+
+
+_m("mytorch_linear_db_not_summed", "extra_batch_axis", "layers", "Linear.backward keeps dLdb per sample",
+   {"Linear": _LinearDbNotSummed}, ("batch",))
+_m("mytorch_linear_dw_transposed", "transpose", "layers", "Linear.backward stores A^T dLdZ as dLdW",
+   {"Linear": _LinearDwTransposed}, ("square",))
+# the chain breaks below the first Linear it passes (the layer's own dLdW, dLdb are right): "layer_break"
+_m("mytorch_linear_dx_from_dw", "layer_break", "layers", "Linear.backward returns dLdZ dLdW instead of dLdZ W",
+   {"Linear": _LinearDxFromDw})
+_m("mytorch_sigmoid_derivative_of_a", "derivative_at_activation", "layers",
+   "Sigmoid.backward evaluates sigma' at A = sigma(Z)", {"Sigmoid": _SigmoidBackwardOfA})
+_m("mytorch_relu_mask_from_upstream", "wrong_derivative", "layers", "ReLU.backward masks by dLdA > 0",
+   {"ReLU": _ReLUMaskFromUpstream})
+_m("mytorch_mse_backward_no_two", "factor_half", "layers", "MSELoss.backward without the 2",
+   {"MSELoss": _MSEBackwardNoTwo})
+_m("mytorch_cross_entropy_not_averaged", "missing_mean", "layers", "CrossEntropyLoss.backward without the 1/N",
+   {"CrossEntropyLoss": _CrossEntropyNotAveraged}, ("batch",))
+_m("mytorch_sgd_velocity_not_stored", "state_not_stored", "optim:momentum", "SGD.step never stores the velocity",
+   {"SGD": _SGDVelocityNotStored})
+_m("mytorch_adamw_decay_after", "weight_decay_after", "optim:adamw",
+   "AdamW decays the updated weights (the writeup: W_{t-1})", {"AdamW": _AdamWDecayAfter})
+_m("mytorch_adam_no_bias_correction", "no_bias_correction", "optim:adam", "Adam without the bias correction",
+   {"Adam": _AdamNoBiasCorrection})

@@ -1,0 +1,27 @@
+"""Linear: Z = A W^T + 1 b^T; backward stores dLdW and dLdb (summed over the batch) and returns dLdA."""
+
+import numpy as np
+
+__all__ = ["Linear"]
+
+
+class Linear:
+    def __init__(self, in_features, out_features, debug=False):
+        self.W = np.zeros((out_features, in_features))
+        self.b = np.zeros((out_features, 1))
+        self.debug = debug
+
+    def forward(self, A):
+        self.A = A
+        self.N = A.shape[0]
+        self.Ones = np.ones((self.N, 1))
+        Z = self.A @ self.W.T + self.Ones @ self.b.T
+        return Z
+
+    def backward(self, dLdZ):
+        dLdA = dLdZ @ self.W
+        self.dLdW = dLdZ.T @ self.A
+        self.dLdb = dLdZ.T @ self.Ones
+        if self.debug:
+            self.dLdA = dLdA
+        return dLdA

@@ -1,0 +1,153 @@
+"""MyTorch (CMU 11-785), the fifth style: references pass, course years are told apart, bugs are caught and named."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+import reference.mytorch as mt
+from oracles import styles
+from oracles.compare import compare_observation
+from oracles.optim import drivers as optim_drivers
+from oracles.strategies import REGIMES, draw_case
+from oracles.styles import mytorch as driver
+from reports.optim_run import check_optim_case, plan_optim_cases
+
+FIXTURES = Path(__file__).parent / "submissions" / "mytorch"
+
+
+def _names(impl) -> list[str]:
+    names = [n for n in dir(impl) if not n.startswith("_")]
+    return names + [f"{n}.{m}" for n in names if isinstance(getattr(impl, n), type)
+                    for m in dir(getattr(impl, n)) if not m.startswith("_")]
+
+
+def _mlp_failures(impl, entry: str, n: int, *, dtype: str = "float64") -> Counter:
+    """Bug classes of the failing Cases of one MLP-style entry point (empty when every Case passes)."""
+    from oracles.diagnose import diagnose
+    from oracles.torch_autograd import expected
+
+    space = styles.spec_space("mytorch", impl, entry)
+    out = Counter()
+    for i in range(n):
+        case = draw_case(space, 1000 + i, regime=REGIMES[i % len(REGIMES)], dtype=dtype, max_batch=8)
+        obs = styles.run("mytorch", impl, case, entry)
+        exp = expected(case)
+        verdicts = compare_observation(case, obs, exp)
+        if any(not v.passed for v in verdicts):
+            ds = diagnose(case, verdicts, obs, exp)
+            out[ds[0].bug_class if ds else "unclassified"] += 1
+    return out
+
+
+def test_detected_by_its_names():
+    assert styles.detect(_names(mt))[0] == "mytorch"
+    assert optim_drivers.detect(["SGD", "SGD.step", "SGD.__init__"])[0] == "mytorch"
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_reference_passes(dtype):
+    entries = styles.entry_points("mytorch", mt)
+    assert entries == ["layers", "MLP0", "MLP1", "MLP4"]
+    for entry in entries:
+        assert not _mlp_failures(mt, entry, 20, dtype=dtype), entry
+    for entry in optim_drivers.entry_points("mytorch", mt):
+        for case in plan_optim_cases("mytorch", optim_drivers.entry_rule(entry), 12, seed=4, dtype=dtype):
+            _obs, j = check_optim_case("mytorch", mt, case, entry)
+            assert j.passed, [v.message for v in j.verdicts if not v.passed]
+
+
+@pytest.mark.parametrize("name,api,scale", [("s24_correct", "nn", "sum"), ("f22_mean_scale", "nn", "mean"),
+                                            ("api2021", "2021", "mean")])
+def test_course_year_is_detected_and_judged_by_its_own_scale(name, api, scale):
+    from submissions import load
+
+    impl, _names_ = load(FIXTURES / f"{name}.py")
+    got_api, got_scale, text = driver.era(impl)
+    assert (got_api, got_scale) == (api, scale), text
+    assert not _mlp_failures(impl, "layers", 12), name
+
+
+def _expect(path: Path) -> tuple[str, str]:
+    words = path.read_text().splitlines()[0].removeprefix("# expect:").split()
+    return words[0], (words[1] if len(words) > 1 else "")
+
+
+@pytest.mark.parametrize("path", sorted(FIXTURES.glob("*.py")), ids=lambda p: p.stem)
+def test_fixture_verdicts(path):
+    from submissions import load
+
+    impl, names = load(path)
+    verdict, cls = _expect(path)
+    failing, conventions = Counter(), set()
+    if styles.detect(names)[0] == "mytorch":
+        for entry in styles.entry_points("mytorch", impl):
+            failing += _mlp_failures(impl, entry, 12)
+    for entry in optim_drivers.entry_points("mytorch", impl):
+        for case in plan_optim_cases("mytorch", optim_drivers.entry_rule(entry), 12, seed=1):
+            _obs, j = check_optim_case("mytorch", impl, case, entry)
+            conventions.add(j.convention.name)
+            if not j.passed:
+                failing[j.diagnoses[0].bug_class if j.diagnoses else "unclassified"] += 1
+    if verdict == "fail":
+        assert failing and failing.most_common(1)[0][0] == cls, failing
+    else:
+        assert not failing, failing
+    if verdict == "convention":
+        assert cls in conventions, conventions
+
+
+def _mytorch_mutants():
+    from reference.mutants import MUTANTS
+
+    return [n for n, m in MUTANTS.items() if m.style == "mytorch"]
+
+
+@pytest.mark.parametrize("name", _mytorch_mutants())
+def test_mutant_killed_and_named(name):
+    from reference.mutants import MUTANTS
+    from reports.mutation_run import run_mutant
+
+    m = MUTANTS[name]
+    r = run_mutant(m, cases=12, seed=0, entries=None if m.entry.startswith("optim:") else [m.entry])
+    assert r.killed, name
+    assert not r.false_alarms, r.false_alarms
+    assert r.named, f"{name}: planted {m.bug_class}, diagnosed {[d.bug_class for d in r.diagnoses]}"
+
+
+def test_validate_the_reference_package():
+    from reports.validate import validate_file
+
+    root = Path(mt.__file__).parent
+    report = validate_file(root / "__init__.py", cases=5, shrink=False)
+    assert report.verdict == "pass", report.render()
+    names = {c.name.split(":")[0] for c in report.checks}
+    assert {"layers", "MLP0", "MLP1", "MLP4", "optim"} <= names, names
+    assert any("S24 on" in n for n in report.notes), report.notes
+
+
+def test_a_handout_folder_is_validated_as_one_submission(tmp_path):
+    """Students submit the handout tree: mytorch/nn/*.py, mytorch/optim/*.py, models/mlp.py with absolute
+    imports; the autograder next to them is not theirs."""
+    from reports.validate import validate_file
+
+    src = (FIXTURES / "s24_correct.py").read_text()
+    (tmp_path / "mytorch" / "nn").mkdir(parents=True)
+    (tmp_path / "mytorch" / "optim").mkdir()
+    (tmp_path / "models").mkdir()
+    for d in ("mytorch", "mytorch/nn", "mytorch/optim", "models"):
+        (tmp_path / d / "__init__.py").write_text("")
+    (tmp_path / "mytorch" / "nn" / "layers.py").write_text(src.split("class SGD")[0])
+    (tmp_path / "mytorch" / "optim" / "sgd.py").write_text("import numpy as np\n\n\nclass SGD" +
+                                                           src.split("class SGD")[1].split("class MLP1")[0])
+    (tmp_path / "models" / "mlp.py").write_text("from mytorch.nn.layers import Linear, ReLU\n\n\nclass MLP1" +
+                                                 src.split("class MLP1")[1])
+    (tmp_path / "hw1p1_autograder.py").write_text("raise SystemExit('the autograder must not run')\n")
+    report = validate_file(tmp_path, cases=4, shrink=False)
+    assert report.verdict == "pass", report.render()
+    names = {c.name.split(":")[0] for c in report.checks}
+    assert {"layers", "MLP1", "optim"} <= names, names
+    assert any("3 modules loaded" in n for n in report.notes) or any("modules loaded" in n for n in report.notes)
+    assert any("hw1p1_autograder.py" in n for n in report.notes), report.notes
