@@ -640,6 +640,9 @@ class Judge:
         except Exception as e:  # noqa: BLE001
             self.notes.append(f"shrinking failed: {type(e).__name__}: {e}")
             return case
+        from reports.validate_present import presentable
+
+        small = presentable(small, fails)  # no all-zero weights, no -0.0, and the failure still shows
         self.shrunk.setdefault(key, small)
         return small
 
