@@ -95,6 +95,8 @@ def _build(case: Case, **changes) -> Case | None:
 
 def _drop_layers(case: Case) -> Iterator[Case | None]:
     spec = case.spec
+    if not spec.is_mlp:  # folding affine maps is an MLP move; a layer sequence keeps its layers
+        return
     L = spec.n_layers
     p = case.params
     # hidden layer l (1 <= l < L): fold its affine map into layer l + 1
@@ -131,6 +133,8 @@ def _fewer_samples(case: Case) -> Iterator[Case | None]:
 
 def _narrower(case: Case) -> Iterator[Case | None]:
     spec = case.spec
+    if not spec.is_mlp:
+        return
     L = spec.n_layers
     for j in range(L + 1):  # j = 0 input, 1..L-1 hidden, L output
         n = spec.sizes[j]

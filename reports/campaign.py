@@ -444,7 +444,8 @@ def _fd_verdicts(case: Case, observed: Observation, *, directions: int) -> list:
             continue
         grads[name] = g
     if grads:
-        res = finite_diff.screen(case, grads, directions=directions, seed=case.seed, names=list(grads))
+        res = finite_diff.screen(case, grads, directions=directions, seed=case.seed, names=list(grads),
+                                 given=observed.aux or None)
         out += [res[n] for n in grads if n in res]
     return out
 
@@ -455,10 +456,11 @@ def _observe(subject: Subject, case: Case) -> Observation:
     return styles.run(subject.style, subject.impl, case, subject.entry)
 
 
-def _torch_expected(case: Case) -> Observation:
+def _torch_expected(case: Case, given: dict | None = None) -> Observation:
+    """The torch oracle; ``given``: what the implementation chose (its dropout masks, Observation.aux)."""
     from oracles import torch_autograd
 
-    return torch_autograd.expected(case)
+    return torch_autograd.expected(case, given=given or None)
 
 
 def _oracle_verdicts(subject: Subject, case: Case, observed: Observation, oracle: str, config: CampaignConfig,
@@ -467,7 +469,7 @@ def _oracle_verdicts(subject: Subject, case: Case, observed: Observation, oracle
         from oracles.compare import compare_observation
 
         if "torch" not in expected_cache:
-            expected_cache["torch"] = _torch_expected(case)
+            expected_cache["torch"] = _torch_expected(case, observed.aux)
         return compare_observation(case, observed, expected_cache["torch"], oracle="torch")
     if oracle == "fd":
         return _fd_verdicts(case, observed, directions=config.fd_directions)

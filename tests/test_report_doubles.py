@@ -49,7 +49,7 @@ def tiny_case(seed: int) -> Case:
                 x=rng.standard_normal((m, 3)), y=rng.standard_normal((m, 2)), lr=0.1, seed=seed, steps=1)
 
 
-def truth(case: Case) -> Observation:
+def truth(case: Case, given: dict | None = None) -> Observation:
     """loss = mean_i 1/2 ||W x_i + b - y_i||^2; dW = (A - Y)^T X / m; db = mean(A - Y)."""
     W, b, x, y = case.params["W1"], case.params["b1"], case.x, case.y
     r = x @ W.T + b - y
