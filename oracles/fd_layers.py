@@ -79,8 +79,9 @@ class _Seq:
         f0, self.per_sample, _, z_last = self.run(0, self.x, cache=True)
         self.f0 = f0
         # what one loss evaluation rounds relative to: the per-sample losses and the logits behind them
-        width = math.sqrt(z_last.shape[1] + 1)
-        self.round_terms = float((np.abs(self.per_sample) + width * np.abs(z_last).max(axis=1)).sum()) * self.scale
+        z_flat = z_last.reshape(len(z_last), -1)  # loss 'dot' on a conv/pool output: (m, C, H, W)
+        width = math.sqrt(z_flat.shape[1] + 1)
+        self.round_terms = float((np.abs(self.per_sample) + width * np.abs(z_flat).max(axis=1)).sum()) * self.scale
 
     def run(self, start: int, a: np.ndarray, *, params: dict | None = None, cache: bool = False):
         """Data loss (scaled, without regularisation), per-sample losses, kink signatures, output logits."""
