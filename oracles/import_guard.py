@@ -16,7 +16,7 @@ import types
 from collections.abc import Callable
 from pathlib import Path
 
-from oracles.course_helpers import COURSE_HELPERS
+from oracles.course_helpers import COURSE_HELPERS, is_course_helper
 
 __all__ = ["BLOCKED", "ALWAYS_STUBBED", "HARNESS", "OWN_DEPENDENCIES", "StubError", "Guard", "BlockFinder",
            "RootFinder", "Stub"]
@@ -93,6 +93,7 @@ class Guard:
         self.harness_ok = False
         self.fallbacks: set[tuple[str, int]] = set()  # (file, line) of imports with an except ImportError
         self.helpers: list[str] = []  # course helper modules supplied by bpcheck
+        self.course_stubs: list[str] = []  # course helper modules stubbed (test cases, data loaders)
 
     def refusable(self, root: str) -> bool:
         return root in BLOCKED and root not in self.allow and root not in self.local
@@ -114,6 +115,8 @@ class Guard:
                 sys.modules[full] = mod
                 if full in COURSE_HELPERS:
                     self.helpers.append(full)
+                elif record and i == len(parts) and is_course_helper(full):
+                    self.course_stubs.append(full)
                 elif record and i == len(parts) and parts[0] not in self.stubbed:
                     self.stubbed.append(parts[0])
             if parent is not None and (getattr(parent, "__bpcheck_stub__", False) or not hasattr(parent, parts[i - 1])):

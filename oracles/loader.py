@@ -423,9 +423,8 @@ def load_submission(path: str, root: str | None = None, allow: tuple[str, ...] =
     if failed:
         notes.append(f"top-level statement(s) that raised while loading, skipped ({len(failed)}): "
                      f"{_summarise(failed, str(file))}")
-    if guard.helpers:
-        notes.append("course helper module(s) not included with the submission, bpcheck's stand-ins used: "
-                     + ", ".join(sorted(set(guard.helpers))) + " (give --root DIR to use the course's own files)")
+    if guard.helpers or guard.course_stubs:
+        notes.append(_helpers_note(guard.helpers, guard.course_stubs))
     if guard.stubbed:
         notes.append(
             "modules not available here were replaced by stubs (fine unless backprop calls them): "
@@ -444,6 +443,17 @@ def load_submission(path: str, root: str | None = None, allow: tuple[str, ...] =
         if isinstance(v, type) and getattr(v, "__module__", None) == module_name:
             methods += [f"{k}.{a}" for a in dir(v) if not a.startswith("__")]
     return Loaded(impl, notes, names + methods, [compat_dict(u) for u in dict.fromkeys(compat)])
+
+
+def _helpers_note(supplied: list[str], stubbed: list[str]) -> str:
+    parts = []
+    if supplied:
+        parts.append("bpcheck's stand-ins used: " + ", ".join(sorted(set(supplied))))
+    if stubbed:
+        parts.append("stubbed (test cases, data loaders, plotting; fine unless backprop calls them): "
+                     + ", ".join(sorted(set(stubbed))))
+    return ("course helper module(s) not included with the submission, " + "; ".join(parts)
+            + " (give --root DIR to use the course's own files)")
 
 
 def compat_dict(use: numpy_compat.Use) -> dict:

@@ -116,7 +116,9 @@ def test_nbconvert_export_drops_statements_that_depend_on_skipped_ones():
     assert "line 26: X = np.array(X) (needs X from line 25, not run)" in notes, notes
     assert "raised while loading" not in notes
     assert "bpcheck's stand-ins used: planar_utils" in notes
-    assert "testCases_v2" in notes  # a course helper the file imports but never calls: listed
+    # a course helper the file imports but never calls: stubbed, and listed as the course's
+    assert "stubbed (test cases, data loaders, plotting; fine unless backprop calls them): testCases_v2" in notes
+    assert "replaced by stubs (fine unless backprop calls them): matplotlib, sklearn\n" in notes + "\n", notes
 
 
 # ---------------------------------------------------------------- packages
@@ -169,6 +171,7 @@ def test_numpy_1x_apis_are_judged_with_the_compat_layer_and_warned_with_their_li
     (row,) = [c for c in report.checks if c.verdict != "pass"]
     assert row.name == "numpy 2 compatibility" and row.bug_class == "numpy_1x_api"
     for use in ("np.math (deep_nn_numpy1.py line 20)", "np.int (deep_nn_numpy1.py line 26)",
+                "np.float (deep_nn_numpy1.py line 49)",
                 "np.reshape(newshape=) (deep_nn_numpy1.py line 56)",
                 "float() of an array with ndim > 0 (shape (1, 1)) (deep_nn_numpy1.py line 39)"):
         assert use in row.message, (use, row.message)
