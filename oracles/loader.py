@@ -294,7 +294,7 @@ def _run_prepared(prep: Prepared, module: types.ModuleType, student_builtins: di
     ns = module.__dict__
     ns["__builtins__"] = student_builtins
     if prep.converted is not None:
-        ns[py2.PY2_NAMESPACE] = py2.Py2Runtime()
+        ns[py2.PY2_NAMESPACE] = py2.Py2Runtime(str(prep.path))
     ns[numpy_compat.NAMESPACE] = numpy_compat.NumpyCompat(str(prep.path))
     exec_filtered(prep.tree, str(prep.path), ns, prep.skipped, failed)
 

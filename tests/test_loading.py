@@ -68,6 +68,7 @@ def test_python2_runs_after_conversion_and_passes(name, style, traps):
     for trap in traps:
         assert trap in note, (trap, note)
     assert "replaced by stubs" not in _notes(report)  # cPickle is pickle, not a stub
+    assert "truncated" not in _notes(report)  # len(parameters) / 2 == 2: nothing truncated, nothing to say
 
 
 def test_python2_integer_division_keeps_its_meaning_and_fails_a_1_over_m_bug():
@@ -77,6 +78,10 @@ def test_python2_integer_division_keeps_its_meaning_and_fails_a_1_over_m_bug():
     assert report.verdict == "fail", report.render()
     assert "zero_grad" in report.bug_classes()
     assert _converted(report)
+    # and the line is named: the truncating divisions are listed with their values
+    assert ("Python 2 integer division truncated (judged as Python 2 runs it): deep_nn_int_division_bug.py "
+            "line 52: '/' between integers (1 / 3 = 0 in Python 2); deep_nn_int_division_bug.py line 53") \
+        in _notes(report), report.notes
 
 
 def test_python2_file_the_converter_cannot_read_is_an_error_naming_the_line():
