@@ -152,6 +152,16 @@ def test_package_whose_init_imports_its_own_submodules():
     assert "package cs231n.classifiers (its __init__.py files)" in _notes(report)
 
 
+def test_a_root_above_the_package_still_finds_the_learners_package(tmp_path):
+    """--root one level above the package (grade's guess: the student's folder): loss() calls the learner's
+    own cs231n.classifiers.softmax helper, which must be loaded from the package, never stubbed."""
+    student = tmp_path / "dan"
+    shutil.copytree(FIX / "packages" / "assignment1", student / "hw1")
+    report = _validate(student / "hw1" / "cs231n" / "classifiers" / "neural_net.py", root=str(student))
+    assert report.verdict == "pass", report.render()
+    assert "cs231n" not in _notes(report).replace("cs231n.classifiers", ""), report.notes
+
+
 def test_a_local_package_named_like_a_refused_library_is_the_learners():
     report = _validate(FIX / "packages" / "micrograd_local" / "network.py")
     assert report.verdict == "pass", report.render()
