@@ -268,6 +268,10 @@ def prepare(path: Path, *, strict_numpy: bool = False) -> Prepared:
         if nb.dropped_cells:
             what += "; cells in another language dropped: " + ", ".join(f"cell {c} ({m})" for c, m in
                                                                          nb.dropped_cells[:6])
+        if nb.unparsed_cells:
+            what += ("; cells that define nothing and do not parse, skipped: "
+                     + ", ".join(f"cell {c} ({why})" for c, why in nb.unparsed_cells[:4])
+                     + (" ..." if len(nb.unparsed_cells) > 4 else ""))
         notes.append(what)
     else:
         try:
@@ -302,7 +306,9 @@ def _run_prepared(prep: Prepared, module: types.ModuleType, student_builtins: di
 def _summarise(items: list[tuple[int, str]], file: str, limit: int = 4) -> str:
     items = sorted(items)
     label = _LABELS.get(file) or (lambda n: f"line {n}")
-    shown = "; ".join(f"{label(n)}: {d}" for n, d in items[:limit])
+    # "(needs X from line 18, not run)": a notebook's line is a cell and a line in it
+    shown = "; ".join(f"{label(n)}: " + re.sub(r"from line (\d+)", lambda m: f"from {label(int(m[1]))}", d)
+                      for n, d in items[:limit])
     return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 

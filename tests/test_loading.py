@@ -108,6 +108,10 @@ def test_ipynb_is_read_with_its_magics_and_shell_lines_dropped():
     assert "cells in another language dropped: cell 8 (%%bash)" in notes
     assert "course helper module(s) not included with the submission, bpcheck's stand-ins used: dnn_utils_v2" in notes
     assert "cell 3, line 3: train_x_orig, train_y" in notes  # the data load: listed as not run
+    # Jupyter runs cells one by one: a broken test cell and an `if` on a name never set do not stop loading
+    assert "cells that define nothing and do not parse, skipped: cell 10 (line 2: '(' was never closed)" in notes
+    assert ("top-level statement(s) that raised while loading, skipped (1): cell 12, line 2: if choice == 'fast': "
+            "(NameError: name 'choice' is not defined)") in notes
 
 
 def test_nbconvert_export_drops_statements_that_depend_on_skipped_ones():
