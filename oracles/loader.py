@@ -365,6 +365,7 @@ def load_submission(path: str, root: str | None = None, allow: tuple[str, ...] =
     module_name = package + "." + re.sub(r"\W", "_", file.stem)
 
     guard = Guard(allow_set, local)
+    guard.main_file = str(file)
     if project and Path(project).resolve() in file.parents:
         guard.harness_ok = True
     student_builtins = dict(vars(builtins))
@@ -436,6 +437,13 @@ def load_submission(path: str, root: str | None = None, allow: tuple[str, ...] =
             "modules not available here were replaced by stubs (fine unless backprop calls them): "
             + ", ".join(sorted(set(guard.stubbed)))
         )
+    if guard.refused_in_helpers:
+        by_lib: dict[str, list[str]] = {}
+        for lib, helper in guard.refused_in_helpers:
+            by_lib.setdefault(lib, []).append(Path(helper).name)
+        notes.append("; ".join(f"{lib} is imported by helper module(s) {', '.join(dict.fromkeys(files))}, not by the "
+                               f"file checked: replaced there by a stub (autograd libraries are refused in "
+                               f"submissions); a check whose code calls it fails" for lib, files in by_lib.items()))
     if guard.extensions:
         notes.append("compiled course extension(s) not built here, replaced by stubs (fine unless backprop calls "
                      "them): " + ", ".join(sorted(set(guard.extensions))))

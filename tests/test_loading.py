@@ -166,6 +166,28 @@ def test_a_root_above_the_package_still_finds_the_learners_package(tmp_path):
     assert "cs231n" not in _notes(report).replace("cs231n.classifiers", ""), report.notes
 
 
+def test_a_refused_library_in_a_helper_module_is_stubbed_there_not_in_the_file():
+    """fast_layers.py (a helper) imports torch; fc_net.py, the file checked, never calls it: judged on its
+    hand-written numpy, with a note. The file itself importing torch is still refused (test_sandbox_faults)."""
+    report = _validate(FIX / "packages" / "assignment2_torch_helper" / "cs231n" / "classifiers" / "fc_net.py")
+    assert report.verdict == "pass", report.render()
+    assert "torch is imported by helper module(s) fast_layers.py, not by the file checked: replaced there by a stub" \
+        in _notes(report)
+
+
+def test_a_refused_library_called_through_a_helper_fails_the_check(tmp_path):
+    tree = tmp_path / "hw"
+    shutil.copytree(FIX / "packages" / "assignment2_torch_helper", tree)
+    utils = tree / "cs231n" / "layer_utils.py"
+    utils.write_text(utils.read_text().replace("out, relu_cache = relu_forward(a)",
+                                               "out, relu_cache = relu_fast(a), a"))
+    report = _validate(tree / "cs231n" / "classifiers" / "fc_net.py")
+    assert report.verdict == "fail", report.render()
+    failing = [c for c in report.checks if c.verdict == "fail"]
+    assert failing and "'torch' is an autograd library, refused in submissions" in failing[0].message, \
+        failing[0].message
+
+
 def test_a_local_package_named_like_a_refused_library_is_the_learners():
     report = _validate(FIX / "packages" / "micrograd_local" / "network.py")
     assert report.verdict == "pass", report.render()
