@@ -132,6 +132,8 @@ class Guard:
             if parent is not None and (getattr(parent, "__bpcheck_stub__", False) or not hasattr(parent, parts[i - 1])):
                 setattr(parent, parts[i - 1], mod)
             parent = mod
+        if parts[0] == "scipy" and "scipy.special" not in sys.modules and name != "scipy.special":
+            self.stub("scipy.special", record=False)  # `import scipy` then scipy.special.erf(...)
 
     def importer(self, real_import: Callable) -> Callable:
         """__import__ for student code (the submission and its helpers)."""

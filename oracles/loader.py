@@ -460,6 +460,12 @@ def load_submission(path: str, root: str | None = None, allow: tuple[str, ...] =
 
 
 def _helpers_note(supplied: list[str], stubbed: list[str]) -> str:
+    libraries = sorted({m for m in supplied if m.startswith("scipy")})
+    supplied = [m for m in supplied if m not in libraries]
+    lib_note = (f"not installed here, bpcheck's stand-in used: {', '.join(libraries)} (erf, erfc, expit, logsumexp, "
+                f"softmax, log_softmax; anything else from it is a stub)") if libraries else ""
+    if not supplied and not stubbed:
+        return lib_note
     parts = []
     if supplied:
         parts.append("bpcheck's stand-ins used: " + ", ".join(sorted(set(supplied))))
@@ -467,7 +473,7 @@ def _helpers_note(supplied: list[str], stubbed: list[str]) -> str:
         parts.append("stubbed (test cases, data loaders, plotting; fine unless backprop calls them): "
                      + ", ".join(sorted(set(stubbed))))
     return ("course helper module(s) not included with the submission, " + "; ".join(parts)
-            + " (give --root DIR to use the course's own files)")
+            + " (give --root DIR to use the course's own files)" + (f"; {lib_note}" if lib_note else ""))
 
 
 def compat_dict(use: numpy_compat.Use) -> dict:

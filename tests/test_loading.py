@@ -203,6 +203,13 @@ def test_the_real_micrograd_is_still_refused(tmp_path):
     assert "not allowed: the submission imports 'micrograd'" in report.checks[0].message
 
 
+def test_scipy_special_is_supplied_where_scipy_is_not_installed():
+    """expit as the sigmoid (from scipy.special import expit), `import scipy` then scipy.special.erf."""
+    report = _validate(FIX / "helpers" / "network_scipy_expit.py")
+    assert report.verdict == "pass", report.render()
+    assert "not installed here, bpcheck's stand-in used: scipy.special (erf, erfc, expit" in _notes(report)
+
+
 # ---------------------------------------------------------------- numpy 1.x
 
 
