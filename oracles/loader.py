@@ -448,7 +448,9 @@ def load_submission(path: str, root: str | None = None, allow: tuple[str, ...] =
         notes.append("compiled course extension(s) not built here, replaced by stubs (fine unless backprop calls "
                      "them): " + ", ".join(sorted(set(guard.extensions))))
     notes += helper_notes
-    names = [k for k in module.__dict__ if not k.startswith("__")]
+    # a name the file imported from a stubbed or stood-in helper (`from reg_utils import forward_propagation`)
+    # is not the learner's code: never driven as an entry point (its calls still work from the file's globals)
+    names = [k for k in module.__dict__ if not k.startswith("__") and not _borrowed(module.__dict__[k])]
     impl = types.SimpleNamespace(**{k: module.__dict__[k] for k in names})
     # "Class.method" entries let style detection tell TwoLayerNet.gradient from TwoLayerNet.loss.
     methods = []
@@ -457,6 +459,16 @@ def load_submission(path: str, root: str | None = None, allow: tuple[str, ...] =
         if isinstance(v, type) and getattr(v, "__module__", None) == module_name:
             methods += [f"{k}.{a}" for a in dir(v) if not a.startswith("__")]
     return Loaded(impl, notes, names + methods, [compat_dict(u) for u in dict.fromkeys(compat)])
+
+
+def _borrowed(value) -> bool:
+    """True for a stub, or a function/class of a module bpcheck stubbed or stood in for."""
+    if isinstance(value, Stub) or getattr(value, "__bpcheck_stub__", False) is True:
+        return True
+    if isinstance(value, types.ModuleType):
+        return False
+    mod = sys.modules.get(getattr(value, "__module__", None) or "")
+    return bool(getattr(mod, "__bpcheck_stub__", False))
 
 
 def _helpers_note(supplied: list[str], stubbed: list[str]) -> str:

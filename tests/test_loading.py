@@ -210,6 +210,21 @@ def test_scipy_special_is_supplied_where_scipy_is_not_installed():
     assert "not installed here, bpcheck's stand-in used: scipy.special (erf, erfc, expit" in _notes(report)
 
 
+def test_functions_imported_from_stubbed_helpers_are_never_driven_as_the_learners():
+    """Course 2 imports forward_propagation/backward_propagation from reg_utils (not submitted): driving
+    those stubs as the learner's two-layer entry points FAILed every correct file with a StubError."""
+    report = _validate(FIX / "helpers" / "regularization_c2.py")
+    assert report.verdict != "fail", report.render()
+    assert not any("StubError" in c.message or "not available here" in c.message for c in report.checks)
+    assert "reg_utils" in _notes(report)
+
+
+def test_course_helper_stand_ins_are_not_style_evidence():
+    """dnn_utils' relu_backward/sigmoid_backward (bpcheck's stand-ins) are not the learner's functions."""
+    report = _validate(FIX / "notebook" / "deep_nn_step_by_step.ipynb")
+    assert "relu_backward" not in report.style_reason and "L_model_forward" in report.style_reason
+
+
 # ---------------------------------------------------------------- numpy 1.x
 
 
