@@ -4,7 +4,9 @@
 joined in order. IPython-only lines become ``pass`` so the rest parses and keeps its line numbers:
 line magics (``%matplotlib inline``), shell lines (``!pip install ...``, ``files = !ls``), help
 (``np.dot?``). A cell magic decides its cell: ``%%time``/``%%capture`` cells run their code, cells of
-another language (``%%bash``, ``%%html``, ``%%writefile``) are dropped. Messages name the cell:
+another language (``%%bash``, ``%%html``, ``%%writefile``) are dropped, and so is a cell that defines
+no function or class and parses neither as Python 3 nor as Python 2 (Jupyter runs cells one by one).
+Messages name the cell:
 ``cell 12, line 3`` (``Notebook.where``).
 
 nbconvert ``.py`` exports need no reading here: their ``get_ipython().run_line_magic(...)`` lines
@@ -37,6 +39,7 @@ class Notebook:
     cells: list[tuple[int, int]] = field(default_factory=list)  # (first line, cell number), 1-based
     magic_lines: list[int] = field(default_factory=list)
     dropped_cells: list[tuple[int, str]] = field(default_factory=list)  # (cell number, magic)
+    unparsed_cells: list[tuple[int, str]] = field(default_factory=list)  # (cell number, syntax error)
 
     def where(self, line: int | None) -> str:
         """'cell 12, line 3' for a line of the joined source."""
@@ -103,6 +106,27 @@ def _cells(text: str) -> list[tuple[int, str]]:
     return out
 
 
+_DEFINES = re.compile(r"^(async\s+def|def|class)\s", re.M)
+
+
+def _unparsable(src: str, filename: str) -> str | None:
+    """None when the cell parses as Python 3 or converts from Python 2; else 'line N: why'."""
+    import ast
+
+    try:
+        ast.parse(src, filename=filename)
+        return None
+    except SyntaxError as e:
+        why = f"line {e.lineno}: {e.msg}"
+    try:
+        from oracles import py2
+
+        ast.parse(py2.convert(src, filename).source, filename=filename)
+        return None
+    except Exception:  # noqa: BLE001 - any failure of the converter means: not Python 2 either
+        return why
+
+
 def read_notebook(path: Path) -> Notebook:
     """The code cells of a .ipynb file as one Python source (IPython lines neutralised)."""
     text = path.read_text(encoding="utf-8", errors="replace")
@@ -124,6 +148,12 @@ def read_notebook(path: Path) -> Notebook:
         src, magics = strip_magics(src)
         if not src.endswith("\n"):
             src += "\n"
+        broken = _unparsable(src, path.name)
+        if broken and not _DEFINES.search(src):
+            # Jupyter runs each cell alone: a test cell that does not parse here (an f-string with nested
+            # quotes, valid from Python 3.12) never stopped the notebook's functions from being defined
+            nb.unparsed_cells.append((number, broken))
+            continue
         nb.cells.append((line, number))
         nb.magic_lines += [line + m - 1 for m in magics]
         parts.append(src)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from oracles.case import Case
-from oracles.numpy_compat import describe_uses
+from oracles.numpy_compat import compat_findings
 from oracles.observation import CHECKS, Observation
 from oracles.styles._configs import REG_ON, split_entry, wants_reg
 from reports.validate_losses import fd_value, loss_convention
@@ -509,9 +509,11 @@ class Judge:
                 f"the submission created files while being checked: {', '.join(files[:8])}; they are ignored "
                 f"(results only travel over an authenticated pipe, and file contents cannot be written in the "
                 f"sandbox)", bug_class="files_written"))
-        if self.sb.compat:  # loader hook: numpy 1.x APIs, fine on the course's numpy, judged via oracles/numpy_compat
-            report.checks.append(Check("numpy 2 compatibility", "warn", describe_uses(
-                self.sb.compat, strict=self.o.strict_numpy), bug_class="numpy_1x_api"))
+        # loader hook: numpy 1.x APIs (fine on the course's numpy) and Python 2 '/' that truncated (notes)
+        warn, notes = compat_findings(self.sb.compat, strict=self.o.strict_numpy)
+        if warn:
+            report.checks.append(Check("numpy 2 compatibility", "warn", warn, bug_class="numpy_1x_api"))
+        report.notes += notes
         if self.patched:
             report.notes.append("monkey-patched (restored after each call): " + ", ".join(sorted(self.patched)))
         if self.sb.events:
