@@ -79,6 +79,7 @@ class _Seq:
         f0, self.per_sample, _, z_last = self.run(0, self.x, cache=True)
         self.f0 = f0
         # what one loss evaluation rounds relative to: the per-sample losses and the logits behind them
+        z_last = z_last.reshape(len(z_last), -1)  # a (m, C, H, W) output (loss 'dot') counts per sample too
         width = math.sqrt(z_last.shape[1] + 1)
         self.round_terms = float((np.abs(self.per_sample) + width * np.abs(z_last).max(axis=1)).sum()) * self.scale
 

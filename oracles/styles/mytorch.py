@@ -4,6 +4,8 @@ Entry points
 * ``layers``: the file's ``Linear`` and activation classes assembled into a net of any depth,
   ending in its ``MSELoss`` or ``CrossEntropyLoss`` (Y one-hot, shape (N, C)): the loss, dLdW and
   dLdb of every Linear, dLdA of the input and of every hidden activation.
+* ``layer:BatchNorm1d``, ``layer:Flatten``: single layers from the layer table, checked alone
+  (oracles/styles/mytorch_layers.py).
 * ``MLP0`` / ``MLP1`` / ``MLP4``: the file's models (fixed 2-3, 2-3-2, 2-4-8-8-4-2 nets, ReLU after
   every Linear): weights set in ``model.layers``, ``model.forward(A0)``, ``model.backward(dLdA)``
   with the gradient of the mean 1/2 ||A - Y||^2 as dLdA (the models carry no loss).
@@ -37,6 +39,7 @@ import numpy as np
 
 from oracles.case import Case, SpecSpace
 from oracles.observation import Observation
+from oracles.styles import mytorch_layers
 from oracles.styles._common import Recorder, Snapshot, UnsupportedCase, get, positional_count, require
 
 __all__ = ["MODELS", "ENTRIES", "entry_points", "spec_space", "run", "own_loss", "era"]
@@ -133,10 +136,12 @@ def entry_points(impl) -> list[str]:
         if isinstance(cls, type) and callable(getattr(cls, "forward", None)) and callable(
                 getattr(cls, "backward", None)):
             out.append(name)
-    return out
+    return out + mytorch_layers.entry_points(impl)
 
 
 def spec_space(impl, entry: str) -> SpecSpace:
+    if entry.startswith(mytorch_layers.PREFIX):
+        return mytorch_layers.spec_space(impl, entry)
     if entry in MODELS:
         return SpecSpace(layout="rows", min_layers=len(MODELS[entry]) - 1, max_layers=len(MODELS[entry]) - 1,
                          hidden_activations=("relu",), outputs=(("quadratic", ("relu",)),), targets=("dense",),
@@ -296,13 +301,16 @@ def _run(impl, case: Case, entry: str, rec: Recorder, *, loss_only: bool = False
 def run(impl, case: Case, entry: str) -> Observation:
     require(spec_space(impl, entry), case, "mytorch", entry)
     rec = Recorder(case)
-    _run(impl, case, entry, rec)
+    if entry.startswith(mytorch_layers.PREFIX):
+        mytorch_layers.run(impl, case, entry, rec)
+    else:
+        _run(impl, case, entry, rec)
     return rec.obs
 
 
 def own_loss(impl, case: Case, entry: str) -> float | None:
     require(spec_space(impl, entry), case, "mytorch", entry)
-    if entry in MODELS:
+    if entry in MODELS or entry.startswith(mytorch_layers.PREFIX):
         return None
     rec = Recorder(case)
     _run(impl, case, entry, rec, loss_only=True)
