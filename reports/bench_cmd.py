@@ -5,7 +5,8 @@
   ([784, 30, 10] sigmoid MLP, batch 16, float64). Both sides single-threaded (torch by
   set_num_threads(1), numpy's BLAS by running the section in a child with *_NUM_THREADS=1). The
   speed-ups judged against the targets are ratios of process CPU time (the work done, which
-  other jobs on a shared machine barely move); wall-clock seconds and ratios are reported too.
+  other jobs on a shared machine barely move); wall-clock seconds and ratios are reported too. Then
+  the conv target: screen and localise one wrong element of a conv weight gradient (oracles.conv_bench).
 * ``epoch``: one epoch of the per-sample, full-matrix and layer-based references and of torch eager
   on 784-30-10, 10,000 synthetic MNIST-shaped samples, mini-batch 10 and 100; the full-matrix
   GFLOP/s at a large batch next to this machine's numpy GEMM peak measured in the same run.
@@ -20,7 +21,7 @@
 
 Exit 0 when every target of the sections run is met (TARGETS: full >= 300x gradcheck slow, screen
 >= 10x gradcheck fast warm and cold, screen+localise >= 1000x gradcheck fast on the bug, agreement
-<= 1e-8 and the bug named; validate <= 1.5x the torch import; 500 submissions projected <= 10 min),
+<= 1e-8 and the bug named; conv < 1 s; validate <= 1.5x the torch import; 500 submissions projected <= 10 min),
 1 otherwise.
 torch is imported lazily, inside the functions.
 """
@@ -38,8 +39,8 @@ import numpy as np
 
 from reports.bench_commands import ROOT, TARGETS, bench_grade, bench_validate, make_class
 
-__all__ = ["register", "run", "bench_fd", "bench_epoch", "bench_validate", "bench_grade", "make_class", "gemm_peak",
-           "format_table", "TARGETS", "SECTIONS"]
+__all__ = ["register", "run", "bench_fd", "bench_conv", "bench_epoch", "bench_validate", "bench_grade", "make_class",
+           "gemm_peak", "format_table", "TARGETS", "SECTIONS"]
 
 SECTIONS = ("fd", "epoch", "validate", "grade")
 SINGLE_THREAD_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -266,8 +267,10 @@ def bench_fd(sizes=(784, 30, 10), batch: int = 16, seed: int = 0, repeats: int =
     }
     out["localise_found_bug"] = found["failing"] == [bug_name] and loc is not None and loc.index == (_BiasBug.index,)
     _ratios(out, "localise_speedup_vs_gradcheck_fast", "gradcheck_fast_bug", "localise")
+    out["conv"] = bench_conv(repeats=max(1, repeats // 2))
     out["targets"] = {k: v for k, v in TARGETS.items()}
     out["targets_met"] = bool(
+        out["conv"]["target_met"] and
         out["full_speedup_vs_gradcheck_slow"] >= TARGETS["full_speedup_vs_gradcheck_slow"]
         and out["screen_speedup_vs_gradcheck_fast"] >= TARGETS["screen_speedup_vs_gradcheck_fast"]
         and out["screen_speedup_vs_gradcheck_fast_cold"] >= TARGETS["screen_speedup_vs_gradcheck_fast"]
@@ -276,6 +279,33 @@ def bench_fd(sizes=(784, 30, 10), batch: int = 16, seed: int = 0, repeats: int =
         and out["screen_passed"]
         and out["localise_found_bug"]
     )
+    return out
+
+
+def bench_conv(seed: int = 0, repeats: int = 2) -> dict:
+    """One wrong element of a conv weight gradient (oracles.conv_bench: [3x8x8] inputs, 4 filters 3x3,
+    batch 4): the screen names the tensor, localise the element; target < 1 s for the two together."""
+    from oracles import finite_diff as fd
+    from oracles.conv_bench import SPEC, one_wrong_conv_weight
+
+    case, grads, where = one_wrong_conv_weight(seed)
+    found: dict = {}
+
+    def screen_then_localise():
+        s = fd.screen(case, grads)
+        found["failing"] = sorted(k for k, v in s.items() if v.status == "fail")
+        found["loc"] = fd.localise(case, grads, found["failing"])
+
+    screen_then_localise()  # warm-up (imports, allocations)
+    out: dict = {"net": SPEC.describe(), "batch": case.m, "n_params": SPEC.n_params, "planted": ["W1", list(where)]}
+    out["seconds"], out["cpu_seconds"] = _best2(screen_then_localise, repeats)
+    out["localise_only_seconds"], out["localise_only_cpu_seconds"] = _best2(
+        lambda: fd.localise(case, grads, ["W1"]), repeats)
+    loc = found["loc"].get("W1")
+    out["failing_tensors"] = found["failing"]
+    out["localised"] = list(loc.index) if loc is not None else None
+    out["found_bug"] = found["failing"] == ["W1"] and loc is not None and loc.index == where
+    out["target_met"] = bool(out["found_bug"] and out["cpu_seconds"] < TARGETS["conv_localise_seconds"])
     return out
 
 
@@ -460,6 +490,12 @@ def format_table(results: dict) -> str:
              f"named {fd['localised']['failing_tensors']} {fd['localised']['index']} "
              f"(planted {fd['planted']['tensor']} {fd['planted']['index']})"),
         ]
+    cv = (fd or {}).get("conv")
+    if cv:
+        rows.append(("fd", "conv: screen + localise, one W1 element off", _fmt(cv["seconds"], " s"),
+                     f"{cv['net']}, batch {cv['batch']}: named {cv['failing_tensors']} {cv['localised']} (planted "
+                     f"{cv['planted']}); localise alone {_fmt(cv['localise_only_seconds'], ' s')} "
+                     f"(target < {TARGETS['conv_localise_seconds']:g} s)"))
     ep = results.get("epoch")
     if ep:
         for bs in ep["batches"]:

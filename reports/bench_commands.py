@@ -19,6 +19,7 @@ TARGETS = {
     "max_norm_rel_err": 1e-8,
     "validate_over_torch_import": 1.5,
     "grade_500_seconds": 600.0,
+    "conv_localise_seconds": 1.0,
 }
 ROOT = Path(__file__).resolve().parent.parent
 
