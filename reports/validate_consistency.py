@@ -45,6 +45,8 @@ def contradictions(report: ValidationReport) -> list[str]:
             bad = [f for f, v in rows.get(entry, {}).items() if f.startswith("grad_") and v in ("fail", "error")]
             if bad:
                 out.append(f"{c.name}: 'every gradient matches' beside failing {', '.join(bad)}")
+        if "forward pass is wrong" in f"{c.plain}\n{text}" and rows.get(entry, {}).get("loss") == "pass":
+            out.append(f"{c.name}: 'the forward pass is wrong' beside a passing loss check")
         for a, b in _SAME_NUMBERS.findall(text):
             if a == b and "differ" in text:
                 out.append(f"{c.name}: a difference the printed digits do not show ({a} vs {b})")

@@ -16,12 +16,14 @@ import numpy as np
 
 from oracles.case import Case
 from oracles.observation import CHECKS, Observation
-from oracles.styles._configs import REG_ON, split_entry, wants_reg
+from oracles.styles._configs import REG_ON, configured, split_entry, wants_reg
 from reports.validate_losses import fd_value, loss_convention
 from reports.validate_report import _RANK, Check, ValidationOptions, ValidationReport
 from reports.validate_rows import _STRESS, RowsMixin, _Row, _short
 
 __all__ = ["Judge"]
+
+HIDDEN = "hidden"  # the judge's configuration key for a whole net's hidden activation
 
 # Regimes cycled over the case index: mostly ordinary, then the stress regimes.
 _REGIMES = (None, None, None, None, None, None, "tiny", "large_logits", "saturated", "near_kink")
@@ -113,17 +115,38 @@ class Judge(RowsMixin):
         return cases
 
     def configurations(self, entry: str, space) -> list[tuple[str, object]]:
-        """(entry name, space) to judge: L2 is its own configuration, so a bug only with reg > 0 says so."""
-        if not space.allow_reg or split_entry(entry)[1]:
+        """(entry name, space) to judge, one configuration per line so a bug in one says which (issue 9):
+        L2 on is its own line, and so is every hidden activation a whole net offers (MultiLayerNet's
+        activation='sigmoid', FullyConnectedNet's activation=...); the plain entry keeps one, relu when offered.
+        Both are the judge's configurations: the driver reads them from the Case's Spec."""
+        if split_entry(entry)[1]:
             return [(entry, replace(space, allow_reg=False))] if space.allow_reg else [(entry, space)]
-        return [(entry, replace(space, allow_reg=False)), (f"{entry} ({REG_ON})", space)]
+        acts = tuple(space.hidden_activations)
+        whole_net = ":" not in entry and entry != "layers" and space.max_layers >= 2
+        out = []
+        default = space
+        if whole_net and space.uniform_hidden and len(acts) > 1:
+            first = "relu" if "relu" in acts else acts[0]
+            default = replace(space, hidden_activations=(first,))
+            others = [a for a in acts if a != first]
+            self.notes.append(f"{entry}: hidden activation {first}; the other choices ({', '.join(others)}) are "
+                              f"judged each on its own line")
+            out += [(configured(entry, HIDDEN, a, quote=True), replace(space, hidden_activations=(a,),
+                                                                        allow_reg=False)) for a in others]
+        if space.allow_reg:
+            return [(entry, replace(default, allow_reg=False)), *out, (f"{entry} ({REG_ON})", default)]
+        return [(entry, default), *out]
 
     def child_entry(self, entry: str) -> str:
-        """The driver's name for an entry (L2 on is the judge's configuration, not the driver's)."""
+        """The driver's name for an entry (L2 on and the hidden activation are the judge's configurations)."""
         base, config = split_entry(entry)
-        if config.get("reg"):
-            return base if len(config) == 1 else entry.replace(f", {REG_ON}", "")
-        return entry
+        if not config:
+            return entry
+        kept = [(k, v) for k, v in config.items() if k not in ("reg", HIDDEN)]
+        if not kept:
+            return base
+        inner = entry[len(base) + 2:-1].split(", ")
+        return f"{base} ({', '.join(p for p in inner if p != REG_ON and not p.startswith(HIDDEN + '='))})"
 
     def row(self, entry: str, family: str) -> _Row:
         key = (entry, family)
@@ -291,7 +314,12 @@ class Judge(RowsMixin):
                 row.warn_message = ("writes into dout in place, as the course's own Relu does: harmless in a "
                                     "plain chain, wrong wherever dout is used again")
             if diagnoses is None:
-                diagnoses = self.diagnose(case, verdicts, obs, exp)
+                # a loss that passes under the file's convention (Saito's 1e-7 in the log) is no evidence
+                # of a wrong forward pass: the hypotheses see it as passed
+                loss_fine = "loss" in conv_fams or (loss_note is not None and loss_note[0] in ("precision",
+                                                                                             "convention"))
+                diagnoses = self.diagnose(case, [v for v in verdicts if not (loss_fine and v.check == "loss")]
+                                          if loss_fine else verdicts, obs, exp)
             if status == "fail" and diagnoses and diagnoses[0].bug_class == "kink_convention":
                 status = "warn"
                 row.warn_message = "a different subgradient at exact kinks (relu'(0)); torch uses 0"

@@ -90,10 +90,10 @@ class RowsMixin:
         if verdicts and not any(d.bug_class == "raised" for d in diagnoses or []):
             from oracles.diagnose.chain import chain_line
 
-            chain = chain_line(case, verdicts)
+            chain = chain_line(case, verdicts, loss_wrong=self.loss_wrong(row, verdicts))
             if chain and row.family.startswith("grad_"):
                 diag = chain + ("\n" + diag if diag else "")
-        plain = _plain(row.family, bug, diagnoses or [], verdicts or [], case, msg)
+        plain = _plain(row.family, bug, diagnoses or [], verdicts or [], case, msg, self.loss_wrong(row, verdicts))
         head = _head(verdict, row, n_bad)
         if verdict == "warn" and row.warn_message:
             head += f" ({row.warn_message})"
@@ -113,6 +113,13 @@ class RowsMixin:
         return Check(row.name, verdict, f"{head}; first: case {case.case_id} ({case.describe()})\n{msg}",
                      diagnosis=diag, bug_class=bug, n_cases=row.n_cases, n_failed=n_bad, case=small,
                      snippet=snippet, plain=plain)
+
+    def loss_wrong(self, row: _Row, verdicts) -> bool:
+        """The entry's loss failed as judged (conventions applied) and this case's own loss verdict failed."""
+        loss_row = self.rows.get((row.name.split(": ")[0], "loss"))
+        if loss_row is None or not loss_row.statuses["fail"]:
+            return False
+        return any(v.check == "loss" and not v.passed and v.status != "error" for v in verdicts or [])
 
     def shrink(self, row: _Row, case: Case) -> Case:
         try:
@@ -171,7 +178,8 @@ def _short(text: str, limit: int = 400) -> str:
     return text if len(text) <= limit else text[: limit - 30].rstrip() + f" ... ({len(text)} chars)"
 
 
-def _plain(family: str, bug: str | None, diagnoses: list, verdicts: list, case: Case, msg: str) -> str:
+def _plain(family: str, bug: str | None, diagnoses: list, verdicts: list, case: Case, msg: str,
+           loss_wrong: bool = False) -> str:
     """One line a student reads first: what is wrong, in words, before the evidence."""
     from oracles.diagnose import BUG_CLASSES
 
@@ -182,7 +190,7 @@ def _plain(family: str, bug: str | None, diagnoses: list, verdicts: list, case: 
     if family.startswith("grad_"):
         from oracles.diagnose.chain import chain_line
 
-        chain = chain_line(case, verdicts)
+        chain = chain_line(case, verdicts, loss_wrong=loss_wrong)
         if chain:
             return _short(chain + (f" (likely: {likely})" if likely else ""), 300)
     if family == "self_consistency":

@@ -27,7 +27,7 @@ def _line(wrong: dict[str, float], loss: float = 1.0) -> str | None:
     exp = torch_autograd.expected(case)
     grads = {k: v * wrong.get(k, 1.0) for k, v in exp.grads.items()}
     obs = replace(exp, grads=grads, loss=exp.loss * loss, updated=None, trajectory=None)
-    return chain_line(case, compare_observation(case, obs, exp))
+    return chain_line(case, compare_observation(case, obs, exp), loss_wrong=loss != 1.0)
 
 
 @pytest.mark.parametrize("wrong, words", [

@@ -36,6 +36,9 @@ def _report(checks, notes=()) -> ValidationReport:
     ([Check("Network: update", "error", "x")], ["Network: no update method: update not checked"], "note"),
     ([Check("Network: loss", "fail", "x", diagnosis="forward_pass: the loss itself differs (0.682512 vs 0.682512)")],
      [], "digits"),
+    ([Check("Net: loss", "pass", "x"), Check("Net: grad_W", "fail", "x", plain="dW1 wrong: the loss differs too, so "
+                                             "the forward pass is wrong and every gradient after it")],
+     [], "passing loss"),
 ])
 def test_each_contradiction_seen_on_real_files_is_detected(checks, notes, words):
     found = contradictions(_report(checks, notes))
@@ -89,6 +92,7 @@ def test_no_convention_beside_a_wrong_forward_pass():
 @pytest.mark.parametrize("path", [
     "nielsen/transposed_dw.py", "nielsen/sigma_prime_of_a.py", "nielsen/wrong_layer_weights.py",
     "dlai/L_model_relu_derivative_on_a.py", "saito/affine_dw_transposed.py", "cs231n/reg_gradient_missing.py",
+    "saito/deepnet_sigmoid_only_bug.py",
 ])
 def test_buggy_fixtures_read_consistently_with_a_plain_line_first_and_short_lines(path):
     r = validate_file(SUBMISSIONS / path, cases=8, shrink=False, timeout=5.0)

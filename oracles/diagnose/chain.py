@@ -28,19 +28,16 @@ def _names(keys: Iterable[str]) -> str:
     return ", ".join(_d(k) for k in keys)
 
 
-def chain_line(case: Case, verdicts: Iterable[TensorVerdict]) -> str | None:
+def chain_line(case: Case, verdicts: Iterable[TensorVerdict], *, loss_wrong: bool = False) -> str | None:
     """'dW2, db2 right; dW1, db1 wrong: ...' for a case whose gradients were compared, else None.
 
     Only tensors that were actually compared are named; a gradient that raised or came back unusable
-    is 'not usable', never 'right'."""
+    is 'not usable', never 'right'. ``loss_wrong``: the judge's verdict on the loss (after conventions such
+    as Saito's 1e-7 inside the log, which a raw loss verdict does not know about)."""
     right: set[str] = set()
     wrong: set[str] = set()
     unusable: set[str] = set()
-    loss_wrong = False
     for v in verdicts:
-        if v.check == "loss":
-            loss_wrong = loss_wrong or (not v.passed and v.status != "error")
-            continue
         if not v.check.startswith("grad_"):
             continue
         k = _key(v.name) or v.name

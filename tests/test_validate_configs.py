@@ -1,0 +1,40 @@
+"""Issue 9 section 3: every configuration a file offers is its own line; a bug in one fails the file, saying which."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from reports.validate import validate_file
+from reports.validate_judge import Judge
+
+SUBMISSIONS = Path(__file__).parent / "submissions"
+
+
+def _by_name(report):
+    return {c.name: c for c in report.checks}
+
+
+def test_a_bug_only_in_a_non_default_hidden_activation_fails_on_that_line():
+    r = validate_file(SUBMISSIONS / "saito" / "deepnet_sigmoid_only_bug.py", cases=8, shrink=False, timeout=5.0)
+    rows = _by_name(r)
+    assert rows["MultiLayerNet: grad_W"].verdict == "pass"  # the default (relu) is right
+    bad = rows["MultiLayerNet (hidden='sigmoid'): grad_W"]
+    assert bad.verdict == "fail" and bad.bug_class == "derivative_at_activation", bad.diagnosis
+    assert r.verdict == "fail"
+    assert "MultiLayerNet (hidden='sigmoid')" in r.render().split("problems:")[1].splitlines()[1]
+
+
+def test_a_correct_net_passes_every_configuration_each_on_its_own_line():
+    r = validate_file(SUBMISSIONS / "saito" / "multilayer_weight_decay.py", cases=8, shrink=False, timeout=5.0)
+    rows = _by_name(r)
+    assert r.verdict == "pass", r.render()
+    assert {"MultiLayerNet: grad_W", "MultiLayerNet (hidden='sigmoid'): grad_W",
+            "MultiLayerNet (reg > 0): grad_W"} <= set(rows)
+
+
+def test_the_driver_is_called_without_the_judges_own_configurations():
+    j = Judge.__new__(Judge)
+    assert j.child_entry("MultiLayerNet (hidden='tanh')") == "MultiLayerNet"
+    assert j.child_entry("MultiLayerNet (reg > 0)") == "MultiLayerNet"
+    assert j.child_entry("Network (cost=CrossEntropyCost)") == "Network (cost=CrossEntropyCost)"
+    assert j.child_entry("Network (activation='ReLU')") == "Network (activation='ReLU')"
