@@ -252,6 +252,7 @@ class Judge(RowsMixin):
                 row = self.row(entry, fam)
                 row.n_cases += 1
                 row.statuses[status] += 1
+                row.outcomes.append((case, not ours))
                 row.kinds["ours" if ours else "fault"] += 1
                 row.bad_ordinary += 1
                 row.ordinary_statuses[status] += 1
@@ -285,6 +286,7 @@ class Judge(RowsMixin):
         for fam, vs in by_family.items():
             row = self.row(entry, fam)
             row.n_cases += 1
+            row.outcomes.append((case, False))  # set to True below when this family fails here
             if fam not in bad_fams:
                 row.statuses["pass"] += 1
                 continue
@@ -324,6 +326,7 @@ class Judge(RowsMixin):
                 status = "warn"
                 row.warn_message = "a different subgradient at exact kinks (relu'(0)); torch uses 0"
             row.statuses[status] += 1
+            row.outcomes[-1] = (case, status == "fail")
             if status == "fail":
                 row.kinds["raised" if raised else "mismatch"] += 1
             ordinary = case.tags[:1] not in _STRESS

@@ -31,6 +31,7 @@ class _Row:
     bad_finite_loss: int = 0  # failing loss cases whose loss is not simply +inf
     kinds: Counter = field(default_factory=Counter)  # failing cases by kind: mismatch, raised, fault, ours
     saturated: int = 0  # loss cases off only because an output probability rounds to 0 or 1
+    outcomes: list = field(default_factory=list)  # (case, failed): inputs a bug needs (oracles.diagnose.conditions)
 
 
 class RowsMixin:
@@ -87,6 +88,11 @@ class RowsMixin:
             bug = "unclassified"
         if row.family == "self_consistency" and verdict == "fail":
             bug = "loss_grad_mismatch"
+        cond = self.condition(row) if verdict == "fail" else None
+        if cond is not None and bug in _GENERIC_BUGS:
+            # the inputs the failure needs say more than "raised" or "the forward pass is wrong"
+            diag = f"{cond.bug_class}: {cond.message}" + ("\n" + diag if diag else "")
+            bug = cond.bug_class
         if verdicts and not any(d.bug_class == "raised" for d in diagnoses or []):
             from oracles.diagnose.chain import chain_line
 
@@ -113,6 +119,24 @@ class RowsMixin:
         return Check(row.name, verdict, f"{head}; first: case {case.case_id} ({case.describe()})\n{msg}",
                      diagnosis=diag, bug_class=bug, n_cases=row.n_cases, n_failed=n_bad, case=small,
                      snippet=snippet, plain=plain)
+
+    def condition(self, row: _Row):
+        """A condition every failing ordinary case of the row meets and some case that passed everywhere in
+        the same entry does not: a batch without the highest class, a batch of one (issue 9: valid inputs
+        real code crashes on). Stress cases (saturated, huge logits) fail for reasons of their own."""
+        from oracles.diagnose import conditions
+
+        entry = row.name.split(": ")[0]
+        failed_anywhere = {id(c) for (e, _f), r in self.rows.items() if e == entry for c, bad in r.outcomes if bad}
+        passed = {id(c): c for (e, _f), r in self.rows.items() if e == entry for c, _ in r.outcomes
+                  if id(c) not in failed_anywhere}
+        ok = [(c, False) for c in passed.values()]
+        for stress_too in (True, False):  # every failing case first, then the ordinary ones alone
+            failing = [(c, True) for c, bad in row.outcomes if bad and (stress_too or c.tags[:1] not in _STRESS)]
+            found = [d for d in conditions(failing + ok) if d.bug_class in ("class_absent", "single_sample_only")]
+            if found:
+                return found[0]
+        return None
 
     def loss_wrong(self, row: _Row, verdicts) -> bool:
         """The entry's loss failed as judged (conventions applied) and this case's own loss verdict failed."""
@@ -178,6 +202,10 @@ def _short(text: str, limit: int = 400) -> str:
     return text if len(text) <= limit else text[: limit - 30].rstrip() + f" ... ({len(text)} chars)"
 
 
+_GENERIC_BUGS = (None, "raised", "unclassified", "forward_pass", "shape", "layer_break", "constant_factor",
+                 "zero_grad", "large_inputs")
+
+
 def _plain(family: str, bug: str | None, diagnoses: list, verdicts: list, case: Case, msg: str,
            loss_wrong: bool = False) -> str:
     """One line a student reads first: what is wrong, in words, before the evidence."""
@@ -185,8 +213,11 @@ def _plain(family: str, bug: str | None, diagnoses: list, verdicts: list, case: 
 
     first = next((d for d in diagnoses if d.bug_class not in ("unclassified",)), None)
     likely = BUG_CLASSES.get(bug or "", "") if bug not in (None, "unclassified", "raised") else ""
+    if bug in ("class_absent", "single_sample_only"):
+        where = next((ln.split(" (at ", 1)[1].rstrip(")") for ln in msg.splitlines() if " (at " in ln), "")
+        return likely + (f" (raised at {where})" if where else "")
     if first is not None and first.bug_class == "raised":
-        return _short(msg.splitlines()[0].split(" > ", 1)[-1] if msg else first.message, 240)
+        return _short(_unprefixed(msg.splitlines()[0] if msg else first.message, family), 240)
     if family.startswith("grad_"):
         from oracles.diagnose.chain import chain_line
 
@@ -198,4 +229,13 @@ def _plain(family: str, bug: str | None, diagnoses: list, verdicts: list, case: 
     if likely:
         return likely
     line = msg.splitlines()[0] if msg else family
-    return _short(line.split(" > ", 1)[-1], 240)
+    return _short(_unprefixed(line, family), 240)
+
+
+def _unprefixed(line: str, family: str) -> str:
+    """'case 1f > loss: X raised ...' -> 'X raised ...': the same fault reads the same in every row."""
+    line = line.split(" > ", 1)[-1]
+    for fam in (family, "loss", "grad_W", "grad_b", "update", "trajectory", "grad_x", "grad_hidden"):
+        if line.startswith(fam + ": "):
+            return line[len(fam) + 2:]
+    return line

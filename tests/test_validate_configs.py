@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from reports.validate import validate_file
 from reports.validate_judge import Judge
 
@@ -38,3 +40,16 @@ def test_the_driver_is_called_without_the_judges_own_configurations():
     assert j.child_entry("MultiLayerNet (reg > 0)") == "MultiLayerNet"
     assert j.child_entry("Network (cost=CrossEntropyCost)") == "Network (cost=CrossEntropyCost)"
     assert j.child_entry("Network (activation='ReLU')") == "Network (activation='ReLU')"
+
+
+@pytest.mark.parametrize("path, bug, line", [
+    ("cs231n/onehot_from_max_label.py", "class_absent", "onehot_from_max_label.py:26"),
+    ("cs231n/squeeze_single_sample.py", "single_sample_only", "squeeze_single_sample.py:26"),
+])
+def test_valid_inputs_real_code_crashes_on_are_failures_naming_the_input_and_the_line(path, bug, line):
+    r = validate_file(SUBMISSIONS / path, cases=24, shrink=False, timeout=5.0)
+    grad = _by_name(r)["TwoLayerNet: grad_W"]
+    assert r.verdict == "fail" and grad.verdict == "fail"
+    assert grad.bug_class == bug, grad.diagnosis
+    problems = r.render().split("problems:")[1].split("\n\n")[0]
+    assert line in problems and "TwoLayerNet" in problems

@@ -37,6 +37,8 @@ BUG_CLASSES: dict[str, str] = {
     "layer_break": "the backward recursion breaks at one layer: the layers above are right",
     "one_hot_only": "right with one-hot targets, wrong with label targets",
     "batch_only": "right for one sample, wrong for batches",
+    "class_absent": "wrong or crashes on a batch that misses the highest class (sized from y.max(), not the classes)",
+    "single_sample_only": "wrong or crashes on a batch of one sample",
     "unclassified": "a mismatch no hypothesis explains",
     # normalisation and dropout (the layer table's mutants, reference/mutants_norm.py)
     "bn_no_mean_path": "batchnorm backward ignores the gradient through the batch mean",
