@@ -100,6 +100,8 @@ class RowsMixin:
             if chain and row.family.startswith("grad_"):
                 diag = chain + ("\n" + diag if diag else "")
         plain = _plain(row.family, bug, diagnoses or [], verdicts or [], case, msg, self.loss_wrong(row, verdicts))
+        if row.family == "loss" and verdict == "fail" and bug not in ("class_absent", "single_sample_only"):
+            bug, plain = self.cost_function(row, bug, plain, obs)
         head = _head(verdict, row, n_bad)
         if verdict == "warn" and row.warn_message:
             head += f" ({row.warn_message})"
@@ -137,6 +139,28 @@ class RowsMixin:
             if found:
                 return found[0]
         return None
+
+    def cost_function(self, row: _Row, bug, plain: str, obs) -> tuple:
+        """A failing loss row names the file's cost function (total_cost, compute_cost: outside the gradient
+        path, so only this check sees it), and blames its L2 term when the same entry's loss is right
+        with reg = 0 (issue 9: a cost that disagrees with the loss the gradients imply, named)."""
+        from oracles.styles._configs import REG_ON, wants_reg
+
+        called = sorted(getattr(obs, "called", []) or [])
+        src = next((u for u in called if "cost" in u.lower().rsplit(".", 1)[-1]), None)
+        entry = row.name.split(": ")[0]
+        if wants_reg(entry):
+            base = entry.replace(f", {REG_ON}", "").replace(f" ({REG_ON})", "")
+            # verdicts as reported (saturated cases not judged): the base entry's rows are made first
+            judged = {c.name: c.verdict for c in self.report.checks}
+            grads_ok = all(self.rows[(entry, f)].bad_ordinary == 0 for f in ("grad_W", "grad_b")
+                           if (entry, f) in self.rows)
+            if judged.get(f"{base}: loss") == "pass" and grads_ok:
+                return "reg_cost_scale", (f"{src or 'the cost'}: its L2 term is wrong (the loss is right with "
+                                          f"reg = 0, wrong with reg > 0, and the gradients are right)")
+        if src is not None:
+            return bug, f"{src} disagrees with the loss the gradients imply: {plain}"
+        return bug, plain
 
     def loss_wrong(self, row: _Row, verdicts) -> bool:
         """The entry's loss failed as judged (conventions applied) and this case's own loss verdict failed."""

@@ -53,3 +53,18 @@ def test_valid_inputs_real_code_crashes_on_are_failures_naming_the_input_and_the
     assert grad.bug_class == bug, grad.diagnosis
     problems = r.render().split("problems:")[1].split("\n\n")[0]
     assert line in problems and "TwoLayerNet" in problems
+
+
+def test_a_cost_function_outside_the_gradient_path_is_checked_and_named():
+    # total_cost's L2 term uses ||w|| for ||w||^2: right with reg = 0, wrong only with L2 on
+    r = validate_file(SUBMISSIONS / "nielsen" / "total_cost_norm_not_squared.py", cases=12, shrink=False, timeout=5.0)
+    rows = _by_name(r)
+    assert rows["Network: loss"].verdict == "pass" and rows["Network (reg > 0): grad_W"].verdict == "pass"
+    bad = rows["Network (reg > 0): loss"]
+    assert bad.verdict == "fail" and bad.bug_class == "reg_cost_scale"
+    assert "total_cost" in bad.plain and "L2 term" in bad.plain
+    # compute_cost with log(AL) for log(1 - AL): gradients right, the cost named
+    r = validate_file(SUBMISSIONS / "dlai" / "L_model_cost_log_typo.py", cases=12, shrink=False, timeout=5.0)
+    rows = _by_name(r)
+    assert rows["L_model: grad_W"].verdict == "pass"
+    assert rows["L_model: loss"].verdict == "fail" and "compute_cost" in rows["L_model: loss"].plain

@@ -31,7 +31,7 @@ BUG_CLASSES: dict[str, str] = {
     "wrong_derivative": "the wrong activation derivative in the hidden layers",
     "a_prev_is_x": "the input X used in place of the previous layer's activation A_{l-1}",
     "kink_convention": "a different subgradient at exact kinks (ReLU mask z >= 0)",
-    "loss_grad_mismatch": "the cost and its gradient are averaged differently",
+    "loss_grad_mismatch": "the cost does not compute what the gradients differentiate",
     "update_only": "gradients right, the parameter update wrong",
     "bias_only": "only the bias gradients are wrong",
     "layer_break": "the backward recursion breaks at one layer: the layers above are right",
