@@ -1,4 +1,4 @@
-# expect: fail raised
+# expect: fail class_absent
 # ruff: noqa (a student-like fixture: course style kept on purpose)
 """TwoLayerNet whose softmax builds its one-hot targets from the labels it sees: np.eye(y.max() + 1)[y]
 has too few columns when the batch happens to miss the highest class (and the same for

@@ -1,4 +1,4 @@
-# expect: fail raised
+# expect: fail single_sample_only
 # ruff: noqa (a student-like fixture: course style kept on purpose)
 """TwoLayerNet with a np.squeeze added to "fix" a shape: harmless for batches, but the probabilities
 of a batch of one sample lose their batch axis and the loss crashes. Right on every batch of two or more."""
