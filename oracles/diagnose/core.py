@@ -79,7 +79,9 @@ def diagnose(
 
     loss_v = next((v for v in bad if v.check == "loss" and v.status != "error"), None)
     if loss_v is not None and observed.loss is not None and expected.loss is not None:
-        out.extend(_loss_pattern(case, observed, expected, bool(grad_bad)))
+        # a gradient that raised is not "matching": the loss hypotheses must not say every gradient matches
+        grads_unjudged = any(v.check.startswith("grad_") and v.status == "error" for v in bad)
+        out.extend(_loss_pattern(case, observed, expected, bool(grad_bad), unjudged=grads_unjudged))
 
     upd_bad = [v for v in bad if v.check in ("update", "trajectory")]
     grad_err = any(v.check.startswith("grad_") or v.check == "loss" for v in bad if v.status == "error")
@@ -107,7 +109,8 @@ def diagnose(
                              {"norm_rel": worst.norm_rel, "norm_ratio": worst.norm_ratio}))
     out.sort(key=lambda d: _RANK.get(d.bug_class, 1))  # stable: within a rank, the order found
     conv = detect_convention(case, observed, expected)
-    if conv is not None:
+    if conv is not None and not any(d.bug_class == "forward_pass" for d in out):
+        # a convention explains consistent factors; beside a wrong forward pass it would contradict it
         for d in out:
             if d.bug_class in ("factor_2", "missing_mean", "double_mean", "reg_scale", "constant_factor"):
                 d.message += f"; consistent with the convention '{conv.name}' ({conv.description})"

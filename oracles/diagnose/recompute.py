@@ -140,6 +140,6 @@ def _recompute_match(case: Case, observed: Observation, expected: Observation, f
             continue
         if all(_close(_as64(observed.grads[k]), alt[k], case.spec.dtype) for k in keys):
             if any(not _close(alt[k], expected.grads[k], case.spec.dtype) for k in failing):
-                return Diagnosis(cls, f"recomputed with this bug, every gradient matches: {what}", tuple(failing),
+                return Diagnosis(cls, f"recomputed with this bug, the gradients equal yours: {what}", tuple(failing),
                                  {"hypothesis": what})
     return None
