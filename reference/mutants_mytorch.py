@@ -152,6 +152,14 @@ class _FlattenChannelsLast(mt.Flatten):
         return dLdZ.reshape(N, W, C).transpose(0, 2, 1)
 
 
+
+class _MLP4BackwardSkipsLast(mt.MLP4):
+    def backward(self, dLdA):
+        for layer in reversed(self.layers[:-1]):  # BUG: starts below the output ReLU: its derivative is skipped
+            dLdA = layer.backward(dLdA)
+        return dLdA
+
+
 def _m(name: str, bug: str, entry: str, what: str, overrides: dict, needs=()) -> None:
     _add(name, bug, "mytorch", entry, what, clone_module(mt, overrides), _MT, needs)
 
@@ -188,3 +196,6 @@ _m("mytorch_bn_dbw_not_summed", "extra_batch_axis", "layer:BatchNorm1d",
    "BatchNorm1d.backward keeps dLdBW per sample (seen in a real file)", {"BatchNorm1d": _BNdBWNotSummed})
 _m("mytorch_flatten_channels_last", "unclassified", "layer:Flatten",
    "Flatten orders the features (W, C) instead of (C, W)", {"Flatten": _FlattenChannelsLast})
+_m("mytorch_mlp4_backward_skips_output_relu", "unclassified", "MLP4",
+   "MLP4.backward starts below the last ReLU (the model's own backward, as the autograder calls it)",
+   {"MLP4": _MLP4BackwardSkipsLast})
