@@ -174,6 +174,7 @@ class BlockFinder(importlib.abc.MetaPathFinder):
         return None
 
 
+
 class _PreparedLoader(importlib.machinery.SourceFileLoader):
     """The learner's own helper modules run prepared like the submission: definitions only."""
 
@@ -188,14 +189,20 @@ class _PreparedLoader(importlib.machinery.SourceFileLoader):
 class RootFinder(importlib.abc.MetaPathFinder):
     """Finds the learner's modules in the submission's folders; ``run_module(module, path)`` runs one."""
 
-    def __init__(self, dirs: list[Path], run_module: Callable) -> None:
+    def __init__(self, dirs: list[Path], run_module: Callable, package: str | None = None) -> None:
         self.dirs = [str(d) for d in dirs]
         self.run_module = run_module
+        self.package = package  # the submission's own package (reference.mytorch for our MyTorch model answer)
 
     def find_spec(self, fullname, path, target=None):
         top = fullname.split(".")[0]
         if top in sys.stdlib_module_names or top in OWN_DEPENDENCIES:
             return None  # a student's copy.py or numpy.py must not replace what bpcheck runs on
+        if top in HARNESS and not self._own(fullname):
+            # bpcheck's own packages are never the learner's, even when the root found is bpcheck's
+            # checkout (reference/mytorch/__init__.py): the child imports oracles.optim.drivers after
+            # loading, and running it "prepared" (definitions only) would break bpcheck itself.
+            return None
         search = list(path) if path else self.dirs
         search = [p for p in search if any(p == d or p.startswith(d + "/") for d in self.dirs)]
         if not search:
@@ -207,3 +214,7 @@ class RootFinder(importlib.abc.MetaPathFinder):
         return importlib.util.spec_from_file_location(
             fullname, spec.origin, loader=loader, submodule_search_locations=spec.submodule_search_locations
         )
+
+    def _own(self, fullname: str) -> bool:
+        p = self.package
+        return bool(p) and (fullname == p or fullname.startswith(p + "."))

@@ -389,7 +389,7 @@ def load_submission(path: str, root: str | None = None, allow: tuple[str, ...] =
             hp_notes.append(f"top-level statement(s) that raised, skipped: {_summarise(failed, str(helper))}")
         helper_notes.extend(f"{helper.name}: {n}" for n in hp_notes)
 
-    sys.meta_path.insert(0, RootFinder(ctx.dirs, run_helper))
+    sys.meta_path.insert(0, RootFinder(ctx.dirs, run_helper, ctx.package))
     sys.meta_path.insert(0, BlockFinder(guard))
     sys.dont_write_bytecode = True
 

@@ -67,7 +67,7 @@ def validate_file(path: str | Path, options: ValidationOptions | None = None, **
     if o.cases < 1:
         raise ValueError(f"cases={o.cases}: give at least 1 case per entry point")
     with Sandbox(path, root=o.root, allow_imports=o.allow_imports, timeout=o.timeout,
-                 memory_mb=o.memory_mb) as sb:
+                 memory_mb=o.memory_mb, strict_numpy=o.strict_numpy) as sb:
         info = sb.load()
         report.notes += info.notes
         if not info.ok:

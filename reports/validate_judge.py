@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from oracles.case import Case
+from oracles.numpy_compat import describe_uses
 from oracles.observation import CHECKS, Observation
 from oracles.styles._configs import REG_ON, split_entry, wants_reg
 from reports.validate_losses import fd_value, loss_convention
@@ -508,6 +509,9 @@ class Judge:
                 f"the submission created files while being checked: {', '.join(files[:8])}; they are ignored "
                 f"(results only travel over an authenticated pipe, and file contents cannot be written in the "
                 f"sandbox)", bug_class="files_written"))
+        if self.sb.compat:  # loader hook: numpy 1.x APIs, fine on the course's numpy, judged via oracles/numpy_compat
+            report.checks.append(Check("numpy 2 compatibility", "warn", describe_uses(
+                self.sb.compat, strict=self.o.strict_numpy), bug_class="numpy_1x_api"))
         if self.patched:
             report.notes.append("monkey-patched (restored after each call): " + ", ".join(sorted(self.patched)))
         if self.sb.events:
@@ -636,6 +640,9 @@ class Judge:
         except Exception as e:  # noqa: BLE001
             self.notes.append(f"shrinking failed: {type(e).__name__}: {e}")
             return case
+        from reports.validate_present import presentable
+
+        small = presentable(small, fails)  # no all-zero weights, no -0.0, and the failure still shows
         self.shrunk.setdefault(key, small)
         return small
 

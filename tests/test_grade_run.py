@@ -234,3 +234,27 @@ def test_a_sandbox_child_dies_with_a_killed_parent(tmp_path):
             proc.kill()
         if child and Path(f"/proc/{child}").exists():
             os.kill(child, signal.SIGKILL)  # (only when the test failed)
+
+
+def _student_results(out: Path) -> dict:
+    """Every student's result file without what differs from run to run (time taken)."""
+    strip = ("seconds",)
+    return {p.stem: {k: v for k, v in json.loads(p.read_text()).items() if k not in strip}
+            for p in sorted((out / "students").glob("*.json"))}
+
+
+def test_grade_on_a_dask_local_cluster_gives_the_serial_results(tmp_path, capsys):
+    pytest.importorskip("distributed", reason="the cluster extra: pip install 'bpcheck[cluster]'")
+    d = _class(tmp_path)
+    serial, dask = tmp_path / "serial", tmp_path / "dask"
+    assert main(["grade", str(d), "--out", str(serial), "--workers", "1", *FAST]) == 1
+    capsys.readouterr()
+    # a real scheduler and two worker processes; each submission is shipped and sandboxed on its worker
+    assert main(["grade", str(d), "--out", str(dask), "--cluster", "local:2", *FAST]) == 1
+    assert _graded(capsys.readouterr().err) == ["alice", "carol", "dave"]
+    got, want = _student_results(dask), _student_results(serial)
+    assert {k: v["verdict"] for k, v in want.items()} == {"alice": "pass", "carol": "fail", "dave": "fail"}
+    assert got == want
+    gradescope = lambda out, name: {k: v for k, v in json.loads((out / "gradescope" / f"{name}.json").read_text())  # noqa: E731
+                                    .items() if k != "execution_time"}
+    assert all(gradescope(dask, name) == gradescope(serial, name) for name in want)

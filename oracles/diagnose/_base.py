@@ -38,6 +38,18 @@ BUG_CLASSES: dict[str, str] = {
     "one_hot_only": "right with one-hot targets, wrong with label targets",
     "batch_only": "right for one sample, wrong for batches",
     "unclassified": "a mismatch no hypothesis explains",
+    # normalisation and dropout (the layer table's mutants, reference/mutants_norm.py)
+    "bn_no_mean_path": "batchnorm backward ignores the gradient through the batch mean",
+    "bn_no_var_path": "batchnorm backward treats the batch variance as a constant",
+    "running_stats_frozen": "the running mean / variance are never updated",
+    "running_stats_momentum": "the running statistics weigh momentum and the batch the wrong way round",
+    "test_uses_batch_stats": "test mode normalises with the batch's own statistics",
+    "norm_wrong_axes": "normalised over the wrong axes",
+    "dropout_unscaled": "inverted dropout without the 1/p at train time",
+    "dropout_test_scale": "dropout rescales at test time too",
+    "dropout_backward_mask": "dropout backward uses a different mask than the forward pass",
+    "dropout_p_flipped": "dropout keeps units with probability 1 - p",
+    "reg_cost_scale": "the L2 term of the cost is scaled wrong (lambda / m for lambda / (2 m))",
 }
 
 # Ordering of one Case's diagnoses: faults, specific patterns (1), structure, generic, unexplained.

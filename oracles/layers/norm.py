@@ -1,4 +1,4 @@
-"""Table entries: batchnorm (1-d) and dropout: the exemplars of state, aux inputs and conventions.
+"""Table entries: batchnorm (1-d and spatial), layernorm, groupnorm and dropout.
 
 Batchnorm's running statistics are state (read in test mode, updated in train mode); the courses
 disagree with torch on two points, declared as conventions: the running variance from the biased
@@ -25,7 +25,8 @@ def _torch():
     return torch
 
 
-# ---- batchnorm over the batch axis, per feature: x (m, D)
+# ---- batch and spatial batch normalisation: statistics over the batch (and H, W), per feature / channel
+# x (m, D) normalises over axis 0; x (m, C, H, W) over axes (0, 2, 3) with gamma, beta, buffers (C,).
 
 
 def _bn_stats_update(ctx, hp, mu, var_biased, n, xp_copy):
@@ -40,27 +41,43 @@ def _bn_stats_update(ctx, hp, mu, var_biased, n, xp_copy):
         ctx.state_out["running_var"] = xp_copy((1 - mom) * rv + mom * var_r)
 
 
+def _per_channel(a, ndim):
+    """A (C,) vector shaped to broadcast over (m, C, H, W) (or left alone for (m, D))."""
+    return a if ndim == 2 else a.reshape(1, -1, 1, 1)
+
+
+def _bn_axes(ndim):
+    return (0,) if ndim == 2 else (0, 2, 3)
+
+
 def _bn_np(x, p, hp, ctx):
-    eps = float(hp["eps"])
+    eps, nd = float(hp["eps"]), x.ndim
+    g, b = _per_channel(p["gamma"], nd), _per_channel(p["beta"], nd)
     if ctx.mode == "test":
-        return p["gamma"] * (x - ctx.state_in["running_mean"]) / np.sqrt(ctx.state_in["running_var"] + eps) + p["beta"]
-    mu = x.mean(axis=0)
-    var = ((x - mu) ** 2).mean(axis=0)
-    _bn_stats_update(ctx, hp, mu, var, x.shape[0], np.array)
-    return p["gamma"] * (x - mu) / np.sqrt(var + eps) + p["beta"]
+        rm, rv = _per_channel(ctx.state_in["running_mean"], nd), _per_channel(ctx.state_in["running_var"], nd)
+        return g * (x - rm) / np.sqrt(rv + eps) + b
+    axes = _bn_axes(nd)
+    mu = x.mean(axis=axes, keepdims=True)
+    var = ((x - mu) ** 2).mean(axis=axes, keepdims=True)
+    n = x.size // mu.size
+    _bn_stats_update(ctx, hp, mu.reshape(-1), var.reshape(-1), n, np.array)
+    return g * (x - mu) / np.sqrt(var + eps) + b
 
 
 def _bn_torch(x, p, hp, ctx):
     torch = _torch()
-    eps = float(hp["eps"])
+    eps, nd = float(hp["eps"]), x.dim()
+    g, b = _per_channel(p["gamma"], nd), _per_channel(p["beta"], nd)
     if ctx.mode == "test":
-        rm, rv = ctx.state_in["running_mean"], ctx.state_in["running_var"]
-        return p["gamma"] * (x - rm) / torch.sqrt(rv + eps) + p["beta"]
-    mu = x.mean(dim=0)
-    var = ((x - mu) ** 2).mean(dim=0)
+        rm, rv = _per_channel(ctx.state_in["running_mean"], nd), _per_channel(ctx.state_in["running_var"], nd)
+        return g * (x - rm) / torch.sqrt(rv + eps) + b
+    axes = _bn_axes(nd)
+    mu = x.mean(dim=axes, keepdim=True)
+    var = ((x - mu) ** 2).mean(dim=axes, keepdim=True)
+    n = x.numel() // mu.numel()
     with torch.no_grad():
-        _bn_stats_update(ctx, hp, mu.detach(), var.detach(), x.shape[0], lambda t: t.clone())
-    return p["gamma"] * (x - mu) / torch.sqrt(var + eps) + p["beta"]
+        _bn_stats_update(ctx, hp, mu.detach().reshape(-1), var.detach().reshape(-1), n, lambda t: t.clone())
+    return g * (x - mu) / torch.sqrt(var + eps) + b
 
 
 def _draw_momentum(rng, s):
@@ -77,6 +94,14 @@ def _features(s, hp):
     return (s[0],)
 
 
+def _channels(s, hp):
+    if len(s) != 3:
+        raise ValueError(f"this layer takes images (m, C, H, W); got per-sample shape {tuple(s)}")
+    return (s[0],)
+
+
+_BN_CONVENTIONS = {"running_var": ("biased", "unbiased"), "momentum_on": ("running", "batch")}
+
 register(LayerKind(
     name="batchnorm",
     out_shape=lambda s, hp: _features(s, hp),
@@ -84,12 +109,115 @@ register(LayerKind(
     torch=_bn_torch,
     params=(Param("gamma", _features, init="one"), Param("beta", _features, init="bias")),
     hyper=(Hyper("eps", 1e-5, _draw_eps), Hyper("momentum", 0.9, _draw_momentum)),
-    conventions={"running_var": ("biased", "unbiased"), "momentum_on": ("running", "batch")},
+    conventions=_BN_CONVENTIONS,
     state={"running_mean": _features, "running_var": _features},
     state_init={"running_mean": 0.0, "running_var": 1.0},
     min_batch=2,
     modes=("train", "test"),
     doc="per-feature batch normalisation of (m, D); train: batch statistics, test: running statistics",
+))
+
+register(LayerKind(
+    name="spatial_batchnorm",
+    out_shape=lambda s, hp: (_channels(s, hp), tuple(s))[1],
+    numpy=_bn_np,
+    torch=_bn_torch,
+    params=(Param("gamma", _channels, init="one"), Param("beta", _channels, init="bias")),
+    hyper=(Hyper("eps", 1e-5, _draw_eps), Hyper("momentum", 0.9, _draw_momentum)),
+    conventions=_BN_CONVENTIONS,
+    state={"running_mean": _channels, "running_var": _channels},
+    state_init={"running_mean": 0.0, "running_var": 1.0},
+    min_batch=2,  # as the courses test it (and the unbiased running variance needs n >= 2 values)
+    modes=("train", "test"),
+    doc="per-channel batch normalisation of (m, C, H, W) over m, H and W (torch's BatchNorm2d)",
+))
+
+
+# ---- layer and group normalisation: statistics per sample, no running state
+# layernorm: x (m, D) over the D features; groupnorm: x (m, C, H, W) over each of G groups of C / G
+# consecutive channels and all H, W (torch's group_norm; layernorm is G = 1 on images). gamma, beta (D,) / (C,).
+
+
+def _group_view(x, G):
+    m, C = x.shape[0], x.shape[1]
+    return x.reshape(m, G, C // G, *x.shape[2:])
+
+
+def _ln_np(x, p, hp, ctx):
+    eps = float(hp["eps"])
+    mu = x.mean(axis=1, keepdims=True)
+    var = ((x - mu) ** 2).mean(axis=1, keepdims=True)
+    return p["gamma"] * (x - mu) / np.sqrt(var + eps) + p["beta"]
+
+
+def _ln_torch(x, p, hp, ctx):
+    torch = _torch()
+    eps = float(hp["eps"])
+    mu = x.mean(dim=1, keepdim=True)
+    var = ((x - mu) ** 2).mean(dim=1, keepdim=True)
+    return p["gamma"] * (x - mu) / torch.sqrt(var + eps) + p["beta"]
+
+
+def _gn_np(x, p, hp, ctx):
+    eps, G = float(hp["eps"]), int(hp["G"])
+    xg = _group_view(x, G)
+    mu = xg.mean(axis=(2, 3, 4), keepdims=True)
+    var = ((xg - mu) ** 2).mean(axis=(2, 3, 4), keepdims=True)
+    xhat = ((xg - mu) / np.sqrt(var + eps)).reshape(x.shape)
+    return _per_channel(p["gamma"], 4) * xhat + _per_channel(p["beta"], 4)
+
+
+def _gn_torch(x, p, hp, ctx):
+    torch = _torch()
+    eps, G = float(hp["eps"]), int(hp["G"])
+    xg = _group_view(x, G)
+    mu = xg.mean(dim=(2, 3, 4), keepdim=True)
+    var = ((xg - mu) ** 2).mean(dim=(2, 3, 4), keepdim=True)
+    xhat = ((xg - mu) / torch.sqrt(var + eps)).reshape(x.shape)
+    return _per_channel(p["gamma"], 4) * xhat + _per_channel(p["beta"], 4)
+
+
+def _ln_shape(s, hp):
+    if len(s) != 1:
+        raise ValueError("layernorm normalises (m, D) inputs; use groupnorm with G=1 for images")
+    if s[0] < 2:
+        raise ValueError("layernorm over one feature is constant (its output is beta): needs D >= 2")
+    return (s[0],)
+
+
+def _gn_shape(s, hp):
+    (C,) = _channels(s, hp)
+    G = int(hp["G"])
+    if G < 1 or C % G:
+        raise ValueError(f"groupnorm: G={G} groups do not divide C={C} channels")
+    if (C // G) * s[1] * s[2] < 2:
+        raise ValueError("groupnorm: a group of one value is constant: needs (C / G) * H * W >= 2")
+    return (C,)
+
+
+def _draw_groups(rng, s):
+    C = s[0] if s else 1
+    return int(rng.choice([g for g in range(1, C + 1) if C % g == 0]))
+
+
+register(LayerKind(
+    name="layernorm",
+    out_shape=lambda s, hp: _ln_shape(s, hp),
+    numpy=_ln_np,
+    torch=_ln_torch,
+    params=(Param("gamma", _ln_shape, init="one"), Param("beta", _ln_shape, init="bias")),
+    hyper=(Hyper("eps", 1e-5, _draw_eps),),
+    doc="per-sample normalisation of (m, D) over its D features (train and test alike, no running state)",
+))
+
+register(LayerKind(
+    name="groupnorm",
+    out_shape=lambda s, hp: (_gn_shape(s, hp), tuple(s))[1],
+    numpy=_gn_np,
+    torch=_gn_torch,
+    params=(Param("gamma", _gn_shape, init="one"), Param("beta", _gn_shape, init="bias")),
+    hyper=(Hyper("eps", 1e-5, _draw_eps), Hyper("G", 1, _draw_groups, "groups of C / G consecutive channels")),
+    doc="per-sample normalisation of (m, C, H, W) over each group of C / G channels and all H, W",
 ))
 
 
