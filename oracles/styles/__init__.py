@@ -45,7 +45,8 @@ _DECISIVE = {
     "saito": ("Affine", "SoftmaxWithLoss", "MulLayer", "AddLayer", "MultiLayerNet", "TwoLayerNet.gradient",
               "cross_entropy_error", "SquaredLoss"),
     "cs231n": ("affine_forward", "affine_backward", "softmax_loss", "svm_loss", "FullyConnectedNet",
-               "affine_relu_forward", "TwoLayerNet.loss+affine_forward"),
+               "affine_relu_forward", "TwoLayerNet.loss+affine_forward", "batchnorm_forward", "layernorm_forward",
+               "spatial_batchnorm_forward", "spatial_groupnorm_forward", "dropout_forward+dropout_backward"),
     # CMU 11-785 MyTorch (issue 11): layer classes with forward/backward, losses as classes, MLP0/1/4
     "mytorch": ("MSELoss", "CrossEntropyLoss", "SoftmaxCrossEntropy", "MLP0", "MLP1", "MLP4", "BatchNorm1d",
                 "Linear.backward+ReLU.backward"),
