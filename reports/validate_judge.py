@@ -223,6 +223,10 @@ class Judge:
             for unit, why in obs.not_checked.items():
                 self.declined.setdefault(unit, why)
             for n in obs.notes:
+                if n.startswith("convention: "):  # detected by the driver (norm layers): the report's list
+                    if n[12:] not in self.report.conventions:
+                        self.report.conventions.append(n[12:])
+                    continue
                 text = n if n.startswith(entry) else f"{entry}: {n}"
                 if text not in self.notes:
                     self.notes.append(text)

@@ -248,7 +248,7 @@ _SAY = {
 
 def convention_notes(space: SpecSpace, entry: str) -> list[str]:
     """A sentence for every convention this entry runs under that differs from the course's default."""
-    return [f"{entry}: {_SAY[(k, v)]}" for _, k, v in space.fixed if (k, v) in _SAY]
+    return [f"convention: {entry}: {_SAY[(k, v)]}" for _, k, v in space.fixed if (k, v) in _SAY]
 
 
 def run(impl, case: Case, entry: str) -> Observation:
@@ -355,8 +355,6 @@ def _keep_rate_check(impl, case: Case, rec: Recorder) -> None:
     elif r.meaning != "either" and r.meaning != hp["p_means"]:
         rec.error("output", f"dropout_forward keep rate: {r.describe()}; at another p it read p as the "
                             f"{hp['p_means']} probability: the meaning of p changes with its value")
-    elif r.meaning == "drop":
-        rec.note(f"dropout_forward: {r.describe()} (CS231n 2016-2017's convention; since 2018 p keeps)")
 
 
 def own_loss(impl, case: Case, entry: str) -> float | None:
