@@ -168,7 +168,7 @@ def _dropout_conventions(impl) -> tuple[tuple, str]:
         why = r.describe()
         if said and said != meaning:
             why += f" (its docstring says p is the {said} probability)"
-    scaling = "at_test" if r is not None and r.inverted is False else "inverted"
+    scaling = "inverted"  # the handout (every year): "implement inverted dropout"; a file that is not fails
     if meaning == "drop":
         why += "; CS231n 2016-2017's convention (p drops), not a bug"
     return (("dropout", "p_means", meaning), ("dropout", "scaling", scaling)), why
@@ -335,8 +335,7 @@ def _backward(impl, name: str, case: Case, rec: Recorder, dout, cache, slot) -> 
         rec.obs.grads["x"] = g
     c = dout.shape[1]
     for k, v in zip(("gamma", "beta"), ret[1:]):
-        g = rec.array("grad_param", f"{bname} d{k}", v, (c,), loose=True,
-                      hint=" (summed over the batch?)" if np.ndim(v) == 2 and np.shape(v)[0] == dout.shape[0] else "")
+        g = rec.array("grad_param", f"{bname} d{k}", v, (c,), loose=True)
         if g is not None:
             rec.obs.grads[slot.params[k]] = g
 
