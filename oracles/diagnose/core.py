@@ -73,7 +73,7 @@ def diagnose(
         out.extend(_merge_patterns(patterns, grad_bad))
 
     # recomputed hypotheses, when the per-tensor view left something unexplained
-    if grad_bad and (len(patterns) < len(grad_bad) or all(d.bug_class == "constant_factor"
+    if grad_bad and case.spec.is_mlp and (len(patterns) < len(grad_bad) or all(d.bug_class == "constant_factor"
                                                            for d in patterns.values())):
         d = _recompute_match(case, observed, expected, sorted(grad_bad))
         if d is not None:

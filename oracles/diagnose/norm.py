@@ -116,6 +116,12 @@ def norm_patterns(case: Case, bad, observed: Observation, expected: Observation)
     out: list[Diagnosis] = []
     try:
         out += _reg_cost(case, bad, observed, expected)
+        for v in bad:  # the drivers' binomial test of the keep rate, in any sequence
+            text = observed.errors.get(v.check) or ""
+            if v.status == "error" and "keep rate" in text:
+                out.append(Diagnosis("dropout_p_flipped", text, (v.check,)))
+        if not spec.is_mlp and spec.loss != "dot" and "dropout" in spec.kinds().split(">"):
+            out += _dropout_net(case, bad, observed, expected)
         if spec.is_mlp or len(spec.layers) != 1 or spec.loss != "dot":
             return out
         kind, hp = spec.layers[0].kind, spec.layers[0].hp
@@ -168,9 +174,6 @@ def _dropout(case, hp, bad, observed, expected) -> list[Diagnosis]:
     dtype, names, out = case.spec.dtype, _bad_names(bad), []
     keep = float(hp["p"]) if hp["p_means"] == "keep" else 1.0 - float(hp["p"])
     x = np.asarray(case.x, dtype=np.float64)
-    for v in bad:
-        if v.status == "error" and "keep rate" in (observed.errors.get(v.check) or ""):
-            out.append(Diagnosis("dropout_p_flipped", observed.errors[v.check], (v.check,)))
     if "out" in names and observed.out is not None:
         if case.spec.mode == "train":
             mask = np.asarray(observed.aux.get("mask1", observed.out != 0), dtype=np.float64)
@@ -218,4 +221,65 @@ def _reg_cost(case, bad, observed, expected) -> list[Diagnosis]:
             return [Diagnosis("reg_cost_scale", f"the cost's L2 term is {f:.4g} times 0.5 * reg * sum ||W||^2 while "
                               f"the gradients carry it once: cost and gradient disagree on the L2 scale",
                               ("loss",), {"factor": f})]
+    return []
+
+
+# ---- dropout inside a network (deeplearning.ai's three-layer model): the backward with the mask's scale or
+# the mask itself left out, recomputed in numpy from the Case and the masks the implementation drew
+
+
+def _dropout_net_grads(case: Case, given: dict, *, scale: bool, mask: bool) -> dict[str, np.ndarray] | None:
+    spec = case.spec
+    kinds = [s.layer.kind for s in spec.slots]
+    if not set(kinds) <= {"affine", "relu", "dropout", "sigmoid"} or kinds[-1] != "sigmoid" or \
+            spec.loss != "binary_cross_entropy":
+        return None
+    a = np.asarray(case.x, dtype=np.float64)
+    tape = []
+    for s in spec.slots:
+        k = s.layer.kind
+        if k == "affine":
+            W, b = case.params[s.params["W"]], case.params[s.params["b"]]
+            tape.append((k, a, W))
+            a = a @ W.T + b
+        elif k == "relu":
+            tape.append((k, a, None))
+            a = np.maximum(a, 0)
+        elif k == "dropout":
+            keep = float(s.layer.hp["p"]) if s.layer.hp["p_means"] == "keep" else 1 - float(s.layer.hp["p"])
+            d = np.asarray(given[s.aux["mask"]], dtype=np.float64)
+            tape.append((k, d, keep))
+            a = a * d / keep
+        else:
+            a = 1 / (1 + np.exp(-a))
+    y = np.asarray(case.y, dtype=np.float64)
+    g = (a - y) / (case.m if spec.reduction == "mean" else 1)  # sigmoid + cross-entropy
+    grads = {}
+    number = sum(s.layer.kind == "affine" for s in spec.slots)
+    for k, saved, extra in reversed(tape):
+        if k == "affine":
+            grads[f"W{number}"], grads[f"b{number}"] = g.T @ saved, g.sum(axis=0)
+            g = g @ extra
+            number -= 1
+        elif k == "relu":
+            g = g * (saved > 0)
+        else:
+            g = (g * saved if mask else g) / (extra if scale else 1.0)
+    for name in spec.regularised():
+        grads[name] = grads[name] + spec.reg * case.params[name]
+    return grads
+
+
+def _dropout_net(case, bad, observed, expected) -> list[Diagnosis]:
+    keys = [k for k in observed.grads if k in expected.grads and k[0] in "Wb"]
+    if not keys or not any(v.check in ("grad_W", "grad_b") for v in bad):
+        return []
+    for cls, kw, msg in (("dropout_unscaled", {"scale": False, "mask": True},
+                          "the backward applies the masks D but not the / keep_prob of the forward pass"),
+                         ("dropout_backward_mask", {"scale": True, "mask": False},
+                          "the backward divides by keep_prob but never applies the forward's masks D")):
+        want = _dropout_net_grads(case, observed.aux, **kw)
+        if want is not None and all(_close(observed.grads[k], want[k], case.spec.dtype, expected.err_est.get(k))
+                                    for k in keys):
+            return [Diagnosis(cls, f"the gradients match a backward pass in which {msg}", tuple(keys))]
     return []
