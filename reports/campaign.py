@@ -591,7 +591,10 @@ def _draw(subject: Subject, index: int, config: CampaignConfig) -> Case:
 
         return draw_campaign_case(subject, index, config.seed, config.dtype)
     seed = case_seed(config.seed, index)
-    case = strategies.draw_case(_space(subject), seed, dtype=config.dtype, regime=regime_for(index))
+    space, regime = _space(subject), regime_for(index)
+    if space.sequences and regime not in ("tiny",):  # layer Specs take no MLP rescaling regime (strategies_layers)
+        regime = None
+    case = strategies.draw_case(space, seed, dtype=config.dtype, regime=regime)
     return replace(case, tags=tuple(case.tags) + (f"subject:{subject.name}", f"campaign-seed:{config.seed}",
                                                    f"case-index:{index}"))
 
