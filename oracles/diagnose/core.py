@@ -11,6 +11,7 @@ from oracles.compare import TensorVerdict
 from oracles.diagnose._base import Diagnosis, _key
 from oracles.diagnose.conventions import detect_convention
 from oracles.diagnose.faults import _error_pattern, _shape_change_pattern
+from oracles.diagnose.norm import norm_patterns
 from oracles.diagnose.recompute import _recompute_match
 from oracles.diagnose.structure import _annotate, _layer_break, _loss_pattern, _merge_patterns, _update_pattern
 from oracles.diagnose.tensors import tensor_pattern
@@ -51,6 +52,7 @@ def diagnose(
                              f"changed; copy before writing)", tuple(observed.mutated)))
     for what, how in observed.shape_changes.items():
         out.append(_shape_change_pattern(what, how, case))
+    out.extend(norm_patterns(case, bad, observed, expected))  # norm/dropout layers (oracles/diagnose/norm.py)
 
     grad_bad = {_key(v.name): v for v in bad if v.check.startswith("grad_") and v.status != "error"}
     grad_ok = [k for k in observed.grads if k in expected.grads and k not in grad_bad]
@@ -71,7 +73,7 @@ def diagnose(
         out.extend(_merge_patterns(patterns, grad_bad))
 
     # recomputed hypotheses, when the per-tensor view left something unexplained
-    if grad_bad and (len(patterns) < len(grad_bad) or all(d.bug_class == "constant_factor"
+    if grad_bad and case.spec.is_mlp and (len(patterns) < len(grad_bad) or all(d.bug_class == "constant_factor"
                                                            for d in patterns.values())):
         d = _recompute_match(case, observed, expected, sorted(grad_bad))
         if d is not None:
