@@ -21,6 +21,7 @@ import numpy as np
 
 from oracles.case import Case, Spec, SpecSpace
 from oracles.observation import Observation
+from oracles.styles import conv_entries
 from oracles.styles._common import Recorder, Snapshot, UnsupportedCase, accepts, get, require, row_input
 
 __all__ = ["ENTRIES", "NETS", "entry_points", "spec_space", "run", "own_loss", "functions"]
@@ -69,7 +70,7 @@ def entry_points(impl) -> list[str]:
     for kind, fns in mine.items():
         if ref.get(kind) != fns:  # isolating our own function tests nothing new
             out.append(f"fn:{kind}")
-    return out
+    return out + conv_entries.entry_points("cs231n", impl)  # conv/pool (issue 10)
 
 
 # ---------------------------------------------------------------------------------- spaces
@@ -97,6 +98,8 @@ def _outputs(available) -> tuple:
 
 
 def spec_space(impl, entry: str) -> SpecSpace:
+    if conv_entries.owns("cs231n", entry):
+        return conv_entries.spec_space("cs231n", impl, entry)
     if entry == "TwoLayerNet":
         if _net_class(impl, entry) is None:
             raise UnsupportedCase("cs231n[TwoLayerNet]: the file defines no TwoLayerNet with loss(X, y)")
@@ -486,6 +489,8 @@ def _run_layers(impl, case: Case, entry: str, rec: Recorder, *, loss_only: bool 
 
 
 def run(impl, case: Case, entry: str) -> Observation:
+    if conv_entries.owns("cs231n", entry):
+        return conv_entries.run("cs231n", impl, case, entry)
     require(spec_space(impl, entry), case, "cs231n", entry)
     rec = Recorder(case)
     if entry in NETS:
@@ -496,6 +501,8 @@ def run(impl, case: Case, entry: str) -> Observation:
 
 
 def own_loss(impl, case: Case, entry: str) -> float | None:
+    if conv_entries.owns("cs231n", entry):
+        return conv_entries.own_loss("cs231n", impl, case, entry)
     require(spec_space(impl, entry), case, "cs231n", entry)
     rec = Recorder(case)
     if entry in NETS:

@@ -22,6 +22,7 @@ import numpy as np
 
 from oracles.case import ACTIVATION_NAMES, Case, Spec, SpecSpace
 from oracles.observation import Observation
+from oracles.styles import conv_entries
 from oracles.styles._common import (
     ACTIVATION_CLASS_NAMES,
     Recorder,
@@ -85,7 +86,7 @@ def entry_points(impl) -> list[str]:
     for kind, (name, cls) in mine.items():
         if ref.get(kind, (None, None))[1] is not cls:  # isolating our own class tests nothing new
             out.append(f"layer:{name}")
-    return out
+    return out + conv_entries.entry_points("saito", impl)  # Convolution, Pooling, SimpleConvNet (issue 10)
 
 
 # ---------------------------------------------------------------------------------- nets
@@ -514,6 +515,8 @@ def _run_layers(impl, case: Case, entry: str, rec: Recorder, *, loss_only: bool 
 
 
 def spec_space(impl, entry: str) -> SpecSpace:
+    if conv_entries.owns("saito", entry):
+        return conv_entries.spec_space("saito", impl, entry)
     if entry in NETS:
         return _net_space(impl, entry)
     if entry == "layers" or entry.startswith("layer:"):
@@ -522,6 +525,8 @@ def spec_space(impl, entry: str) -> SpecSpace:
 
 
 def run(impl, case: Case, entry: str) -> Observation:
+    if conv_entries.owns("saito", entry):
+        return conv_entries.run("saito", impl, case, entry)
     require(spec_space(impl, entry), case, "saito", entry)
     rec = Recorder(case)
     if entry in NETS:
@@ -532,6 +537,8 @@ def run(impl, case: Case, entry: str) -> Observation:
 
 
 def own_loss(impl, case: Case, entry: str) -> float | None:
+    if conv_entries.owns("saito", entry):
+        return conv_entries.own_loss("saito", impl, case, entry)
     require(spec_space(impl, entry), case, "saito", entry)
     rec = Recorder(case)
     if entry in NETS:
