@@ -368,3 +368,16 @@ _add("saito_col2im_without_transpose", "im2col_layout", "saito", "Convolution",
 _add("saito_pooling_dout_not_transposed", "pool_route_wrong", "saito", "Pooling",
      "Pooling.backward flattens dout in (N, C, h, w) order; the windows are in (N, h, w, C) order",
      clone_module(saito_conv, {"Pooling": _SaitoPoolingDoutNotTransposed}), _SC, ("channels",))
+
+
+def _register_in_zoo() -> None:
+    """Into reference.mutants.MUTANTS (the zoo ``bpcheck mutants`` runs), after the MLP and optimizer mutants."""
+    from reference.mutants import MUTANTS
+
+    for name, m in CONV_MUTANTS.items():
+        if name in MUTANTS and MUTANTS[name] is not m:
+            raise ValueError(f"conv mutant {name!r} clashes with a mutant already in the zoo")
+        MUTANTS[name] = m
+
+
+_register_in_zoo()
