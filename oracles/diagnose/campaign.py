@@ -9,6 +9,7 @@ import numpy as np
 
 from oracles.case import Case
 from oracles.diagnose._base import Diagnosis
+from oracles.diagnose.conv import conv_conditions
 from oracles.diagnose.core import primary
 
 # Campaign-level classes, and per-case classes too generic to beat them.
@@ -52,6 +53,7 @@ def diagnose_campaign(results: Iterable[tuple[Case, bool, Sequence[Diagnosis]]])
     only(lambda c: c.spec.target == "labels", "one_hot_only", "fails only with label targets (one-hot pass)")
     only(lambda c: c.m > 1, "batch_only", "fails only with batch size > 1 (single samples pass)")
     only(_is_large, "large_inputs", "fails only on large-magnitude inputs")
+    cond[:0] = conv_conditions(failed, passed)  # padding-only conv bugs (issue 10): more specific than the above
     per_case = []
     for cls, n in counts.most_common():
         example = next((primary(ds) for _, ds in failed if ds and primary(ds).bug_class == cls),

@@ -123,7 +123,7 @@ def _upstream(case: Case, slot) -> np.ndarray | None:
     return g.numpy()
 
 
-def _models(case: Case, slot, dout: np.ndarray) -> dict[str, tuple[str, dict[str, np.ndarray]]]:
+def _models(case: Case, slot, dout: np.ndarray, xkey: str | None = None) -> dict[str, tuple[str, dict]]:
     """bug class -> (sentence, the gradients that bug gives, by canonical key)."""
     from oracles.conv_bug_models import (
         CONV_MODELS,
@@ -138,7 +138,7 @@ def _models(case: Case, slot, dout: np.ndarray) -> dict[str, tuple[str, dict[str
     x_in = _layer_input(case, slot)
     stride = int(hp["stride"])
     out: dict[str, tuple[str, dict]] = {}
-    xkey = "x" if slot.index == 0 else None
+    xkey = xkey or ("x" if slot.index == 0 else None)
     if slot.layer.kind == "conv":
         w = np.asarray(case.params[slot.params["W"]], dtype=np.float64)
         pad = int(hp["pad"])
@@ -166,6 +166,33 @@ def _models(case: Case, slot, dout: np.ndarray) -> dict[str, tuple[str, dict[str
         out["avgpool_scale"] = (f"each window's gradient not divided by its {kh * kw} elements (distribute_value "
                                 f"hands every entry the whole dz)",
                                 {xkey: avg_pool_backward_model(x_in.shape, dout, kh, kw, stride, scale=kh * kw)})
+    return out
+
+
+def _pool_behind_conv(case: Case, conv) -> dict:
+    """A net's conv > relu > pool: the pool bugs' models carried back through the relu and the (right) conv,
+    so a pooling bug inside a whole net (SimpleConvNet, ThreeLayerConvNet) is named from dW1, db1, dx."""
+    from oracles.conv_bug_models import conv_backward_model
+
+    slots = case.spec.slots
+    i = conv.index
+    if conv.layer.kind != "conv" or i + 2 >= len(slots) or slots[i + 1].layer.kind != "relu" or \
+            slots[i + 2].layer.kind not in ("max_pool", "avg_pool"):
+        return {}
+    pool = slots[i + 2]
+    inner = _models(case, pool, _upstream(case, pool), xkey="s")
+    z = _layer_input(case, slots[i + 1])
+    x = _layer_input(case, conv)
+    w = np.asarray(case.params[conv.params["W"]], dtype=np.float64)
+    hp = conv.layer.hp
+    out = {}
+    for bug, (text, got) in inner.items():
+        dz = got["s"] * (z > 0)
+        res = conv_backward_model(x, w, dz, int(hp["stride"]), int(hp["pad"]))
+        grads = {conv.params["W"]: res["dw"], conv.params["b"]: res["db"]}
+        if i == 0:
+            grads["x"] = res["dx"]
+        out[bug] = (f"{text} (in the pooling layer behind the conv; traced back through it)", grads)
     return out
 
 
@@ -235,6 +262,7 @@ def conv_hypotheses(case: Case, observed: Observation, expected: Observation, gr
         models = _models(case, slot, dout)
     except Exception:  # noqa: BLE001 - a hypothesis that cannot be tested is skipped
         return out
+    models.update(_pool_behind_conv(case, slot))
     dtype = case.spec.dtype
     for bug, (text, got) in models.items():
         keys = [k for k in got if k in observed.grads and k in expected.grads]
@@ -245,4 +273,30 @@ def conv_hypotheses(case: Case, observed: Observation, expected: Observation, gr
         if all(_close(observed.grads[k], got[k], dtype) for k in keys):
             out.append(Diagnosis(bug.split(":")[0], f"{text} (the numbers are exactly that bug's)", tuple(keys)))
             break
+    return out
+
+
+def _conv_pads(case: Case) -> list[int]:
+    return [] if case.spec.is_mlp else [int(s.layer.hp["pad"]) for s in case.spec.slots if s.layer.kind == "conv"]
+
+
+def conv_conditions(failed: list, passed: list[Case]) -> list[Diagnosis]:
+    """Across Cases: a conv bug that shows only with padding (or only without it), whatever each Case said."""
+    fails = [c for c, _ in failed]
+    if not fails or not all(_conv_pads(c) for c in fails):
+        return []
+    conv_passed = [c for c in passed if _conv_pads(c)]
+    out = []
+    for cls, test, msg in (
+        ("pad_zero_crop", lambda c: max(_conv_pads(c)) == 0,
+         "fails only when pad = 0 (padded convolutions pass): a crop such as dx_pad[:, :, pad:-pad, pad:-pad] is "
+         "empty when pad = 0; crop with [pad:pad + H]"),
+        ("padding_only", lambda c: min(_conv_pads(c)) > 0,
+         "fails only with padding (pad = 0 passes): the padding is handled wrong (e.g. dW taken from the unpadded "
+         "input)"),
+    ):
+        if all(test(c) for c in fails) and any(not test(c) for c in conv_passed):
+            n_other = sum(not test(c) for c in conv_passed)
+            out.append(Diagnosis(cls, f"{msg}: all {len(fails)} failing Cases have it and the {n_other} Cases "
+                                 f"without it pass", (), {"failing": len(fails), "passing_without": n_other}))
     return out
