@@ -134,3 +134,19 @@ def test_validate_judges_conv_files_unmodified(path, verdict, failing):
 @pytest.mark.parametrize("path,verdict,failing", SLOW_FIXTURES)
 def test_validate_judges_dlai_and_saito_conv_files(path, verdict, failing):
     _validate(path, verdict, failing)
+
+
+def test_report_has_conv_subjects_and_the_references_pass_both_dtypes(tmp_path):
+    from reports import campaign
+
+    names = {s.name for s in campaign.default_subjects()}
+    for want in ("cs231n:reference.cs231n_conv[fn:conv]", "cs231n:reference.cs231n_conv[fn:max_pool]",
+                 "cs231n:reference.cs231n_cnn[ThreeLayerConvNet]", "dlai:reference.dlai_conv[fn:pool]",
+                 "saito:reference.saito_conv[Convolution]", "saito:reference.saito_conv[SimpleConvNet]"):
+        assert want in names
+    subjects = campaign.parse_subjects("cs231n:reference.cs231n_conv[fn:conv],dlai:reference.dlai_conv[fn:pool],"
+                                       "saito:reference.saito_conv[Pooling]")
+    for dtype in ("float64", "float32"):
+        config = campaign.CampaignConfig(cases=12, dtype=dtype, shrink=False)
+        results = campaign.run_campaign(subjects, config, cases_dir=tmp_path / dtype, progress=False)
+        assert results["discrepancies"] == [], (dtype, results["discrepancies"][:1])
