@@ -39,6 +39,7 @@ CONV_BUG_CLASSES = {
     "reshape_order": "a gradient reshaped without the transpose its layout needs",
     "im2col_layout": "col2im does not undo im2col's layout",
     "param_shape": "a parameter created with the wrong shape",
+    "bias_per_element": "the conv bias added to every element of the window before the sum",
 }
 BUG_CLASSES.update(CONV_BUG_CLASSES)
 
@@ -76,6 +77,10 @@ def _from_errors(case: Case, observed: Observation, slot) -> list[Diagnosis]:
         elif pad == 0 and 0 in (h, w):
             out.append(Diagnosis("pad_zero_crop", f"dx has shape {got[0]} at pad = 0: dx_pad[:, :, pad:-pad, "
                                  f"pad:-pad] is empty when pad = 0; crop with [pad:pad + H]", ("x",)))
+    raised = " ".join(observed.errors.values())
+    if pad == 0 and not out and re.search(r"from shape \(0, ?0|shape \(\d+, ?0, ?0", raised):
+        out.append(Diagnosis("pad_zero_crop", "an empty (0 x 0) slice at pad = 0: dA_prev_pad[pad:-pad, pad:-pad] "
+                             "is empty when pad = 0 (the notebook's hint); crop with [pad:pad + n_H_prev]", ("x",)))
     got = _shapes(observed.errors.get("grad_b", ""))
     if got and slot.layer.kind == "conv":
         _, Ho, Wo = slot.out_shape
@@ -155,6 +160,10 @@ def _models(case: Case, slot, dout: np.ndarray, xkey: str | None = None) -> dict
         kh, kw = kernel(hp)
         for bug, text in POOL_MODELS.items():
             out[bug] = (text, {xkey: max_pool_backward_model(x_in, dout, kh, kw, stride, bug)})
+        if stride > 1:
+            out["stride_backward:pool"] = ("the backward pass starts window (i, j) at (i, j), not (i * stride, "
+                                           "j * stride) (vert_start = h)",
+                                           {xkey: _pool_stride_ignored(x_in, dout, kh, kw)})
         N, C, Ho, Wo = dout.shape
         mixed = dout.reshape(N, Ho, Wo, C).transpose(0, 3, 1, 2)  # dout read in (N, C, h, w) order as (N, h, w, C)
         if C > 1:
@@ -194,6 +203,39 @@ def _pool_behind_conv(case: Case, conv) -> dict:
             grads["x"] = res["dx"]
         out[bug] = (f"{text} (in the pooling layer behind the conv; traced back through it)", grads)
     return out
+
+
+def _output_patterns(case: Case, observed: Observation, expected: Observation, slot) -> list[Diagnosis]:
+    """A single conv's forward output: the bias counted once per window element (np.sum(a_slice * W + b))."""
+    if slot.index != 0 or slot.layer.kind != "conv" or observed.out is None or expected.out is None:
+        return []
+    dtype = case.spec.dtype
+    e = np.asarray(expected.out, dtype=np.float64)
+    if e.shape != np.shape(observed.out) or _close(observed.out, e, dtype):
+        return []
+    from oracles.layers.conv import kernel
+
+    kh, kw = kernel(slot.layer.hp)
+    n = kh * kw * int(slot.in_shape[0])
+    b = np.asarray(case.params[slot.params["b"]], dtype=np.float64)
+    if n > 1 and np.any(b) and _close(observed.out, e + (n - 1) * b[None, :, None, None], dtype):
+        return [Diagnosis("bias_per_element", f"the output is the right one plus {n - 1} b: b is added to each of "
+                          f"the {n} elements of the window before the sum (np.sum(a_slice * W + b)); add it once, "
+                          f"after the sum", ("out",))]
+    return []
+
+
+def _pool_stride_ignored(x, dout, kh: int, kw: int) -> np.ndarray:
+    """dx of a max-pool backward whose windows start at (h, w), not (h * stride, w * stride): each takes its
+    mask (every tied maximum) from that wrong window (deeplearning.ai's vert_start = h, seen in a real file)."""
+    dx = np.zeros(x.shape)
+    _, _, Ho, Wo = dout.shape
+    for i in range(Ho):
+        for j in range(Wo):
+            win = x[:, :, i:i + kh, j:j + kw]
+            mask = win == win.max(axis=(2, 3), keepdims=True)
+            dx[:, :, i:i + kh, j:j + kw] += mask * dout[:, :, i, j][:, :, None, None]
+    return dx
 
 
 def _layer_input(case: Case, slot) -> np.ndarray:
@@ -254,6 +296,7 @@ def conv_hypotheses(case: Case, observed: Observation, expected: Observation, gr
         return []
     out = _from_errors(case, observed, slot)
     out += _layout_patterns(case, observed, expected, grad_bad)
+    out += _output_patterns(case, observed, expected, slot)
     bad = [k for k in grad_bad if k in observed.grads]
     if not bad:
         return out
