@@ -9,6 +9,7 @@ import numpy as np
 from oracles.case import Case
 from oracles.compare import TensorVerdict
 from oracles.diagnose._base import Diagnosis, _key
+from oracles.diagnose.conv import conv_hypotheses
 from oracles.diagnose.conventions import detect_convention
 from oracles.diagnose.faults import _error_pattern, _shape_change_pattern
 from oracles.diagnose.norm import norm_patterns
@@ -72,6 +73,7 @@ def diagnose(
     if patterns:
         out.extend(_merge_patterns(patterns, grad_bad))
 
+    out[_first_nonfault(out):_first_nonfault(out)] = conv_hypotheses(case, observed, expected, grad_bad)  # issue 10
     # recomputed hypotheses, when the per-tensor view left something unexplained
     if grad_bad and case.spec.is_mlp and (len(patterns) < len(grad_bad) or all(d.bug_class == "constant_factor"
                                                            for d in patterns.values())):
