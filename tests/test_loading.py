@@ -97,7 +97,8 @@ def test_python2_file_the_converter_cannot_read_is_an_error_naming_the_line():
 
 def test_ipynb_is_read_with_its_magics_and_shell_lines_dropped():
     """%magics, !shell, `x = !ls`, `obj?`, a %%bash cell dropped; a %%time cell's definition kept (without
-    it L_model_forward has no linear_forward); the data-loading cell is not run; dnn_utils supplied."""
+    it L_model_forward has no linear_forward); `% activation` continuing a bracket (black's layout) is the
+    modulo, not a magic; the data-loading cell is not run; dnn_utils supplied."""
     report = _validate(FIX / "notebook" / "deep_nn_step_by_step.ipynb")
     assert report.verdict == "pass", report.render()
     assert report.style == "dlai"
