@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from oracles.standins_conv import COURSE_HELPERS_CONV
+
 __all__ = ["COURSE_HELPERS", "is_course_helper"]
 
 # Helper modules the courses hand out with the assignment (students import them, never write them).
@@ -116,6 +118,8 @@ COURSE_HELPERS = {
                                 "dnn_app_utils_v3")},
     "planar_utils": _PLANAR_UTILS,
     "common.functions": _SAITO_FUNCTIONS,
+    # the convolution assignments' helpers (CS231n's never-built Cython im2col, Saito's common.util)
+    **COURSE_HELPERS_CONV,
 }
 
 # Course helper modules with nothing a gradient needs (test cases, data loaders, plotting, graders):

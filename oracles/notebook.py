@@ -58,16 +58,64 @@ def _is_magic(stripped: str) -> bool:
         _MAGIC_ASSIGN.match(stripped)) or bool(_HELP.match(stripped))
 
 
+class _Logical:
+    """Which physical lines continue a logical line (inside brackets or a string, after a backslash):
+    black puts `% value` at the start of such lines, and that is Python, not a magic."""
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self.quote: str | None = None
+        self.backslash = False
+
+    def continues(self) -> bool:
+        return self.depth > 0 or self.quote is not None or self.backslash
+
+    def feed(self, line: str) -> None:
+        j, n = 0, len(line)
+        while j < n:
+            c = line[j]
+            if self.quote:
+                if c == "\\":
+                    j += 2
+                    continue
+                if line.startswith(self.quote, j):
+                    j += len(self.quote)
+                    self.quote = None
+                    continue
+            elif c == "#":
+                break
+            elif c in "\"'":
+                self.quote = line[j:j + 3] if line[j:j + 3] in ('"""', "'''") else c
+                j += len(self.quote)
+                continue
+            elif c in "([{":
+                self.depth += 1
+            elif c in ")]}":
+                self.depth = max(0, self.depth - 1)
+            j += 1
+        body = line.rstrip("\n")
+        self.backslash = body.endswith("\\") and self.quote is None
+        if self.quote in ("'", '"') and not self.backslash:
+            self.quote = None  # an unterminated one-line string: tolerate, do not swallow the cell
+
+
 def strip_magics(source: str) -> tuple[str, list[int]]:
-    """IPython-only lines replaced by ``pass`` (same indentation, so blocks stay valid); their lines."""
+    """IPython-only lines replaced by ``pass`` (same indentation, so blocks stay valid); their lines.
+    Only the start of a logical line can be a magic (`% value` continuing a bracket is the modulo)."""
     out, hit = [], []
+    logical = _Logical()
     for i, line in enumerate(source.splitlines(keepends=True), start=1):
         stripped = line.lstrip()
+        if logical.continues():
+            logical.feed(line)
+            out.append(line)
+            continue
         if _is_magic(stripped.rstrip("\n")):
             hit.append(i)
             indent = line[: len(line) - len(stripped)]
             out.append(indent + "pass\n")
         else:
+            logical.feed(line)
             out.append(line)
     return "".join(out), hit
 

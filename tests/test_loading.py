@@ -97,7 +97,8 @@ def test_python2_file_the_converter_cannot_read_is_an_error_naming_the_line():
 
 def test_ipynb_is_read_with_its_magics_and_shell_lines_dropped():
     """%magics, !shell, `x = !ls`, `obj?`, a %%bash cell dropped; a %%time cell's definition kept (without
-    it L_model_forward has no linear_forward); the data-loading cell is not run; dnn_utils supplied."""
+    it L_model_forward has no linear_forward); `% activation` continuing a bracket (black's layout) is the
+    modulo, not a magic; the data-loading cell is not run; dnn_utils supplied."""
     report = _validate(FIX / "notebook" / "deep_nn_step_by_step.ipynb")
     assert report.verdict == "pass", report.render()
     assert report.style == "dlai"
@@ -142,9 +143,27 @@ def test_package_with_relative_imports_and_a_missing_compiled_extension():
     assert report.style == "cs231n"
     notes = _notes(report)
     assert f"imports resolved from {FIX / 'packages' / 'assignment2'} (package cs231n.classifiers" in notes, notes
-    assert "compiled course extension(s) not built here, replaced by stubs (fine unless backprop calls them): " \
-           "cs231n.im2col_cython" in notes
+    # the compiled extension, never built by a grader: bpcheck's numpy stand-in (oracles/standins_conv.py)
+    assert "bpcheck's stand-ins used: cs231n.im2col_cython" in notes, notes
+    assert "compiled course extension" not in notes
     assert any(c.name.startswith("TwoLayerNet") and c.verdict == "pass" for c in report.checks)
+
+
+def test_a_compiled_extension_without_a_stand_in_is_stubbed_with_a_note(tmp_path):
+    from oracles.sandbox import Sandbox
+
+    pkg = tmp_path / "hw" / "mylib"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "fast_ops.pyx").write_text("def fast_dot(double[:] a):\n    pass\n")
+    (pkg / "layers.py").write_text("from .fast_ops import fast_dot\n\n\ndef affine_forward(x, w, b):\n"
+                                   "    return x @ w + b, (x, w, b)\n")
+    with Sandbox(pkg / "layers.py") as sb:
+        info = sb.load()
+    assert info.ok, info.message
+    assert any("compiled course extension(s) not built here, replaced by stubs (fine unless backprop calls them): "
+               "mylib.fast_ops" in n for n in info.notes), info.notes
+    assert "fast_dot" not in info.names and "affine_forward" in info.names
 
 
 def test_package_whose_init_imports_its_own_submodules():
