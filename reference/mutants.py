@@ -768,4 +768,4 @@ _add("cs231n_reg_on_bias", "reg_on_bias", "cs231n", None, "L2 gradient added to 
      clone_module(cs231n, {"FullyConnectedNet": _FCNetRegOnBias}), _C, ("reg",))
 
 # Optimizer mutants (issue 11) register themselves in MUTANTS; they need _add and clone_module above.
-from reference import mutants_mytorch, mutants_optim  # noqa: E402,F401
+from reference import mutants_mytorch, mutants_optim, mutants_verdicts  # noqa: E402,F401
