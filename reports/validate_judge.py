@@ -143,7 +143,7 @@ class Judge(RowsMixin):
         base, config = split_entry(entry)
         if not config:
             return entry
-        kept = [(k, v) for k, v in config.items() if k not in ("reg", HIDDEN)]
+        kept = [(k, v) for k, v in config.items() if not (k == "reg" and v == "> 0") and k != HIDDEN]
         if not kept:
             return base
         inner = entry[len(base) + 2:-1].split(", ")

@@ -149,6 +149,8 @@ class RowsMixin:
         called = sorted(getattr(obs, "called", []) or [])
         src = next((u for u in called if "cost" in u.lower().rsplit(".", 1)[-1]), None)
         entry = row.name.split(": ")[0]
+        if bug == "l2_per_sample":
+            return bug, f"{src or 'the cost'}: the L2 term is added once per sample (m times), not once"
         if wants_reg(entry):
             base = entry.replace(f", {REG_ON}", "").replace(f" ({REG_ON})", "")
             # verdicts as reported (saturated cases not judged): the base entry's rows are made first

@@ -68,3 +68,13 @@ def test_a_cost_function_outside_the_gradient_path_is_checked_and_named():
     rows = _by_name(r)
     assert rows["L_model: grad_W"].verdict == "pass"
     assert rows["L_model: loss"].verdict == "fail" and "compute_cost" in rows["L_model: loss"].plain
+
+
+def test_a_class_valued_option_is_explored_and_its_crash_fails_the_file():
+    # regularizer=L1Decay: judged with lmbda = 0 (every regulariser is the plain network there)
+    r = validate_file(SUBMISSIONS / "nielsen" / "regularizer_class_l1_crashes.py", cases=8, shrink=False, timeout=5.0)
+    rows = _by_name(r)
+    assert rows["Network: update"].verdict == "pass"
+    bad = rows["Network (regularizer=L1Decay): update"]
+    assert bad.verdict == "fail" and "TypeError" in bad.plain and "regularizer_class_l1_crashes.py:" in bad.plain
+    assert "gradients right" not in bad.plain

@@ -39,6 +39,11 @@ BUG_CLASSES: dict[str, str] = {
     "batch_only": "right for one sample, wrong for batches",
     "class_absent": "wrong or crashes on a batch that misses the highest class (sized from y.max(), not the classes)",
     "single_sample_only": "wrong or crashes on a batch of one sample",
+    "scalar_added": "a scalar added where an array was meant (reg * np.sum(W) for reg * W)",
+    "grad_for_param": "a parameter's gradient used in place of the parameter (dW2.T @ dZ2 for W2.T @ dZ2)",
+    "derivative_twice": "the activation derivative applied twice",
+    "l2_per_sample": "the L2 term added once per sample instead of once per batch",
+    "output_activation": "an activation applied to the output scores: the model differs from the spec",
     "unclassified": "a mismatch no hypothesis explains",
     # normalisation and dropout (the layer table's mutants, reference/mutants_norm.py)
     "bn_no_mean_path": "batchnorm backward ignores the gradient through the batch mean",

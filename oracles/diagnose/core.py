@@ -87,7 +87,8 @@ def diagnose(
         grads_unjudged = any(v.check.startswith("grad_") and v.status == "error" for v in bad)
         out.extend(_loss_pattern(case, observed, expected, bool(grad_bad), unjudged=grads_unjudged))
 
-    upd_bad = [v for v in bad if v.check in ("update", "trajectory")]
+    # an update that raised is a fault (said above), not "gradients right, the update wrong"
+    upd_bad = [v for v in bad if v.check in ("update", "trajectory") and v.status != "error"]
     grad_err = any(v.check.startswith("grad_") or v.check == "loss" for v in bad if v.status == "error")
     if upd_bad and not grad_bad and not grad_err:
         d = _update_pattern(case, observed, expected, upd_bad)

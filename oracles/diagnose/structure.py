@@ -35,6 +35,13 @@ def _loss_pattern(case: Case, observed: Observation, expected: Observation, grad
     if not np.isfinite(a) and np.isfinite(e):
         return [Diagnosis("large_inputs", f"loss is {a} while the oracle's is {e:.6g}: overflow or log(0) "
                           f"(largest |x| {np.abs(case.x).max():.3g})", ("loss",))]
+    if case.spec.reg and case.m > 1 and getattr(case.spec, "is_mlp", False):
+        l2 = 0.5 * case.spec.reg * sum(float(np.sum(case.typed(case.params[f"W{l}"]).astype(np.float64) ** 2))
+                                       for l in range(1, case.spec.n_layers + 1))
+        if l2 > 0 and _close(a, e + (case.m - 1) * l2, dtype):
+            return [Diagnosis("l2_per_sample", f"the loss is the oracle's plus {case.m - 1} extra copies of the L2 "
+                              f"term 0.5 * reg * sum W^2: it is added once per sample (m = {case.m}), not once",
+                              ("loss",), {"l2": l2, "m": case.m})]
     for k, say, _cls in _named_factors(case.m):
         if _close(a, k * e, dtype):
             if not grads_bad and not unjudged:
