@@ -408,7 +408,7 @@ _add("dlai_reg_cost_no_half", "reg_cost_scale", "dlai", "regularization",
 
 DRIVEN = {"cs231n": {"fn:batchnorm", "fn:batchnorm_alt", "fn:layernorm", "fn:spatial_batchnorm",
                      "fn:spatial_groupnorm", "fn:dropout", "FullyConnectedNet[dropout]"},
-          "saito": {"BatchNormalization", "Dropout"},
+          "saito": {"BatchNormalization", "Dropout", "MultiLayerNetExtend"},
           "dlai": {"dropout", "regularization"}}
 PENDING: dict[str, object] = {}
 

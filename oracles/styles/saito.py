@@ -86,7 +86,7 @@ def entry_points(impl) -> list[str]:
     for kind, (name, cls) in mine.items():
         if ref.get(kind, (None, None))[1] is not cls:  # isolating our own class tests nothing new
             out.append(f"layer:{name}")
-    return out + norm.entry_points(impl)  # BatchNormalization, Dropout (saito_layers_norm.py)
+    return out + norm.entry_points(impl)  # BatchNormalization, Dropout, MultiLayerNetExtend (saito_layers_norm.py)
 
 
 # ---------------------------------------------------------------------------------- nets
