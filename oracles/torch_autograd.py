@@ -251,7 +251,7 @@ def expected(case: Case, *, estimate: bool = True, given: dict | None = None) ->
 def _merged_estimate(case: Case, loss, grads, trajectory, state, given, out=None) -> dict[str, float]:
     measured = _err_est(case, loss, grads, trajectory, state, given, out)
     if not case.spec.is_mlp:  # normalisation layers: an a priori floor where the re-run can undershoot
-        floor = norm_rounding_floor(case, out)
+        floor = norm_rounding_floor(case, out, given)
         return {k: max(v, floor.get(k, 0.0)) for k, v in measured.items()}
     model = rounding_bounds(case)
     return {k: max(v, model.get(k, 0.0)) for k, v in measured.items()}

@@ -407,7 +407,8 @@ _add("dlai_reg_cost_no_half", "reg_cost_scale", "dlai", "regularization",
 # PENDING (still real bugs: tests/test_mutants_norm.py checks each differs from its reference).
 
 DRIVEN = {"cs231n": {"fn:batchnorm", "fn:batchnorm_alt", "fn:layernorm", "fn:spatial_batchnorm",
-                     "fn:spatial_groupnorm", "fn:dropout"}, "saito": {"BatchNormalization", "Dropout"},
+                     "fn:spatial_groupnorm", "fn:dropout", "FullyConnectedNet[dropout]"},
+          "saito": {"BatchNormalization", "Dropout", "MultiLayerNetExtend"},
           "dlai": {"dropout", "regularization"}}
 PENDING: dict[str, object] = {}
 

@@ -75,3 +75,18 @@ def test_another_eps_or_inverted_dropout_is_read_and_passes(cls, entry, want):
 def test_a_dropout_keeping_with_the_drop_ratio_fails_output():
     impl = clone_module(R, {"Dropout": _KeepsWithRatio})
     assert set(_failing(impl, "Dropout")) == {"output"}
+
+
+def test_multilayernetextend_with_batchnorm_passes_and_its_test_mode_is_judged():
+    entry = "MultiLayerNetExtend"
+    assert entry in styles.entry_points("saito", R)
+    space = styles.spec_space("saito", R, entry)
+    seen: set[str] = set()
+    for i in range(16):
+        case = draw_case(space, i, dtype="float64" if i % 2 else "float32")
+        case = case.with_spec(reg=0.05) if i % 3 == 0 else case
+        obs = styles.run("saito", R, case, entry)
+        vs = compare_observation(case, obs, ta.expected(case))
+        assert not failures(vs), [v.message for v in failures(vs)]
+        seen |= {v.check for v in vs}
+    assert {"output", "grad_W", "grad_param", "state"} <= seen

@@ -272,12 +272,17 @@ register(LayerKind(
 _GROUP_AXES = {"batchnorm": (0,), "layernorm": (1,), "spatial_batchnorm": (0, 2, 3)}
 
 
-def rounding_floor(case, out=None) -> dict[str, float]:
+def rounding_floor(case, out=None, given=None) -> dict[str, float]:
     """{'x': floor} for a Spec that is one normalisation layer in train mode; {'loss': floor} for a sequence
     ending in sigmoid with binary cross-entropy (``out`` its output); else {}."""
     spec = case.spec
+    floor = {}
     if out is not None and spec.loss == "binary_cross_entropy" and spec.output_activation == "sigmoid":
-        return {"loss": _bce_floor(case, out)}
+        floor["loss"] = _bce_floor(case, out)
+    if not spec.is_mlp and spec.loss != "dot" and "batchnorm" in spec.kinds().split(">"):
+        floor.update(_bias_before_bn_floor(case, given))
+    if floor:
+        return floor
     if spec.is_mlp or len(spec.layers) != 1 or spec.mode != "train" or spec.loss != "dot":
         return {}
     layer = spec.layers[0]
@@ -312,3 +317,53 @@ def _bce_floor(case, a) -> float:
     per = np.abs(y) + np.abs(1.0 - y) * a / one_minus
     total = float(per.sum()) * float(np.finfo(case.spec.dtype).eps)
     return total / case.m if case.spec.reduction == "mean" else total
+
+
+def _bias_before_bn_floor(case, given) -> dict[str, float]:
+    """b{l} of an affine layer right before a batchnorm has gradient sum_i dz_i = 0 exactly; a correct
+    implementation leaves eps * sum_i |terms of dz_i| of rounding there (measured 8e-14 against an allowance
+    of 4e-14 from the float32 re-run, which sums to ~0 through torch's graph). The terms need dL/d(BN output):
+    one torch float64 pass (the oracle's own net) gives it at the following activation's input."""
+    import torch
+
+    from oracles.torch_autograd import _Net
+
+    spec = case.spec
+    net = _Net(case, torch.float64, given)
+    x = net.x.detach().requires_grad_(False)
+    loss, hidden, zs, _ = net.forward(x)
+    zs_idx, kinds_seen = {}, 0
+    for s in spec.slots:
+        if kind_is_activation(s.layer.kind):
+            zs_idx[s.index] = kinds_seen
+            kinds_seen += 1
+    wanted = []
+    for s in spec.slots:
+        nxt = s.index + 1
+        if s.layer.kind == "batchnorm" and s.index > 0 and spec.slots[s.index - 1].layer.kind == "affine" \
+                and nxt in zs_idx:
+            wanted.append((s, spec.slots[s.index - 1], zs[zs_idx[nxt]]))
+    if not wanted:
+        return {}
+    dys = torch.autograd.grad(loss, [z for _, _, z in wanted], allow_unused=True)
+    eps = float(np.finfo(spec.dtype).eps)
+    out = {}
+    for (bn, aff, _), dy in zip(wanted, dys):
+        if dy is None:
+            continue
+        a_in = x if aff.number == 1 else hidden[aff.number - 2]
+        z = (a_in.reshape(len(a_in), -1) @ net.params[aff.params["W"]].T + net.params[aff.params["b"]]).detach()
+        z = z.numpy().astype(np.float64)
+        mu = z.mean(axis=0)
+        std = np.sqrt(((z - mu) ** 2).mean(axis=0) + float(bn.layer.hp["eps"]))
+        xh = (z - mu) / std
+        dxh = np.abs(dy.detach().numpy()) * np.abs(case.params[bn.params["gamma"]])
+        terms = (dxh + dxh.mean(axis=0) + np.abs(xh) * (dxh * np.abs(xh)).mean(axis=0)) / std * (1 + np.abs(mu) / std)
+        out[aff.params["b"]] = eps * float(np.linalg.norm(terms.sum(axis=0)))
+    return out
+
+
+def kind_is_activation(name: str) -> bool:
+    from oracles.layers.table import kind
+
+    return kind(name).activation

@@ -138,15 +138,18 @@ def probe_dropout(fwd, p: float = 0.3, *, call=None):
     return read_dropout(x, out, p, mask=find_mask(cache, x.shape, out))
 
 
-def find_mask(cache, shape, out) -> np.ndarray | None:
-    """The first array of x's shape in a cache whose zeros are exactly out's zeros (the mask it drew)."""
+def find_mask(cache, shape, out, x=None) -> np.ndarray | None:
+    """The first array of x's shape in a cache whose zeros are exactly out's zeros where x is not 0 (the mask
+    it drew; a zero input, e.g. a dead ReLU unit, tells nothing)."""
     stack, seen = [cache], 0
     out_kept = np.asarray(out) != 0
+    known = np.ones(out_kept.shape, dtype=bool) if x is None else np.asarray(x) != 0
     while stack and seen < 200:
         obj = stack.pop(0)
         seen += 1
         if isinstance(obj, np.ndarray):
-            if obj.shape == tuple(shape) and obj.dtype != object and np.array_equal(obj != 0, out_kept):
+            if obj.shape == tuple(shape) and obj.dtype != object and np.array_equal((obj != 0) & known,
+                                                                                  out_kept & known):
                 return obj
         elif isinstance(obj, (tuple, list)):
             stack.extend(obj)

@@ -23,7 +23,7 @@ from oracles.styles.cs231n_layers_norm import find_mask, probed
 
 __all__ = ["ENTRIES", "entry_points", "spec_space", "run", "own_loss"]
 
-ENTRIES = ("BatchNormalization", "Dropout")
+ENTRIES = ("BatchNormalization", "Dropout", "MultiLayerNetExtend")
 _EPS_CHOICES = (1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3)
 
 
@@ -33,8 +33,14 @@ def _cls(impl, name: str):
     return c if ok else None
 
 
+def _net_cls(impl):
+    c = get(impl, "MultiLayerNetExtend")
+    return c if isinstance(c, type) and callable(getattr(c, "gradient", None)) else None
+
+
 def entry_points(impl) -> list[str]:
-    return [n for n in ENTRIES if _cls(impl, n) is not None]
+    out = [n for n in ENTRIES[:2] if _cls(impl, n) is not None]
+    return out + ["MultiLayerNetExtend"] if _net_cls(impl) is not None and _cls(impl, "BatchNormalization") else out
 
 
 def probe_eps(cls) -> float | None:
@@ -67,6 +73,8 @@ def probe_dropout(cls, ratio: float = 0.3):
 
 
 def spec_space(impl, entry: str) -> SpecSpace:
+    if entry == "MultiLayerNetExtend":
+        return _net_space(impl)
     cls = _cls(impl, entry) if entry in ENTRIES else None
     if cls is None:
         raise UnsupportedCase(f"saito[{entry}]: the file defines no {entry} class with forward/backward")
@@ -88,6 +96,9 @@ def run(impl, case: Case, entry: str) -> Observation:
     space = spec_space(impl, entry)
     require(space, case, "saito", entry)
     rec = Recorder(case)
+    if entry == "MultiLayerNetExtend":
+        _run_net(impl, case, rec)
+        return rec.obs
     for _, k, v in space.fixed:
         if (k, v) == ("scaling", "inverted"):
             rec.note("convention: Dropout: inverted dropout (train divides by 1 - dropout_ratio, test is the "
@@ -161,3 +172,73 @@ def _run(impl, case: Case, entry: str, rec: Recorder) -> None:
 
 def own_loss(impl, case: Case, entry: str) -> float | None:
     return None  # the one-layer 'dot' loss is ours; 'output' judges the forward itself
+
+
+# ---- MultiLayerNetExtend(use_batchnorm=True): {Affine - BatchNorm - Relu} x hidden - Affine - SoftmaxWithLoss
+
+
+def _net_space(impl) -> SpecSpace:
+    if _net_cls(impl) is None:
+        raise UnsupportedCase("saito[MultiLayerNetExtend]: the file defines no MultiLayerNetExtend with gradient()")
+    cls = _cls(impl, "BatchNormalization")
+    eps = probed(impl, "saito:eps", lambda: probe_eps(cls)) if cls is not None else None
+    fixed = (("batchnorm", "eps", eps or 1e-6), ("batchnorm", "momentum", 0.9), ("batchnorm", "running_var", "biased"),
+             ("batchnorm", "momentum_on", "running"), ("batchnorm", "eps_at_test", "inside"))
+    return SpecSpace(layout="rows", sequences=("affine>batchnorm>relu>affine",
+                                               "affine>batchnorm>relu>affine>batchnorm>relu>affine"),
+                     fixed=fixed, modes=("train", "test"), outputs=(("softmax_cross_entropy", ("identity",)),),
+                     targets=("labels",), allow_reg=True, min_outputs=2)
+
+
+def _run_net(impl, case: Case, rec: Recorder) -> None:
+    """Parameters written INTO the net's arrays (its layers hold references, as the book's do), running
+    statistics into its BatchNorm layers; train: gradient(x, t) and the statistics after it; test: predict."""
+    spec, fams = case.spec, ("output", "grad_W", "grad_b", "grad_param", "state")
+    widths = [s.out_shape[0] for s in spec.slots if s.layer.kind == "affine"]
+    ok, net = rec.call(fams, "MultiLayerNetExtend(input_size, hidden_size_list, output_size, "
+                             "weight_decay_lambda, use_batchnorm=True)", _net_cls(impl), spec.input_shape[0],
+                       widths[:-1], widths[-1], weight_decay_lambda=spec.reg, use_batchnorm=True)
+    if not ok:
+        return
+    params = getattr(net, "params", None)
+    for k, v in case.params.items():
+        cur = params.get(k) if isinstance(params, dict) else None
+        want = case.typed(v.T if k.startswith("W") else v)
+        if not isinstance(cur, np.ndarray) or cur.shape != want.shape:
+            rec.error(fams, f"net.params[{k!r}] is {type(cur).__name__} {getattr(cur, 'shape', '')}; expected "
+                            f"an array of shape {want.shape}")
+            return
+        cur[...] = want
+    layers = getattr(net, "layers", {})
+    bns = [layers.get(f"BatchNorm{i}") for i in range(1, len(widths))] if isinstance(layers, dict) else []
+    slots = [s for s in spec.slots if s.state]
+    for layer, s in zip(bns, slots):
+        for short, full in s.state.items():
+            setattr(layer, short, case.typed(case.state[full]).copy())
+    x = np.ascontiguousarray(case.typed(case.x))
+    t = np.asarray(case.y).copy()
+    if spec.mode == "test":
+        ok, out = rec.call("output", "MultiLayerNetExtend.predict(x, train_flg=False)", net.predict, x, False)
+        if ok:
+            g = rec.array("output", "predict(x, train_flg=False)", out, (case.m, widths[-1]))
+            if g is not None:
+                rec.obs.out = g
+        return
+    ok, grads = rec.call(fams[1:], "MultiLayerNetExtend.gradient(x, t)", net.gradient, x, t)
+    if not ok:
+        return
+    for layer, s in zip(bns, slots):
+        for short, full in s.state.items():
+            got = rec.array("state", f"BatchNorm.{short} after gradient", getattr(layer, short, None),
+                            case.state[full].shape, loose=True)
+            if got is not None:
+                rec.obs.state[full] = got
+    if not isinstance(grads, dict):
+        rec.error(fams[1:4], f"gradient(x, t) returned {type(grads).__name__}; expected a dict")
+        return
+    for k, shape in spec.param_shapes().items():
+        fam = {"W": "grad_W", "b": "grad_b"}.get(k[0], "grad_param")
+        want = tuple(reversed(shape)) if k.startswith("W") else shape
+        g = rec.array(fam, f"grads[{k!r}]", grads.get(k), want, loose=not k.startswith("W"))
+        if g is not None:
+            rec.obs.grads[k] = g.T.copy() if k.startswith("W") else g.reshape(shape)
