@@ -22,7 +22,7 @@ from reference.mutants_conv import CONV_MUTANTS, conv_reference_impl
 from reports.mutation_run import run_mutant
 from reports.validate import validate_file
 
-SUB = Path(__file__).parent / "submissions"
+SUB = Path(__file__).parent / "submissions" / "conv"
 REFS = {
     "cs231n": ["reference/cs231n_conv.py", "reference/cs231n_cnn.py"],
     "dlai": ["reference/dlai_conv.py"],
