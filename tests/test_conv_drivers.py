@@ -22,7 +22,7 @@ from reference.mutants_conv import CONV_MUTANTS, conv_reference_impl
 from reports.mutation_run import run_mutant
 from reports.validate import validate_file
 
-SUB = Path(__file__).parent / "submissions"
+SUB = Path(__file__).parent / "submissions" / "conv"
 REFS = {
     "cs231n": ["reference/cs231n_conv.py", "reference/cs231n_cnn.py"],
     "dlai": ["reference/dlai_conv.py"],
@@ -145,7 +145,7 @@ def test_report_has_conv_subjects_and_the_references_pass_both_dtypes(tmp_path):
                  "saito:reference.saito_conv[Convolution]", "saito:reference.saito_conv[SimpleConvNet]"):
         assert want in names
     subjects = campaign.parse_subjects("cs231n:reference.cs231n_conv[fn:conv],dlai:reference.dlai_conv[fn:pool],"
-                                       "saito:reference.saito_conv[Pooling]")
+                                       "saito:reference.saito_conv[Pooling],saito:reference.saito_conv[SimpleConvNet]")
     for dtype in ("float64", "float32"):
         config = campaign.CampaignConfig(cases=12, dtype=dtype, shrink=False)
         results = campaign.run_campaign(subjects, config, cases_dir=tmp_path / dtype, progress=False)

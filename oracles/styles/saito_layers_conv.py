@@ -127,7 +127,9 @@ def _net_core(impl, rec, case, x, p, hp, dout, *, loss_only):
     kw = {"input_dim": tuple(spec.input_shape), "conv_param": conv_param, "hidden_size": int(sl[3].layer.hp["out"]),
           "output_size": int(sl[5].layer.hp["out"])}
     fams = ("loss", "grad_W", "grad_b")
-    if not all(accepts(cls.__init__, k) for k in kw):
+    if accepts(cls.__init__, "dtype"):
+        kw["dtype"] = np.dtype(spec.dtype).type
+    if not all(accepts(cls.__init__, k) for k in ("input_dim", "conv_param", "hidden_size", "output_size")):
         rec.decline(cls, "SimpleConvNet(input_dim, conv_param, hidden_size, output_size)")
         return None
     ok, net = rec.call(fams, "SimpleConvNet(input_dim, conv_param, hidden_size, output_size)", cls, **kw)
@@ -145,9 +147,8 @@ def _net_core(impl, rec, case, x, p, hp, dout, *, loss_only):
             rec.error(fams, f"SimpleConvNet(...) stores {k} as {shape}; this net on {tuple(spec.input_shape)} "
                             f"images needs {want.shape}")
             return None
-        if old.dtype != want.dtype:
-            params[k] = old = old.astype(want.dtype)  # the layers may lose it: noted by a mismatch if they do
-        old[...] = want.reshape(old.shape)  # in place: the layers hold references to these arrays
+        # in place, in the net's own dtype: the layers hold references to these very arrays
+        old[...] = want.reshape(old.shape)
     t = case.typed(case.y).copy() if spec.target != "labels" else np.asarray(case.y).copy()
     ok, loss = rec.call(fams, "SimpleConvNet.loss(x, t)", net.loss, x.copy(), t)
     if not ok:

@@ -1,5 +1,7 @@
+# expect: fail reshape_order
+# ruff: noqa (a student-like fixture: course style kept on purpose)
 """A student-like Saito chapter 7 file (written for bpcheck's tests): common/util.py's im2col/col2im, the
-Convolution and Pooling layers, the book's Relu/Affine/SoftmaxWithLoss and SimpleConvNet in one file."""
+Convolution layer (its dW reshaped without the transpose), Pooling, the book's Relu/Affine/SoftmaxWithLoss and SimpleConvNet in one file."""
 from collections import OrderedDict
 
 import numpy as np
@@ -156,7 +158,7 @@ class Convolution:
         dout = dout.transpose(0, 2, 3, 1).reshape(-1, FN)  # the rows of out = col @ col_W + b
 
         self.db = np.sum(dout, axis=0)  # b was added to every row
-        self.dW = (self.col.T @ dout).transpose(1, 0).reshape(FN, C, FH, FW)
+        self.dW = (self.col.T @ dout).reshape(FN, C, FH, FW)  # (the transpose forgotten)
         dcol = dout @ self.col_W.T
         return col2im(dcol, self.x.shape, FH, FW, self.stride, self.pad)
 

@@ -1,4 +1,6 @@
-"""A student-like CS231n assignment 2 layers.py excerpt (written for bpcheck's tests): naive conv and max-pool
+# expect: fail pad_zero_crop
+# ruff: noqa (a student-like fixture: course style kept on purpose)
+"""A student-like CS231n layers.py (written for bpcheck's tests) whose conv_backward_naive crops dx with [pad:-pad]: empty when pad = 0 (5 of 10 real files read); naive conv and max-pool
 with the usual four nested loops, the relu pair and the conv sandwiches of layer_utils.py."""
 import numpy as np
 
@@ -53,7 +55,7 @@ def conv_backward_naive(dout, cache):
                     window = x_pad[n, :, i * stride:i * stride + HH, j * stride:j * stride + WW]
                     dw[f] += window * dout[n, f, i, j]
                     dx_pad[n, :, i * stride:i * stride + HH, j * stride:j * stride + WW] += w[f] * dout[n, f, i, j]
-    dx = dx_pad[:, :, pad:pad + H, pad:pad + W]
+    dx = dx_pad[:, :, pad:-pad, pad:-pad]
     return dx, dw, db
 
 

@@ -1,4 +1,6 @@
-"""A student-like deeplearning.ai course 4 week 1 file (written for bpcheck's tests; its conv_backward ignores the stride in the rows, as a real file did): "Convolution model - Step by Step".
+# expect: pass
+# ruff: noqa (a student-like fixture: course style kept on purpose)
+"""A student-like deeplearning.ai course 4 week 1 file (written for bpcheck's tests): "Convolution model - Step by Step".
 
 Channels last: A_prev (m, n_H_prev, n_W_prev, n_C_prev), filters W (f, f, n_C_prev, n_C),
 biases b (1, 1, 1, n_C). ``hparameters`` holds "stride" and "pad" for a convolution, "f" and
@@ -82,7 +84,7 @@ def conv_backward(dZ: np.ndarray, cache):
         a_prev_pad = A_prev_pad[i]
         da_prev_pad = dA_prev_pad[i]  # a view: writing into it fills dA_prev_pad
         for h in range(n_H):
-            vert_start = h  # (the stride forgotten)
+            vert_start = h * stride
             vert_end = vert_start + f
             for w in range(n_W):
                 horiz_start = w * stride
