@@ -160,6 +160,29 @@ class _MLP4BackwardSkipsLast(mt.MLP4):
         return dLdA
 
 
+
+class _ConvDwAveraged(mt.Conv2d_stride1):
+    def backward(self, dLdZ):
+        dLdA = super().backward(dLdZ)
+        self.dLdW = self.dLdW / dLdZ.shape[0]  # BUG: hw2 sums dLdW over the batch (the 1/N is the loss's)
+        return dLdA
+
+
+class _MaxPoolRoutesToAll(mt.MaxPool2d_stride1):
+    def backward(self, dLdZ):
+        K = self.kernel
+        dLdA = np.zeros(self.A.shape)
+        for i in range(dLdZ.shape[2]):
+            for j in range(dLdZ.shape[3]):
+                dLdA[:, :, i:i + K, j:j + K] += dLdZ[:, :, i:i + 1, j:j + 1]  # BUG: every cell, not the maximum
+        return dLdA
+
+
+class _ConvNoUnpad(mt.Conv2d):
+    def backward(self, dLdZ):
+        return self.conv2d_stride1.backward(self.downsample2d.backward(dLdZ))  # BUG: the padding is not cut off
+
+
 def _m(name: str, bug: str, entry: str, what: str, overrides: dict, needs=()) -> None:
     _add(name, bug, "mytorch", entry, what, clone_module(mt, overrides), _MT, needs)
 
@@ -199,3 +222,10 @@ _m("mytorch_flatten_channels_last", "unclassified", "layer:Flatten",
 _m("mytorch_mlp4_backward_skips_output_relu", "unclassified", "MLP4",
    "MLP4.backward starts below the last ReLU (the model's own backward, as the autograder calls it)",
    {"MLP4": _MLP4BackwardSkipsLast})
+_m("mytorch_conv_dw_averaged", "double_mean", "layer:Conv2d_stride1",
+   "Conv2d_stride1.backward divides dLdW by the batch size", {"Conv2d_stride1": _ConvDwAveraged}, ("batch",))
+_m("mytorch_maxpool_routes_to_all", "unclassified", "layer:MaxPool2d_stride1",
+   "MaxPool2d_stride1.backward sends the gradient to every cell of the window",
+   {"MaxPool2d_stride1": _MaxPoolRoutesToAll})
+_m("mytorch_conv_backward_keeps_padding", "shape", "layer:Conv2d",
+   "Conv2d.backward returns dLdA of the padded input", {"Conv2d": _ConvNoUnpad})

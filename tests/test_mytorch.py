@@ -51,7 +51,9 @@ def test_detected_by_its_names():
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_reference_passes(dtype):
     entries = styles.entry_points("mytorch", mt)
-    assert entries == ["layers", "MLP0", "MLP1", "MLP4", "layer:BatchNorm1d", "layer:Flatten"]
+    assert entries == ["layers", "MLP0", "MLP1", "MLP4", "layer:BatchNorm1d", "layer:Flatten",
+                       *(f"layer:{n}" for n in ("Conv2d_stride1", "Conv2d", "MaxPool2d_stride1", "MaxPool2d",
+                                                "MeanPool2d_stride1", "MeanPool2d"))]
     for entry in entries:
         assert not _mlp_failures(mt, entry, 20, dtype=dtype), entry
     for entry in optim_drivers.entry_points("mytorch", mt):

@@ -14,6 +14,12 @@ table's torch twin.
   dLdBW, dLdBb and the running statistics; eval mode: the output from the running statistics (the
   course never calls backward in eval mode).
 * ``Flatten()`` (hw2): A (N, C, W) -> (N, C W); backward reshapes dLdZ to A's shape.
+* hw2's 2-d layers on A (N, C, H, W), square kernels: ``Conv2d_stride1(in_channels, out_channels,
+  kernel_size, weight_init_fn, bias_init_fn)`` and ``Conv2d(..., kernel_size, stride, padding, ...)``
+  (W (out, in, K, K), b (out,); dLdW, dLdb summed over the batch, read off the layer or the
+  ``Conv2d_stride1`` inside it), ``MaxPool2d_stride1(kernel)`` / ``MeanPool2d_stride1(kernel)`` and
+  ``MaxPool2d(kernel, stride)`` / ``MeanPool2d(kernel, stride)``: the layer table's conv, max_pool and
+  avg_pool (max-pool ties never occur in drawn inputs; FD never judges across a change of argmax).
 """
 
 from __future__ import annotations
@@ -37,6 +43,16 @@ _BN_NAMES = {  # attribute names of the two course years: gamma, beta, their gra
     "2021": ("gamma", "beta", "dgamma", "dbeta", "running_mean", "running_var"),
 }
 _OUT = (("dot", ("identity",)),)
+# hw2's 2-d layers: class -> (table kind, the hyper-parameters the class pins); square kernels throughout
+SPATIAL = {
+    "Conv2d_stride1": ("conv", (("stride", 1), ("pad", 0), ("kw", None))),
+    "Conv2d": ("conv", (("kw", None),)),
+    "MaxPool2d_stride1": ("max_pool", (("stride", 1), ("kw", None))),
+    "MaxPool2d": ("max_pool", (("kw", None),)),
+    "MeanPool2d_stride1": ("avg_pool", (("stride", 1), ("kw", None))),
+    "MeanPool2d": ("avg_pool", (("kw", None),)),
+}
+_IMAGES = ((1, 4, 4), (2, 5, 5), (3, 6, 6), (2, 7, 7), (1, 3, 3))  # (C, H, W), square as the course's tests
 
 
 def _cls(impl, kind_name: str) -> tuple[str | None, type | None]:
@@ -49,6 +65,8 @@ def _cls(impl, kind_name: str) -> tuple[str | None, type | None]:
 
 def _kind_of(entry: str) -> str:
     name = entry[len(PREFIX):] if entry.startswith(PREFIX) else ""
+    if name in SPATIAL:
+        return "spatial"
     for k, names in LAYERS.items():
         if name in names:
             return k
@@ -60,6 +78,10 @@ def entry_points(impl) -> list[str]:
     for k in LAYERS:
         n, _c = _cls(impl, k)
         if n is not None:
+            out.append(PREFIX + n)
+    for n in SPATIAL:
+        c = get(impl, n)
+        if isinstance(c, type) and callable(getattr(c, "forward", None)) and callable(getattr(c, "backward", None)):
             out.append(PREFIX + n)
     return out
 
@@ -93,6 +115,8 @@ def _bn_probe(cls) -> tuple[float, bool]:
 
 def spec_space(impl, entry: str) -> SpecSpace:
     k = _kind_of(entry)
+    if k == "spatial":
+        return _spatial_space(impl, entry[len(PREFIX):])
     _n, cls = _cls(impl, k)
     if cls is None:
         raise UnsupportedCase(f"the file defines no {entry[len(PREFIX):]} with forward and backward")
@@ -121,7 +145,9 @@ def _eval_kwargs(fn, value: bool) -> tuple[tuple, dict]:
 
 def run(impl, case: Case, entry: str, rec: Recorder) -> None:
     k = _kind_of(entry)
-    if k == "flatten":
+    if k == "spatial":
+        _spatial(impl, case, entry[len(PREFIX):], rec)
+    elif k == "flatten":
         _flatten(impl, case, rec)
     else:
         _batchnorm(impl, case, rec)
@@ -217,3 +243,113 @@ def _batchnorm(impl, case: Case, rec: Recorder) -> None:
         v = rec.array("grad_param", f"{name}.{attr}", getattr(obj, attr, None), (1, C), loose=True)
         if v is not None:  # the course's (1, C); (C,) is accepted with a note
             rec.obs.grads[slot.params[short]] = v.reshape(-1)
+
+
+# ---- hw2's 2-d layers
+
+
+def _spatial_cls(impl, name: str) -> type:
+    c = get(impl, name)
+    if not (isinstance(c, type) and callable(getattr(c, "forward", None))):
+        raise UnsupportedCase(f"the file defines no {name} with forward and backward")
+    return c
+
+
+def _spatial_space(impl, name: str) -> SpecSpace:
+    kind_name, pinned = SPATIAL[name]
+    cls = _spatial_cls(impl, name)
+    fixed = [(kind_name, k, v) for k, v in pinned]
+    if kind_name == "conv" and "stride" not in dict(pinned) and not any("pad" in p for p in _params(cls.__init__)):
+        fixed.append(("conv", "pad", 0))  # a Conv2d without padding (before F23)
+    return SpecSpace(layout="rows", sequences=(kind_name,), outputs=_OUT, reductions=("sum",), targets=("dense",),
+                     input_shapes=_IMAGES, fixed=tuple(fixed))
+
+
+def _ctor_args(cls, values: dict) -> list | None:
+    """Positional arguments in the constructor's own order, each recognised by its name; None if one is not."""
+    out = []
+    for p in _params(cls.__init__):
+        if p == "self":
+            continue
+        low = p.lower()
+        key = next((k for k, words in (("w_init", ("weight",)), ("b_init", ("bias",)), ("in", ("in_",)),
+                                       ("out", ("out_",)), ("stride", ("stride",)), ("pad", ("pad",)),
+                                       ("k", ("kernel", "size", "k"))) if any(w in low for w in words)), None)
+        if key is None or key not in values:
+            param = inspect.signature(cls.__init__).parameters[p]
+            if param.default is not inspect.Parameter.empty or param.kind in (param.VAR_POSITIONAL,
+                                                                               param.VAR_KEYWORD):
+                break  # an option with a default (debug=False): leave it and the rest to their defaults
+            return None
+        out.append(values[key])
+    return out
+
+
+def _find(obj, attr: str, depth: int = 2):
+    """obj.attr, or the attribute of the layer inside it (Conv2d keeps its Conv2d_stride1)."""
+    if hasattr(obj, attr) and not isinstance(getattr(type(obj), attr, None), property):
+        return obj, getattr(obj, attr)
+    if depth:
+        for v in vars(obj).values() if hasattr(obj, "__dict__") else ():
+            if hasattr(v, "__dict__") and not isinstance(v, (type, np.ndarray)):
+                hit = _find(v, attr, depth - 1)
+                if hit is not None:
+                    return hit
+    return None
+
+
+def _spatial(impl, case: Case, name: str, rec: Recorder) -> None:
+    cls = _spatial_cls(impl, name)
+    slot = case.spec.slots[0]
+    hp, kind_name = slot.layer.hp, slot.layer.kind
+    t = case.typed
+    conv = kind_name == "conv"
+    fams = ("output", "grad_x", "grad_W", "grad_b") if conv else ("output", "grad_x")
+    K = int(hp["kh"])
+    values = {"k": K, "stride": int(hp["stride"])}
+    if conv:
+        W, b = t(case.params[slot.params["W"]]), t(case.params[slot.params["b"]])
+        values.update({"in": slot.in_shape[0], "out": W.shape[0], "pad": int(hp["pad"]),
+                       "w_init": lambda *shape: W.copy(), "b_init": lambda *shape: b.copy()})
+    args = _ctor_args(cls, values)
+    if args is None:
+        rec.decline(cls, name, f"{name}{inspect.signature(cls.__init__)}: a parameter bpcheck cannot supply")
+        rec.error(fams, f"{name}'s constructor takes a parameter bpcheck cannot supply")
+        return
+    shown = ", ".join("<init fn>" if callable(a) else repr(a) for a in args)
+    ok, obj = rec.call(fams, f"{name}({shown})", cls, *args)
+    if not ok:
+        return
+    if conv:  # the init functions may be ignored: set W and b where the layer keeps them
+        for attr, value in (("W", W), ("b", b)):
+            hit = _find(obj, attr)
+            if hit is not None and isinstance(hit[1], np.ndarray) and hit[1].size == value.size:
+                setattr(hit[0], attr, value.reshape(hit[1].shape).copy())
+    x = np.ascontiguousarray(t(case.x))
+    snap = Snapshot(x, "A")
+    ok, z = rec.call(fams, f"{name}.forward(A)", obj.forward, x)
+    if snap.changed():
+        rec.mutated("x")
+    if not ok:
+        return
+    out = rec.array("output", f"{name}.forward(A)", z, (case.m, *slot.out_shape))
+    if out is None:
+        return
+    rec.obs.out = out
+    dz = np.ascontiguousarray(t(case.y))
+    snap = Snapshot(dz, "dLdZ")
+    ok, da = rec.call(fams[1:], f"{name}.backward(dLdZ)", obj.backward, dz)
+    if snap.changed():
+        rec.mutated("dout")
+    if not ok:
+        return
+    g = rec.array("grad_x", f"{name}.backward(dLdZ)", da, (case.m, *slot.in_shape))
+    if g is not None:
+        rec.obs.grads["x"] = g
+    if conv:
+        for short, attr, fam in (("W", "dLdW", "grad_W"), ("b", "dLdb", "grad_b")):
+            hit = _find(obj, attr)
+            shape = case.params[slot.params[short]].shape
+            v = rec.array(fam, f"{name}.{attr}", hit[1] if hit else None, shape, loose=short == "b")
+            if v is not None:
+                rec.obs.grads[slot.params[short]] = v
