@@ -104,9 +104,9 @@ def test_a_wrong_conv_weight_element_is_screened_localised_and_fast():
     screened = fd.screen(case, grads)
     assert screened["W1"].status == "fail" and screened["b1"].status == "pass"
     fd.localise(case, grads, ["W1"])  # warm
-    t0 = time.perf_counter()
+    t0 = time.process_time()  # CPU time: a loaded CI machine must not fail a speed target the code meets
     loc = fd.localise(case, grads, ["W1"])["W1"]
-    assert time.perf_counter() - t0 < 1.0  # issue 10's target; measured 0.22 s
+    assert time.process_time() - t0 < 1.0  # issue 10's target; measured 0.22 s on an idle machine
     assert loc.status == "fail" and loc.index == where and loc.n_mismatched == 1
     verdicts = compare_observation(case, type(ta.expected(case))(grads=grads), ta.expected(case))
     assert [v.name for v in verdicts if not v.passed] == ["grads['W1']"]
