@@ -258,3 +258,23 @@ def test_grade_on_a_dask_local_cluster_gives_the_serial_results(tmp_path, capsys
     gradescope = lambda out, name: {k: v for k, v in json.loads((out / "gradescope" / f"{name}.json").read_text())  # noqa: E731
                                     .items() if k != "execution_time"}
     assert all(gradescope(dask, name) == gradescope(serial, name) for name in want)
+
+
+def test_a_submission_drawing_unseeded_random_numbers_is_graded_the_same_in_every_run(tmp_path, capsys):
+    # its layers keep their own np.random initial weights: the numbers in its report come from the child's
+    # global RNG, which must not depend on the run (serial or parallel, first or second)
+    src = Path(__file__).parent / "submissions" / "saito" / "layers_copy_params.py"
+    d = tmp_path / "class"
+    d.mkdir()
+    for name in ("a", "b"):
+        shutil.copy(src, d / f"{name}.py")
+    runs = []
+    for k, workers in enumerate(("1", "2")):
+        out = tmp_path / f"out{k}"
+        main(["grade", str(d), "--out", str(out), "--workers", workers, *FAST])
+        runs.append({p.stem: json.loads(p.read_text())["checks"] for p in (out / "students").glob("*.json")})
+    capsys.readouterr()
+    assert runs[0]["a"][0]["verdict"] == "fail"
+    assert runs[0]["a"] == runs[1]["a"] and runs[0]["b"] == runs[1]["b"]
+    # two copies differ only in the module name of their snippets
+    assert [c["message"] for c in runs[0]["a"]] == [c["message"] for c in runs[0]["b"]]
