@@ -359,7 +359,7 @@ class Case:
             raise ValueError(f"Case.x has shape {x.shape}; expected (m, {', '.join(map(str, spec.x_shape))}) "
                              f"with m >= 1")
         _finite("Case.x", x)
-        lowest = min((kind(layer.kind).min_batch for layer in spec.sequence), default=1)
+        lowest = max((kind(layer.kind).min_batch for layer in spec.sequence), default=1)
         if x.shape[0] < lowest:
             raise ValueError(f"Case.x has {x.shape[0]} sample(s); {spec.kinds()} needs a batch of at least {lowest}")
         y = np.asarray(self.y)

@@ -418,7 +418,8 @@ def main() -> None:  # pragma: no cover - runs in the child process
                 style, entry = req["style"], req["entry"]
                 for i, blob in enumerate(req["cases"]):
                     case = Case(spec=Spec.from_dict(blob["spec"]), params=blob["params"], x=blob["x"], y=blob["y"],
-                                lr=blob["lr"], seed=blob["seed"], steps=blob["steps"], tags=tuple(blob["tags"]))
+                                lr=blob["lr"], seed=blob["seed"], steps=blob["steps"], tags=tuple(blob["tags"]),
+                                state=dict(blob.get("state") or {}))  # running statistics (batchnorm)
                     cpu_window(req.get("cpu", 5.0))
                     out = {"i": i, "error": None}
                     try:

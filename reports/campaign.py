@@ -591,6 +591,7 @@ def _draw(subject: Subject, index: int, config: CampaignConfig) -> Case:
         from reports.optim_run import draw_campaign_case
 
         return draw_campaign_case(subject, index, config.seed, config.dtype)
+
     seed = case_seed(config.seed, index)
     space, regime = _space(subject), regime_for(index)
     if space.sequences and regime not in LAYER_REGIMES:

@@ -18,7 +18,6 @@ name, message, diagnosis and bug class of every check that did not pass) matches
 from __future__ import annotations
 
 import argparse
-import csv
 import glob
 import json
 import os

@@ -57,7 +57,8 @@ def test_json_has_every_documented_key_and_the_table_renders(tiny):
             assert key in summary[section], f"{section}.{key}"
     assert summary["validate"]["seconds"] is None  # the section did not run: null, not missing
     table = bench_cmd.format_table(tiny)
-    assert "gradcheck slow" in table and "conv: screen + localise" in table and "GEMM peak" in table and "seed claims 5x" in table
+    assert "gradcheck slow" in table and "conv: screen + localise" in table
+    assert "GEMM peak" in table and "seed claims 5x" in table
 
 
 def test_flop_count_of_one_sample():

@@ -68,6 +68,7 @@ def test_python2_runs_after_conversion_and_passes(name, style, traps):
     for trap in traps:
         assert trap in note, (trap, note)
     assert "replaced by stubs" not in _notes(report)  # cPickle is pickle, not a stub
+    assert "truncated" not in _notes(report)  # len(parameters) / 2 == 2: nothing truncated, nothing to say
 
 
 def test_python2_integer_division_keeps_its_meaning_and_fails_a_1_over_m_bug():
@@ -77,6 +78,10 @@ def test_python2_integer_division_keeps_its_meaning_and_fails_a_1_over_m_bug():
     assert report.verdict == "fail", report.render()
     assert "zero_grad" in report.bug_classes()
     assert _converted(report)
+    # and the line is named: the truncating divisions are listed with their values
+    assert ("Python 2 integer division truncated (judged as Python 2 runs it): deep_nn_int_division_bug.py "
+            "line 52: '/' between integers (1 / 3 = 0 in Python 2); deep_nn_int_division_bug.py line 53") \
+        in _notes(report), report.notes
 
 
 def test_python2_file_the_converter_cannot_read_is_an_error_naming_the_line():
@@ -92,7 +97,8 @@ def test_python2_file_the_converter_cannot_read_is_an_error_naming_the_line():
 
 def test_ipynb_is_read_with_its_magics_and_shell_lines_dropped():
     """%magics, !shell, `x = !ls`, `obj?`, a %%bash cell dropped; a %%time cell's definition kept (without
-    it L_model_forward has no linear_forward); the data-loading cell is not run; dnn_utils supplied."""
+    it L_model_forward has no linear_forward); `% activation` continuing a bracket (black's layout) is the
+    modulo, not a magic; the data-loading cell is not run; dnn_utils supplied."""
     report = _validate(FIX / "notebook" / "deep_nn_step_by_step.ipynb")
     assert report.verdict == "pass", report.render()
     assert report.style == "dlai"
@@ -103,6 +109,10 @@ def test_ipynb_is_read_with_its_magics_and_shell_lines_dropped():
     assert "cells in another language dropped: cell 8 (%%bash)" in notes
     assert "course helper module(s) not included with the submission, bpcheck's stand-ins used: dnn_utils_v2" in notes
     assert "cell 3, line 3: train_x_orig, train_y" in notes  # the data load: listed as not run
+    # Jupyter runs cells one by one: a broken test cell and an `if` on a name never set do not stop loading
+    assert "cells that define nothing and do not parse, skipped: cell 10 (line 2: '(' was never closed)" in notes
+    assert ("top-level statement(s) that raised while loading, skipped (1): cell 12, line 2: if choice == 'fast': "
+            "(NameError: name 'choice' is not defined)") in notes
 
 
 def test_nbconvert_export_drops_statements_that_depend_on_skipped_ones():
@@ -116,7 +126,9 @@ def test_nbconvert_export_drops_statements_that_depend_on_skipped_ones():
     assert "line 26: X = np.array(X) (needs X from line 25, not run)" in notes, notes
     assert "raised while loading" not in notes
     assert "bpcheck's stand-ins used: planar_utils" in notes
-    assert "testCases_v2" in notes  # a course helper the file imports but never calls: listed
+    # a course helper the file imports but never calls: stubbed, and listed as the course's
+    assert "stubbed (test cases, data loaders, plotting; fine unless backprop calls them): testCases_v2" in notes
+    assert "replaced by stubs (fine unless backprop calls them): matplotlib, sklearn\n" in notes + "\n", notes
 
 
 # ---------------------------------------------------------------- packages
@@ -131,9 +143,27 @@ def test_package_with_relative_imports_and_a_missing_compiled_extension():
     assert report.style == "cs231n"
     notes = _notes(report)
     assert f"imports resolved from {FIX / 'packages' / 'assignment2'} (package cs231n.classifiers" in notes, notes
-    assert "compiled course extension(s) not built here, replaced by stubs (fine unless backprop calls them): " \
-           "cs231n.im2col_cython" in notes
+    # the compiled extension, never built by a grader: bpcheck's numpy stand-in (oracles/standins_conv.py)
+    assert "bpcheck's stand-ins used: cs231n.im2col_cython" in notes, notes
+    assert "compiled course extension" not in notes
     assert any(c.name.startswith("TwoLayerNet") and c.verdict == "pass" for c in report.checks)
+
+
+def test_a_compiled_extension_without_a_stand_in_is_stubbed_with_a_note(tmp_path):
+    from oracles.sandbox import Sandbox
+
+    pkg = tmp_path / "hw" / "mylib"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "fast_ops.pyx").write_text("def fast_dot(double[:] a):\n    pass\n")
+    (pkg / "layers.py").write_text("from .fast_ops import fast_dot\n\n\ndef affine_forward(x, w, b):\n"
+                                   "    return x @ w + b, (x, w, b)\n")
+    with Sandbox(pkg / "layers.py") as sb:
+        info = sb.load()
+    assert info.ok, info.message
+    assert any("compiled course extension(s) not built here, replaced by stubs (fine unless backprop calls them): "
+               "mylib.fast_ops" in n for n in info.notes), info.notes
+    assert "fast_dot" not in info.names and "affine_forward" in info.names
 
 
 def test_package_whose_init_imports_its_own_submodules():
@@ -143,6 +173,38 @@ def test_package_whose_init_imports_its_own_submodules():
     assert report.verdict == "pass", report.render()
     assert report.style == "cs231n"
     assert "package cs231n.classifiers (its __init__.py files)" in _notes(report)
+
+
+def test_a_root_above_the_package_still_finds_the_learners_package(tmp_path):
+    """--root one level above the package (grade's guess: the student's folder): loss() calls the learner's
+    own cs231n.classifiers.softmax helper, which must be loaded from the package, never stubbed."""
+    student = tmp_path / "dan"
+    shutil.copytree(FIX / "packages" / "assignment1", student / "hw1")
+    report = _validate(student / "hw1" / "cs231n" / "classifiers" / "neural_net.py", root=str(student))
+    assert report.verdict == "pass", report.render()
+    assert "cs231n" not in _notes(report).replace("cs231n.classifiers", ""), report.notes
+
+
+def test_a_refused_library_in_a_helper_module_is_stubbed_there_not_in_the_file():
+    """fast_layers.py (a helper) imports torch; fc_net.py, the file checked, never calls it: judged on its
+    hand-written numpy, with a note. The file itself importing torch is still refused (test_sandbox_faults)."""
+    report = _validate(FIX / "packages" / "assignment2_torch_helper" / "cs231n" / "classifiers" / "fc_net.py")
+    assert report.verdict == "pass", report.render()
+    assert "torch is imported by helper module(s) fast_layers.py, not by the file checked: replaced there by a stub" \
+        in _notes(report)
+
+
+def test_a_refused_library_called_through_a_helper_fails_the_check(tmp_path):
+    tree = tmp_path / "hw"
+    shutil.copytree(FIX / "packages" / "assignment2_torch_helper", tree)
+    utils = tree / "cs231n" / "layer_utils.py"
+    utils.write_text(utils.read_text().replace("out, relu_cache = relu_forward(a)",
+                                               "out, relu_cache = relu_fast(a), a"))
+    report = _validate(tree / "cs231n" / "classifiers" / "fc_net.py")
+    assert report.verdict == "fail", report.render()
+    failing = [c for c in report.checks if c.verdict == "fail"]
+    assert failing and "'torch' is an autograd library, refused in submissions" in failing[0].message, \
+        failing[0].message
 
 
 def test_a_local_package_named_like_a_refused_library_is_the_learners():
@@ -160,6 +222,28 @@ def test_the_real_micrograd_is_still_refused(tmp_path):
     assert "not allowed: the submission imports 'micrograd'" in report.checks[0].message
 
 
+def test_scipy_special_is_supplied_where_scipy_is_not_installed():
+    """expit as the sigmoid (from scipy.special import expit), `import scipy` then scipy.special.erf."""
+    report = _validate(FIX / "helpers" / "network_scipy_expit.py")
+    assert report.verdict == "pass", report.render()
+    assert "not installed here, bpcheck's stand-in used: scipy.special (erf, erfc, expit" in _notes(report)
+
+
+def test_functions_imported_from_stubbed_helpers_are_never_driven_as_the_learners():
+    """Course 2 imports forward_propagation/backward_propagation from reg_utils (not submitted): driving
+    those stubs as the learner's two-layer entry points FAILed every correct file with a StubError."""
+    report = _validate(FIX / "helpers" / "regularization_c2.py")
+    assert report.verdict != "fail", report.render()
+    assert not any("StubError" in c.message or "not available here" in c.message for c in report.checks)
+    assert "reg_utils" in _notes(report)
+
+
+def test_course_helper_stand_ins_are_not_style_evidence():
+    """dnn_utils' relu_backward/sigmoid_backward (bpcheck's stand-ins) are not the learner's functions."""
+    report = _validate(FIX / "notebook" / "deep_nn_step_by_step.ipynb")
+    assert "relu_backward" not in report.style_reason and "L_model_forward" in report.style_reason
+
+
 # ---------------------------------------------------------------- numpy 1.x
 
 
@@ -169,6 +253,7 @@ def test_numpy_1x_apis_are_judged_with_the_compat_layer_and_warned_with_their_li
     (row,) = [c for c in report.checks if c.verdict != "pass"]
     assert row.name == "numpy 2 compatibility" and row.bug_class == "numpy_1x_api"
     for use in ("np.math (deep_nn_numpy1.py line 20)", "np.int (deep_nn_numpy1.py line 26)",
+                "np.float (deep_nn_numpy1.py line 49)",
                 "np.reshape(newshape=) (deep_nn_numpy1.py line 56)",
                 "float() of an array with ndim > 0 (shape (1, 1)) (deep_nn_numpy1.py line 39)"):
         assert use in row.message, (use, row.message)

@@ -65,11 +65,11 @@ def pool_out_shape(s, hp) -> tuple[int, int, int]:
 
 
 def _draw_kh(rng, s) -> int:
-    return int(rng.integers(1, min(4, s[1]) + 1)) if len(s) == 3 else 1
+    return int(rng.integers(1, min(4, s[1], s[2]) + 1)) if len(s) == 3 else 1  # kw None: kh must fit W too
 
 
 def _draw_kw(rng, s):
-    return None if rng.random() < 0.5 or len(s) != 3 else int(rng.integers(1, min(4, s[2], s[1]) + 1))
+    return None if rng.random() < 0.5 or len(s) != 3 else int(rng.integers(1, min(4, s[2]) + 1))
 
 
 def _draw_pool_k(rng, s) -> int:
@@ -186,4 +186,25 @@ register(LayerKind(
     torch=_avg_torch,
     hyper=_POOL_HYPER,
     doc="mean over each window, per channel",
+))
+
+
+# ---- zero_pad: deeplearning.ai's zero_pad on its own (its gradient is the crop)
+
+
+def _zero_pad_shape(s, hp) -> tuple[int, int, int]:
+    C, H, W = _image(s)
+    p = int(hp["pad"])
+    if p < 0:
+        raise ValueError(f"pad {p} must be >= 0")
+    return (C, H + 2 * p, W + 2 * p)
+
+
+register(LayerKind(
+    name="zero_pad",
+    out_shape=_zero_pad_shape,
+    numpy=lambda x, p, hp, ctx: conv_ops.pad_hw(x, int(hp["pad"])),
+    torch=lambda x, p, hp, ctx: _torch().nn.functional.pad(x, (int(hp["pad"]),) * 4),
+    hyper=(Hyper("pad", 1, lambda rng, s: int(rng.integers(0, 4)), "zeros on each side of H and W"),),
+    doc="zeros around each image: (m, C, H, W) -> (m, C, H + 2 pad, W + 2 pad)",
 ))

@@ -200,9 +200,9 @@ def _batchnorm(impl, case: Case, rec: Recorder) -> None:
     if test:
         return  # the course never calls backward in eval mode
     for key, attr in ((rm_key, rm_name), (rv_key, rv_name)):
-        s = rec.array("state", f"{name}.{attr} after forward", getattr(obj, attr, None), (C,), loose=True)
+        s = rec.array("state", f"{name}.{attr} after forward", getattr(obj, attr, None), (1, C), loose=True)
         if s is not None:
-            rec.obs.state[key] = s
+            rec.obs.state[key] = s.reshape(-1)
     dz = np.ascontiguousarray(t(case.y))
     snap = Snapshot(dz, "dLdBZ")
     ok, dx = rec.call(("grad_x", "grad_param"), f"{name}.backward(dLdBZ)", obj.backward, dz)
@@ -214,6 +214,6 @@ def _batchnorm(impl, case: Case, rec: Recorder) -> None:
     if g is not None:
         rec.obs.grads["x"] = g
     for short, attr in (("gamma", dg_name), ("beta", db_name)):
-        v = rec.array("grad_param", f"{name}.{attr}", getattr(obj, attr, None), (C,), loose=True)
-        if v is not None:
-            rec.obs.grads[slot.params[short]] = v
+        v = rec.array("grad_param", f"{name}.{attr}", getattr(obj, attr, None), (1, C), loose=True)
+        if v is not None:  # the course's (1, C); (C,) is accepted with a note
+            rec.obs.grads[slot.params[short]] = v.reshape(-1)

@@ -56,6 +56,7 @@ from oracles.styles.nielsen_build import (
     _selector,
     _update_has_lmbda,
     _update_name,
+    class_choices,
     construct,
     cost_classes,
     find_network,
@@ -307,6 +308,8 @@ def entry_points(impl) -> list[str]:
         for string in selector_choices(impl, cls, name):
             if string != default_sel:
                 entries.append(configured(base, "activation", string, quote=True))
+        for param, alts in class_choices(impl, cls).items():
+            entries += [configured(base, param, alt) for alt in alts]
     return entries
 
 
@@ -386,7 +389,9 @@ def spec_space(impl, entry: str) -> SpecSpace:
         outputs=tuple(outputs),
         reductions=("mean",),  # the book averages over the mini-batch; sum would only rescale what we show students
         targets=("dense",),
-        allow_reg=_update_has_lmbda(cls) and base != "Network[backprop_matrix]",
+        # a class-valued option (reg=L1Reg) is judged with lmbda = 0, where every regulariser agrees
+        allow_reg=_update_has_lmbda(cls) and base != "Network[backprop_matrix]"
+        and not (set(config) - {"cost", "activation", "reg"} or config.get("reg", "> 0") != "> 0"),
     )
 
 

@@ -12,7 +12,8 @@ from oracles.case import Case, Spec
 from oracles.styles._common import Recorder, accepts, get, public_names, role_of
 from oracles.styles._configs import activation_words, identify_activation, string_constants
 
-__all__ = ["find_network", "cost_classes", "fixed_cost", "selector_choices", "construct", "UPDATE_NAMES"]
+__all__ = ["find_network", "cost_classes", "class_choices", "fixed_cost", "selector_choices", "construct",
+           "UPDATE_NAMES"]
 
 UPDATE_NAMES = ("update_mini_batch", "update_batch", "update_minibatch")
 _ACT_PRIME_NAMES = ("sigmoid_prime", "sigmoid_derivative", "sigmoid_deriv", "dsigmoid", "d_sigmoid", "sigmoid_grad")
@@ -259,6 +260,9 @@ def construct(impl, cls, cls_name: str, spec: Spec, rec: Recorder | None, config
         choice = config.get("activation") or _default_selector(impl, cls, cls_name)
         if choice is not None:
             kwargs[sel[0]] = choice
+    for key, value in config.items():
+        if key not in ("cost", "activation") and accepts(cls.__init__, key) and isinstance(get(impl, value), type):
+            kwargs[key] = get(impl, value)  # a class-valued option (reg=L1Reg): see class_choices
     guessed = bool(extra or kwargs)
     shown = ", ".join(["sizes", *extra, *(f"{k}={v.__name__ if isinstance(v, type) else repr(v)}"
                                           for k, v in kwargs.items() if k != "activations")])
@@ -275,6 +279,26 @@ def construct(impl, cls, cls_name: str, spec: Spec, rec: Recorder | None, config
             rec.decline(cls, f"{cls_name}({shown})", f"bpcheck's guess of its arguments failed: {why}")
             return None, None
         return None, why
+
+
+def class_choices(impl, cls) -> dict[str, list[str]]:
+    """Constructor parameters (besides the cost) whose default is a class of the file, -> the file's other
+    classes with the same methods (network2 extended with ``reg=L2Reg`` / ``L1Reg``). Judged with lmbda = 0,
+    where every regulariser is the plain network, so a crash or a wrong data part shows and nothing else."""
+    cost = _cost_param(cls)
+    out: dict[str, list[str]] = {}
+    for p in _ctor_params(cls):
+        d = p.default
+        if p.name == cost or not isinstance(d, type) or get(impl, d.__name__) is not d:
+            continue
+        methods = {k for k, v in vars(d).items() if not k.startswith("_") and callable(getattr(d, k, None))}
+        if not methods:
+            continue
+        alts = [n for n in public_names(impl) if n != d.__name__ and isinstance(get(impl, n), type)
+                and methods <= {k for k in vars(get(impl, n)) if not k.startswith("_")}]
+        if alts:
+            out[p.name] = sorted(alts)
+    return out
 
 
 _SELECTOR_CACHE: dict[tuple[int, str], tuple[str, str] | None] = {}

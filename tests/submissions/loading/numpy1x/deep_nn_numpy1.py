@@ -1,9 +1,9 @@
 # expect: warn numpy_1x_api
 # ruff: noqa (a student-like fixture: code written for the numpy 1.x its course shipped)
-"""An L-layer network (deeplearning.ai style) that leans on numpy 1.x APIs numpy 2 removed or changed:
-np.int (line 26), np.math (line 20), np.reshape(..., newshape=) (line 56) and float() of a (1, 1) cost
-(line 39). Correct on the course's numpy: bpcheck judges it through a compatibility layer and WARNs
-naming each use; with --strict-numpy it is judged against the installed numpy (and fails there)."""
+"""An L-layer network (deeplearning.ai style) that leans on numpy 1.x APIs that numpy 2 removed or changed:
+np.math (line 20), np.int (line 26), float() of a (1, 1) cost (line 39), np.float (line 49) and
+np.reshape(..., newshape=) (line 56). Correct on the course's numpy: bpcheck judges it through a
+compatibility layer and WARNs naming each use; with --strict-numpy it is judged against the installed numpy."""
 import numpy as np
 
 
@@ -46,7 +46,7 @@ def linear_activation_backward(dA, cache):
         dZ = dA * s * (1 - s)
     else:
         dZ = dA * (Z > 0)
-    m = A_prev.shape[1]
+    m = np.float(A_prev.shape[1])
     return W.T.dot(dZ), dZ.dot(A_prev.T) / m, dZ.sum(axis=1, keepdims=True) / m
 
 

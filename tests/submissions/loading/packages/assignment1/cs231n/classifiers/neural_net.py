@@ -9,6 +9,7 @@ import matplotlib.pyplot as plt
 from past.builtins import xrange
 
 from cs231n.classifiers.linear_svm import svm_loss_vectorized
+from cs231n.classifiers.softmax import softmax_scores_grad
 from cs231n.gradient_check import rel_error
 
 
@@ -28,15 +29,9 @@ class TwoLayerNet(object):
         scores = h.dot(W2) + b2
         if y is None:
             return scores
-        shifted = scores - scores.max(axis=1, keepdims=True)
-        probs = np.exp(shifted)
-        probs /= probs.sum(axis=1, keepdims=True)
-        loss = -np.log(probs[np.arange(N), y]).sum() / N
+        loss, dscores = softmax_scores_grad(scores, y)
         loss += reg * (np.sum(W1 * W1) + np.sum(W2 * W2))
         grads = {}
-        dscores = probs
-        dscores[np.arange(N), y] -= 1
-        dscores /= N
         grads['W2'] = h.T.dot(dscores) + 2 * reg * W2
         grads['b2'] = dscores.sum(axis=0)
         dh = dscores.dot(W2.T) * (h > 0)
