@@ -2,6 +2,7 @@
 
     python scripts/corpus.py materialize --mirror /work/.mirror --out corpus/
     python scripts/corpus.py score --corpus corpus/ [--manifest docs/real-world/mlp.tsv ...] [--jobs 2]
+    python scripts/corpus.py expected --out corpus-expected.tsv     # then: bpcheck grade corpus --expected it
 
 The manifests (docs/real-world/*.tsv) are data: one row per third-party file, byte-exact at a full
 commit, with the truth established by hand (see docs/real-world.md). The files themselves are never
@@ -368,6 +369,19 @@ def cmd_score(args) -> int:
     return 0
 
 
+def cmd_expected(args) -> int:
+    """The manifests as an instructor's hand-grade table for `bpcheck grade DIR --expected FILE`:
+    one sub-folder of the corpus per submission (its id), the expected verdict (pass or fail)."""
+    rows, problems = load_manifests(args.manifest or [DEFAULT_MANIFESTS])
+    for p in problems:
+        print(f"corpus: {p}", file=sys.stderr)
+    rows = _select(rows, args.only)
+    lines = ["file\texpected"] + [f"{r.id}\t{r.expected}" for r in rows]
+    Path(args.out).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(f"wrote {len(rows)} expected verdicts to {args.out}; run: bpcheck grade corpus --expected {args.out}")
+    return 0
+
+
 def _safe_run(row: Row, corpus: Path, timeout: float, extra: list[str], save: Path | None) -> Outcome:
     try:
         return run_row(row, corpus, timeout, extra, save)
@@ -389,11 +403,13 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--save", help="folder to keep each file's bpcheck JSON report in")
     s.add_argument("--bpcheck-arg", action="append", metavar="ARG",
                    help="extra argument for bpcheck validate (repeat), e.g. --bpcheck-arg=--cases=20")
-    for p in (m, s):
+    e = sub.add_parser("expected", help="write the hand-grade TSV for `bpcheck grade corpus --expected FILE`")
+    e.add_argument("--out", default="corpus-expected.tsv", help="where to write it")
+    for p in (m, s, e):
         p.add_argument("--manifest", action="append", help=f"manifest TSV(s) or globs (default {DEFAULT_MANIFESTS})")
         p.add_argument("--only", help="comma-separated ids (* wildcards) to restrict to")
     args = ap.parse_args(argv)
-    return {"materialize": cmd_materialize, "score": cmd_score}[args.cmd](args)
+    return {"materialize": cmd_materialize, "score": cmd_score, "expected": cmd_expected}[args.cmd](args)
 
 
 if __name__ == "__main__":
