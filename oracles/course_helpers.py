@@ -126,6 +126,22 @@ reduce = functools.reduce
 def cmp(a, b):
     return (a > b) - (a < b)
 """
+# Course 2 (regularization, optimization): reg_utils/opt_utils; their sigmoid/relu return the activation
+# only (dnn_utils' return (A, cache)); compute_cost is the mean cross-entropy of the three-layer model.
+_DLAI_C2_UTILS = """
+import numpy as np
+
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+def relu(x):
+    return np.maximum(0, x)
+
+def compute_cost(a3, Y):
+    m = Y.shape[1]
+    logprobs = np.multiply(-np.log(a3), Y) + np.multiply(-np.log(1 - a3), 1 - Y)
+    return 1.0 / m * np.nansum(logprobs)
+"""
 LIBRARY_STAND_INS = ("scipy.special", "past.builtins")
 COURSE_HELPERS = {
     "scipy.special": _SCIPY_SPECIAL,
@@ -133,6 +149,7 @@ COURSE_HELPERS = {
     **{m: _DLAI_UTILS for m in ("dnn_utils", "dnn_utils_v2", "dnn_app_utils", "dnn_app_utils_v2",
                                 "dnn_app_utils_v3")},
     "planar_utils": _PLANAR_UTILS,
+    **{m: _DLAI_C2_UTILS for m in ("reg_utils", "opt_utils", "opt_utils_v1a", "opt_utils_v1b")},
     "common.functions": _SAITO_FUNCTIONS,
     # the convolution assignments' helpers (CS231n's never-built Cython im2col, Saito's common.util)
     **COURSE_HELPERS_CONV,
