@@ -11,7 +11,7 @@ import re
 
 from oracles.standins_conv import COURSE_HELPERS_CONV
 
-__all__ = ["COURSE_HELPERS", "is_course_helper"]
+__all__ = ["COURSE_HELPERS", "LIBRARY_STAND_INS", "is_course_helper"]
 
 # Helper modules the courses hand out with the assignment (students import them, never write them).
 # When a submission arrives without them, these stand-ins (the published math, written here) are
@@ -112,11 +112,44 @@ def log_softmax(x, axis=None):
     x = np.asarray(x, dtype=float)
     return x - logsumexp(x, axis=axis, keepdims=True)
 """
+# `from past.builtins import xrange` (the `future` package, not installed here): CS231n's 2017 code.
+_PAST_BUILTINS = """
+import functools
+
+xrange = range
+basestring = str
+unicode = str
+long = int
+raw_input = input
+reduce = functools.reduce
+
+def cmp(a, b):
+    return (a > b) - (a < b)
+"""
+# Course 2 (regularization, optimization): reg_utils/opt_utils; their sigmoid/relu return the activation
+# only (dnn_utils' return (A, cache)); compute_cost is the mean cross-entropy of the three-layer model.
+_DLAI_C2_UTILS = """
+import numpy as np
+
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+def relu(x):
+    return np.maximum(0, x)
+
+def compute_cost(a3, Y):
+    m = Y.shape[1]
+    logprobs = np.multiply(-np.log(a3), Y) + np.multiply(-np.log(1 - a3), 1 - Y)
+    return 1.0 / m * np.nansum(logprobs)
+"""
+LIBRARY_STAND_INS = ("scipy.special", "past.builtins")
 COURSE_HELPERS = {
     "scipy.special": _SCIPY_SPECIAL,
+    "past.builtins": _PAST_BUILTINS,
     **{m: _DLAI_UTILS for m in ("dnn_utils", "dnn_utils_v2", "dnn_app_utils", "dnn_app_utils_v2",
                                 "dnn_app_utils_v3")},
     "planar_utils": _PLANAR_UTILS,
+    **{m: _DLAI_C2_UTILS for m in ("reg_utils", "opt_utils", "opt_utils_v1a", "opt_utils_v1b")},
     "common.functions": _SAITO_FUNCTIONS,
     # the convolution assignments' helpers (CS231n's never-built Cython im2col, Saito's common.util)
     **COURSE_HELPERS_CONV,

@@ -473,10 +473,13 @@ def _borrowed(value) -> bool:
 
 
 def _helpers_note(supplied: list[str], stubbed: list[str]) -> str:
-    libraries = sorted({m for m in supplied if m.startswith("scipy")})
+    from oracles.course_helpers import LIBRARY_STAND_INS
+
+    libraries = sorted({m for m in supplied if m in LIBRARY_STAND_INS})
     supplied = [m for m in supplied if m not in libraries]
-    lib_note = (f"not installed here, bpcheck's stand-in used: {', '.join(libraries)} (erf, erfc, expit, logsumexp, "
-                f"softmax, log_softmax; anything else from it is a stub)") if libraries else ""
+    lib_note = (f"not installed here, bpcheck's stand-ins used: {', '.join(libraries)} (scipy.special: erf, erfc, "
+                f"expit, logsumexp, softmax, log_softmax; past.builtins: xrange, ...; anything else is a stub)"
+                ) if libraries else ""
     if not supplied and not stubbed:
         return lib_note
     parts = []

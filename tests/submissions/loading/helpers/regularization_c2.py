@@ -1,4 +1,4 @@
-# expect: error style (bpcheck cannot judge it alone; never a FAIL for the stubbed helpers)
+# expect: pass (the regularized cost and backward are checked; nothing of the helpers is driven as the learner's)
 # ruff: noqa (a student-like fixture: course 2's regularization notebook exported)
 """Course 2 (regularization): the two-layer forward/backward passes come from the course's reg_utils, which
 is not with the submission; the learner writes only the regularized cost and backward pass. The stubbed
