@@ -22,6 +22,7 @@ import math
 import numpy as np
 
 from oracles.case import Case
+from oracles.finite_diff import _claimed
 from oracles.layers import Ctx, kind
 from oracles.observation import check_of
 
@@ -202,18 +203,6 @@ def full(case: Case, *, names=None, given: dict | None = None):
         d, err, nd, h = _elementwise(seq, name)
         res.grads[name], res.err_est[name], res.nondiff[name], res.steps[name] = d, err, nd, h
     return res
-
-
-def _claimed(grads: dict, name: str, shape) -> tuple[np.ndarray | None, str]:
-    if name not in grads:
-        return None, f"no gradient for {name!r} was given"
-    try:
-        g = np.asarray(grads[name], dtype=np.float64)
-    except (TypeError, ValueError):
-        return None, f"gradient {name!r} is not an array of numbers ({type(grads[name]).__name__})"
-    if g.shape != shape:
-        return None, f"gradient {name!r} has shape {g.shape}, expected {shape}"
-    return g, ""
 
 
 def screen(case: Case, grads: dict, *, directions: int = 8, seed: int = 0, names=None, given: dict | None = None):

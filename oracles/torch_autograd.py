@@ -186,7 +186,7 @@ def _run(case: Case, dtype: torch.dtype, given: dict | None = None):
                 loss_t, _, _, net.state = net.forward(x, step=step + 1)
             except MissingAux:
                 break
-            param_grads = torch.autograd.grad(loss_t, params) if params else ()  # dropout alone has none
+            param_grads = torch.autograd.grad(loss_t, params) if params else ()  # flatten: no parameters
         elif state:
             net.state = {k: torch.from_numpy(v).to(net.x.dtype) for k, v in state.items()}
         _sgd_step(params, param_grads, case.lr)

@@ -33,6 +33,7 @@ class Check:
     case: Case | None = field(default=None, repr=False)
     snippet: str | None = None
     convention: str | None = None
+    plain: str = ""  # one line in plain words, printed before the evidence
 
     def to_dict(self) -> dict:
         return {
@@ -44,6 +45,7 @@ class Check:
             "n_cases": self.n_cases,
             "n_failed": self.n_failed,
             "convention": self.convention,
+            "plain": self.plain,
             "case": None if self.case is None else {"id": self.case.case_id, "describe": self.case.describe()},
             "snippet": self.snippet,
         }
@@ -62,6 +64,7 @@ class ValidationOptions:
     shrink_steps: int = 60
     budget: float = 60.0  # seconds of child time per entry point; later cases are skipped, not failed
     total_budget: float = 600.0  # seconds per submission; later entry points are not run
+    strict_numpy: bool = False  # judge numpy 1.x APIs against the installed numpy (no compatibility layer)
 
 
 @dataclass
@@ -111,7 +114,7 @@ class ValidationReport:
             "coverage": None if self.coverage is None else self.coverage.to_dict(),
             "seconds": round(self.seconds, 3),
             "settings": {"cases": o.cases, "seed": o.seed, "timeout": o.timeout, "memory_mb": o.memory_mb,
-                         "root": o.root, "allow_imports": list(o.allow_imports)},
+                         "root": o.root, "allow_imports": list(o.allow_imports), "strict_numpy": o.strict_numpy},
         }
 
     def render(self, *, snippets: bool = True, verbose: bool = False) -> str:
@@ -125,6 +128,18 @@ class ValidationReport:
         for c in self.conventions:
             lines.append(f"convention: {c}")
         lines.append("")
+        grouped: dict[tuple[str, str], list[str]] = {}  # (entry, plain) -> families: one line per problem
+        for ch in self.checks:
+            if ch.verdict in ("fail", "error") and ch.plain:
+                entry, _, family = ch.name.partition(": ")
+                grouped.setdefault((entry, ch.plain), []).append(family)
+        problems = [f"{entry}: {', '.join(f for f in fams if f)}: {plain}" if any(fams) else f"{entry}: {plain}"
+                    for (entry, plain), fams in grouped.items()]
+        if problems:
+            # one plain line per problem first; the evidence follows, row by row
+            lines.append("problems:")
+            lines += [f"  - {_clip(p)}" for p in problems]
+            lines.append("")
         shown: dict[str, str] = {}
         passed: dict[str, list[Check]] = {}  # entry -> its passing rows, printed as one line
         for ch in self.checks:
@@ -137,9 +152,13 @@ class ValidationReport:
                 continue
             count = f" [{ch.n_failed}/{ch.n_cases} cases]" if ch.n_cases and ch.verdict != "pass" else (
                 f" [{ch.n_cases} cases]" if ch.n_cases else "")
-            lines.append(f"{mark[ch.verdict]:5} {ch.name}{count}: {_indent(ch.message)}")
+            if ch.plain and ch.verdict in ("fail", "error"):
+                lines.append(f"{mark[ch.verdict]:5} {ch.name}{count}: {_clip(ch.plain)}")
+                lines.append(f"      {_indent(_clip_lines(ch.message))}")
+            else:
+                lines.append(f"{mark[ch.verdict]:5} {ch.name}{count}: {_indent(_clip_lines(ch.message))}")
             if ch.diagnosis and ch.verdict != "pass":
-                lines.append(f"      diagnosis: {_indent(ch.diagnosis)}")
+                lines.append(f"      diagnosis: {_indent(_clip_lines(_not_repeated(ch.diagnosis, ch.message)))}")
             if snippets and ch.snippet and ch.verdict in ("fail", "error"):
                 if ch.snippet in shown:
                     lines.append(f"      smallest failing case: the same as for {shown[ch.snippet]}")
@@ -165,3 +184,23 @@ class ValidationReport:
 
 def _indent(text: str) -> str:
     return text.replace("\n", "\n        ")
+
+
+_MAX_LINE = 300  # issue 9 section 5: no 400-character lines; the JSON keeps every character
+
+
+def _clip(text: str, limit: int = _MAX_LINE) -> str:
+    return text if len(text) <= limit else text[: limit - 20].rstrip() + f" ... (+{len(text) - limit + 20} chars)"
+
+
+def _clip_lines(text: str) -> str:
+    return "\n".join(_clip(t) for t in text.splitlines())
+
+
+def _not_repeated(diagnosis: str, message: str) -> str:
+    """A hypothesis line whose words the evidence already printed keeps only its name: 'transpose [grad_W]'."""
+    out = []
+    for line in diagnosis.splitlines():
+        head, sep, body = line.partition(": ")
+        out.append(head if sep and body and body in message else line)
+    return "\n".join(out)

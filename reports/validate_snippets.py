@@ -10,9 +10,21 @@ from oracles.case import Case
 
 __all__ = ["snippet_for"]
 
-def _lit(a: np.ndarray) -> str:
-    """An exact literal: repr of Python floats round-trips bit for bit."""
-    return f"np.array({np.asarray(a).tolist()!r})"
+def _lit(a: np.ndarray, width: int = 100) -> str:
+    """An exact literal: repr of Python floats round-trips bit for bit. A long one is wrapped after
+    commas (inside the brackets, so it still pastes as one statement): no 400-character lines."""
+    text = f"np.array({np.asarray(a).tolist()!r})"
+    if len(text) <= width:
+        return text
+    lines, line = [], ""
+    for piece in text.split(", "):
+        if line and len(line) + len(piece) + 2 > width:
+            lines.append(line + ",")
+            line = "    " + piece
+        else:
+            line = f"{line}, {piece}" if line else piece
+    lines.append(line)
+    return "\n".join(lines)
 
 
 def snippet_for(style: str, entry: str, case: Case, path: str, oracle, names: set[str] | None = None) -> str:

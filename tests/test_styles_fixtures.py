@@ -24,6 +24,8 @@ def _cases_for(space, verdicts):
     for case in small_cases(space) + small_cases(space, seed=1):
         if "nd_input_shape" in classes:
             case = dataclasses.replace(case, tags=(*case.tags, "nd_input"))
+        if classes & {"single_sample_only", "class_absent"}:  # batches of one sample miss classes too
+            case = dataclasses.replace(case, x=case.x[:1], y=case.y[:1])
         if "softmax_overflow" in classes:
             L = case.spec.n_layers
             params = dict(case.params, **{f"W{L}": case.params[f"W{L}"] * 800.0})

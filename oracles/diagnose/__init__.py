@@ -28,7 +28,7 @@ implementation): no private tolerances here.
 from __future__ import annotations
 
 from oracles.diagnose._base import BUG_CLASSES, Convention, Diagnosis
-from oracles.diagnose.campaign import diagnose_campaign
+from oracles.diagnose.campaign import conditions, diagnose_campaign
 from oracles.diagnose.conventions import detect_convention
 from oracles.diagnose.core import diagnose, primary
 from oracles.diagnose.recompute import recompute_grads
@@ -40,6 +40,7 @@ __all__ = [
     "Convention",
     "diagnose",
     "diagnose_campaign",
+    "conditions",
     "detect_convention",
     "primary",
     "recompute_grads",

@@ -9,10 +9,11 @@ import numpy as np
 
 from oracles.case import Case
 from oracles.diagnose._base import Diagnosis
+from oracles.diagnose.conv import conv_conditions
 from oracles.diagnose.core import primary
 
 # Campaign-level classes, and per-case classes too generic to beat them.
-_CONDITIONAL = ("one_hot_only", "batch_only", "large_inputs")
+_CONDITIONAL = ("one_hot_only", "batch_only", "large_inputs", "class_absent", "single_sample_only")
 _GENERIC = {"unclassified", "raised", "shape", "forward_pass", "layer_break", "bias_only", "constant_factor",
             "zero_grad"}
 
@@ -43,15 +44,8 @@ def diagnose_campaign(results: Iterable[tuple[Case, bool, Sequence[Diagnosis]]])
     counts = Counter(cls_of(primary(ds)) for _, ds in failed if ds)
     cond: list[Diagnosis] = []
 
-    def only(prop: Callable[[Case], bool], cls: str, msg: str) -> None:
-        if all(prop(c) for c, _ in failed) and any(not prop(c) for c in passed):
-            n_other = sum(not prop(c) for c in passed)
-            cond.append(Diagnosis(cls, f"{msg}: all {n_f} failing Cases have it and the {n_other} Cases without "
-                                  f"it pass", (), {"failing": n_f, "passing_without": n_other}))
-
-    only(lambda c: c.spec.target == "labels", "one_hot_only", "fails only with label targets (one-hot pass)")
-    only(lambda c: c.m > 1, "batch_only", "fails only with batch size > 1 (single samples pass)")
-    only(_is_large, "large_inputs", "fails only on large-magnitude inputs")
+    cond += conditions([(c, True) for c, _ in failed] + [(c, False) for c in passed])
+    cond[:0] = conv_conditions(failed, passed)  # padding-only conv bugs (issue 10): more specific than the above
     per_case = []
     for cls, n in counts.most_common():
         example = next((primary(ds) for _, ds in failed if ds and primary(ds).bug_class == cls),
@@ -71,6 +65,53 @@ def diagnose_campaign(results: Iterable[tuple[Case, bool, Sequence[Diagnosis]]])
     rest = [d for d in per_case if d.bug_class in ("raised", "unclassified")]
     return ([d for d in specific if major(d)] + cond + [d for d in generic if major(d)]
             + [d for d in specific if not major(d)] + [d for d in generic if not major(d)] + rest)
+
+
+_CONDITIONS: tuple[tuple[str, str], ...] = (
+    ("class_absent", "fails only on batches that miss the highest class (targets sized from the labels seen, "
+                     "e.g. np.eye(y.max() + 1) or np.bincount(y) without minlength, not from the number of classes)"),
+    ("single_sample_only", "fails only with batch size 1 (an axis squeezed away, or a 1-d array where a "
+                           "(1, n) row was meant)"),
+    ("one_hot_only", "fails only with label targets (one-hot pass)"),
+    ("batch_only", "fails only with batch size > 1 (single samples pass)"),
+    ("large_inputs", "fails only on large-magnitude inputs"),
+)
+
+
+def _class_absent(case: Case) -> bool:
+    if case.spec.target != "labels" or not getattr(case.spec, "is_mlp", False):
+        return False
+    return int(np.max(case.y)) < case.spec.sizes[-1] - 1
+
+
+_PROPS: dict[str, Callable[[Case], bool]] = {
+    "class_absent": _class_absent,
+    "single_sample_only": lambda c: c.m == 1,
+    "one_hot_only": lambda c: c.spec.target == "labels",
+    "batch_only": lambda c: c.m > 1,
+    "large_inputs": lambda c: _is_large(c),
+}
+
+
+def conditions(outcomes: Sequence[tuple[Case, bool]]) -> list[Diagnosis]:
+    """Inputs a bug needs: every failing Case has the property and some passing Cases lack it (the
+    valid inputs real code crashes on: a batch without the highest class, a batch of one, label targets)."""
+    failed = [c for c, f in outcomes if f]
+    passed = [c for c, f in outcomes if not f]
+    out = []
+    if not failed:
+        return out
+    for cls, msg in _CONDITIONS:
+        prop = _PROPS[cls]
+        if all(prop(c) for c in failed) and any(not prop(c) for c in passed):
+            n_other = sum(not prop(c) for c in passed)
+            n_with = sum(prop(c) for c in passed)  # counter-evidence: cases with the property that pass
+            out.append(Diagnosis(cls, f"{msg}: all {len(failed)} failing Cases have it and the {n_other} Cases "
+                                 f"without it pass", (), {"failing": len(failed), "passing_without": n_other,
+                                                          "passing_with": n_with}))
+    # the property that fails most often when present first (a batch of one also misses classes)
+    out.sort(key=lambda d: -d.evidence["failing"] / (d.evidence["failing"] + d.evidence["passing_with"]))
+    return out
 
 
 def _is_large(case: Case) -> bool:

@@ -9,6 +9,7 @@ import numpy as np
 from oracles.case import Case
 from oracles.compare import TensorVerdict
 from oracles.diagnose._base import Diagnosis, _key
+from oracles.diagnose.conv import conv_hypotheses
 from oracles.diagnose.conventions import detect_convention
 from oracles.diagnose.faults import _error_pattern, _shape_change_pattern
 from oracles.diagnose.norm import norm_patterns
@@ -72,6 +73,7 @@ def diagnose(
     if patterns:
         out.extend(_merge_patterns(patterns, grad_bad))
 
+    out[_first_nonfault(out):_first_nonfault(out)] = conv_hypotheses(case, observed, expected, grad_bad)  # issue 10
     # recomputed hypotheses, when the per-tensor view left something unexplained
     if grad_bad and case.spec.is_mlp and (len(patterns) < len(grad_bad) or all(d.bug_class == "constant_factor"
                                                            for d in patterns.values())):
@@ -81,9 +83,12 @@ def diagnose(
 
     loss_v = next((v for v in bad if v.check == "loss" and v.status != "error"), None)
     if loss_v is not None and observed.loss is not None and expected.loss is not None:
-        out.extend(_loss_pattern(case, observed, expected, bool(grad_bad)))
+        # a gradient that raised is not "matching": the loss hypotheses must not say every gradient matches
+        grads_unjudged = any(v.check.startswith("grad_") and v.status == "error" for v in bad)
+        out.extend(_loss_pattern(case, observed, expected, bool(grad_bad), unjudged=grads_unjudged))
 
-    upd_bad = [v for v in bad if v.check in ("update", "trajectory")]
+    # an update that raised is a fault (said above), not "gradients right, the update wrong"
+    upd_bad = [v for v in bad if v.check in ("update", "trajectory") and v.status != "error"]
     grad_err = any(v.check.startswith("grad_") or v.check == "loss" for v in bad if v.status == "error")
     if upd_bad and not grad_bad and not grad_err:
         d = _update_pattern(case, observed, expected, upd_bad)
@@ -109,7 +114,8 @@ def diagnose(
                              {"norm_rel": worst.norm_rel, "norm_ratio": worst.norm_ratio}))
     out.sort(key=lambda d: _RANK.get(d.bug_class, 1))  # stable: within a rank, the order found
     conv = detect_convention(case, observed, expected)
-    if conv is not None:
+    if conv is not None and not any(d.bug_class == "forward_pass" for d in out):
+        # a convention explains consistent factors; beside a wrong forward pass it would contradict it
         for d in out:
             if d.bug_class in ("factor_2", "missing_mean", "double_mean", "reg_scale", "constant_factor"):
                 d.message += f"; consistent with the convention '{conv.name}' ({conv.description})"

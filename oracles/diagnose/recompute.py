@@ -20,12 +20,14 @@ def recompute_grads(
     hidden_dz: Callable[[int, np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None = None,
     output_delta: str = "right",
     weight_input: Sequence[int] = (),
+    grad_as_weight: Sequence[int] = (),
 ) -> dict[str, np.ndarray]:
     """Canonical float64 gradients of the Case, optionally with one planted deviation.
 
     hidden_dz(l, z, a, dA) -> dZ replaces dA * sigma_l'(z) in hidden layer l. output_delta:
     "right", "no_derivative" (quadratic delta a - y without sigma_L'(z)), "at_activation"
-    (sigma_L'(a)). weight_input: layers whose dW uses X in place of A_{l-1}.
+    (sigma_L'(a)). weight_input: layers whose dW uses X in place of A_{l-1}. grad_as_weight: layers
+    whose backward step uses their own gradient dW_l in place of W_l (dW2.T @ dZ2 for W2.T @ dZ2).
     """
     spec = case.spec
     L = spec.n_layers
@@ -60,7 +62,7 @@ def recompute_grads(
         inp = x if l in weight_input else A[l - 1]
         grads[f"W{l}"] = delta.T @ inp + spec.reg * P[f"W{l}"]
         grads[f"b{l}"] = delta.sum(axis=0)
-        dA = delta @ P[f"W{l}"]
+        dA = delta @ (grads[f"W{l}"] if l in grad_as_weight else P[f"W{l}"])
         if l == 1:
             grads["x"] = dA
         else:
@@ -115,7 +117,13 @@ def _variants(case: Case):
                         {"hidden_dz": lambda l, z, a, dA: dA * np.where(z >= 0, 1.0, 0.0 if acts[l - 1] == "relu"
                                                                         else F.LEAKY_SLOPE)
                          if acts[l - 1] in ("relu", "leaky_relu") else dA * prime(acts[l - 1])(z)}))
+    if set(hidden) - {"relu", "identity"}:
+        out.append(("derivative_twice", "the hidden layers multiply by the activation derivative twice",
+                    {"hidden_dz": lambda l, z, a, dA: dA * prime(acts[l - 1])(z) ** 2}))
     L = spec.n_layers
+    for l in range(2, L + 1):
+        out.append(("grad_for_param", f"the step back through layer {l} uses dW{l} in place of W{l} "
+                    f"(dW{l}.T @ dZ{l} for W{l}.T @ dZ{l})", {"grad_as_weight": (l,)}))
     for l in range(2, L + 1):
         if spec.sizes[l - 1] == spec.sizes[0]:
             out.append(("a_prev_is_x", f"dW{l} uses X in place of A_{l - 1}", {"weight_input": (l,)}))
@@ -140,6 +148,6 @@ def _recompute_match(case: Case, observed: Observation, expected: Observation, f
             continue
         if all(_close(_as64(observed.grads[k]), alt[k], case.spec.dtype) for k in keys):
             if any(not _close(alt[k], expected.grads[k], case.spec.dtype) for k in failing):
-                return Diagnosis(cls, f"recomputed with this bug, every gradient matches: {what}", tuple(failing),
+                return Diagnosis(cls, f"recomputed with this bug, the gradients equal yours: {what}", tuple(failing),
                                  {"hypothesis": what})
     return None

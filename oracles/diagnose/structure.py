@@ -27,25 +27,58 @@ def _merge_patterns(patterns: dict[str, Diagnosis], grad_bad: dict) -> list[Diag
     return merged
 
 
-def _loss_pattern(case: Case, observed: Observation, expected: Observation, grads_bad: bool) -> list[Diagnosis]:
+def _loss_pattern(case: Case, observed: Observation, expected: Observation, grads_bad: bool, *,
+                  unjudged: bool = False) -> list[Diagnosis]:
+    """Hypotheses about the loss; ``unjudged``: some gradient raised, so none may be called matching."""
     a, e = float(observed.loss), float(expected.loss)
     dtype = case.spec.dtype
     if not np.isfinite(a) and np.isfinite(e):
         return [Diagnosis("large_inputs", f"loss is {a} while the oracle's is {e:.6g}: overflow or log(0) "
                           f"(largest |x| {np.abs(case.x).max():.3g})", ("loss",))]
+    if case.spec.reg and case.m > 1 and getattr(case.spec, "is_mlp", False):
+        l2 = 0.5 * case.spec.reg * sum(float(np.sum(case.typed(case.params[f"W{l}"]).astype(np.float64) ** 2))
+                                       for l in range(1, case.spec.n_layers + 1))
+        if l2 > 0 and _close(a, e + (case.m - 1) * l2, dtype):
+            return [Diagnosis("l2_per_sample", f"the loss is the oracle's plus {case.m - 1} extra copies of the L2 "
+                              f"term 0.5 * reg * sum W^2: it is added once per sample (m = {case.m}), not once",
+                              ("loss",), {"l2": l2, "m": case.m})]
     for k, say, _cls in _named_factors(case.m):
         if _close(a, k * e, dtype):
-            if not grads_bad:
+            if not grads_bad and not unjudged:
                 return [Diagnosis("loss_grad_mismatch", f"the loss is {say} times the oracle's while every gradient "
                                   f"matches: the cost and its gradient are averaged differently", ("loss",),
                                   {"factor": k})]
             return []
+    shown = _pair(a, e)
+    rel = abs(a - e) / max(abs(e), 1e-300)
+    if rel < _ROUNDING_LEVEL:
+        # a difference no printed digit shows is no evidence of a wrong forward pass (issue 9: never
+        # "the loss itself differs (0.682512 vs 0.682512)")
+        return [Diagnosis("loss_grad_mismatch",
+                          f"the loss differs only at the rounding level ({shown}, relative {rel:.1g}): not a "
+                          f"wrong forward pass", ("loss",), {"loss": a, "expected": e, "rounding_level": True})
+                ] if not (grads_bad or unjudged) else []
+    if unjudged and not grads_bad:
+        return [Diagnosis("forward_pass", f"the loss itself differs ({shown}): the forward pass or the cost is "
+                          f"wrong (the gradients could not be compared)", ("loss",), {"loss": a, "expected": e})]
     if grads_bad:
-        return [Diagnosis("forward_pass", f"the loss itself differs ({a:.6g} vs {e:.6g}) and so do the gradients: "
+        return [Diagnosis("forward_pass", f"the loss itself differs ({shown}) and so do the gradients: "
                           f"the forward pass is wrong", ("loss",), {"loss": a, "expected": e})]
-    return [Diagnosis("loss_grad_mismatch", f"the loss differs ({a:.6g} vs {e:.6g}) while every gradient matches: "
+    return [Diagnosis("loss_grad_mismatch", f"the loss differs ({shown}) while every gradient matches: "
                       f"the cost does not compute what its gradient differentiates", ("loss",),
                       {"loss": a, "expected": e})]
+
+
+_ROUNDING_LEVEL = 1e-9  # relative: far below any bug's effect on a loss, far above float64 rounding
+
+
+def _pair(a: float, e: float) -> str:
+    """'0.68251234 vs 0.68251239': the fewest significant digits (6 to 17) that show the two differ."""
+    for digits in range(6, 18):
+        sa, se = f"{a:.{digits}g}", f"{e:.{digits}g}"
+        if sa != se:
+            return f"{sa} vs {se}"
+    return f"{a!r} vs {e!r}"
 
 
 def _update_pattern(case: Case, observed: Observation, expected: Observation, upd_bad) -> Diagnosis | None:

@@ -43,6 +43,9 @@ def tensor_pattern(name: str, actual, expected, case: Case) -> Diagnosis | None:
     reg = _reg_pattern(name, a, e, case)
     if reg is not None:
         return reg
+    scalar = _scalar_pattern(name, a, e, case)
+    if scalar is not None:
+        return scalar
     c = _fit(a, e)
     if c is not None and abs(c - 1) > 0 and _close(a, c * e, dtype):
         return Diagnosis("constant_factor", f"a constant {c:.6g} times the oracle's", (name,), {"factor": c})
@@ -95,3 +98,32 @@ def _reg_pattern(name: str, a: np.ndarray, e: np.ndarray, case: Case) -> Diagnos
             return Diagnosis("reg_scale", f"differs by {k:g} * reg * {key}: the regularisation gradient is {how} "
                              f"(0.5 * reg * ||W||^2 has gradient reg * W)", (name,), {"k": k, "reg": reg})
     return None
+
+
+def _scalar_pattern(name: str, a: np.ndarray, e: np.ndarray, case: Case) -> Diagnosis | None:
+    """a - e is one number in every entry: a scalar added where an array was meant (reg * np.sum(W) for
+    reg * W, a loss value added to a gradient)."""
+    if a.size < 2:
+        return None
+    key = _key(name)
+    reg = case.spec.reg
+    p = case.typed(case.params[key]).astype(np.float64) if key is not None and key in case.params else None
+    diffs = [("", a - e)]
+    if reg and p is not None and p.shape == a.shape:
+        diffs.append((" in place of reg * W", a - e + reg * p))  # the scalar replaced the L2 gradient
+    for instead, d in diffs:  # noqa: B007 - the matching one is used after the loop
+        c = float(d.reshape(-1)[0])
+        if c != 0.0 and _close(d, np.full_like(d, c), case.spec.dtype) and not _close(d, 0 * d, case.spec.dtype):
+            break
+    else:
+        return None
+    ev: dict = {"scalar": c}
+    why = ""
+    if reg and p is not None:
+        for k, say in ((1.0, "reg * np.sum"), (0.5, "0.5 * reg * np.sum"), (2.0, "2 * reg * np.sum")):
+            for form, f in (("", p.sum()), (" of squares", (p ** 2).sum())):
+                if np.isclose(c, k * reg * f, rtol=1e-9, atol=0.0):
+                    why = f" ({say}({key}{' ** 2' if form else ''}) where reg * {key} belongs)"
+                    ev["form"] = f"{k:g} * reg * sum{form}"
+    return Diagnosis("scalar_added", f"differs by the same number {c:.6g} in every entry{instead}: a scalar was "
+                     f"added where an array was meant{why}", (name,), ev)

@@ -108,9 +108,11 @@ def unit_of(fn) -> str:
 ROLE_NAMES: dict[str, tuple[str, ...]] = {
     "batch": ("mini_batch", "minibatch", "batch", "training_batch", "mini_batch_data", "data", "training_data",
               "train_data", "samples", "mb", "mbatch"),
-    "x": ("x", "inputs", "input", "x_batch", "xs", "a", "x_train", "features", "activation", "in_data"),
+    "x": ("x", "inputs", "input", "x_batch", "xs", "a", "x_train", "features", "activation", "in_data", "inp",
+          "inpt", "x_in", "input_data", "x_matrix", "x_mat"),
     "y": ("y", "targets", "target", "y_batch", "ys", "labels", "label", "t", "expected", "y_train", "y_true",
-          "desired", "out_data"),
+          "desired", "out_data", "classification", "output", "out", "outp", "target_output", "y_matrix", "y_mat",
+          "desired_output", "expected_output"),
     "eta": ("eta", "lr", "learning_rate", "lr_rate", "alpha", "rate", "step", "step_size", "learningrate",
             "learn_rate", "eta_"),
     "lmbda": ("lmbda", "lmbd", "lambda_", "lambd", "lam", "lamb", "reg_lambda", "reg", "regularization", "l2",
@@ -118,7 +120,8 @@ ROLE_NAMES: dict[str, tuple[str, ...]] = {
     "n": ("n", "n_data", "n_train", "n_total", "total", "training_size", "n_samples", "data_size",
           "len_training_data", "train_size", "num_training", "n_training", "training_set_size", "n_training_data"),
     "mu": ("mu", "momentum", "friction", "momentum_coef", "coef_momentum"),
-    "m": ("mini_batch_size", "batch_size", "m", "minibatch_size", "mb_size"),
+    "m": ("mini_batch_size", "batch_size", "m", "minibatch_size", "mb_size", "nbatch", "n_batch", "batchsize",
+          "num_batch", "mbs"),
 }
 _ROLE_OF = {name: role for role, names in ROLE_NAMES.items() for name in names}
 

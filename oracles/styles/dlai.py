@@ -19,6 +19,7 @@ import numpy as np
 
 from oracles.case import ACTIVATION_NAMES, Case, SpecSpace
 from oracles.observation import Observation
+from oracles.styles import conv_entries
 from oracles.styles import dlai_layers_norm as norm
 from oracles.styles._common import Recorder, Snapshot, UnsupportedCase, accepts, get, positional_count, require
 
@@ -48,7 +49,7 @@ def entry_points(impl) -> list[str]:
             if entry == "two_layer" and positional_count(f["backward"])[1] < 4:
                 continue  # the gradient-checking notebook's backward_propagation(X, Y, cache)
             out.append(entry)
-    return out + norm.entry_points(impl)  # course 2's regularization, dropout (dlai_layers_norm.py)
+    return out + norm.entry_points(impl) + conv_entries.entry_points("dlai", impl)  # issue 10 layers
 
 
 def _flexible(impl, entry: str) -> bool:
@@ -60,6 +61,8 @@ def _flexible(impl, entry: str) -> bool:
 def spec_space(impl, entry: str) -> SpecSpace:
     if entry in norm.ENTRIES:
         return norm.spec_space(impl, entry)
+    if conv_entries.owns("dlai", entry):
+        return conv_entries.spec_space("dlai", impl, entry)
     if entry not in ENTRIES:
         raise UnsupportedCase(f"dlai has no entry point {entry!r}; choose one of {', '.join(ENTRIES)}")
     if entry == "two_layer":
@@ -250,6 +253,8 @@ class _Run:
 def run(impl, case: Case, entry: str) -> Observation:
     if entry in norm.ENTRIES:
         return norm.run(impl, case, entry)
+    if conv_entries.owns("dlai", entry):
+        return conv_entries.run("dlai", impl, case, entry)
     require(spec_space(impl, entry), case, "dlai", entry)
     rec = Recorder(case)
     r = _Run(impl, case, entry, rec)
@@ -298,6 +303,8 @@ def run(impl, case: Case, entry: str) -> Observation:
 def own_loss(impl, case: Case, entry: str) -> float | None:
     if entry in norm.ENTRIES:
         return norm.own_loss(impl, case, entry)
+    if conv_entries.owns("dlai", entry):
+        return conv_entries.own_loss("dlai", impl, case, entry)
     require(spec_space(impl, entry), case, "dlai", entry)
     rec = Recorder(case)
     r = _Run(impl, case, entry, rec)

@@ -1,0 +1,73 @@
+"""Mutants for the diagnosis hypotheses of issue 9 (patterns seen in real files), one realistic bug each.
+
+Registered into reference.mutants.MUTANTS (imported at the bottom of reference/mutants.py):
+a parameter's gradient used in place of the parameter, the activation derivative applied twice,
+a scalar added where an array was meant, the L2 term of the loss added once per sample.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from reference import cs231n, dlai_two_layer
+from reference.mutants import _add, clone_module
+
+_D2 = "reference/dlai_two_layer.py"
+_C = "reference/cs231n.py"
+
+
+def _dlai2_backward(bug: str):
+    def backward_propagation(parameters, cache, X, Y):
+        m = X.shape[1]
+        W2 = parameters["W2"]
+        A1, A2 = cache["A1"], cache["A2"]
+        Y = Y.reshape(A2.shape)
+        dZ2 = A2 - Y
+        dW2 = dZ2 @ A1.T / m
+        db2 = np.sum(dZ2, axis=1, keepdims=True) / m
+        if bug == "grad_for_param":
+            dZ1 = (dW2.T @ dZ2) * (1 - A1**2)  # BUG: dW2 where W2 belongs
+        else:
+            dZ1 = (W2.T @ dZ2) * (1 - A1**2) ** 2  # BUG: tanh'(z) applied twice
+        dW1 = dZ1 @ X.T / m
+        db1 = np.sum(dZ1, axis=1, keepdims=True) / m
+        return {"dW1": dW1, "db1": db1, "dW2": dW2, "db2": db2}
+
+    backward_propagation.__qualname__ = f"backward_propagation[{bug}]"
+    return backward_propagation
+
+
+class _FCNetVerdictBugs(cs231n.FullyConnectedNet):
+    bug = ""
+
+    def loss(self, X, y=None):
+        out = super().loss(X, y)
+        if y is None:
+            return out
+        loss, grads = out
+        weights = [self.params[f"W{i}"] for i in range(1, self.num_layers + 1)]
+        if self.bug == "scalar_reg":
+            for i, W in enumerate(weights, 1):
+                grads[f"W{i}"] = grads[f"W{i}"] - self.reg * W + self.reg * np.sum(W)  # BUG: a scalar, not reg * W
+        elif self.bug == "l2_per_sample":
+            n = X.shape[0]
+            loss = loss + (n - 1) * 0.5 * self.reg * sum(np.sum(W * W) for W in weights)  # BUG: once per sample
+        return loss, grads
+
+
+class _FCNetScalarReg(_FCNetVerdictBugs):
+    bug = "scalar_reg"
+
+
+class _FCNetL2PerSample(_FCNetVerdictBugs):
+    bug = "l2_per_sample"
+
+
+_add("dlai2_grad_for_param", "grad_for_param", "dlai", None, "dZ1 = dW2^T dZ2 * tanh' (W2 needed)",
+     clone_module(dlai_two_layer, {"backward_propagation": _dlai2_backward("grad_for_param")}), _D2)
+_add("dlai2_tanh_prime_twice", "derivative_twice", "dlai", None, "dZ1 = W2^T dZ2 * tanh'(Z1)^2",
+     clone_module(dlai_two_layer, {"backward_propagation": _dlai2_backward("derivative_twice")}), _D2)
+_add("cs231n_reg_scalar_sum", "scalar_added", "cs231n", None, "dW gets reg * np.sum(W) (a scalar) for reg * W",
+     clone_module(cs231n, {"FullyConnectedNet": _FCNetScalarReg}), _C, ("reg",))
+_add("cs231n_l2_per_sample", "l2_per_sample", "cs231n", None, "the loss adds the L2 term once per sample",
+     clone_module(cs231n, {"FullyConnectedNet": _FCNetL2PerSample}), _C, ("reg", "batch"))
