@@ -78,6 +78,48 @@ def cross_entropy_error(y, t):
 def softmax_loss(X, t):
     return cross_entropy_error(softmax(X), t)
 """
+# deeplearning.ai course 2 week 1 ("Regularization"): the three-layer model the graded functions wrap
+_REG_UTILS = """
+import numpy as np
+
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+def relu(x):
+    return np.maximum(0, x)
+
+def forward_propagation(X, parameters):
+    W1, b1, W2, b2, W3, b3 = (parameters[k] for k in ("W1", "b1", "W2", "b2", "W3", "b3"))
+    z1 = np.dot(W1, X) + b1
+    a1 = relu(z1)
+    z2 = np.dot(W2, a1) + b2
+    a2 = relu(z2)
+    z3 = np.dot(W3, a2) + b3
+    a3 = sigmoid(z3)
+    return a3, (z1, a1, W1, b1, z2, a2, W2, b2, z3, a3, W3, b3)
+
+def compute_cost(a3, Y):
+    m = Y.shape[1]
+    logprobs = np.multiply(-np.log(a3), Y) + np.multiply(-np.log(1 - a3), 1 - Y)
+    return 1. / m * np.nansum(logprobs)
+
+def backward_propagation(X, Y, cache):
+    m = X.shape[1]
+    (z1, a1, W1, b1, z2, a2, W2, b2, z3, a3, W3, b3) = cache
+    dz3 = a3 - Y
+    dW3 = 1. / m * np.dot(dz3, a2.T)
+    db3 = 1. / m * np.sum(dz3, axis=1, keepdims=True)
+    da2 = np.dot(W3.T, dz3)
+    dz2 = np.multiply(da2, np.int64(a2 > 0))
+    dW2 = 1. / m * np.dot(dz2, a1.T)
+    db2 = 1. / m * np.sum(dz2, axis=1, keepdims=True)
+    da1 = np.dot(W2.T, dz2)
+    dz1 = np.multiply(da1, np.int64(a1 > 0))
+    dW1 = 1. / m * np.dot(dz1, X.T)
+    db1 = 1. / m * np.sum(dz1, axis=1, keepdims=True)
+    return {"dz3": dz3, "dW3": dW3, "db3": db3, "da2": da2, "dz2": dz2, "dW2": dW2, "db2": db2, "da1": da1,
+            "dz1": dz1, "dW1": dW1, "db1": db1}
+"""
 # scipy is not installed here; course code reaches for scipy.special in activations (MyTorch's GELU uses
 # erf). The functions below are exact enough for float64 judging (math.erf per element).
 _SCIPY_SPECIAL = """
@@ -149,7 +191,8 @@ COURSE_HELPERS = {
     **{m: _DLAI_UTILS for m in ("dnn_utils", "dnn_utils_v2", "dnn_app_utils", "dnn_app_utils_v2",
                                 "dnn_app_utils_v3")},
     "planar_utils": _PLANAR_UTILS,
-    **{m: _DLAI_C2_UTILS for m in ("reg_utils", "opt_utils", "opt_utils_v1a", "opt_utils_v1b")},
+    "reg_utils": _REG_UTILS,  # with the three-layer model the graded regularization functions wrap
+    **{m: _DLAI_C2_UTILS for m in ("opt_utils", "opt_utils_v1a", "opt_utils_v1b")},
     "common.functions": _SAITO_FUNCTIONS,
     # the convolution assignments' helpers (CS231n's never-built Cython im2col, Saito's common.util)
     **COURSE_HELPERS_CONV,

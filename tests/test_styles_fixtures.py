@@ -56,6 +56,8 @@ def _drive(path):
     assert entries, f"{path.name}: no entry point found"
     runs = []
     for entry in entries:
+        if styles.spec_space(style, impl, entry).sequences:
+            continue  # layer entries (FullyConnectedNet[batchnorm] ...): tests/test_styles_norm*.py drive them
         for case in _cases_for(styles.spec_space(style, impl, entry), expectation(path)):
             obs = styles.run(style, impl, case, entry)
             runs.append((entry, case, obs, failures(compare_observation(case, obs, _expected(case)))))

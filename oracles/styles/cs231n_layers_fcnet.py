@@ -38,8 +38,22 @@ def entry_points(impl) -> list[str]:
     c = _cls(impl)
     if c is None:
         return []
-    out = list(ENTRIES[:2]) if accepts(c.__init__, "normalization") else []
-    return out + [ENTRIES[2]] if accepts(c.__init__, "dropout_keep_ratio") else out
+    # only what the file's net implements: a skeleton that takes normalization= / dropout_keep_ratio= but never
+    # builds gamma1 or calls dropout_forward is not checked there (its plain FullyConnectedNet still is)
+    out = [e for e, norm in zip(ENTRIES[:2], ("batchnorm", "layernorm"))
+           if accepts(c.__init__, "normalization") and probed(impl, f"fcnet:{norm}", lambda n=norm: _has_norm(c, n))]
+    if accepts(c.__init__, "dropout_keep_ratio") and probed(impl, "fcnet:keep", lambda: _probe_keep(impl)) is not None:
+        out.append(ENTRIES[2])
+    return out
+
+
+def _has_norm(cls, norm: str) -> bool:
+    try:
+        net = cls(**{k: v for k, v in {"hidden_dims": [3], "input_dim": 4, "num_classes": 2, "normalization": norm,
+                                       "dtype": np.float64}.items() if accepts(cls.__init__, k)})
+        return isinstance(getattr(net, "params", None), dict) and "gamma1" in net.params
+    except Exception:  # noqa: BLE001
+        return False
 
 
 def spec_space(impl, entry: str) -> SpecSpace:
