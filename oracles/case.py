@@ -359,7 +359,7 @@ class Case:
             raise ValueError(f"Case.x has shape {x.shape}; expected (m, {', '.join(map(str, spec.x_shape))}) "
                              f"with m >= 1")
         _finite("Case.x", x)
-        lowest = min((kind(layer.kind).min_batch for layer in spec.sequence), default=1)
+        lowest = max((kind(layer.kind).min_batch for layer in spec.sequence), default=1)
         if x.shape[0] < lowest:
             raise ValueError(f"Case.x has {x.shape[0]} sample(s); {spec.kinds()} needs a batch of at least {lowest}")
         y = np.asarray(self.y)
@@ -547,10 +547,11 @@ class SpecSpace:
     modes: tuple[str, ...] = ("train",)
     input_shapes: tuple[tuple[int, ...], ...] = ()
 
+    sizes: tuple[int, ...] | None = None  # a fixed architecture (MyTorch's MLP0 is 2-3, MLP4 2-4-8-8-4-2)
+
     def fixed_for(self, kind_name: str) -> dict:
         """The hyper-parameters and conventions this space pins for one layer kind."""
         return {k: v for kd, k, v in self.fixed if kd == kind_name}
-    sizes: tuple[int, ...] | None = None  # a fixed architecture (MyTorch's MLP0 is 2-3, MLP4 2-4-8-8-4-2)
 
     def allows(self, spec: Spec) -> str | None:
         """None when spec is inside this space, else the reason it is not."""
@@ -566,38 +567,15 @@ class SpecSpace:
             return f"hidden activation {bad[0]!r} (supported: {', '.join(self.hidden_activations)})"
         if self.uniform_hidden and len(set(hidden)) > 1:
             return "different activations per hidden layer"
-        outs = dict(self.outputs)
-        if spec.loss not in outs:
-            return f"loss {spec.loss!r} (supported: {', '.join(outs)})"
-        if spec.activations[-1] not in outs[spec.loss]:
-            return f"output activation {spec.activations[-1]!r} with loss {spec.loss!r}"
-        if spec.reduction not in self.reductions:
-            return f"reduction {spec.reduction!r}"
-        if spec.target not in self.targets:
-            return f"target {spec.target!r}"
-        if spec.reg and not self.allow_reg:
-            return "regularisation"
-        if spec.sizes[-1] < self.min_outputs:
-            return f"{spec.sizes[-1]} outputs (needs >= {self.min_outputs})"
-        if self.max_outputs is not None and spec.sizes[-1] > self.max_outputs:
-            return f"{spec.sizes[-1]} outputs (at most {self.max_outputs})"
+        why = self._allows_output(spec)
+        if why:
+            return why
         if self.sizes is not None and tuple(spec.sizes) != tuple(self.sizes):
             return f"sizes {list(spec.sizes)} (this entry point's architecture is fixed: {list(self.sizes)})"
         return None
 
-    def _allows_layers(self, spec: Spec) -> str | None:
-        if spec.is_mlp:
-            return "a plain MLP (this entry point runs the layer sequences " + ", ".join(self.sequences) + ")"
-        if spec.kinds() not in self.sequences:
-            return f"layers {spec.kinds()} (supported: {', '.join(self.sequences) or 'plain MLPs only'})"
-        for layer in spec.layers:
-            for key, value in self.fixed_for(layer.kind).items():
-                if layer.hp.get(key) != value:
-                    return f"{layer.kind} {key}={layer.hp.get(key)!r} (this entry point has {key}={value!r})"
-        if spec.mode not in self.modes:
-            return f"mode {spec.mode!r}"
-        if self.input_shapes and spec.input_shape not in self.input_shapes:
-            return f"input shape {spec.input_shape}"
+    def _allows_output(self, spec: Spec) -> str | None:
+        """The loss, output, reduction, target, regularisation and output-width parts of ``allows``."""
         outs = dict(self.outputs)
         if spec.loss not in outs:
             return f"loss {spec.loss!r} (supported: {', '.join(outs)})"
@@ -614,3 +592,18 @@ class SpecSpace:
         if self.max_outputs is not None and spec.n_out > self.max_outputs:
             return f"{spec.n_out} outputs (at most {self.max_outputs})"
         return None
+
+    def _allows_layers(self, spec: Spec) -> str | None:
+        if spec.is_mlp:
+            return "a plain MLP (this entry point runs the layer sequences " + ", ".join(self.sequences) + ")"
+        if spec.kinds() not in self.sequences:
+            return f"layers {spec.kinds()} (supported: {', '.join(self.sequences) or 'plain MLPs only'})"
+        for layer in spec.layers:
+            for key, value in self.fixed_for(layer.kind).items():
+                if layer.hp.get(key) != value:
+                    return f"{layer.kind} {key}={layer.hp.get(key)!r} (this entry point has {key}={value!r})"
+        if spec.mode not in self.modes:
+            return f"mode {spec.mode!r}"
+        if self.input_shapes and spec.input_shape not in self.input_shapes:
+            return f"input shape {spec.input_shape}"
+        return self._allows_output(spec)

@@ -40,10 +40,12 @@ def conv_backward_model(x, w, dout, stride: int, pad: int, bug: str | None = Non
     xp = pad_hw(np.asarray(x, dtype=np.float64), pad)
     dxp = np.zeros_like(xp)
     dw = np.zeros(w.shape)
-    step = 1 if bug == "stride_backward" else stride
+    # the stride forgotten in both axes, or only in the rows / columns (vert_start = h: a real file)
+    step_r = 1 if bug in ("stride_backward", "stride_backward_rows") else stride
+    step_c = 1 if bug in ("stride_backward", "stride_backward_cols") else stride
     kernel = w[:, :, ::-1, ::-1] if bug == "conv_flipped_kernel" else w
     for i, j in _positions(Ho, Wo):
-        rows, cols = slice(i * step, i * step + kh), slice(j * step, j * step + kw)
+        rows, cols = slice(i * step_r, i * step_r + kh), slice(j * step_c, j * step_c + kw)
         g = dout[:, :, i, j]
         dw += np.tensordot(g, xp[:, :, rows, cols], axes=([0], [0]))
         contribution = np.tensordot(g, kernel, axes=([1], [0]))
@@ -59,6 +61,8 @@ CONV_MODELS = {
     "conv_flipped_kernel": "dout scattered through the 180-degree-rotated kernel (the flip belongs to the "
                            "full-convolution form of dx, not to the window-scatter form)",
     "stride_backward": "the backward pass places window (i, j) at (i, j), not (i * stride, j * stride)",
+    "stride_backward_rows": "the backward pass ignores the stride in the rows (vert_start = h, not h * stride)",
+    "stride_backward_cols": "the backward pass ignores the stride in the columns (horiz_start = w, not w * stride)",
     "overlap_overwrite": "dx assigned (=) per window instead of accumulated (+=): where windows overlap "
                          "only the last one counts",
     "pad_not_cropped": "dx returned with the zero padding still on (not cropped back to H x W)",

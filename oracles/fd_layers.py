@@ -22,6 +22,7 @@ import math
 import numpy as np
 
 from oracles.case import Case
+from oracles.finite_diff import _claimed
 from oracles.layers import Ctx, kind
 from oracles.observation import check_of
 
@@ -79,6 +80,7 @@ class _Seq:
         f0, self.per_sample, _, z_last = self.run(0, self.x, cache=True)
         self.f0 = f0
         # what one loss evaluation rounds relative to: the per-sample losses and the logits behind them
+        z_last = z_last.reshape(len(z_last), -1)  # a (m, C, H, W) output (loss 'dot') counts per sample too
         width = math.sqrt(z_last.shape[1] + 1)
         self.round_terms = float((np.abs(self.per_sample) + width * np.abs(z_last).max(axis=1)).sum()) * self.scale
 
@@ -201,18 +203,6 @@ def full(case: Case, *, names=None, given: dict | None = None):
         d, err, nd, h = _elementwise(seq, name)
         res.grads[name], res.err_est[name], res.nondiff[name], res.steps[name] = d, err, nd, h
     return res
-
-
-def _claimed(grads: dict, name: str, shape) -> tuple[np.ndarray | None, str]:
-    if name not in grads:
-        return None, f"no gradient for {name!r} was given"
-    try:
-        g = np.asarray(grads[name], dtype=np.float64)
-    except (TypeError, ValueError):
-        return None, f"gradient {name!r} is not an array of numbers ({type(grads[name]).__name__})"
-    if g.shape != shape:
-        return None, f"gradient {name!r} has shape {g.shape}, expected {shape}"
-    return g, ""
 
 
 def screen(case: Case, grads: dict, *, directions: int = 8, seed: int = 0, names=None, given: dict | None = None):

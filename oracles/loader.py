@@ -268,6 +268,10 @@ def prepare(path: Path, *, strict_numpy: bool = False) -> Prepared:
         if nb.dropped_cells:
             what += "; cells in another language dropped: " + ", ".join(f"cell {c} ({m})" for c, m in
                                                                          nb.dropped_cells[:6])
+        if nb.unparsed_cells:
+            what += ("; cells that define nothing and do not parse, skipped: "
+                     + ", ".join(f"cell {c} ({why})" for c, why in nb.unparsed_cells[:4])
+                     + (" ..." if len(nb.unparsed_cells) > 4 else ""))
         notes.append(what)
     else:
         try:
@@ -294,7 +298,7 @@ def _run_prepared(prep: Prepared, module: types.ModuleType, student_builtins: di
     ns = module.__dict__
     ns["__builtins__"] = student_builtins
     if prep.converted is not None:
-        ns[py2.PY2_NAMESPACE] = py2.Py2Runtime()
+        ns[py2.PY2_NAMESPACE] = py2.Py2Runtime(str(prep.path))
     ns[numpy_compat.NAMESPACE] = numpy_compat.NumpyCompat(str(prep.path))
     exec_filtered(prep.tree, str(prep.path), ns, prep.skipped, failed)
 
@@ -302,7 +306,9 @@ def _run_prepared(prep: Prepared, module: types.ModuleType, student_builtins: di
 def _summarise(items: list[tuple[int, str]], file: str, limit: int = 4) -> str:
     items = sorted(items)
     label = _LABELS.get(file) or (lambda n: f"line {n}")
-    shown = "; ".join(f"{label(n)}: {d}" for n, d in items[:limit])
+    # "(needs X from line 18, not run)": a notebook's line is a cell and a line in it
+    shown = "; ".join(f"{label(n)}: " + re.sub(r"from line (\d+)", lambda m: f"from {label(int(m[1]))}", d)
+                      for n, d in items[:limit])
     return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 
@@ -359,6 +365,7 @@ def load_submission(path: str, root: str | None = None, allow: tuple[str, ...] =
     module_name = package + "." + re.sub(r"\W", "_", file.stem)
 
     guard = Guard(allow_set, local)
+    guard.main_file = str(file)
     if project and Path(project).resolve() in file.parents:
         guard.harness_ok = True
     student_builtins = dict(vars(builtins))
@@ -389,7 +396,7 @@ def load_submission(path: str, root: str | None = None, allow: tuple[str, ...] =
             hp_notes.append(f"top-level statement(s) that raised, skipped: {_summarise(failed, str(helper))}")
         helper_notes.extend(f"{helper.name}: {n}" for n in hp_notes)
 
-    sys.meta_path.insert(0, RootFinder(ctx.dirs, run_helper))
+    sys.meta_path.insert(0, RootFinder(ctx.dirs, run_helper, ctx.package))
     sys.meta_path.insert(0, BlockFinder(guard))
     sys.dont_write_bytecode = True
 
@@ -423,19 +430,28 @@ def load_submission(path: str, root: str | None = None, allow: tuple[str, ...] =
     if failed:
         notes.append(f"top-level statement(s) that raised while loading, skipped ({len(failed)}): "
                      f"{_summarise(failed, str(file))}")
-    if guard.helpers:
-        notes.append("course helper module(s) not included with the submission, bpcheck's stand-ins used: "
-                     + ", ".join(sorted(set(guard.helpers))) + " (give --root DIR to use the course's own files)")
+    if guard.helpers or guard.course_stubs:
+        notes.append(_helpers_note(guard.helpers, guard.course_stubs))
     if guard.stubbed:
         notes.append(
             "modules not available here were replaced by stubs (fine unless backprop calls them): "
             + ", ".join(sorted(set(guard.stubbed)))
         )
-    if guard.extensions:
+    if guard.refused_in_helpers:
+        by_lib: dict[str, list[str]] = {}
+        for lib, helper in guard.refused_in_helpers:
+            by_lib.setdefault(lib, []).append(Path(helper).name)
+        notes.append("; ".join(f"{lib} is imported by helper module(s) {', '.join(dict.fromkeys(files))}, not by the "
+                               f"file checked: replaced there by a stub (autograd libraries are refused in "
+                               f"submissions); a check whose code calls it fails" for lib, files in by_lib.items()))
+    extensions = sorted(set(guard.extensions) - set(guard.helpers))  # the others have a numpy stand-in
+    if extensions:
         notes.append("compiled course extension(s) not built here, replaced by stubs (fine unless backprop calls "
-                     "them): " + ", ".join(sorted(set(guard.extensions))))
+                     "them): " + ", ".join(extensions))
     notes += helper_notes
-    names = [k for k in module.__dict__ if not k.startswith("__")]
+    # a name the file imported from a stubbed or stood-in helper (`from reg_utils import forward_propagation`)
+    # is not the learner's code: never driven as an entry point (its calls still work from the file's globals)
+    names = [k for k in module.__dict__ if not k.startswith("__") and not _borrowed(module.__dict__[k])]
     impl = types.SimpleNamespace(**{k: module.__dict__[k] for k in names})
     # "Class.method" entries let style detection tell TwoLayerNet.gradient from TwoLayerNet.loss.
     methods = []
@@ -444,6 +460,33 @@ def load_submission(path: str, root: str | None = None, allow: tuple[str, ...] =
         if isinstance(v, type) and getattr(v, "__module__", None) == module_name:
             methods += [f"{k}.{a}" for a in dir(v) if not a.startswith("__")]
     return Loaded(impl, notes, names + methods, [compat_dict(u) for u in dict.fromkeys(compat)])
+
+
+def _borrowed(value) -> bool:
+    """True for a stub, or a function/class of a module bpcheck stubbed or stood in for."""
+    if isinstance(value, Stub) or getattr(value, "__bpcheck_stub__", False) is True:
+        return True
+    if isinstance(value, types.ModuleType):
+        return False
+    mod = sys.modules.get(getattr(value, "__module__", None) or "")
+    return bool(getattr(mod, "__bpcheck_stub__", False))
+
+
+def _helpers_note(supplied: list[str], stubbed: list[str]) -> str:
+    libraries = sorted({m for m in supplied if m.startswith("scipy")})
+    supplied = [m for m in supplied if m not in libraries]
+    lib_note = (f"not installed here, bpcheck's stand-in used: {', '.join(libraries)} (erf, erfc, expit, logsumexp, "
+                f"softmax, log_softmax; anything else from it is a stub)") if libraries else ""
+    if not supplied and not stubbed:
+        return lib_note
+    parts = []
+    if supplied:
+        parts.append("bpcheck's stand-ins used: " + ", ".join(sorted(set(supplied))))
+    if stubbed:
+        parts.append("stubbed (test cases, data loaders, plotting; fine unless backprop calls them): "
+                     + ", ".join(sorted(set(stubbed))))
+    return ("course helper module(s) not included with the submission, " + "; ".join(parts)
+            + " (give --root DIR to use the course's own files)" + (f"; {lib_note}" if lib_note else ""))
 
 
 def compat_dict(use: numpy_compat.Use) -> dict:

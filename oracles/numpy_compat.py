@@ -23,7 +23,8 @@ import operator
 
 import numpy as np
 
-__all__ = ["NAMESPACE", "Use", "scan_and_rewrite", "NumpyCompat", "drain", "describe_uses"]
+__all__ = ["NAMESPACE", "TRUNCATED", "Use", "scan_and_rewrite", "NumpyCompat", "drain", "record", "describe_uses",
+           "compat_findings"]
 
 NAMESPACE = "__bpcheck_numpy__"
 
@@ -152,6 +153,15 @@ class Use(tuple):
 
 
 _RUNTIME: list[Use] = []  # uses seen while lines ran (float() of an array, ...), drained with each answer
+
+
+# removed_in of a Use that is not a numpy API: a Python 2 '/' that truncated (oracles/py2.py); a note, not a WARN
+TRUNCATED = "python2-division"
+
+
+def record(removed_in: str, what: str, file: str, line: int, fix: str = "") -> None:
+    """A use seen while a line ran (sent to the parent with the next answer)."""
+    _RUNTIME.append(Use(what, file, line, removed_in, fix))
 
 
 def drain() -> list[Use]:
@@ -301,3 +311,16 @@ def describe_uses(uses: list[dict], *, strict: bool = False, numpy_version: str 
                 + "; these fail here, they were fine on the course's numpy 1.x")
     return ("; ".join(parts) + f": fine on the course's numpy 1.x, fails on numpy {version}; judged with a "
             f"compatibility layer (--strict-numpy judges against the installed numpy)")
+
+
+def compat_findings(uses: list[dict], *, strict: bool = False) -> tuple[str | None, list[str]]:
+    """(the numpy 2 WARN message or None, notes) for the uses the child reported (parent side)."""
+    numpy_uses = [u for u in uses if u["removed_in"] != TRUNCATED]
+    truncated = [u for u in uses if u["removed_in"] == TRUNCATED]
+    notes = []
+    if truncated:
+        shown = "; ".join(f"{u['where']}: {u['what']}" for u in truncated[:4])
+        more = f" and {len(truncated) - 4} more" if len(truncated) > 4 else ""
+        notes.append(f"Python 2 integer division truncated (judged as Python 2 runs it): {shown}{more}; if true "
+                     f"division was meant, write 1.0 / m or add `from __future__ import division`")
+    return (describe_uses(numpy_uses, strict=strict) if numpy_uses else None), notes

@@ -78,7 +78,11 @@ def import_context(file: Path, tree: ast.AST, root: Path | None = None) -> Impor
             if all(_ident(p) for p in parts):
                 package = ".".join(parts)
         dirs = [root] + ([file.parent] if file.parent != root else [])
-        return ImportContext(dirs, package, root)
+        # the folders the file's own package chain and imports point to still count: a root one level
+        # above the package (grade's student folder, an instructor's guess) must not stub the learner's
+        # cs231n/ that `from cs231n.classifiers.linear_svm import ...` means
+        found = import_context(file, tree)
+        return ImportContext(list(dict.fromkeys(dirs + found.dirs)), package, root)
 
     # the __init__.py chain, extended upwards as far as the file's relative imports climb
     parts: list[str] = []

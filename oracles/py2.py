@@ -261,14 +261,16 @@ class _Division(ast.NodeTransformer):
         self.generic_visit(node)
         if not isinstance(node.op, ast.Div):
             return node
-        return ast.copy_location(ast.Call(self._helper("div", node), [node.left, node.right], []), node)
+        line = ast.Constant(getattr(node, "lineno", 0))
+        return ast.copy_location(ast.Call(self._helper("div", node), [node.left, node.right, line], []), node)
 
     def visit_AugAssign(self, node: ast.AugAssign) -> ast.AST:
         self.generic_visit(node)
         if not isinstance(node.op, ast.Div) or not isinstance(node.target, (ast.Name, ast.Attribute, ast.Subscript)):
             return node
         load = _as_load(node.target)
-        call = ast.copy_location(ast.Call(self._helper("idiv", node), [load, node.value], []), node)
+        line = ast.Constant(getattr(node, "lineno", 0))
+        call = ast.copy_location(ast.Call(self._helper("idiv", node), [load, node.value, line], []), node)
         return ast.copy_location(ast.Assign([node.target], call), node)
 
 
@@ -290,12 +292,18 @@ def rewrite_division(tree: ast.Module) -> ast.Module:
 
 
 class Py2Runtime:
-    """What the rewritten division calls (bound as ``__bpcheck_py2__`` in the module's globals)."""
+    """What the rewritten division calls (bound as ``__bpcheck_py2__`` in the module's globals).
 
-    def __init__(self) -> None:
+    Where Python 2's '/' truncates (both operands integers, a remainder), the first truncation of each
+    line is recorded (``oracles.numpy_compat.drain``, kind ``TRUNCATED``): a `1 / m` that is 0 on the
+    course's Python 2 is then named with its line next to the gradients it zeroed."""
+
+    def __init__(self, file: str = "") -> None:
         import numpy as np
 
         self._np = np
+        self._file = file
+        self._seen: set[int] = set()
 
     def _both_int(self, a, b) -> bool:
         np = self._np
@@ -307,9 +315,32 @@ class Py2Runtime:
 
         return is_int(a) and is_int(b)
 
-    def div(self, a, b):
-        return a // b if self._both_int(a, b) else a / b
+    def _note(self, a, b, q, line: int) -> None:
+        if line in self._seen or not self._file:
+            return
+        try:
+            exact = bool(self._np.all(q * b == a))
+        except (TypeError, ValueError, ArithmeticError):
+            return
+        if exact:
+            return
+        self._seen.add(line)
+        from oracles.numpy_compat import TRUNCATED, record
 
-    def idiv(self, a, b):
+        shown = f"{a!r} / {b!r} = {q!r}" if isinstance(a, int) and isinstance(b, int) else "integer arrays"
+        record(TRUNCATED, f"'/' between integers ({shown} in Python 2)", self._file, line)
+
+    def div(self, a, b, line: int = 0):
+        if not self._both_int(a, b):
+            return a / b
+        q = a // b
+        self._note(a, b, q, line)
+        return q
+
+    def idiv(self, a, b, line: int = 0):
         # in place where the object supports it (an array other code holds a reference to)
-        return operator.ifloordiv(a, b) if self._both_int(a, b) else operator.itruediv(a, b)
+        if not self._both_int(a, b):
+            return operator.itruediv(a, b)
+        if line not in self._seen:
+            self._note(a, b, a // b, line)
+        return operator.ifloordiv(a, b)

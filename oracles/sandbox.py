@@ -476,7 +476,7 @@ def case_payload(case) -> dict:
         return {"rule": case.rule, "params": dict(case.params), "grads": [dict(g) for g in case.grads],
                 "hyper": dict(case.hyper), "dtype": case.dtype, "seed": int(case.seed), "tags": list(case.tags)}
     return {"spec": case.spec.to_dict(), "params": dict(case.params), "x": case.x, "y": case.y, "lr": case.lr,
-            "seed": int(case.seed), "steps": int(case.steps), "tags": list(case.tags)}
+            "seed": int(case.seed), "steps": int(case.steps), "tags": list(case.tags), "state": dict(case.state)}
 
 
 # ---------------------------------------------------------------- strict checks of answers

@@ -157,16 +157,8 @@ def _spec(
     target = c.choose(_intersect(target_space, _TARGETS_OF.get(loss, ("dense",)), f"targets for {loss}"))
     reduction = c.choose(_intersect(space.reductions, reductions, "reductions"))
     dtype = c.choose(list(dtypes))
-    reg = 0.0
-    if space.allow_reg and allow_reg is not False and max_reg > 0:
-        # Half the time none: the unregularised path is the common one.
-        reg = c.choose([0.0, 0.0, max_reg / 100, max_reg / 10, max_reg])
-    # The output layer needs classes for labels and class losses, and whatever the space demands.
-    min_out = max(min_width, space.min_outputs, 2 if (target == "labels" or loss in _CLASS_LOSSES) else 1)
-    max_out = max(max_width, min_out)
-    if space.max_outputs is not None:  # a space may cap the output width (deeplearning.ai: one unit)
-        max_out = min(max_out, max(space.max_outputs, 1))
-        min_out = min(min_out, max_out)
+    reg = draw_reg(c, space, allow_reg, max_reg)
+    min_out, max_out = output_widths(space, min_width, max_width, target, loss)
     sizes = [c.integer(min_width, max_width) for _ in range(n_layers)] + [c.integer(min_out, max_out)]
     if space.sizes is not None:
         sizes = list(space.sizes)
@@ -216,6 +208,24 @@ def _curvature(spec: Spec, params: dict[str, np.ndarray], x: np.ndarray) -> floa
     if spec.reduction == "sum":
         worst *= x.shape[0]
     return worst
+
+
+def draw_reg(c, space: SpecSpace, allow_reg: bool | None, max_reg: float) -> float:
+    """Half the time none (the unregularised path is the common one), else a spread of strengths."""
+    if space.allow_reg and allow_reg is not False and max_reg > 0:
+        return c.choose([0.0, 0.0, max_reg / 100, max_reg / 10, max_reg])
+    return 0.0
+
+
+def output_widths(space: SpecSpace, min_width: int, max_width: int, target: str, loss: str) -> tuple[int, int]:
+    """The output layer needs classes for labels and class losses, and whatever the space demands
+    (a space may cap the output width: deeplearning.ai's single unit)."""
+    min_out = max(min_width, space.min_outputs, 2 if (target == "labels" or loss in _CLASS_LOSSES) else 1)
+    max_out = max(max_width, min_out)
+    if space.max_outputs is not None:
+        max_out = min(max_out, max(space.max_outputs, 1))
+        min_out = min(min_out, max_out)
+    return min_out, max_out
 
 
 def _targets(rng: np.random.Generator, spec: Spec, m: int) -> np.ndarray:

@@ -42,14 +42,10 @@ def layer_spec(c, space: SpecSpace, *, min_width: int, max_width: int, dtypes, l
     target = c.choose([t for t in target_space if t in targets_of.get(loss, ("dense",))])
     reduction = c.choose([r for r in space.reductions if reductions is None or r in reductions])
     dtype = c.choose(list(dtypes))
-    reg = 0.0
-    if space.allow_reg and allow_reg is not False and max_reg > 0:
-        reg = c.choose([0.0, 0.0, max_reg / 100, max_reg / 10, max_reg])
-    min_out = max(min_width, space.min_outputs, 2 if (target == "labels" or loss in class_losses) else 1)
-    max_out = max(max_width, min_out)
-    if space.max_outputs is not None:
-        max_out = min(max_out, max(space.max_outputs, 1))
-        min_out = min(min_out, max_out)
+    from oracles.strategies import draw_reg, output_widths
+
+    reg = draw_reg(c, space, allow_reg, max_reg)
+    min_out, max_out = output_widths(space, min_width, max_width, target, loss)
     if space.input_shapes:
         shape = tuple(c.choose(list(space.input_shapes)))
     else:

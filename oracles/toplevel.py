@@ -207,6 +207,9 @@ def filter_body(body: list[ast.stmt], skipped: list[tuple[int, str]], taint: _Ta
                 continue
             stmt.body = filter_body(stmt.body, skipped, taint, local_defs) or [ast.Pass()]
             stmt.orelse = filter_body(stmt.orelse, skipped, taint, local_defs)
+            # `if dataset == "blobs":` where the student deleted the line that set dataset: the test
+            # itself may raise, and script code must never make loading fail
+            stmt._bpcheck_guarded = True
             out.append(stmt)
         elif isinstance(stmt, ast.Try):
             stmt.body = filter_body(stmt.body, skipped, taint, local_defs) or [ast.Pass()]

@@ -26,6 +26,7 @@ import torch
 from oracles.case import Case
 from oracles.error_model import rounding_bounds
 from oracles.layers import Ctx, MissingAux, kind
+from oracles.layers.norm import rounding_floor as norm_rounding_floor
 from oracles.observation import Observation
 
 __all__ = ["expected", "loss_and_grads", "subgradient_at_zero", "LEAKY_SLOPE", "MissingAux"]
@@ -185,7 +186,7 @@ def _run(case: Case, dtype: torch.dtype, given: dict | None = None):
                 loss_t, _, _, net.state = net.forward(x, step=step + 1)
             except MissingAux:
                 break
-            param_grads = torch.autograd.grad(loss_t, params)
+            param_grads = torch.autograd.grad(loss_t, params) if params else ()  # flatten: no parameters
         elif state:
             net.state = {k: torch.from_numpy(v).to(net.x.dtype) for k, v in state.items()}
         _sgd_step(params, param_grads, case.lr)
@@ -249,8 +250,9 @@ def expected(case: Case, *, estimate: bool = True, given: dict | None = None) ->
 
 def _merged_estimate(case: Case, loss, grads, trajectory, state, given, out=None) -> dict[str, float]:
     measured = _err_est(case, loss, grads, trajectory, state, given, out)
-    if not case.spec.is_mlp:
-        return measured
+    if not case.spec.is_mlp:  # normalisation layers: an a priori floor where the re-run can undershoot
+        floor = norm_rounding_floor(case, out, given)
+        return {k: max(v, floor.get(k, 0.0)) for k, v in measured.items()}
     model = rounding_bounds(case)
     return {k: max(v, model.get(k, 0.0)) for k, v in measured.items()}
 

@@ -768,4 +768,5 @@ _add("cs231n_reg_on_bias", "reg_on_bias", "cs231n", None, "L2 gradient added to 
      clone_module(cs231n, {"FullyConnectedNet": _FCNetRegOnBias}), _C, ("reg",))
 
 # Optimizer mutants (issue 11) register themselves in MUTANTS; they need _add and clone_module above.
-from reference import mutants_mytorch, mutants_optim, mutants_verdicts  # noqa: E402,F401
+# Later families (issues 9-11) register themselves in MUTANTS too.
+from reference import mutants_conv, mutants_mytorch, mutants_norm, mutants_optim, mutants_verdicts  # noqa: E402,F401

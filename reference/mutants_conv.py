@@ -322,6 +322,40 @@ _add("dlai_average_pool_not_divided", "avgpool_scale", "dlai", "fn:pool",
      clone_module(dlai_conv, {"distribute_value": _dlai_distribute_value_undivided}), _DC, ("average", "kernel"))
 
 
+def _dlai_conv_single_step_bias_each(a_slice_prev, W, b):
+    s = a_slice_prev * W + b  # BUG: b broadcast onto every element, so the sum counts it f * f * n_C times
+    return np.sum(s)
+
+
+def _dlai_pool_backward_no_stride(dA, cache, mode="max"):
+    A_prev, hparameters = cache
+    f = hparameters["f"]
+    m, n_H, n_W, n_C = dA.shape
+    dA_prev = np.zeros(A_prev.shape)
+    for i in range(m):
+        for h in range(n_H):
+            for w in range(n_W):
+                vert_start, horiz_start = h, w  # BUG: h * stride, w * stride (a real notebook's pool_backward)
+                for c in range(n_C):
+                    if mode == "max":
+                        a_prev_slice = A_prev[i, vert_start:vert_start + f, horiz_start:horiz_start + f, c]
+                        mask = dlai_conv.create_mask_from_window(a_prev_slice)
+                        dA_prev[i, vert_start:vert_start + f, horiz_start:horiz_start + f, c] += mask * dA[i, h, w, c]
+                    else:
+                        dA_prev[i, vert_start:vert_start + f, horiz_start:horiz_start + f, c] += \
+                            dlai_conv.distribute_value(dA[i, h, w, c], (f, f))
+    return dA_prev
+
+
+_add("dlai_conv_single_step_bias_per_element", "bias_per_element", "dlai", "fn:conv",
+     "conv_single_step adds b before the sum (np.sum(a_slice_prev * W + b)): the bias counts f * f * n_C times "
+     "(a real v1 notebook)",
+     clone_module(dlai_conv, {"conv_single_step": _dlai_conv_single_step_bias_each}), _DC, ("kernel",))
+_add("dlai_pool_backward_ignores_stride", "stride_backward", "dlai", "fn:pool",
+     "pool_backward starts every window at (h, w) instead of (h * stride, w * stride) (a real v1 notebook)",
+     clone_module(dlai_conv, {"pool_backward": _dlai_pool_backward_no_stride}), _DC, ("stride",))
+
+
 # ==== Saito (reference/saito_conv.py) =========================================================
 
 
@@ -368,3 +402,16 @@ _add("saito_col2im_without_transpose", "im2col_layout", "saito", "Convolution",
 _add("saito_pooling_dout_not_transposed", "pool_route_wrong", "saito", "Pooling",
      "Pooling.backward flattens dout in (N, C, h, w) order; the windows are in (N, h, w, C) order",
      clone_module(saito_conv, {"Pooling": _SaitoPoolingDoutNotTransposed}), _SC, ("channels",))
+
+
+def _register_in_zoo() -> None:
+    """Into reference.mutants.MUTANTS (the zoo ``bpcheck mutants`` runs), after the MLP and optimizer mutants."""
+    from reference.mutants import MUTANTS
+
+    for name, m in CONV_MUTANTS.items():
+        if name in MUTANTS and MUTANTS[name] is not m:
+            raise ValueError(f"conv mutant {name!r} clashes with a mutant already in the zoo")
+        MUTANTS[name] = m
+
+
+_register_in_zoo()

@@ -1,7 +1,10 @@
 """MyTorch mutants: the CMU 11-785 reference package (reference/mytorch), each broken by ONE realistic bug.
 
 Layer, activation and loss bugs run through the MyTorch style driver's ``layers`` entry (the file's
-Linear, activations and losses assembled into nets); optimizer bugs through ``optim:<rule>``. The
+Linear, activations and losses assembled into nets); BatchNorm1d and Flatten bugs through
+``layer:<Class>`` (alone, as the autograder checks them); optimizer bugs through ``optim:<rule>``.
+The diagnoser has no batchnorm or flatten hypotheses yet: those mutants are killed on the check that
+catches them (grad_x, state, output) and labelled "unclassified" until it does. The
 bug line is marked ``# BUG:``.
 """
 
@@ -100,6 +103,63 @@ class _AdamNoBiasCorrection(mt.Adam):
             layer.b = layer.b - self.lr * self.m_b[i] / (np.sqrt(self.v_b[i]) + self.eps)
 
 
+
+class _BNNoMeanPath(mt.BatchNorm1d):
+    def backward(self, dLdBZ):
+        self.dLdBW = np.sum(dLdBZ * self.NZ, axis=0, keepdims=True)
+        self.dLdBb = np.sum(dLdBZ, axis=0, keepdims=True)
+        dLdNZ = dLdBZ * self.BW
+        inv_std = 1 / np.sqrt(self.V + self.eps)
+        dLdV = -0.5 * np.sum(dLdNZ * (self.Z - self.M) * inv_std**3, axis=0, keepdims=True)
+        return dLdNZ * inv_std + dLdV * (2 / self.N) * (self.Z - self.M)  # BUG: the dLdM / N term is missing
+
+
+class _BNRunningOldDropped(mt.BatchNorm1d):
+    def forward(self, Z, eval=False):
+        if eval:
+            return super().forward(Z, eval=True)
+        self.Z, self.N = Z, Z.shape[0]
+        self.M = np.mean(Z, axis=0, keepdims=True)
+        self.V = np.var(Z, axis=0, keepdims=True)
+        self.NZ = (Z - self.M) / np.sqrt(self.V + self.eps)
+        self.BZ = self.BW * self.NZ + self.Bb
+        self.running_M = self.alpha * self.M + (1 - self.alpha) * self.M  # BUG: the old running mean never enters
+        self.running_V = self.alpha * self.V + (1 - self.alpha) * self.V
+        return self.BZ
+
+
+class _BNEvalNotNormalised(mt.BatchNorm1d):
+    def forward(self, Z, eval=False):
+        if eval:
+            return self.BW * Z + self.Bb  # BUG: eval mode skips the normalisation by the running statistics
+        return super().forward(Z)
+
+
+class _BNdBWNotSummed(mt.BatchNorm1d):
+    def backward(self, dLdBZ):
+        dLdZ = super().backward(dLdBZ)
+        self.dLdBW = dLdBZ * self.NZ  # BUG: one row per sample, not summed over the batch
+        return dLdZ
+
+
+class _FlattenChannelsLast(mt.Flatten):
+    def forward(self, A):
+        self.shape = A.shape
+        return A.transpose(0, 2, 1).reshape(A.shape[0], -1)  # BUG: flattens (N, W, C): channels last
+
+    def backward(self, dLdZ):
+        N, C, W = self.shape
+        return dLdZ.reshape(N, W, C).transpose(0, 2, 1)
+
+
+
+class _MLP4BackwardSkipsLast(mt.MLP4):
+    def backward(self, dLdA):
+        for layer in reversed(self.layers[:-1]):  # BUG: starts below the output ReLU: its derivative is skipped
+            dLdA = layer.backward(dLdA)
+        return dLdA
+
+
 def _m(name: str, bug: str, entry: str, what: str, overrides: dict, needs=()) -> None:
     _add(name, bug, "mytorch", entry, what, clone_module(mt, overrides), _MT, needs)
 
@@ -125,3 +185,17 @@ _m("mytorch_adamw_decay_after", "weight_decay_after", "optim:adamw",
    "AdamW decays the updated weights (the writeup: W_{t-1})", {"AdamW": _AdamWDecayAfter})
 _m("mytorch_adam_no_bias_correction", "no_bias_correction", "optim:adam", "Adam without the bias correction",
    {"Adam": _AdamNoBiasCorrection})
+_m("mytorch_bn_no_mean_path", "unclassified", "layer:BatchNorm1d",
+   "BatchNorm1d.backward without the dLdM / N term", {"BatchNorm1d": _BNNoMeanPath}, ("batch",))
+_m("mytorch_bn_running_old_dropped", "unclassified", "layer:BatchNorm1d",
+   "BatchNorm1d's running statistics alpha M + (1 - alpha) M (seen in a real F24 file)",
+   {"BatchNorm1d": _BNRunningOldDropped})
+_m("mytorch_bn_eval_not_normalised", "unclassified", "layer:BatchNorm1d",
+   "BatchNorm1d.forward(eval=True) returns BW Z + Bb (seen in a real file)", {"BatchNorm1d": _BNEvalNotNormalised})
+_m("mytorch_bn_dbw_not_summed", "extra_batch_axis", "layer:BatchNorm1d",
+   "BatchNorm1d.backward keeps dLdBW per sample (seen in a real file)", {"BatchNorm1d": _BNdBWNotSummed})
+_m("mytorch_flatten_channels_last", "unclassified", "layer:Flatten",
+   "Flatten orders the features (W, C) instead of (C, W)", {"Flatten": _FlattenChannelsLast})
+_m("mytorch_mlp4_backward_skips_output_relu", "unclassified", "MLP4",
+   "MLP4.backward starts below the last ReLU (the model's own backward, as the autograder calls it)",
+   {"MLP4": _MLP4BackwardSkipsLast})

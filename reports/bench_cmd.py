@@ -5,7 +5,8 @@
   ([784, 30, 10] sigmoid MLP, batch 16, float64). Both sides single-threaded (torch by
   set_num_threads(1), numpy's BLAS by running the section in a child with *_NUM_THREADS=1). The
   speed-ups judged against the targets are ratios of process CPU time (the work done, which
-  other jobs on a shared machine barely move); wall-clock seconds and ratios are reported too.
+  other jobs on a shared machine barely move); wall-clock seconds and ratios are reported too. Then
+  the conv target: screen and localise one wrong element of a conv weight gradient (oracles.conv_bench).
 * ``epoch``: one epoch of the per-sample, full-matrix and layer-based references and of torch eager
   on 784-30-10, 10,000 synthetic MNIST-shaped samples, mini-batch 10 and 100; the full-matrix
   GFLOP/s at a large batch next to this machine's numpy GEMM peak measured in the same run.
@@ -18,8 +19,10 @@
   projection to 500 submissions, the largest resident memory of any of its processes, and the
   agreement of the verdicts with each fixture's expected verdict.
 
-Exit 0 when the three FD targets are met (full >= 50x gradcheck slow, screen >= 5x gradcheck fast,
-screen+localise >= 20x gradcheck fast on the bug, agreement <= 1e-8, the bug named), 1 otherwise.
+Exit 0 when every target of the sections run is met (TARGETS: full >= 300x gradcheck slow, screen
+>= 10x gradcheck fast warm and cold, screen+localise >= 1000x gradcheck fast on the bug, agreement
+<= 1e-8 and the bug named; conv < 1 s; validate <= 1.5x the torch import; 500 submissions projected <= 10 min),
+1 otherwise.
 torch is imported lazily, inside the functions.
 """
 
@@ -31,23 +34,15 @@ import platform
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-__all__ = ["register", "run", "bench_fd", "bench_epoch", "bench_validate", "bench_grade", "make_class", "gemm_peak",
-           "format_table", "TARGETS", "SECTIONS"]
+from reports.bench_commands import ROOT, TARGETS, bench_grade, bench_validate, make_class
 
-TARGETS = {
-    "full_speedup_vs_gradcheck_slow": 300.0,
-    "screen_speedup_vs_gradcheck_fast": 10.0,
-    "localise_speedup_vs_gradcheck_fast": 1000.0,
-    "max_norm_rel_err": 1e-8,
-    "validate_over_torch_import": 1.5,
-    "grade_500_seconds": 600.0,
-}
+__all__ = ["register", "run", "bench_fd", "bench_conv", "bench_epoch", "bench_validate", "bench_grade", "make_class",
+           "gemm_peak", "format_table", "TARGETS", "SECTIONS"]
+
 SECTIONS = ("fd", "epoch", "validate", "grade")
-ROOT = Path(__file__).resolve().parent.parent
 SINGLE_THREAD_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
@@ -272,8 +267,10 @@ def bench_fd(sizes=(784, 30, 10), batch: int = 16, seed: int = 0, repeats: int =
     }
     out["localise_found_bug"] = found["failing"] == [bug_name] and loc is not None and loc.index == (_BiasBug.index,)
     _ratios(out, "localise_speedup_vs_gradcheck_fast", "gradcheck_fast_bug", "localise")
+    out["conv"] = bench_conv(repeats=max(1, repeats // 2))
     out["targets"] = {k: v for k, v in TARGETS.items()}
     out["targets_met"] = bool(
+        out["conv"]["target_met"] and
         out["full_speedup_vs_gradcheck_slow"] >= TARGETS["full_speedup_vs_gradcheck_slow"]
         and out["screen_speedup_vs_gradcheck_fast"] >= TARGETS["screen_speedup_vs_gradcheck_fast"]
         and out["screen_speedup_vs_gradcheck_fast_cold"] >= TARGETS["screen_speedup_vs_gradcheck_fast"]
@@ -282,6 +279,33 @@ def bench_fd(sizes=(784, 30, 10), batch: int = 16, seed: int = 0, repeats: int =
         and out["screen_passed"]
         and out["localise_found_bug"]
     )
+    return out
+
+
+def bench_conv(seed: int = 0, repeats: int = 2) -> dict:
+    """One wrong element of a conv weight gradient (oracles.conv_bench: [3x8x8] inputs, 4 filters 3x3,
+    batch 4): the screen names the tensor, localise the element; target < 1 s for the two together."""
+    from oracles import finite_diff as fd
+    from oracles.conv_bench import SPEC, one_wrong_conv_weight
+
+    case, grads, where = one_wrong_conv_weight(seed)
+    found: dict = {}
+
+    def screen_then_localise():
+        s = fd.screen(case, grads)
+        found["failing"] = sorted(k for k, v in s.items() if v.status == "fail")
+        found["loc"] = fd.localise(case, grads, found["failing"])
+
+    screen_then_localise()  # warm-up (imports, allocations)
+    out: dict = {"net": SPEC.describe(), "batch": case.m, "n_params": SPEC.n_params, "planted": ["W1", list(where)]}
+    out["seconds"], out["cpu_seconds"] = _best2(screen_then_localise, repeats)
+    out["localise_only_seconds"], out["localise_only_cpu_seconds"] = _best2(
+        lambda: fd.localise(case, grads, ["W1"]), repeats)
+    loc = found["loc"].get("W1")
+    out["failing_tensors"] = found["failing"]
+    out["localised"] = list(loc.index) if loc is not None else None
+    out["found_bug"] = found["failing"] == ["W1"] and loc is not None and loc.index == where
+    out["target_met"] = bool(out["found_bug"] and out["cpu_seconds"] < TARGETS["conv_localise_seconds"])
     return out
 
 
@@ -396,119 +420,6 @@ def bench_epoch(sizes=(784, 30, 10), n: int = 10_000, batches=(10, 100), big_bat
     return out
 
 
-# ------------------------------------------------------------------------------------------ validate
-
-
-def bench_validate(file: str | Path | None = None, timeout: float = 240.0, repeats: int = 3) -> dict:
-    """Wall time of `bpcheck validate FILE` (default budget) as a user runs it, and of `import torch`.
-
-    The two are interleaved, ``repeats`` times each, and the best of each is kept: on a shared
-    machine, runs next to each other see the same load."""
-    file = Path(file) if file else ROOT / "reference" / "nielsen.py"
-    out: dict = {"file": str(file.relative_to(ROOT)) if file.is_relative_to(ROOT) else str(file)}
-    torch_t, validate_t = [], []
-    for _ in range(max(1, repeats)):
-        t = time.perf_counter()
-        subprocess.run([sys.executable, "-c", "import torch"], cwd=ROOT, capture_output=True, timeout=120, check=True)
-        torch_t.append(time.perf_counter() - t)
-        t = time.perf_counter()
-        try:
-            proc = subprocess.run([sys.executable, "-m", "reports.cli", "validate", str(file)], cwd=ROOT,
-                                  capture_output=True, text=True, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            out.update(seconds=None, torch_import_seconds=min(torch_t),
-                       status=f"validate did not finish within {timeout:g} s")
-            return out
-        validate_t.append(time.perf_counter() - t)
-    out["torch_import_seconds"] = min(torch_t)
-    out["seconds"] = min(validate_t)
-    out["all_seconds"] = validate_t
-    out["all_torch_import_seconds"] = torch_t
-    out["validate_over_torch_import"] = out["seconds"] / out["torch_import_seconds"]
-    out["exit_code"] = proc.returncode
-    out["status"] = "pass" if proc.returncode == 0 else f"exit {proc.returncode}"
-    if proc.returncode == 2:  # usage error: the command exists but refused the arguments
-        out["stderr"] = proc.stderr[-500:]
-    out["target_met"] = bool(proc.returncode == 0
-                             and out["validate_over_torch_import"] <= TARGETS["validate_over_torch_import"])
-    return out
-
-
-# ------------------------------------------------------------------------------------------ grade
-
-
-def _expected_verdict(path: Path) -> str | None:
-    """pass / fail from a fixture's first line (``# expect: ...``)."""
-    first = path.read_text(encoding="utf-8").splitlines()[0] if path.stat().st_size else ""
-    if not first.startswith("# expect:"):
-        return None
-    what = first.split(":", 1)[1].strip()
-    return "fail" if what.startswith("fail") else "pass"  # pass, warn and convention all accept the file
-
-
-def make_class(folder: Path, n: int) -> Path:
-    """A class of n submissions in folder: copies of tests/submissions/*/*.py (the student-like
-    correct files and one-bug files of all four styles, self-contained, unlike the references, which
-    import bpcheck's helpers) in a fixed cycle; plus expected.tsv (file, pass/fail) for --expected."""
-    sources = sorted((ROOT / "tests" / "submissions").glob("*/*.py"))
-    sources = [p for p in sources if p.name != "__init__.py" and _expected_verdict(p)]
-    folder.mkdir(parents=True, exist_ok=True)
-    rows = ["file\texpected"]
-    for k in range(n):
-        src = sources[k % len(sources)]
-        name = f"s{k:04d}_{src.parent.name}_{src.stem}.py"
-        (folder / name).write_text(src.read_text(encoding="utf-8"), encoding="utf-8")
-        rows.append(f"{name}\t{_expected_verdict(src)}")
-    (folder / "expected.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
-    return folder
-
-
-def bench_grade(n: int = 40, workers: int = 2, timeout: float = 3600.0, cases: int | None = None) -> dict:
-    """`bpcheck grade` with the default budget on a generated class of n submissions (see make_class)."""
-    import resource
-    import shutil
-    import tempfile
-
-    tmp = Path(tempfile.mkdtemp(prefix="bpcheck-bench-grade-"))
-    try:
-        folder = make_class(tmp / "class", n)
-        expected = folder / "expected.tsv"
-        shutil.move(str(expected), str(tmp / "expected.tsv"))
-        cmd = [sys.executable, "-m", "reports.cli", "grade", str(folder), "--out", str(tmp / "out"),
-               "--workers", str(workers), "--expected", str(tmp / "expected.tsv")]
-        if cases is not None:
-            cmd += ["--cases", str(cases)]
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        t = time.perf_counter()
-        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
-        wall = time.perf_counter() - t
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        out: dict = {"submissions": n, "workers": workers, "cases": cases or "default", "seconds": wall,
-                     "seconds_per_submission": wall / max(n, 1), "projected_500_seconds": 500 * wall / max(n, 1),
-                     "cpu_seconds": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
-                     "max_rss_mb": after.ru_maxrss / 1024.0, "exit_code": proc.returncode}
-        graded = list((tmp / "out" / "students").glob("*.json"))
-        out["graded"] = len(graded)
-        verdicts: dict[str, int] = {}
-        for f in graded:
-            v = json.loads(f.read_text()).get("verdict", "?")
-            verdicts[v] = verdicts.get(v, 0) + 1
-        out["verdicts"] = verdicts
-        try:
-            agree = json.loads((tmp / "out" / "agreement.json").read_text())
-            out["agreement_accept_reject"] = agree["accept_reject_fraction"]
-            out["disagreements"] = [f"{d['student']}: expected {d['expected']}, got {d['got']}"
-                                    for d in agree["disagreements"]][:20]
-        except (OSError, ValueError, KeyError):
-            out["agreement_accept_reject"] = None
-        if proc.returncode not in (0, 1):
-            out["stderr"] = proc.stderr[-2000:]
-        out["target_met"] = bool(out["graded"] == n and out["projected_500_seconds"] <= TARGETS["grade_500_seconds"])
-        return out
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
 # ------------------------------------------------------------------------------------------ run
 
 
@@ -579,6 +490,12 @@ def format_table(results: dict) -> str:
              f"named {fd['localised']['failing_tensors']} {fd['localised']['index']} "
              f"(planted {fd['planted']['tensor']} {fd['planted']['index']})"),
         ]
+    cv = (fd or {}).get("conv")
+    if cv:
+        rows.append(("fd", "conv: screen + localise, one W1 element off", _fmt(cv["seconds"], " s"),
+                     f"{cv['net']}, batch {cv['batch']}: named {cv['failing_tensors']} {cv['localised']} (planted "
+                     f"{cv['planted']}); localise alone {_fmt(cv['localise_only_seconds'], ' s')} "
+                     f"(target < {TARGETS['conv_localise_seconds']:g} s)"))
     ep = results.get("epoch")
     if ep:
         for bs in ep["batches"]:
@@ -599,7 +516,9 @@ def format_table(results: dict) -> str:
                      _fmt(va["seconds"], " s") if va["seconds"] is not None else va["status"],
                      f"python -c 'import torch': {_fmt(va['torch_import_seconds'], ' s')}"
                      + (f": {_fmt(va.get('validate_over_torch_import'), 'x')} (target <= "
-                        f"{TARGETS['validate_over_torch_import']:g}x); {va['status']}"
+                        f"{TARGETS['validate_over_torch_import']:g}x); CPU {_fmt(va.get('cpu_seconds'), ' s')} vs "
+                        f"{_fmt(va.get('torch_import_cpu_seconds'), ' s')}: "
+                        f"{_fmt(va.get('validate_over_torch_import_cpu'), 'x')}; {va['status']}"
                         if va.get("seconds") is not None else "")))
     gr = results.get("grade")
     if gr:
@@ -607,7 +526,9 @@ def format_table(results: dict) -> str:
                               f"{gr['cases']}", _fmt(gr["seconds"], " s"),
                      f"{_fmt(gr['seconds_per_submission'], ' s')} each, 500 would take "
                      f"{_fmt(gr['projected_500_seconds'] / 60, ' min')} (target <= "
-                     f"{TARGETS['grade_500_seconds'] / 60:g} min); max RSS {_fmt(gr['max_rss_mb'], ' MB')}; "
+                     f"{TARGETS['grade_500_seconds'] / 60:g} min); "
+                     f"CPU {_fmt(gr.get('cpu_seconds_per_submission'), ' s')} each; "
+                     f"max RSS {_fmt(gr['max_rss_mb'], ' MB')}; "
                      f"verdicts agree with the fixtures' expected ones: "
                      f"{_fmt(100 * (gr['agreement_accept_reject'] or 0), '%')}"))
     head = f"bpcheck bench, {results['date']}, {results['machine']['cpus']} CPUs, {results['machine']['processor']}"

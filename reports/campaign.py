@@ -585,13 +585,18 @@ def _space(subject: Subject):
 
 def _draw(subject: Subject, index: int, config: CampaignConfig) -> Case:
     from oracles import strategies
+    from oracles.strategies_layers import LAYER_REGIMES
 
     if _is_optim(subject):
         from reports.optim_run import draw_campaign_case
 
         return draw_campaign_case(subject, index, config.seed, config.dtype)
+
     seed = case_seed(config.seed, index)
-    case = strategies.draw_case(_space(subject), seed, dtype=config.dtype, regime=regime_for(index))
+    space, regime = _space(subject), regime_for(index)
+    if space.sequences and regime not in LAYER_REGIMES:
+        regime = None  # the MLP's stress regimes rescale an MLP's layers; a layer sequence takes None or tiny
+    case = strategies.draw_case(space, seed, dtype=config.dtype, regime=regime)
     return replace(case, tags=tuple(case.tags) + (f"subject:{subject.name}", f"campaign-seed:{config.seed}",
                                                    f"case-index:{index}"))
 

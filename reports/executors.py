@@ -36,7 +36,8 @@ from concurrent.futures import FIRST_COMPLETED, CancelledError, Future, wait
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Runner", "TaskLost", "ClusterUnavailable", "worker_init", "THREAD_ENV", "DEFAULT_RETRIES"]
+__all__ = ["Runner", "TaskLost", "ClusterUnavailable", "worker_init", "software_versions", "THREAD_ENV",
+           "DEFAULT_RETRIES"]
 
 THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 # A task in flight when its worker died is submitted again this many times before it is reported lost.
@@ -87,6 +88,31 @@ def _one_thread() -> None:
     except ImportError:
         pass
     _THREADS_SET = True
+
+
+def software_versions() -> dict:
+    """bpcheck (version and the source files' digest), numpy, torch and Python of this process."""
+    import hashlib
+    import platform
+    from importlib import metadata
+
+    def version(dist: str) -> str | None:
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            return None
+
+    root = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for pkg in ("oracles", "reference", "reports"):
+        for f in sorted((root / pkg).rglob("*.py")):
+            digest.update(f.read_bytes())
+    return {"bpcheck": version("bpcheck"), "bpcheck_source": digest.hexdigest()[:16], "numpy": version("numpy"),
+            "torch": version("torch"), "python": platform.python_version()}
+
+
+def _here_versions() -> dict:
+    return software_versions()  # (the workers run software_versions itself, by reference)
 
 
 def _call(fn: Callable, item):
@@ -169,7 +195,27 @@ class Runner:
                                      f"ADDRESS`, or try --cluster local:2") from None
         threads = sum(self._client.nthreads().values())
         self._parallelism = max(1, threads)
+        self._check_workers()
         self._executor = self._client.get_executor()
+
+    def _check_workers(self) -> None:
+        """Every worker must run the same bpcheck, numpy and torch as this machine: the same seed gives
+        the same results only with the same code."""
+        here = _here_versions()
+        try:
+            there = self._client.run(software_versions)
+        except Exception as e:  # noqa: BLE001 - typically: the workers cannot import bpcheck at all
+            self.close()
+            raise ClusterUnavailable(f"--cluster {self.cluster}: the Dask workers cannot run bpcheck "
+                                     f"({type(e).__name__}: {e}); install the same bpcheck on every worker "
+                                     f"(pip install 'bpcheck[cluster]')") from None
+        differ = sorted({f"{w}: {k} {v.get(k)} (here {here[k]})" for w, v in there.items() for k in here
+                         if v.get(k) != here[k]})
+        if differ:
+            self.close()
+            raise ClusterUnavailable(f"--cluster {self.cluster}: the workers run other versions than this machine "
+                                     f"({'; '.join(differ[:4])}); install the same versions there, or results "
+                                     f"would not be those of a local run")
 
     def _local_executor(self):
         import multiprocessing as mp

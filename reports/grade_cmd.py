@@ -80,6 +80,9 @@ def _add_common(p) -> None:
     p.add_argument("--memory", type=int, default=2048, help="address-space limit in MB (default 2048)")
     p.add_argument("--allow-import", action="append", default=[], metavar="NAME",
                    help="permit an otherwise refused library (torch, jax, autograd, tensorflow)")
+    p.add_argument("--strict-numpy", action="store_true",
+                   help="judge numpy 1.x APIs (np.float, np.reshape(newshape=), float() of a (1, 1) array) against "
+                        "the installed numpy instead of through the compatibility layer (they are WARNed either way)")
 
 
 def register(subparsers) -> None:
@@ -139,7 +142,8 @@ def _options(args):
 
     return ValidationOptions(style=args.style, root=getattr(args, "root", None), cases=args.cases, seed=args.seed,
                              timeout=args.timeout, memory_mb=args.memory, allow_imports=tuple(args.allow_import),
-                             shrink=not getattr(args, "no_shrink", False))
+                             shrink=not getattr(args, "no_shrink", False),
+                             strict_numpy=getattr(args, "strict_numpy", False))
 
 
 # ---------------------------------------------------------------- validate

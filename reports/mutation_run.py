@@ -154,12 +154,16 @@ def _check_case(style: str, impl, case: Case, entry: str, exp, context: str):
 
     problems = []
     obs = styles.run(style, impl, case, entry)
+    if case.spec.aux_names():  # a dropout mask: the oracle takes the one this implementation drew
+        from oracles.torch_autograd import expected as torch_expected
+
+        exp = torch_expected(case, given=obs.aux)
     verdicts = compare_observation(case, obs, exp, context=context)
     failed = {v.check for v in verdicts if not v.passed}
     fd_grads = {n: g for n, g in obs.grads.items() if n in exp.grads}
     if fd_grads:
         try:
-            if any(r.status == "fail" for r in screen(case, fd_grads).values()):
+            if any(r.status == "fail" for r in screen(case, fd_grads, given=obs.aux or None).values()):
                 failed.add("fd_screen")
         except Exception as exc:  # noqa: BLE001 - an FD problem is ours, not the implementation's
             problems.append(f"fd screen raised {type(exc).__name__}: {exc}")
@@ -239,7 +243,7 @@ def run_mutant(
                     res.problems.append(f"{entry}: {exc}")
                     continue
             try:
-                exp = torch_expected(case)
+                exp = None if case.spec.aux_names() else torch_expected(case)  # aux: in _check_case
             except Exception as exc:  # noqa: BLE001 - an oracle problem is ours, not the mutant's
                 res.problems.append(f"torch oracle raised {type(exc).__name__} on {case.describe()}: {exc}")
                 continue
@@ -251,6 +255,7 @@ def run_mutant(
                 continue
             res.problems.extend(problems)
             alarms = failed & _control(mutant, entry, case, exp) if control else set()
+            exp = exp if exp is not None else torch_expected(case, given=obs.aux)
             for c in alarms:
                 res.false_alarms[c] = res.false_alarms.get(c, 0) + 1
             failed -= alarms
@@ -280,7 +285,7 @@ def _shrunk(mutant, case: Case, entry: str, space: SpecSpace, steps: int, contro
     from oracles.torch_autograd import expected as torch_expected
 
     def fails(c: Case) -> bool:
-        exp = torch_expected(c)
+        exp = None if c.spec.aux_names() else torch_expected(c)
         _, _, failed, _ = _check_case(mutant.style, mutant.impl, c, entry, exp, mutant.name)
         if control and failed:
             failed = failed - _control(mutant, entry, c, exp)

@@ -67,7 +67,7 @@ def validate_file(path: str | Path, options: ValidationOptions | None = None, **
     if o.cases < 1:
         raise ValueError(f"cases={o.cases}: give at least 1 case per entry point")
     with Sandbox(path, root=o.root, allow_imports=o.allow_imports, timeout=o.timeout,
-                 memory_mb=o.memory_mb) as sb:
+                 memory_mb=o.memory_mb, strict_numpy=o.strict_numpy) as sb:
         info = sb.load()
         report.notes += info.notes
         if not info.ok:
@@ -97,10 +97,10 @@ def validate_file(path: str | Path, options: ValidationOptions | None = None, **
         if opt_style is None and report.style == "mytorch" and sb.optim_entries("mytorch")[0]:
             opt_style = "mytorch"  # a package's optimizers, imported into the file that gathers it
         spaces, why = sb.entries(report.style)
-        n_optim = 0
+        n_optim, optim_called = 0, set()
         if opt_style is not None:  # first: its checks count as something checked
             n_before = len(report.checks)
-            validate_optimizers(sb, report, o, opt_style)
+            optim_called = validate_optimizers(sb, report, o, opt_style)
             n_optim = len(report.checks) - n_before
         if not spaces and not n_optim:
             # probing hung or crashed in the submission's code: its fault; nothing to call: bpcheck's limit
@@ -110,6 +110,7 @@ def validate_file(path: str | Path, options: ValidationOptions | None = None, **
                                        bug_class=sb.last_fault or "style"))
         judge = Judge(sb, report, o)
         judge.names = set(info.names)
+        judge.called.update(optim_called)  # optimizers that were checked count as checked (coverage)
         for entry, space in spaces.items():
             if time.monotonic() - t0 > o.total_budget:
                 report.checks.append(Check(f"{entry}: run", "error", f"not run: the submission used up its total "

@@ -1,7 +1,7 @@
 """``bpcheck validate`` for optimizer files: CS231n optim.py, deeplearning.ai course 2, Saito ch. 6.
 
     style, why = optimizer_style(names, forced)          # from the names a file defines
-    validate_optimizers(sandbox, report, options, style)  # adds Check rows to the ValidationReport
+    validate_optimizers(sandbox, report, options, style)  # adds Check rows; returns the units that ran
 
 For every rule the file defines (``optim:<rule>``), Cases are drawn in the regimes that expose
 optimizer bugs (reports.optim_run.plan_optim_cases: fuzzed hyper-parameters, tiny and large
@@ -59,24 +59,26 @@ class _Row:
     notes: list[str] = field(default_factory=list)
 
 
-def validate_optimizers(sb, report, o, style: str) -> list[str]:
-    """Add the optimizer rows of one file to ``report``; returns the entry points checked."""
+def validate_optimizers(sb, report, o, style: str) -> set[str]:
+    """Add the optimizer rows of one file to ``report``; returns the file's units that ran (for coverage)."""
     from reports.optim_run import plan_optim_cases
     from reports.validate import Check
 
     entries, why = sb.optim_entries(style)
     if not entries:
         report.notes.append(f"no {style} optimizer could be listed: {why or 'none found'}")
-        return []
+        return set()
+    called: set[str] = set()
     for entry in entries:
         rule = drivers.entry_rule(entry)
         n = max(1, min(o.cases, OPTIM_CASES))
         cases = plan_optim_cases(style, rule, n, o.seed)
         results = sb.run(style, entry, cases, op="optim", budget=o.budget)
+        called.update(u for r in results if r.obs is not None for u in r.obs.called)
         rows = _judge_entry(style, entry, cases, results, report)
         for row in rows:
             report.checks.append(_to_check(Check, style, row, report.path))
-    return entries
+    return called
 
 
 def _judge_entry(style: str, entry: str, cases: list[OptimCase], results: list, report) -> list[_Row]:

@@ -64,6 +64,7 @@ class ValidationOptions:
     shrink_steps: int = 60
     budget: float = 60.0  # seconds of child time per entry point; later cases are skipped, not failed
     total_budget: float = 600.0  # seconds per submission; later entry points are not run
+    strict_numpy: bool = False  # judge numpy 1.x APIs against the installed numpy (no compatibility layer)
 
 
 @dataclass
@@ -113,7 +114,7 @@ class ValidationReport:
             "coverage": None if self.coverage is None else self.coverage.to_dict(),
             "seconds": round(self.seconds, 3),
             "settings": {"cases": o.cases, "seed": o.seed, "timeout": o.timeout, "memory_mb": o.memory_mb,
-                         "root": o.root, "allow_imports": list(o.allow_imports)},
+                         "root": o.root, "allow_imports": list(o.allow_imports), "strict_numpy": o.strict_numpy},
         }
 
     def render(self, *, snippets: bool = True, verbose: bool = False) -> str:

@@ -30,6 +30,10 @@ def _lit(a: np.ndarray, width: int = 100) -> str:
 def snippet_for(style: str, entry: str, case: Case, path: str, oracle, names: set[str] | None = None) -> str:
     """A runnable snippet: the Case's numbers as literals, the call in the submission's style, and
     the oracle's expected values to compare with."""
+    from oracles.styles.norm_snippets import layer_snippet  # a single norm/dropout layer: its own call
+
+    if (layer := layer_snippet(style, entry, case, path, oracle)) is not None:
+        return layer
     exp = oracle.expected(case, estimate=False)
     module = Path(path).stem
     spec = case.spec

@@ -34,6 +34,10 @@ def test_fd_section_at_tiny_size(tiny):
     assert fd["localised"]["index"] == fd["planted"]["index"]
     assert fd["gradcheck_fast_bug_detected"]
     assert fd["max_norm_rel_err"] < 1e-8
+    # the conv target: the wrong W1 element of oracles.conv_bench is named, tensor and index
+    cv = fd["conv"]
+    assert cv["failing_tensors"] == ["W1"] and cv["localised"] == cv["planted"][1] and cv["found_bug"]
+    assert 0 < cv["cpu_seconds"] and cv["target_met"] == (cv["cpu_seconds"] < 1.0)
 
 
 def test_epoch_section_at_tiny_size(tiny):
@@ -53,7 +57,8 @@ def test_json_has_every_documented_key_and_the_table_renders(tiny):
             assert key in summary[section], f"{section}.{key}"
     assert summary["validate"]["seconds"] is None  # the section did not run: null, not missing
     table = bench_cmd.format_table(tiny)
-    assert "gradcheck slow" in table and "GEMM peak" in table and "seed claims 5x" in table
+    assert "gradcheck slow" in table and "conv: screen + localise" in table
+    assert "GEMM peak" in table and "seed claims 5x" in table
 
 
 def test_flop_count_of_one_sample():

@@ -100,3 +100,13 @@ def test_mutants_in_worker_processes_give_the_serial_kill_matrix():
     parallel = [r.to_dict() for r in kill_run(names, cases=2, workers=2)]
     assert all(r["killed"] for r in serial)
     assert parallel == serial
+
+
+def test_workers_with_other_versions_are_refused(monkeypatch):
+    pytest.importorskip("distributed")
+    from reports import executors
+
+    # this process claims another numpy than its (LocalCluster) workers have: refused before any work
+    monkeypatch.setattr(executors, "_here_versions", lambda: {**executors.software_versions(), "numpy": "0.0-x"})
+    with pytest.raises(executors.ClusterUnavailable, match="other versions.*numpy"):
+        Runner(cluster="local:1")

@@ -252,3 +252,28 @@ def test_a_bad_interpolant_is_caught_by_its_check_and_the_direct_path_runs(monke
     res = fd.full(case, names=["W1"])
     exact = ta.loss_and_grads(case)[1]["W1"]
     assert np.abs(res.grads["W1"] - exact).max() <= 1e-8 * np.abs(exact).max()
+
+
+
+def test_an_mlp_spelled_as_layers_takes_the_mlp_fast_path(monkeypatch):
+    """The layer table stores [affine, act, affine, act] as the MLP it is, so full/screen/localise stay on
+    this module's fast path (the generic fd_layers path, made to raise here, is never reached)."""
+    from oracles.layers.table import Layer
+
+    spec = Spec(layers=(Layer.of("affine", out=5), Layer("sigmoid"), Layer.of("affine", out=3), Layer("sigmoid")),
+                input_shape=(4,), loss="quadratic")
+    assert spec.is_mlp and spec == Spec((4, 5, 3), ("sigmoid", "sigmoid"), "quadratic")
+    rng = np.random.default_rng(3)
+    params = {k: rng.standard_normal(s) for k, s in spec.param_shapes().items()}
+    case = Case(spec=spec, params=params, x=rng.standard_normal((6, 4)), y=rng.random((6, 3)), lr=0.1, seed=3)
+
+    def generic():
+        raise AssertionError("an MLP Spec went to the generic fd_layers path")
+
+    monkeypatch.setattr(fd, "_layers", generic)
+    grads = {k: v for k, v in ta.expected(case).grads.items() if k in params}
+    assert all(r.status == "pass" for r in fd.screen(case, grads).values())
+    full = fd.full(case, names=list(params))
+    assert max(np.linalg.norm(full.grads[k] - grads[k]) / np.linalg.norm(grads[k]) for k in params) < 1e-8
+    bad = {**grads, "W1": grads["W1"] * 1.01}
+    assert fd.localise(case, bad, ["W1"])["W1"].status == "fail"

@@ -234,3 +234,47 @@ def test_a_sandbox_child_dies_with_a_killed_parent(tmp_path):
             proc.kill()
         if child and Path(f"/proc/{child}").exists():
             os.kill(child, signal.SIGKILL)  # (only when the test failed)
+
+
+def _student_results(out: Path) -> dict:
+    """Every student's result file without what differs from run to run (time taken)."""
+    strip = ("seconds",)
+    return {p.stem: {k: v for k, v in json.loads(p.read_text()).items() if k not in strip}
+            for p in sorted((out / "students").glob("*.json"))}
+
+
+def test_grade_on_a_dask_local_cluster_gives_the_serial_results(tmp_path, capsys):
+    pytest.importorskip("distributed", reason="the cluster extra: pip install 'bpcheck[cluster]'")
+    d = _class(tmp_path)
+    serial, dask = tmp_path / "serial", tmp_path / "dask"
+    assert main(["grade", str(d), "--out", str(serial), "--workers", "1", *FAST]) == 1
+    capsys.readouterr()
+    # a real scheduler and two worker processes; each submission is shipped and sandboxed on its worker
+    assert main(["grade", str(d), "--out", str(dask), "--cluster", "local:2", *FAST]) == 1
+    assert _graded(capsys.readouterr().err) == ["alice", "carol", "dave"]
+    got, want = _student_results(dask), _student_results(serial)
+    assert {k: v["verdict"] for k, v in want.items()} == {"alice": "pass", "carol": "fail", "dave": "fail"}
+    assert got == want
+    gradescope = lambda out, name: {k: v for k, v in json.loads((out / "gradescope" / f"{name}.json").read_text())  # noqa: E731
+                                    .items() if k != "execution_time"}
+    assert all(gradescope(dask, name) == gradescope(serial, name) for name in want)
+
+
+def test_a_submission_drawing_unseeded_random_numbers_is_graded_the_same_in_every_run(tmp_path, capsys):
+    # its layers keep their own np.random initial weights: the numbers in its report come from the child's
+    # global RNG, which must not depend on the run (serial or parallel, first or second)
+    src = Path(__file__).parent / "submissions" / "saito" / "layers_copy_params.py"
+    d = tmp_path / "class"
+    d.mkdir()
+    for name in ("a", "b"):
+        shutil.copy(src, d / f"{name}.py")
+    runs = []
+    for k, workers in enumerate(("1", "2")):
+        out = tmp_path / f"out{k}"
+        main(["grade", str(d), "--out", str(out), "--workers", workers, *FAST])
+        runs.append({p.stem: json.loads(p.read_text())["checks"] for p in (out / "students").glob("*.json")})
+    capsys.readouterr()
+    assert runs[0]["a"][0]["verdict"] == "fail"
+    assert runs[0]["a"] == runs[1]["a"] and runs[0]["b"] == runs[1]["b"]
+    # two copies differ only in the module name of their snippets
+    assert [c["message"] for c in runs[0]["a"]] == [c["message"] for c in runs[0]["b"]]

@@ -146,6 +146,10 @@ def test_spec_round_trip_and_clear_errors():
     bn = Spec(layers=(Layer.of("batchnorm"),), input_shape=(3,), loss="dot", target="dense")
     with pytest.raises(ValueError, match="batch of at least 2"):
         _case(bn, 1)
+    after_affine = Spec(layers=(Layer.of("affine", out=3), Layer.of("batchnorm")), input_shape=(2,), loss="dot",
+                        target="dense")
+    with pytest.raises(ValueError, match="batch of at least 2"):  # the strictest layer decides
+        _case(after_affine, 1)
 
 
 def test_every_kind_declares_shapes_that_its_forward_keeps():

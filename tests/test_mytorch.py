@@ -32,7 +32,8 @@ def _mlp_failures(impl, entry: str, n: int, *, dtype: str = "float64") -> Counte
     space = styles.spec_space("mytorch", impl, entry)
     out = Counter()
     for i in range(n):
-        case = draw_case(space, 1000 + i, regime=REGIMES[i % len(REGIMES)], dtype=dtype, max_batch=8)
+        regime = REGIMES[i % len(REGIMES)] if not space.sequences else (None, "tiny")[i % 2]  # layer: 2 regimes
+        case = draw_case(space, 1000 + i, regime=regime, dtype=dtype, max_batch=8)
         obs = styles.run("mytorch", impl, case, entry)
         exp = expected(case)
         verdicts = compare_observation(case, obs, exp)
@@ -50,7 +51,7 @@ def test_detected_by_its_names():
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_reference_passes(dtype):
     entries = styles.entry_points("mytorch", mt)
-    assert entries == ["layers", "MLP0", "MLP1", "MLP4"]
+    assert entries == ["layers", "MLP0", "MLP1", "MLP4", "layer:BatchNorm1d", "layer:Flatten"]
     for entry in entries:
         assert not _mlp_failures(mt, entry, 20, dtype=dtype), entry
     for entry in optim_drivers.entry_points("mytorch", mt):
@@ -82,7 +83,7 @@ def test_fixture_verdicts(path):
     impl, names = load(path)
     verdict, cls = _expect(path)
     failing, conventions = Counter(), set()
-    if styles.detect(names)[0] == "mytorch":
+    if styles.detect(names)[0] == "mytorch" or "Flatten" in names:
         for entry in styles.entry_points("mytorch", impl):
             failing += _mlp_failures(impl, entry, 12)
     for entry in optim_drivers.entry_points("mytorch", impl):
@@ -151,3 +152,17 @@ def test_a_handout_folder_is_validated_as_one_submission(tmp_path):
     assert {"layers", "MLP1", "optim"} <= names, names
     assert any("3 modules loaded" in n for n in report.notes) or any("modules loaded" in n for n in report.notes)
     assert any("hw1p1_autograder.py" in n for n in report.notes), report.notes
+
+
+def test_batchnorm_in_the_sandbox_reads_the_cases_running_statistics():
+    """Eval mode and the running statistics need Case.state in the child: a right file passes, the real
+    pattern 'old running value never enters' fails on the state check only."""
+    from reports.validate import validate_file
+
+    ok = validate_file(FIXTURES / "api2021.py", cases=6, shrink=False)
+    rows = {c.name: c.verdict for c in ok.checks if c.name.startswith("layer:BatchNorm:")}
+    assert set(rows) == {f"layer:BatchNorm: {f}" for f in ("output", "grad_param", "grad_x", "state")}, rows
+    assert set(rows.values()) == {"pass"}, ok.render()
+    bad = validate_file(FIXTURES / "bn_running_old_dropped.py", cases=6, shrink=False)
+    failed = {c.name for c in bad.checks if c.verdict == "fail"}
+    assert failed == {"layer:BatchNorm1d: state"}, bad.render()

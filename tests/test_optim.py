@@ -224,3 +224,6 @@ def test_validate_end_to_end_in_the_sandbox(tmp_path):
     ok = validate_file(FIXTURES / "cs231n_adam_t_starts_at_1.py", cases=6)
     assert ok.verdict == "pass", ok.render()
     assert any("cs231n-t1" in c for c in ok.conventions), ok.conventions
+    # an optimizer that was checked counts as checked: never "PASS (not checked: adam)"
+    assert ok.coverage is not None and "adam" in ok.coverage.checked, ok.coverage
+    assert "adam" not in ok.coverage.not_checked and "not checked: adam" not in ok.headline(), ok.headline()

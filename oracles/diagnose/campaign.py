@@ -9,6 +9,7 @@ import numpy as np
 
 from oracles.case import Case
 from oracles.diagnose._base import Diagnosis
+from oracles.diagnose.conv import conv_conditions
 from oracles.diagnose.core import primary
 
 # Campaign-level classes, and per-case classes too generic to beat them.
@@ -44,6 +45,7 @@ def diagnose_campaign(results: Iterable[tuple[Case, bool, Sequence[Diagnosis]]])
     cond: list[Diagnosis] = []
 
     cond += conditions([(c, True) for c, _ in failed] + [(c, False) for c in passed])
+    cond[:0] = conv_conditions(failed, passed)  # padding-only conv bugs (issue 10): more specific than the above
     per_case = []
     for cls, n in counts.most_common():
         example = next((primary(ds) for _, ds in failed if ds and primary(ds).bug_class == cls),

@@ -21,7 +21,7 @@ def detect_convention(case: Case, observed: Observation, expected: Observation) 
     """
     dtype, m, spec = case.spec.dtype, case.m, case.spec
     keys = [k for k in observed.grads if k in expected.grads and k[0] in "Wb"]
-    if not keys:
+    if not keys or not spec.is_mlp:  # the recomputation below walks an MLP (a conv net: issue 10)
         return None
     candidates = []
     if spec.loss == "quadratic":

@@ -9,8 +9,10 @@ import numpy as np
 from oracles.case import Case
 from oracles.compare import TensorVerdict
 from oracles.diagnose._base import Diagnosis, _key
+from oracles.diagnose.conv import conv_hypotheses
 from oracles.diagnose.conventions import detect_convention
 from oracles.diagnose.faults import _error_pattern, _shape_change_pattern
+from oracles.diagnose.norm import norm_patterns
 from oracles.diagnose.recompute import _recompute_match
 from oracles.diagnose.structure import _annotate, _layer_break, _loss_pattern, _merge_patterns, _update_pattern
 from oracles.diagnose.tensors import tensor_pattern
@@ -51,6 +53,7 @@ def diagnose(
                              f"changed; copy before writing)", tuple(observed.mutated)))
     for what, how in observed.shape_changes.items():
         out.append(_shape_change_pattern(what, how, case))
+    out.extend(norm_patterns(case, bad, observed, expected))  # norm/dropout layers (oracles/diagnose/norm.py)
 
     grad_bad = {_key(v.name): v for v in bad if v.check.startswith("grad_") and v.status != "error"}
     grad_ok = [k for k in observed.grads if k in expected.grads and k not in grad_bad]
@@ -70,8 +73,9 @@ def diagnose(
     if patterns:
         out.extend(_merge_patterns(patterns, grad_bad))
 
+    out[_first_nonfault(out):_first_nonfault(out)] = conv_hypotheses(case, observed, expected, grad_bad)  # issue 10
     # recomputed hypotheses, when the per-tensor view left something unexplained
-    if grad_bad and (len(patterns) < len(grad_bad) or all(d.bug_class == "constant_factor"
+    if grad_bad and case.spec.is_mlp and (len(patterns) < len(grad_bad) or all(d.bug_class == "constant_factor"
                                                            for d in patterns.values())):
         d = _recompute_match(case, observed, expected, sorted(grad_bad))
         if d is not None:

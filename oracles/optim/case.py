@@ -139,8 +139,18 @@ class OptimCase:
 
     @cached_property
     def case_id(self) -> str:
-        """A short content hash (cached: the arrays of a frozen case do not change)."""
-        return hashlib.sha1(self.to_bytes()).hexdigest()[:10]
+        """A short content hash (cached: the arrays of a frozen case do not change).
+
+        Hashes the meta and the raw array bytes directly: the .npz container cost a campaign 11 ms a case."""
+        h = hashlib.sha1(json.dumps({"format": FORMAT, "rule": self.rule, "hyper": self.hyper, "dtype": self.dtype,
+                                     "seed": int(self.seed), "tags": list(self.tags), "params": list(self.params),
+                                     "steps": self.steps}, sort_keys=True).encode())
+        for step in (self.params, *self.grads):
+            for k, v in step.items():
+                a = np.ascontiguousarray(v)
+                h.update(f"{k}:{a.dtype.str}:{a.shape}".encode())
+                h.update(a.tobytes())
+        return h.hexdigest()[:10]
 
     def describe(self) -> str:
         shapes = ", ".join(f"{k}{tuple(v.shape)}" for k, v in self.params.items())

@@ -29,6 +29,7 @@ from oracles.optim.case import MINI_BATCHES, OptimCase
 from oracles.optim.observation import OptimObservation
 from oracles.optim.rules import STYLE_RULES, Binding
 from oracles.styles._common import Recorder, get
+from oracles.styles._coverage import recording
 
 __all__ = ["PREFIX", "DETECT", "detect", "entry_points", "run", "entry_rule", "style_shape"]
 
@@ -116,15 +117,19 @@ def run(style: str, impl, case: OptimCase, entry: str) -> OptimObservation:
         raise ValueError(f"entry {entry!r} cannot run a {case.rule!r} case")
     rec = Recorder(case)  # Recorder only keeps the case for reference; its Observation collects errors/notes
     out = OptimObservation()
-    try:
-        if rule == MINI_BATCHES:
-            _mini_batches(impl, case, rec, out)
-        else:
-            b = STYLE_RULES[style][rule]
-            {"cs231n": _cs231n, "dlai": _dlai, "saito": _saito, "mytorch": _mytorch}[style](impl, case, b, rec, out)
-    except Exception as exc:  # noqa: BLE001 - an answer so odd that the driver tripped: still the file's
-        rec.error(("step", "trajectory"), f"the implementation's results could not be read "
-                                          f"({type(exc).__name__}: {exc})")
+    # what ran is what was checked (coverage); only the first runs of an entry are traced
+    with recording(impl, ("optim", style, entry)) as called:
+        try:
+            if rule == MINI_BATCHES:
+                _mini_batches(impl, case, rec, out)
+            else:
+                b = STYLE_RULES[style][rule]
+                {"cs231n": _cs231n, "dlai": _dlai, "saito": _saito, "mytorch": _mytorch}[style](impl, case, b, rec,
+                                                                                               out)
+        except Exception as exc:  # noqa: BLE001 - an answer so odd that the driver tripped: still the file's
+            rec.error(("step", "trajectory"), f"the implementation's results could not be read "
+                                              f"({type(exc).__name__}: {exc})")
+    out.called = sorted(called)
     out.errors.update(rec.obs.errors)
     out.notes.extend(n for n in rec.obs.notes if n not in out.notes)
     return out

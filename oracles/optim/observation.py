@@ -9,6 +9,7 @@
   marks those the course's own code changes too (CS231n's ``sgd`` updates ``w`` in place).
 * ``not_in_place``: parameters a style that requires in-place updates (Saito) rebound instead.
 * ``errors``: check family -> readable cause; ``notes``: what a reader should know.
+* ``called``: the file's units that ran (coverage: an optimizer that was checked counts as checked).
 
 Check families: ``OPTIM_CHECKS``. Numpy only: the sandbox child builds these.
 """
@@ -35,6 +36,7 @@ class OptimObservation:
     not_in_place: list[str] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    called: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {
@@ -47,6 +49,7 @@ class OptimObservation:
             "not_in_place": list(self.not_in_place),
             "errors": dict(self.errors),
             "notes": list(self.notes),
+            "called": list(self.called),
         }
 
 
@@ -75,7 +78,7 @@ def validate_optim_observation(d) -> OptimObservation:
     if not isinstance(d, dict):
         raise ValueError("optimizer observation is not a dict")
     extra = set(d) - {"trajectory", "state", "init", "batches", "mutated", "hygiene", "not_in_place", "errors",
-                      "notes"}
+                      "notes", "called"}
     if extra:
         raise ValueError(f"optimizer observation has unexpected fields {sorted(extra)}")
 
@@ -106,4 +109,5 @@ def validate_optim_observation(d) -> OptimObservation:
         not_in_place=_strs("not_in_place", d.get("not_in_place") or []),
         errors=dict(errors),
         notes=_strs("notes", d.get("notes") or []),
+        called=_strs("called", d.get("called") or []),
     )

@@ -41,11 +41,17 @@ _DECISIVE = {
     "nielsen": ("backprop", "update_mini_batch", "update_batch", "Network.backprop", "NeuralNetwork.backprop",
                 "Network.update_mini_batch", "QuadraticCost", "CrossEntropyCost"),
     "dlai": ("L_model_forward", "L_model_backward", "linear_activation_forward", "linear_activation_backward",
-             "initialize_parameters_deep", "forward_propagation+backward_propagation"),
+             "initialize_parameters_deep", "forward_propagation+backward_propagation",
+             "compute_cost_with_regularization", "forward_propagation_with_dropout",
+             "conv_single_step", "create_mask_from_window", "distribute_value", "pool_forward+pool_backward"),
     "saito": ("Affine", "SoftmaxWithLoss", "MulLayer", "AddLayer", "MultiLayerNet", "TwoLayerNet.gradient",
-              "cross_entropy_error", "SquaredLoss"),
+              "cross_entropy_error", "SquaredLoss", "BatchNormalization.backward", "Dropout.backward",
+              "MultiLayerNetExtend", "Convolution", "Pooling", "SimpleConvNet", "im2col+col2im"),
     "cs231n": ("affine_forward", "affine_backward", "softmax_loss", "svm_loss", "FullyConnectedNet",
-               "affine_relu_forward", "TwoLayerNet.loss+affine_forward"),
+               "affine_relu_forward", "TwoLayerNet.loss+affine_forward", "batchnorm_forward", "layernorm_forward",
+               "spatial_batchnorm_forward", "spatial_groupnorm_forward", "dropout_forward+dropout_backward",
+               "conv_forward_naive", "conv_backward_naive", "max_pool_forward_naive", "ThreeLayerConvNet",
+               "conv_relu_pool_forward", "conv_forward_fast"),
     # CMU 11-785 MyTorch (issue 11): layer classes with forward/backward, losses as classes, MLP0/1/4
     "mytorch": ("MSELoss", "CrossEntropyLoss", "SoftmaxCrossEntropy", "MLP0", "MLP1", "MLP4", "BatchNorm1d",
                 "Linear.backward+ReLU.backward"),
@@ -135,7 +141,18 @@ def run(style: str, impl, case: Case, entry: str) -> Observation:
         except Exception as exc:  # an output so odd that the driver itself tripped: still the implementation's
             obs = _unreadable(exc)
     obs.called = sorted(called | set(obs.called))
+    _fill_aux(case, obs)
     return obs
+
+
+def _fill_aux(case: Case, obs: Observation) -> None:
+    """Every aux input the oracle needs (a dropout mask), ones where the driver could not read one (it then
+    recorded why): the oracle never lacks an input because an implementation failed."""
+    import numpy as np
+
+    for s in case.spec.slots if case.spec.aux_names() else ():
+        for full in s.aux.values():
+            obs.aux.setdefault(full, np.ones((case.m, *s.in_shape)))
 
 
 def _trace_key(case: Case, entry: str) -> tuple:

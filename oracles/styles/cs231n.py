@@ -21,6 +21,9 @@ import numpy as np
 
 from oracles.case import Case, Spec, SpecSpace
 from oracles.observation import Observation
+from oracles.styles import conv_entries
+from oracles.styles import cs231n_layers_fcnet as fcnet
+from oracles.styles import cs231n_layers_norm as norm
 from oracles.styles._common import Recorder, Snapshot, UnsupportedCase, accepts, get, require, row_input
 
 __all__ = ["ENTRIES", "NETS", "entry_points", "spec_space", "run", "own_loss", "functions"]
@@ -69,7 +72,7 @@ def entry_points(impl) -> list[str]:
     for kind, fns in mine.items():
         if ref.get(kind) != fns:  # isolating our own function tests nothing new
             out.append(f"fn:{kind}")
-    return out
+    return out + norm.entry_points(impl) + fcnet.entry_points(impl) + conv_entries.entry_points("cs231n", impl)
 
 
 # ---------------------------------------------------------------------------------- spaces
@@ -97,6 +100,12 @@ def _outputs(available) -> tuple:
 
 
 def spec_space(impl, entry: str) -> SpecSpace:
+    if entry[3:] in norm.FNS and entry.startswith("fn:"):
+        return norm.spec_space(impl, entry)
+    if conv_entries.owns("cs231n", entry):
+        return conv_entries.spec_space("cs231n", impl, entry)
+    if entry in fcnet.ENTRIES:
+        return fcnet.spec_space(impl, entry)
     if entry == "TwoLayerNet":
         if _net_class(impl, entry) is None:
             raise UnsupportedCase("cs231n[TwoLayerNet]: the file defines no TwoLayerNet with loss(X, y)")
@@ -486,6 +495,12 @@ def _run_layers(impl, case: Case, entry: str, rec: Recorder, *, loss_only: bool 
 
 
 def run(impl, case: Case, entry: str) -> Observation:
+    if entry[3:] in norm.FNS and entry.startswith("fn:"):
+        return norm.run(impl, case, entry)
+    if conv_entries.owns("cs231n", entry):
+        return conv_entries.run("cs231n", impl, case, entry)
+    if entry in fcnet.ENTRIES:
+        return fcnet.run(impl, case, entry)
     require(spec_space(impl, entry), case, "cs231n", entry)
     rec = Recorder(case)
     if entry in NETS:
@@ -496,6 +511,12 @@ def run(impl, case: Case, entry: str) -> Observation:
 
 
 def own_loss(impl, case: Case, entry: str) -> float | None:
+    if entry[3:] in norm.FNS and entry.startswith("fn:"):
+        return norm.own_loss(impl, case, entry)
+    if conv_entries.owns("cs231n", entry):
+        return conv_entries.own_loss("cs231n", impl, case, entry)
+    if entry in fcnet.ENTRIES:
+        return fcnet.own_loss(impl, case, entry)
     require(spec_space(impl, entry), case, "cs231n", entry)
     rec = Recorder(case)
     if entry in NETS:

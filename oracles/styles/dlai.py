@@ -19,6 +19,8 @@ import numpy as np
 
 from oracles.case import ACTIVATION_NAMES, Case, SpecSpace
 from oracles.observation import Observation
+from oracles.styles import conv_entries
+from oracles.styles import dlai_layers_norm as norm
 from oracles.styles._common import Recorder, Snapshot, UnsupportedCase, accepts, get, positional_count, require
 
 __all__ = ["ENTRIES", "entry_points", "spec_space", "run", "own_loss"]
@@ -47,7 +49,7 @@ def entry_points(impl) -> list[str]:
             if entry == "two_layer" and positional_count(f["backward"])[1] < 4:
                 continue  # the gradient-checking notebook's backward_propagation(X, Y, cache)
             out.append(entry)
-    return out
+    return out + norm.entry_points(impl) + conv_entries.entry_points("dlai", impl)  # issue 10 layers
 
 
 def _flexible(impl, entry: str) -> bool:
@@ -57,6 +59,10 @@ def _flexible(impl, entry: str) -> bool:
 
 
 def spec_space(impl, entry: str) -> SpecSpace:
+    if entry in norm.ENTRIES:
+        return norm.spec_space(impl, entry)
+    if conv_entries.owns("dlai", entry):
+        return conv_entries.spec_space("dlai", impl, entry)
     if entry not in ENTRIES:
         raise UnsupportedCase(f"dlai has no entry point {entry!r}; choose one of {', '.join(ENTRIES)}")
     if entry == "two_layer":
@@ -245,6 +251,10 @@ class _Run:
 
 
 def run(impl, case: Case, entry: str) -> Observation:
+    if entry in norm.ENTRIES:
+        return norm.run(impl, case, entry)
+    if conv_entries.owns("dlai", entry):
+        return conv_entries.run("dlai", impl, case, entry)
     require(spec_space(impl, entry), case, "dlai", entry)
     rec = Recorder(case)
     r = _Run(impl, case, entry, rec)
@@ -291,6 +301,10 @@ def run(impl, case: Case, entry: str) -> Observation:
 
 
 def own_loss(impl, case: Case, entry: str) -> float | None:
+    if entry in norm.ENTRIES:
+        return norm.own_loss(impl, case, entry)
+    if conv_entries.owns("dlai", entry):
+        return conv_entries.own_loss("dlai", impl, case, entry)
     require(spec_space(impl, entry), case, "dlai", entry)
     rec = Recorder(case)
     r = _Run(impl, case, entry, rec)

@@ -4,9 +4,12 @@ Entry points
 * ``layers``: the file's ``Linear`` and activation classes assembled into a net of any depth,
   ending in its ``MSELoss`` or ``CrossEntropyLoss`` (Y one-hot, shape (N, C)): the loss, dLdW and
   dLdb of every Linear, dLdA of the input and of every hidden activation.
+* ``layer:BatchNorm1d``, ``layer:Flatten``: single layers from the layer table, checked alone
+  (oracles/styles/mytorch_layers.py).
 * ``MLP0`` / ``MLP1`` / ``MLP4``: the file's models (fixed 2-3, 2-3-2, 2-4-8-8-4-2 nets, ReLU after
   every Linear): weights set in ``model.layers``, ``model.forward(A0)``, ``model.backward(dLdA)``
-  with the gradient of the mean 1/2 ||A - Y||^2 as dLdA (the models carry no loss).
+  with the gradient of the mean 1/2 ||A - Y||^2 as dLdA (the models carry no loss); dLdW, dLdb come
+  from the model's own forward and backward, dLdA of the hidden layers from a layer-by-layer pass.
 
 Course years differ, and a file is judged by the year it follows (detected, and stated in a note):
 
@@ -37,6 +40,7 @@ import numpy as np
 
 from oracles.case import Case, SpecSpace
 from oracles.observation import Observation
+from oracles.styles import mytorch_layers
 from oracles.styles._common import Recorder, Snapshot, UnsupportedCase, get, positional_count, require
 
 __all__ = ["MODELS", "ENTRIES", "entry_points", "spec_space", "run", "own_loss", "era"]
@@ -133,10 +137,12 @@ def entry_points(impl) -> list[str]:
         if isinstance(cls, type) and callable(getattr(cls, "forward", None)) and callable(
                 getattr(cls, "backward", None)):
             out.append(name)
-    return out
+    return out + mytorch_layers.entry_points(impl)
 
 
 def spec_space(impl, entry: str) -> SpecSpace:
+    if entry.startswith(mytorch_layers.PREFIX):
+        return mytorch_layers.spec_space(impl, entry)
     if entry in MODELS:
         return SpecSpace(layout="rows", min_layers=len(MODELS[entry]) - 1, max_layers=len(MODELS[entry]) - 1,
                          hidden_activations=("relu",), outputs=(("quadratic", ("relu",)),), targets=("dense",),
@@ -270,15 +276,7 @@ def _run(impl, case: Case, entry: str, rec: Recorder, *, loss_only: bool = False
         if not ok:
             return
         if kind == "affine":
-            pairs = (("W", "dW", (spec.sizes[l - 1], spec.sizes[l]), True), ("b", "db", (1, spec.sizes[l]), True)) \
-                if api == "2021" else (("W", "dLdW", (spec.sizes[l], spec.sizes[l - 1]), False),
-                                       ("b", "dLdb", (spec.sizes[l], 1), False))
-            for p, attr, shape, transposed in pairs:
-                g = rec.array(f"grad_{p}", f"{name}.{attr} (layer {l})", getattr(obj, attr, None), shape,
-                              loose=p == "b")
-                if g is not None:
-                    g = g.T if (transposed and p == "W") else g
-                    grads[f"{p}{l}"] = g.reshape(-1) / factor_w if p == "b" else g / factor_w
+            _read_linear(rec, obj, name, l, api, spec, factor_w, grads)
         in_shape = (m, spec.sizes[l - 1]) if kind == "affine" else (m, spec.sizes[l])
         fam = "grad_x" if i == 0 else "grad_hidden"
         a = _check(rec, fam, f"{name}.backward (layer {i + 1})", dx, in_shape)
@@ -291,18 +289,60 @@ def _run(impl, case: Case, entry: str, rec: Recorder, *, loss_only: bool = False
         if kind == "affine":
             grads["x" if l == 1 else f"A{l - 1}"] = a / factor_a
         dout = dx
+    if entry in MODELS:
+        _model_pass(rec, model, entry, layers, case, api, scale, factor_w, factor_a)
+
+
+def _read_linear(rec: Recorder, obj, name: str, l: int, api: str, spec, factor_w: float, grads: dict) -> None:
+    """dLdW, dLdb (dW, db in the 2021 API) of Linear number l, in canonical form."""
+    pairs = (("W", "dW", (spec.sizes[l - 1], spec.sizes[l]), True), ("b", "db", (1, spec.sizes[l]), True)) \
+        if api == "2021" else (("W", "dLdW", (spec.sizes[l], spec.sizes[l - 1]), False),
+                               ("b", "dLdb", (spec.sizes[l], 1), False))
+    for p, attr, shape, transposed in pairs:
+        g = rec.array(f"grad_{p}", f"{name}.{attr} (layer {l})", getattr(obj, attr, None), shape, loose=p == "b")
+        if g is not None:
+            g = g.T if (transposed and p == "W") else g
+            grads[f"{p}{l}"] = g.reshape(-1) / factor_w if p == "b" else g / factor_w
+
+
+def _model_pass(rec: Recorder, model, entry: str, layers: list, case: Case, api: str, scale: str,
+                factor_w: float, factor_a: float) -> None:
+    """The model's own forward and backward, as the course's autograder calls them: dLdW, dLdb come from them.
+
+    The layer-by-layer pass before it gives dLdA of every hidden layer (the models do not return them); this
+    one checks that MLPk.forward and MLPk.backward chain their layers right (a skipped ReLU fails here)."""
+    spec, m, N = case.spec, case.m, case.m
+    x = np.ascontiguousarray(case.typed(case.x))
+    snap = Snapshot(x, "A0")
+    ok, A = rec.call(_ALL, f"{entry}.forward(A0)", model.forward, x)
+    if snap.changed():
+        rec.mutated("x")
+    if not ok or (A := _check(rec, ("grad_W", "grad_b"), f"{entry}.forward(A0)", A, (m, spec.sizes[-1]))) is None:
+        return
+    up = (A - case.onehot) / N * (N if scale == "mean" else 1)
+    ok, ret = rec.call(_ALL[1:], f"{entry}.backward(dLdA)", model.backward, up.astype(spec.dtype))
+    if not ok:
+        return
+    for _kind, name, obj, l in layers:
+        if _kind == "affine":
+            _read_linear(rec, obj, name, l, api, spec, factor_w, rec.obs.grads)
+    if isinstance(ret, np.ndarray) and ret.shape == (m, spec.sizes[0]):
+        rec.obs.grads["x"] = np.asarray(ret, dtype=np.float64) / factor_a  # the handout returns dLdA0 (or nothing)
 
 
 def run(impl, case: Case, entry: str) -> Observation:
     require(spec_space(impl, entry), case, "mytorch", entry)
     rec = Recorder(case)
-    _run(impl, case, entry, rec)
+    if entry.startswith(mytorch_layers.PREFIX):
+        mytorch_layers.run(impl, case, entry, rec)
+    else:
+        _run(impl, case, entry, rec)
     return rec.obs
 
 
 def own_loss(impl, case: Case, entry: str) -> float | None:
     require(spec_space(impl, entry), case, "mytorch", entry)
-    if entry in MODELS:
+    if entry in MODELS or entry.startswith(mytorch_layers.PREFIX):
         return None
     rec = Recorder(case)
     _run(impl, case, entry, rec, loss_only=True)

@@ -22,6 +22,8 @@ import numpy as np
 
 from oracles.case import ACTIVATION_NAMES, Case, Spec, SpecSpace
 from oracles.observation import Observation
+from oracles.styles import conv_entries
+from oracles.styles import saito_layers_norm as norm
 from oracles.styles._common import (
     ACTIVATION_CLASS_NAMES,
     Recorder,
@@ -85,7 +87,7 @@ def entry_points(impl) -> list[str]:
     for kind, (name, cls) in mine.items():
         if ref.get(kind, (None, None))[1] is not cls:  # isolating our own class tests nothing new
             out.append(f"layer:{name}")
-    return out
+    return out + norm.entry_points(impl) + conv_entries.entry_points("saito", impl)  # issue 10 layers
 
 
 # ---------------------------------------------------------------------------------- nets
@@ -514,6 +516,10 @@ def _run_layers(impl, case: Case, entry: str, rec: Recorder, *, loss_only: bool 
 
 
 def spec_space(impl, entry: str) -> SpecSpace:
+    if entry in norm.ENTRIES:
+        return norm.spec_space(impl, entry)
+    if conv_entries.owns("saito", entry):
+        return conv_entries.spec_space("saito", impl, entry)
     if entry in NETS:
         return _net_space(impl, entry)
     if entry == "layers" or entry.startswith("layer:"):
@@ -522,6 +528,10 @@ def spec_space(impl, entry: str) -> SpecSpace:
 
 
 def run(impl, case: Case, entry: str) -> Observation:
+    if entry in norm.ENTRIES:
+        return norm.run(impl, case, entry)
+    if conv_entries.owns("saito", entry):
+        return conv_entries.run("saito", impl, case, entry)
     require(spec_space(impl, entry), case, "saito", entry)
     rec = Recorder(case)
     if entry in NETS:
@@ -532,6 +542,10 @@ def run(impl, case: Case, entry: str) -> Observation:
 
 
 def own_loss(impl, case: Case, entry: str) -> float | None:
+    if entry in norm.ENTRIES:
+        return norm.own_loss(impl, case, entry)
+    if conv_entries.owns("saito", entry):
+        return conv_entries.own_loss("saito", impl, case, entry)
     require(spec_space(impl, entry), case, "saito", entry)
     rec = Recorder(case)
     if entry in NETS:

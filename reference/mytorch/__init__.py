@@ -1,6 +1,7 @@
 """CMU 11-785 MyTorch (homework 1, part 1), as the current handout lays it out: a numpy framework.
 
-nn.Linear, nn.Identity / Sigmoid / Tanh / ReLU / GELU / Softmax, nn.MSELoss / CrossEntropyLoss,
+nn.Linear, nn.BatchNorm1d, nn.Identity / Sigmoid / Tanh / ReLU / GELU / Softmax, nn.MSELoss /
+CrossEntropyLoss, nn.Flatten (hw2),
 optim.SGD / Adam / AdamW, models.MLP0 / MLP1 / MLP4. Shapes: A (N, C_in), W (C_out, C_in),
 b (C_out, 1). The losses carry the 1/N (and MSE's 1/C), so Linear.backward sums over the batch.
 Every class exposes its names at the package top level too (``from reference.mytorch import Linear``).
@@ -9,7 +10,9 @@ Every class exposes its names at the package top level too (``from reference.myt
 from reference.mytorch.models import MLP0, MLP1, MLP4
 from reference.mytorch.nn import (
     GELU,
+    BatchNorm1d,
     CrossEntropyLoss,
+    Flatten,
     Identity,
     Linear,
     MSELoss,
@@ -20,5 +23,6 @@ from reference.mytorch.nn import (
 )
 from reference.mytorch.optim import SGD, Adam, AdamW
 
-__all__ = ["Linear", "Identity", "Sigmoid", "Tanh", "ReLU", "GELU", "Softmax", "MSELoss", "CrossEntropyLoss",
+__all__ = ["Linear", "BatchNorm1d", "Flatten",
+           "Identity", "Sigmoid", "Tanh", "ReLU", "GELU", "Softmax", "MSELoss", "CrossEntropyLoss",
            "SGD", "Adam", "AdamW", "MLP0", "MLP1", "MLP4"]

@@ -60,3 +60,39 @@ class SoftmaxCrossEntropy:
 
     def derivative(self):
         return self.sm - self.labels
+
+
+class BatchNorm(object):
+    # S20-F21 hw1: gamma, beta, dgamma, dbeta, running_mean/var (1, in_feature); the gradients are sums
+    def __init__(self, in_feature, alpha=0.9):
+        self.alpha = alpha
+        self.eps = 1e-8
+        self.gamma = np.ones((1, in_feature))
+        self.beta = np.zeros((1, in_feature))
+        self.running_mean = np.zeros((1, in_feature))
+        self.running_var = np.ones((1, in_feature))
+
+    def __call__(self, x, eval=False):
+        return self.forward(x, eval)
+
+    def forward(self, x, eval=False):
+        if eval:
+            return self.gamma * (x - self.running_mean) / np.sqrt(self.running_var + self.eps) + self.beta
+        self.x = x
+        self.mean = np.mean(x, axis=0, keepdims=True)
+        self.var = np.var(x, axis=0, keepdims=True)
+        self.norm = (x - self.mean) / np.sqrt(self.var + self.eps)
+        self.out = self.gamma * self.norm + self.beta
+        self.running_mean = self.alpha * self.running_mean + (1 - self.alpha) * self.mean
+        self.running_var = self.alpha * self.running_var + (1 - self.alpha) * self.var
+        return self.out
+
+    def backward(self, delta):
+        m = delta.shape[0]
+        self.dgamma = np.sum(delta * self.norm, axis=0, keepdims=True)
+        self.dbeta = np.sum(delta, axis=0, keepdims=True)
+        dnorm = delta * self.gamma
+        std_inv = 1. / np.sqrt(self.var + self.eps)
+        dvar = np.sum(dnorm * (self.x - self.mean), axis=0) * -0.5 * std_inv ** 3
+        dmean = np.sum(-dnorm * std_inv, axis=0) + dvar * np.mean(-2. * (self.x - self.mean), axis=0)
+        return dnorm * std_inv + dvar * 2 * (self.x - self.mean) / m + dmean / m

@@ -1,0 +1,285 @@
+"""Hypotheses for normalisation and dropout layers checked on their own (one-layer Specs, loss 'dot'): the
+classic bugs, each recomputed here in numpy from the Case and compared with what the implementation gave.
+
+* batchnorm backward without the path through the batch mean / through the batch variance;
+* running statistics never updated, or updated with the momentum on the wrong side;
+* test mode normalising with the batch's own statistics;
+* normalisation over the wrong axes (layernorm over the batch, spatial batchnorm without moving the channels
+  last, groupnorm with interleaved groups);
+* dropout not scaled at train time (inverted dropout without 1 / keep), scaled at test time when it should not
+  be (or not scaled when it should), a backward that does not reuse the forward's mask, a keep rate that
+  reads p the wrong way (the driver's binomial test);
+* an L2 cost term scaled differently from its gradient (the data term right).
+
+Hooked into oracles.diagnose.core.diagnose (``norm_patterns``); every comparison goes through
+oracles.diagnose._base._close (the tolerance of an independent implementation, with the oracle's estimate).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from oracles.case import Case
+from oracles.diagnose._base import BUG_CLASSES, Diagnosis, _close
+from oracles.observation import Observation
+
+__all__ = ["NORM_BUG_CLASSES", "norm_patterns"]
+
+NORM_BUG_CLASSES = {
+    "bn_no_mean_path": "batchnorm backward misses the gradient through the batch mean",
+    "bn_no_var_path": "batchnorm backward treats the batch variance as a constant",
+    "running_stats_frozen": "the running mean / variance are never updated",
+    "running_stats_momentum": "the running statistics weigh momentum on the wrong side",
+    "test_uses_batch_stats": "test mode normalises with the batch's statistics, not the running ones",
+    "norm_wrong_axes": "the normalisation statistics are taken over the wrong axes",
+    "dropout_unscaled": "inverted dropout without the 1 / keep-probability scale at train time",
+    "dropout_test_scale": "dropout's test-mode scale is wrong (scaled when inverted, or unscaled when not)",
+    "dropout_backward_mask": "the dropout backward does not reuse the forward pass's mask",
+    "dropout_p_flipped": "the dropout keep rate reads p the wrong way (keep vs drop probability)",
+    "reg_cost_scale": "the L2 term of the cost is scaled differently from its gradient",
+}
+BUG_CLASSES.update(NORM_BUG_CLASSES)
+
+_NORMS = ("batchnorm", "spatial_batchnorm", "layernorm", "groupnorm")
+
+
+def _axes(kind: str, ndim: int) -> tuple[int, ...]:
+    return {"batchnorm": (0,), "spatial_batchnorm": (0, 2, 3), "layernorm": (1,)}[kind] if kind != "groupnorm" \
+        else (2, 3, 4)
+
+
+def _per_c(a, ndim):
+    return a if ndim == 2 else a.reshape(1, -1, 1, 1)
+
+
+def _normalise(x, axes, eps):
+    mu = x.mean(axis=axes, keepdims=True)
+    xm = x - mu
+    var = (xm**2).mean(axis=axes, keepdims=True)
+    std = np.sqrt(var + eps)
+    return xm / std, xm, std, mu, var
+
+
+def _dx_variants(case: Case, kind: str, hp) -> dict[str, np.ndarray]:
+    """dx of batchnorm-type layers without the mean path / without the variance path (train mode)."""
+    x = np.asarray(case.x, dtype=np.float64)
+    gamma = _per_c(np.asarray(case.params["gamma1"], dtype=np.float64), x.ndim)
+    axes = _axes(kind, x.ndim)
+    xh, xm, std, _, _ = _normalise(x, axes, float(hp["eps"]))
+    n = x.size // std.size
+    dxh = np.asarray(case.y, dtype=np.float64) * gamma
+    dvar = -0.5 * np.sum(dxh * xm, axis=axes, keepdims=True) / std**3
+    dxmu = dxh / std + 2.0 * xm * dvar / n
+    no_var = dxh / std - np.mean(dxh / std, axis=axes, keepdims=True)
+    return {"bn_no_mean_path": dxmu, "bn_no_var_path": no_var}
+
+
+def _state_variants(case: Case, hp) -> dict[str, dict[str, np.ndarray]]:
+    x = np.asarray(case.x, dtype=np.float64)
+    axes = (0,) if x.ndim == 2 else (0, 2, 3)
+    mu, var = x.mean(axis=axes), x.var(axis=axes, ddof=1 if hp["running_var"] == "unbiased" else 0)
+    rm, rv = case.state["running_mean1"], case.state["running_var1"]
+    m = float(hp["momentum"])
+    if hp["momentum_on"] == "running":  # the bug puts momentum on the batch side
+        other = {"running_mean1": (1 - m) * rm + m * mu, "running_var1": (1 - m) * rv + m * var}
+    else:
+        other = {"running_mean1": m * rm + (1 - m) * mu, "running_var1": m * rv + (1 - m) * var}
+    return {"running_stats_frozen": {"running_mean1": rm, "running_var1": rv}, "running_stats_momentum": other}
+
+
+def _wrong_axes_out(case: Case, kind: str, hp) -> np.ndarray | None:
+    x = np.asarray(case.x, dtype=np.float64)
+    gamma, beta = (np.asarray(case.params[k], dtype=np.float64) for k in ("gamma1", "beta1"))
+    eps = float(hp["eps"])
+    if kind == "layernorm":
+        return gamma * _normalise(x, (0,), eps)[0] + beta
+    if kind == "spatial_batchnorm":
+        c = x.shape[1]
+        rows = x.reshape(-1, c)  # NCHW reshaped to (-1, C) without moving the channels last
+        return (gamma * _normalise(rows, (0,), eps)[0] + beta).reshape(x.shape)
+    if kind == "groupnorm":
+        m, c = x.shape[:2]
+        g = int(hp["G"])
+        xg = x.reshape(m, c // g, g, *x.shape[2:])  # channel k in group k % G
+        xh = _normalise(xg, (1, 3, 4), eps)[0].reshape(x.shape)
+        return _per_c(gamma, 4) * xh + _per_c(beta, 4)
+    return None
+
+
+def _bad_names(bad) -> set[str]:
+    return {v.name for v in bad}
+
+
+def norm_patterns(case: Case, bad, observed: Observation, expected: Observation) -> list[Diagnosis]:
+    """Diagnoses for a one-layer norm/dropout Case (empty for anything else; never raises)."""
+    spec = case.spec
+    out: list[Diagnosis] = []
+    try:
+        out += _reg_cost(case, bad, observed, expected)
+        for v in bad:  # the drivers' binomial test of the keep rate, in any sequence
+            text = observed.errors.get(v.check) or ""
+            if v.status == "error" and "keep rate" in text:
+                out.append(Diagnosis("dropout_p_flipped", text, (v.check,)))
+        if not spec.is_mlp and spec.loss != "dot" and "dropout" in spec.kinds().split(">"):
+            out += _dropout_net(case, bad, observed, expected)
+        if spec.is_mlp or len(spec.layers) != 1 or spec.loss != "dot":
+            return out
+        kind, hp = spec.layers[0].kind, spec.layers[0].hp
+        if kind in _NORMS:
+            out += _norm(case, kind, hp, bad, observed, expected)
+        elif kind == "dropout":
+            out += _dropout(case, hp, bad, observed, expected)
+    except Exception:  # noqa: BLE001 - a hypothesis that cannot be tested is skipped
+        return out
+    return out
+
+
+def _norm(case, kind, hp, bad, observed, expected) -> list[Diagnosis]:
+    dtype, names, out = case.spec.dtype, _bad_names(bad), []
+    if "out" in names and observed.out is not None:
+        if case.spec.mode == "test" and kind in ("batchnorm", "spatial_batchnorm"):
+            x = np.asarray(case.x, dtype=np.float64)
+            axes = _axes(kind, x.ndim)
+            g, b = (_per_c(np.asarray(case.params[k], dtype=np.float64), x.ndim) for k in ("gamma1", "beta1"))
+            train = g * _normalise(x, axes, float(hp["eps"]))[0] + b
+            if _close(observed.out, train, dtype, expected.err_est.get("out")):
+                out.append(Diagnosis("test_uses_batch_stats", "test mode normalised with the batch's own mean and "
+                                     "variance: the running statistics were ignored", ("out",)))
+        wrong = _wrong_axes_out(case, kind, hp)
+        if wrong is not None and _close(observed.out, wrong, dtype, expected.err_est.get("out")):
+            where = {"layernorm": "over the batch (axis 0) instead of each sample's features",
+                     "spatial_batchnorm": "after reshaping (N, C, H, W) to (-1, C) without moving C last",
+                     "groupnorm": "over interleaved channels (k % G) instead of consecutive runs of C / G"}[kind]
+            out.append(Diagnosis("norm_wrong_axes", f"the output matches normalisation {where}", ("out",)))
+    if "grads['x']" in names and "x" in observed.grads and kind in ("batchnorm", "spatial_batchnorm"):
+        for cls, dx in _dx_variants(case, kind, hp).items():
+            if _close(observed.grads["x"], dx, dtype, expected.err_est.get("x")):
+                what = ("the mean depends on x too: the -sum(dxmu) / N term is missing" if cls == "bn_no_mean_path"
+                        else "the variance depends on x too: its path through std is missing")
+                out.append(Diagnosis(cls, f"dx matches batchnorm's backward without that path: {what}", ("x",)))
+    state_bad = [n for n in names if n.startswith("state[")]
+    if state_bad and observed.state:
+        for cls, want in _state_variants(case, hp).items():
+            if all(k in observed.state and _close(observed.state[k], v, dtype) for k, v in want.items()):
+                msg = ("running_mean / running_var come back unchanged: never updated (or updated into a local)"
+                       if cls == "running_stats_frozen" else
+                       "running = (1 - momentum) running + momentum batch: momentum weighs the wrong side "
+                       "(the course: momentum * running + (1 - momentum) * batch)")
+                out.append(Diagnosis(cls, msg, tuple(sorted(want))))
+                break
+    return out
+
+
+def _dropout(case, hp, bad, observed, expected) -> list[Diagnosis]:
+    dtype, names, out = case.spec.dtype, _bad_names(bad), []
+    keep = float(hp["p"]) if hp["p_means"] == "keep" else 1.0 - float(hp["p"])
+    x = np.asarray(case.x, dtype=np.float64)
+    if "out" in names and observed.out is not None:
+        if case.spec.mode == "train":
+            mask = np.asarray(observed.aux.get("mask1", observed.out != 0), dtype=np.float64)
+            if hp["scaling"] == "inverted" and _close(observed.out, x * mask, dtype):
+                out.append(Diagnosis("dropout_unscaled", f"out = x * mask: the kept units are not divided by the "
+                                     f"keep probability {keep:g} (inverted dropout scales at train time so that "
+                                     f"test mode is the identity)", ("out",)))
+        else:
+            if hp["scaling"] == "inverted" and not _close(observed.out, x, dtype):
+                out.append(Diagnosis("dropout_test_scale", "inverted dropout must return x unchanged in test mode; "
+                                     f"it returned {_ratio(observed.out, x):.4g} x", ("out",)))
+            elif hp["scaling"] == "at_test" and _close(observed.out, x, dtype):
+                out.append(Diagnosis("dropout_test_scale", f"test mode returned x unscaled: non-inverted dropout "
+                                     f"must multiply by the keep probability {keep:g} at test time", ("out",)))
+    if "grads['x']" in names and "out" not in names and "x" in observed.grads and case.spec.mode == "train":
+        mask = np.asarray(observed.aux.get("mask1", np.ones_like(x))) != 0
+        dx = np.asarray(observed.grads["x"])
+        if not np.array_equal(dx != 0, mask & (np.asarray(case.y) != 0)):
+            out.append(Diagnosis("dropout_backward_mask", "dx is nonzero where the forward dropped units (or zero "
+                                 "where it kept them): the backward does not use the forward's mask (a fresh draw, "
+                                 "or none)", ("x",)))
+    return out
+
+
+def _ratio(a, b) -> float:
+    a, b = np.asarray(a, dtype=np.float64).ravel(), np.asarray(b, dtype=np.float64).ravel()
+    bb = float(b @ b)
+    return float(a @ b) / bb if bb else float("nan")
+
+
+def _reg_cost(case, bad, observed, expected) -> list[Diagnosis]:
+    """Only the loss is off, by a multiple of the L2 term, while every gradient matches."""
+    spec = case.spec
+    if not spec.reg or observed.loss is None or expected.loss is None:
+        return []
+    if any(v.check != "loss" for v in bad) or not any(v.check == "loss" for v in bad):
+        return []
+    names = spec.regularised() if not spec.is_mlp else [f"W{l}" for l in range(1, spec.n_layers + 1)]
+    l2 = 0.5 * spec.reg * sum(float(np.sum(np.asarray(case.params[k], dtype=np.float64) ** 2)) for k in names)
+    if l2 <= 0:
+        return []
+    f = (float(observed.loss) - (float(expected.loss) - l2)) / l2
+    for factor in (2.0, 0.5, 0.0, float(case.m), 1.0 / case.m):
+        if _close(observed.loss, float(expected.loss) - l2 + factor * l2, spec.dtype, expected.err_est.get("loss")):
+            return [Diagnosis("reg_cost_scale", f"the cost's L2 term is {f:.4g} times 0.5 * reg * sum ||W||^2 while "
+                              f"the gradients carry it once: cost and gradient disagree on the L2 scale",
+                              ("loss",), {"factor": f})]
+    return []
+
+
+# ---- dropout inside a network (deeplearning.ai's three-layer model): the backward with the mask's scale or
+# the mask itself left out, recomputed in numpy from the Case and the masks the implementation drew
+
+
+def _dropout_net_grads(case: Case, given: dict, *, scale: bool, mask: bool) -> dict[str, np.ndarray] | None:
+    spec = case.spec
+    kinds = [s.layer.kind for s in spec.slots]
+    if not set(kinds) <= {"affine", "relu", "dropout", "sigmoid"} or kinds[-1] != "sigmoid" or \
+            spec.loss != "binary_cross_entropy":
+        return None
+    a = np.asarray(case.x, dtype=np.float64)
+    tape = []
+    for s in spec.slots:
+        k = s.layer.kind
+        if k == "affine":
+            W, b = case.params[s.params["W"]], case.params[s.params["b"]]
+            tape.append((k, a, W))
+            a = a @ W.T + b
+        elif k == "relu":
+            tape.append((k, a, None))
+            a = np.maximum(a, 0)
+        elif k == "dropout":
+            keep = float(s.layer.hp["p"]) if s.layer.hp["p_means"] == "keep" else 1 - float(s.layer.hp["p"])
+            d = np.asarray(given[s.aux["mask"]], dtype=np.float64)
+            tape.append((k, d, keep))
+            a = a * d / keep
+        else:
+            a = 1 / (1 + np.exp(-a))
+    y = np.asarray(case.y, dtype=np.float64)
+    g = (a - y) / (case.m if spec.reduction == "mean" else 1)  # sigmoid + cross-entropy
+    grads = {}
+    number = sum(s.layer.kind == "affine" for s in spec.slots)
+    for k, saved, extra in reversed(tape):
+        if k == "affine":
+            grads[f"W{number}"], grads[f"b{number}"] = g.T @ saved, g.sum(axis=0)
+            g = g @ extra
+            number -= 1
+        elif k == "relu":
+            g = g * (saved > 0)
+        else:
+            g = (g * saved if mask else g) / (extra if scale else 1.0)
+    for name in spec.regularised():
+        grads[name] = grads[name] + spec.reg * case.params[name]
+    return grads
+
+
+def _dropout_net(case, bad, observed, expected) -> list[Diagnosis]:
+    keys = [k for k in observed.grads if k in expected.grads and k[0] in "Wb"]
+    if not keys or not any(v.check in ("grad_W", "grad_b") for v in bad):
+        return []
+    for cls, kw, msg in (("dropout_unscaled", {"scale": False, "mask": True},
+                          "the backward applies the masks D but not the / keep_prob of the forward pass"),
+                         ("dropout_backward_mask", {"scale": True, "mask": False},
+                          "the backward divides by keep_prob but never applies the forward's masks D")):
+        want = _dropout_net_grads(case, observed.aux, **kw)
+        if want is not None and all(_close(observed.grads[k], want[k], case.spec.dtype, expected.err_est.get(k))
+                                    for k in keys):
+            return [Diagnosis(cls, f"the gradients match a backward pass in which {msg}", tuple(keys))]
+    return []

@@ -1,0 +1,203 @@
+"""CS231n assignment 2's FullyConnectedNet with ``normalization`` and ``dropout_keep_ratio``: entries
+``FullyConnectedNet[batchnorm]``, ``FullyConnectedNet[layernorm]`` and ``FullyConnectedNet[dropout]``
+(hooked into oracles/styles/cs231n.py), each a layer sequence of one or two hidden layers:
+affine > batchnorm|layernorm > relu [> dropout] > ... > affine, softmax cross-entropy on labels, L2 on the W's.
+
+The driver builds the net with ``normalization=`` / ``dropout_keep_ratio=``, installs the Case's W, b,
+gamma, beta in ``net.params`` (course layout W (D, H)) and the running statistics in ``net.bn_params``,
+calls ``loss(X, y) -> (loss, grads)`` and reads the running statistics back (the ``state`` check). The
+dropout masks are drawn inside ``loss``: the driver wraps the ``dropout_forward`` that ``loss`` calls (its
+module's global, restored afterwards) to read each mask from the cache it returns, and hands the masks to
+the oracle. The keep rate must follow ``dropout_keep_ratio`` (the net's API: it keeps): checked by the
+exact binomial test on the masks of 10^4 units.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from oracles.case import Case, SpecSpace
+from oracles.keep_rate import read_dropout
+from oracles.observation import Observation
+from oracles.styles._common import Recorder, Snapshot, UnsupportedCase, accepts, get, require
+from oracles.styles.cs231n_layers_norm import find_mask, probe_running_var, probed
+
+__all__ = ["ENTRIES", "entry_points", "spec_space", "run", "own_loss"]
+
+ENTRIES = ("FullyConnectedNet[batchnorm]", "FullyConnectedNet[layernorm]", "FullyConnectedNet[dropout]")
+_KEEP = 0.7  # one dropout_keep_ratio for the whole net
+_FAMS = ("loss", "grad_W", "grad_b", "grad_param", "state", "output")
+
+
+def _cls(impl):
+    c = get(impl, "FullyConnectedNet")
+    return c if isinstance(c, type) and callable(getattr(c, "loss", None)) else None
+
+
+def entry_points(impl) -> list[str]:
+    c = _cls(impl)
+    if c is None:
+        return []
+    out = list(ENTRIES[:2]) if accepts(c.__init__, "normalization") else []
+    return out + [ENTRIES[2]] if accepts(c.__init__, "dropout_keep_ratio") else out
+
+
+def spec_space(impl, entry: str) -> SpecSpace:
+    if entry not in entry_points(impl):
+        raise UnsupportedCase(f"cs231n[{entry}]: the file's FullyConnectedNet takes no such option")
+    norm = entry[len("FullyConnectedNet["):-1]
+    if norm == "dropout":
+        seqs = ("affine>relu>dropout>affine", "affine>relu>dropout>affine>relu>dropout>affine")
+        fixed = (("dropout", "p", _KEEP), ("dropout", "p_means", "keep"), ("dropout", "scaling", "inverted"))
+    else:
+        seqs = (f"affine>{norm}>relu>affine", f"affine>{norm}>relu>affine>{norm}>relu>affine")
+        fixed = ((norm, "eps", 1e-5),)
+        if norm == "batchnorm":
+            rv = probed(impl, "running_var:batchnorm", lambda: probe_running_var(impl, "batchnorm")) or "biased"
+            fixed += (("batchnorm", "momentum", 0.9), ("batchnorm", "running_var", rv),
+                      ("batchnorm", "momentum_on", "running"), ("batchnorm", "eps_at_test", "inside"))
+    return SpecSpace(layout="rows", sequences=seqs, fixed=fixed, outputs=(("softmax_cross_entropy", ("identity",)),),
+                     targets=("labels",), allow_reg=True, min_outputs=2)
+
+
+class _Recording:
+    """dropout_forward wrapped in the net's module for one call of loss: the masks it drew, in order."""
+
+    def __init__(self, net) -> None:
+        self.g = getattr(type(net).loss, "__globals__", {})
+        self.orig = self.g.get("dropout_forward")
+        self.masks: list = []
+
+    def __enter__(self):
+        if callable(self.orig):
+            orig, masks = self.orig, self.masks
+
+            def dropout_forward(x, dropout_param):
+                out, cache = orig(x, dropout_param)
+                masks.append((np.array(x, copy=True), np.array(out, copy=True), find_mask(cache, np.shape(x), out, x)))
+                return out, cache
+
+            self.g["dropout_forward"] = dropout_forward
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if callable(self.orig):
+            self.g["dropout_forward"] = self.orig
+
+
+def run(impl, case: Case, entry: str) -> Observation:
+    require(spec_space(impl, entry), case, "cs231n", entry)
+    rec = Recorder(case)
+    _run(impl, case, entry, rec)
+    return rec.obs
+
+
+def _build(impl, case: Case, entry: str, rec: Recorder):
+    spec = case.spec
+    widths = [s.out_shape[0] for s in spec.slots if s.layer.kind == "affine"]
+    kw = {"hidden_dims": widths[:-1], "input_dim": spec.input_shape[0], "num_classes": widths[-1], "reg": spec.reg,
+          "dtype": np.dtype(spec.dtype).type}
+    norm = entry[len("FullyConnectedNet["):-1]
+    if norm == "dropout":
+        kw["dropout_keep_ratio"] = _KEEP
+    else:
+        kw["normalization"] = norm
+    cls = _cls(impl)
+    kw = {k: v for k, v in kw.items() if accepts(cls.__init__, k)}
+    ok, net = rec.call(_FAMS, f"FullyConnectedNet({', '.join(f'{k}=...' for k in kw)})", cls, **kw)
+    return net if ok else None
+
+
+def _run(impl, case: Case, entry: str, rec: Recorder, *, loss_only: bool = False) -> None:
+    spec, m = case.spec, case.m
+    for full in spec.aux_names():  # replaced by the masks the net drew
+        slot = next(s for s in spec.slots if full in s.aux.values())
+        rec.obs.aux[full] = np.ones((m, *slot.in_shape))
+    net = _build(impl, case, entry, rec)
+    if net is None:
+        return
+    params = getattr(net, "params", None)
+    if not isinstance(params, dict):
+        rec.error(_FAMS, "net.params is not a dict")
+        return
+    for k, v in case.params.items():
+        params[k] = np.ascontiguousarray(case.typed(v).T if k.startswith("W") else case.typed(v))
+    bn = [s for s in spec.slots if s.state]
+    bn_params = getattr(net, "bn_params", None)
+    for i, s in enumerate(bn):
+        if not isinstance(bn_params, list) or i >= len(bn_params) or not isinstance(bn_params[i], dict):
+            rec.error("state", "net.bn_params holds no dict per batchnorm layer")
+            break
+        for short, full in s.state.items():
+            bn_params[i][short] = case.typed(case.state[full]).copy()
+    X = np.ascontiguousarray(case.typed(case.x))
+    y = np.asarray(case.y).copy()
+    snap = Snapshot({"x": X, "y": y}, "in")
+    with _Recording(net) as recorded:
+        ok, ret = rec.call(_FAMS, "FullyConnectedNet.loss(X, y)", net.loss, X, y)
+    for path in snap.changed():
+        rec.mutated("x" if "'x'" in path else "y")
+    if not ok:
+        return
+    if not isinstance(ret, (tuple, list)) or len(ret) != 2:
+        rec.error(_FAMS, f"FullyConnectedNet.loss(X, y) returned {type(ret).__name__}; expected (loss, grads)")
+        return
+    loss, grads = ret
+    rec.obs.loss = rec.scalar("loss", "FullyConnectedNet.loss(X, y)[0]", loss)
+    _masks(impl, spec, recorded.masks, rec)
+    if loss_only:
+        return
+    for i, s in enumerate(bn):
+        if isinstance(bn_params, list) and i < len(bn_params) and isinstance(bn_params[i], dict):
+            for short, full in s.state.items():
+                got = rec.array("state", f"bn_params[{i}][{short!r}]", bn_params[i].get(short),
+                                case.state[full].shape, loose=True)
+                if got is not None:
+                    rec.obs.state[full] = got
+    if not isinstance(grads, dict):
+        rec.error(_FAMS[1:4], f"grads is a {type(grads).__name__}; expected a dict W1, b1, gamma1, ...")
+        return
+    for k, shape in spec.param_shapes().items():
+        fam = {"W": "grad_W", "b": "grad_b"}.get(k[0], "grad_param")
+        want = tuple(reversed(shape)) if k.startswith("W") else shape
+        g = rec.array(fam, f"grads[{k!r}]", grads.get(k), want, loose=not k.startswith("W"))
+        if g is not None:
+            rec.obs.grads[k] = g.T.copy() if k.startswith("W") else g.reshape(shape)
+
+
+def _probe_keep(impl):
+    """The keep rate of the net's dropout over 10^4 units: one hidden layer of 100, a batch of 100."""
+    rng = np.random.default_rng(3)
+    try:
+        cls = _cls(impl)
+        kw = {k: v for k, v in {"hidden_dims": [100], "input_dim": 5, "num_classes": 3,
+                                "dropout_keep_ratio": _KEEP, "dtype": np.float64}.items() if accepts(cls.__init__, k)}
+        net = cls(**kw)
+        with _Recording(net) as recorded, np.errstate(all="ignore"):
+            net.loss(rng.standard_normal((100, 5)), rng.integers(0, 3, 100))
+        if not recorded.masks:
+            return None
+        x, out, mask = recorded.masks[0]
+        return read_dropout(x, out, _KEEP, mask=mask)
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def _masks(impl, spec, recorded: list, rec: Recorder) -> None:
+    names = spec.aux_names()
+    if not names:
+        return
+    if len(recorded) != len(names):
+        rec.error(("loss", "grad_W", "grad_b"), f"FullyConnectedNet.loss called dropout_forward {len(recorded)} "
+                                                f"time(s) for {len(names)} dropout layer(s)")
+        return
+    for full, (_x, out, mask) in zip(names, recorded):
+        rec.obs.aux[full] = ((mask if mask is not None else np.asarray(out)) != 0).astype(np.float64)
+    r = probed(impl, "fcnet:keep", lambda: _probe_keep(impl))
+    if r is not None and r.meaning == "drop":
+        rec.error("output", f"dropout keep rate inside the net: {r.describe()}; dropout_keep_ratio is the "
+                            f"probability of KEEPING a unit (exact binomial test)")
+
+
+def own_loss(impl, case: Case, entry: str) -> float | None:
+    return None  # dropout draws fresh masks; batchnorm updates its running statistics on every call

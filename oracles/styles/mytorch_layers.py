@@ -1,0 +1,219 @@
+"""MyTorch single layers from the layer table: each checked alone, as the course's autograder checks it.
+
+Entry points ``layer:<Class>``: the file's layer is built, given the Case's parameters (and running
+statistics), run forward on x and backward on a given upstream gradient dLdZ (loss ``dot``:
+L = sum(Z * dLdZ)); the output, dLdA and the stored parameter gradients are compared with the layer
+table's torch twin.
+
+* ``BatchNorm1d(num_features, alpha=0.9)`` (hw1, S22 on): BW, Bb, running_M, running_V (1, C);
+  ``forward(Z, eval=False)``; ``backward(dLdBZ)`` stores dLdBW, dLdBb. The S20-F21 ``BatchNorm(in_feature,
+  alpha)`` spells them gamma, beta, dgamma, dbeta, running_mean, running_var. Both years: eps 1e-8
+  inside the sqrt (read off the file's object), the biased batch variance in the running statistics,
+  alpha on the running side (``running = alpha running + (1 - alpha) batch``), the parameter gradients
+  summed over the batch (the exact chain rule of dLdBZ, in every term). Train mode: output, dLdZ,
+  dLdBW, dLdBb and the running statistics; eval mode: the output from the running statistics (the
+  course never calls backward in eval mode).
+* ``Flatten()`` (hw2): A (N, C, W) -> (N, C W); backward reshapes dLdZ to A's shape.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+
+from oracles.case import Case, SpecSpace
+from oracles.styles._common import Recorder, Snapshot, UnsupportedCase, get
+
+__all__ = ["PREFIX", "LAYERS", "entry_points", "spec_space", "run"]
+
+PREFIX = "layer:"
+
+# course class names per table kind; the first is the current handout's
+LAYERS = {"batchnorm": ("BatchNorm1d", "BatchNorm"), "flatten": ("Flatten",)}
+_FLATTEN_SHAPES = ((1, 4), (2, 3), (3, 5), (4, 1), (5, 6))  # (C, W): hw2 flattens Conv1d outputs
+_BN_NAMES = {  # attribute names of the two course years: gamma, beta, their gradients, the running statistics
+    "nn": ("BW", "Bb", "dLdBW", "dLdBb", "running_M", "running_V"),
+    "2021": ("gamma", "beta", "dgamma", "dbeta", "running_mean", "running_var"),
+}
+_OUT = (("dot", ("identity",)),)
+
+
+def _cls(impl, kind_name: str) -> tuple[str | None, type | None]:
+    for n in LAYERS[kind_name]:
+        c = get(impl, n)
+        if isinstance(c, type) and callable(getattr(c, "forward", None)) and callable(getattr(c, "backward", None)):
+            return n, c
+    return None, None
+
+
+def _kind_of(entry: str) -> str:
+    name = entry[len(PREFIX):] if entry.startswith(PREFIX) else ""
+    for k, names in LAYERS.items():
+        if name in names:
+            return k
+    raise UnsupportedCase(f"mytorch has no layer entry point {entry!r}")
+
+
+def entry_points(impl) -> list[str]:
+    out = []
+    for k in LAYERS:
+        n, _c = _cls(impl, k)
+        if n is not None:
+            out.append(PREFIX + n)
+    return out
+
+
+def _params(fn) -> list[str]:
+    try:
+        return list(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        return []
+
+
+def _alpha_param(cls) -> str | None:
+    """The constructor's second parameter (``alpha`` in every term), None when it takes only num_features."""
+    names = [p for p in _params(cls.__init__) if p != "self"]
+    return names[1] if len(names) >= 2 else None
+
+
+def _bn_probe(cls) -> tuple[float, bool]:
+    """(eps, takes alpha) of a file's batchnorm class: its eps is the course's constant, read, not guessed."""
+    eps, alpha = 1e-8, _alpha_param(cls) is not None
+    try:
+        with np.errstate(all="ignore"):
+            obj = cls(3)
+        e = getattr(obj, "eps", None)
+        if isinstance(e, (int, float, np.floating)) and not isinstance(e, bool) and 0 < float(e) < 1:
+            eps = float(e)
+    except Exception:  # noqa: BLE001 - a constructor that fails here fails again, recorded, when the case runs
+        pass
+    return eps, alpha
+
+
+def spec_space(impl, entry: str) -> SpecSpace:
+    k = _kind_of(entry)
+    _n, cls = _cls(impl, k)
+    if cls is None:
+        raise UnsupportedCase(f"the file defines no {entry[len(PREFIX):]} with forward and backward")
+    if k == "flatten":
+        return SpecSpace(layout="rows", sequences=("flatten",), outputs=_OUT, reductions=("sum",), targets=("dense",),
+                         input_shapes=_FLATTEN_SHAPES)
+    eps, takes_alpha = _bn_probe(cls)
+    fixed = [("batchnorm", "eps", eps), ("batchnorm", "running_var", "biased"), ("batchnorm", "momentum_on", "running")]
+    if not takes_alpha:
+        fixed.append(("batchnorm", "momentum", 0.9))  # a constructor without alpha: the course's 0.9
+    return SpecSpace(layout="rows", sequences=("batchnorm",), outputs=_OUT, reductions=("sum",), targets=("dense",),
+                     modes=("train", "test"), fixed=tuple(fixed))
+
+
+def _eval_kwargs(fn, value: bool) -> tuple[tuple, dict]:
+    """How to ask forward for eval (True) or train mode: ``eval=``, a ``train``-like flag, or nothing."""
+    names = [p for p in _params(fn) if p != "self"]
+    for p in names[1:]:
+        low = p.lower()
+        if "eval" in low or low in ("inference", "test", "testing"):
+            return (), {p: value}
+        if "train" in low:
+            return (), {p: not value}
+    return (), {}
+
+
+def run(impl, case: Case, entry: str, rec: Recorder) -> None:
+    k = _kind_of(entry)
+    if k == "flatten":
+        _flatten(impl, case, rec)
+    else:
+        _batchnorm(impl, case, rec)
+
+
+def _flatten(impl, case: Case, rec: Recorder) -> None:
+    name, cls = _cls(impl, "flatten")
+    fams = ("output", "grad_x")
+    ok, obj = rec.call(fams, f"{name}()", cls)
+    if not ok:
+        return
+    x = np.ascontiguousarray(case.typed(case.x))
+    m, out_shape = case.m, (case.m, *case.spec.out_shape)
+    snap = Snapshot(x, "A")
+    ok, z = rec.call(fams, f"{name}.forward(A)", obj.forward, x)
+    if snap.changed():
+        rec.mutated("x")
+    if not ok:
+        return
+    out = rec.array("output", f"{name}.forward(A)", z, out_shape)
+    if out is not None:
+        rec.obs.out = out
+    dz = np.ascontiguousarray(case.typed(case.y))
+    snap = Snapshot(dz, "dLdZ")
+    ok, da = rec.call("grad_x", f"{name}.backward(dLdZ)", obj.backward, dz)
+    if snap.changed():
+        rec.mutated("dout")
+    if ok:
+        g = rec.array("grad_x", f"{name}.backward(dLdZ)", da, (m, *case.spec.input_shape))
+        if g is not None:
+            rec.obs.grads["x"] = g
+
+
+def _bn_api(obj) -> str:
+    return "nn" if hasattr(obj, "BW") or not hasattr(obj, "gamma") else "2021"
+
+
+def _batchnorm(impl, case: Case, rec: Recorder) -> None:
+    name, cls = _cls(impl, "batchnorm")
+    slot = case.spec.slots[0]
+    hp = slot.layer.hp
+    C = slot.in_shape[0]
+    fams = ("output", "grad_x", "grad_param", "state")
+    alpha = _alpha_param(cls)
+    args = (C, float(hp["momentum"])) if alpha is not None else (C,)
+    ok, obj = rec.call(fams, f"{name}{args}", cls, *args)
+    if not ok:
+        return
+    api = _bn_api(obj)
+    g_name, b_name, dg_name, db_name, rm_name, rv_name = _BN_NAMES[api]
+    t = case.typed
+    setattr(obj, g_name, t(case.params[slot.params["gamma"]]).reshape(1, C).copy())
+    setattr(obj, b_name, t(case.params[slot.params["beta"]]).reshape(1, C).copy())
+    rm_key, rv_key = slot.state["running_mean"], slot.state["running_var"]
+    if case.spec.mode == "test" or rm_key in case.state:
+        setattr(obj, rm_name, t(case.state[rm_key]).reshape(1, C).copy())
+        setattr(obj, rv_name, t(case.state[rv_key]).reshape(1, C).copy())
+    if api == "2021":
+        rec.note(f"{name}: the S20-F21 API (gamma, beta, dgamma, dbeta, running_mean, running_var)")
+    x = np.ascontiguousarray(t(case.x))
+    test = case.spec.mode == "test"
+    args, kw = _eval_kwargs(obj.forward, test)
+    if test and not kw:
+        rec.error("output", f"{name}.forward takes no eval flag: eval mode cannot be asked for")
+        return
+    call = f"{name}.forward(Z{', ' + ', '.join(f'{a}={v!r}' for a, v in kw.items()) if kw else ''})"
+    snap = Snapshot(x, "Z")
+    ok, z = rec.call(fams, call, obj.forward, x, *args, **kw)
+    if snap.changed():
+        rec.mutated("x")
+    if not ok:
+        return
+    out = rec.array("output", call, z, (case.m, C))
+    if out is not None:
+        rec.obs.out = out
+    if test:
+        return  # the course never calls backward in eval mode
+    for key, attr in ((rm_key, rm_name), (rv_key, rv_name)):
+        s = rec.array("state", f"{name}.{attr} after forward", getattr(obj, attr, None), (1, C), loose=True)
+        if s is not None:
+            rec.obs.state[key] = s.reshape(-1)
+    dz = np.ascontiguousarray(t(case.y))
+    snap = Snapshot(dz, "dLdBZ")
+    ok, dx = rec.call(("grad_x", "grad_param"), f"{name}.backward(dLdBZ)", obj.backward, dz)
+    if snap.changed():
+        rec.mutated("dout")
+    if not ok:
+        return
+    g = rec.array("grad_x", f"{name}.backward(dLdBZ)", dx, (case.m, C))
+    if g is not None:
+        rec.obs.grads["x"] = g
+    for short, attr in (("gamma", dg_name), ("beta", db_name)):
+        v = rec.array("grad_param", f"{name}.{attr}", getattr(obj, attr, None), (1, C), loose=True)
+        if v is not None:  # the course's (1, C); (C,) is accepted with a note
+            rec.obs.grads[slot.params[short]] = v.reshape(-1)
