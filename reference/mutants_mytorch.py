@@ -208,7 +208,7 @@ _m("mytorch_adamw_decay_after", "weight_decay_after", "optim:adamw",
    "AdamW decays the updated weights (the writeup: W_{t-1})", {"AdamW": _AdamWDecayAfter})
 _m("mytorch_adam_no_bias_correction", "no_bias_correction", "optim:adam", "Adam without the bias correction",
    {"Adam": _AdamNoBiasCorrection})
-_m("mytorch_bn_no_mean_path", "unclassified", "layer:BatchNorm1d",
+_m("mytorch_bn_no_mean_path", "bn_no_mean_path", "layer:BatchNorm1d",
    "BatchNorm1d.backward without the dLdM / N term", {"BatchNorm1d": _BNNoMeanPath}, ("batch",))
 _m("mytorch_bn_running_old_dropped", "unclassified", "layer:BatchNorm1d",
    "BatchNorm1d's running statistics alpha M + (1 - alpha) M (seen in a real F24 file)",

@@ -78,3 +78,19 @@ def test_a_class_valued_option_is_explored_and_its_crash_fails_the_file():
     bad = rows["Network (regularizer=L1Decay): update"]
     assert bad.verdict == "fail" and "TypeError" in bad.plain and "regularizer_class_l1_crashes.py:" in bad.plain
     assert "gradients right" not in bad.plain
+
+
+def test_a_cost_fixed_in_the_constructor_is_the_cost_judged():
+    r = validate_file(SUBMISSIONS / "nielsen" / "cost_set_in_constructor.py", cases=8, shrink=False, timeout=5.0)
+    assert r.verdict == "pass", r.render()
+    assert _by_name(r)["Network: grad_W"].verdict == "pass"
+
+
+def test_a_backward_pass_inlined_in_the_update_is_checked_through_the_update(tmp_path):
+    path = SUBMISSIONS / "nielsen" / "inline_backprop_update.py"
+    r = validate_file(path, cases=8, shrink=False, timeout=5.0)
+    assert r.verdict == "pass" and _by_name(r)["Network: update"].verdict == "pass", r.render()
+    bad = tmp_path / "inline_eta_not_over_m.py"
+    bad.write_text(path.read_text().replace("step = eta / len(mini_batch)", "step = eta"))
+    r = validate_file(bad, cases=8, shrink=False, timeout=5.0)
+    assert _by_name(r)["Network: update"].verdict == "fail"

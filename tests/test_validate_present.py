@@ -51,3 +51,13 @@ def test_the_smallest_failing_case_of_a_real_bug_looks_like_a_network():
     for c in bad:
         assert looks_like_a_network(c.case) == [], (c.name, c.snippet)
         assert "-0.0" not in (c.snippet or "")
+
+
+def test_passing_rows_print_no_scary_numbers():
+    # an elementwise relative error of 1.0 on an entry that is 1e-17 against 0 misleads: passing rows say
+    # that they match, and nothing else, even in the verbose report
+    r = validate_file(SUBMISSIONS / "nielsen" / "network_correct.py", cases=8, shrink=False, timeout=5.0)
+    assert r.verdict == "pass"
+    text = r.render(verbose=True)
+    for word in ("rel diff", "rel error", "mismatched", "greatest abs"):
+        assert word not in text, text

@@ -112,6 +112,10 @@ def diagnose(
                              f"{worst.max_abs:.3g} at {worst.max_abs_index}",
                              tuple(_key(v.name) or v.name for v in bad),
                              {"norm_rel": worst.norm_rel, "norm_ratio": worst.norm_ratio}))
+    if any(d.bug_class == "l2_per_sample" for d in out):
+        # an L2 term m times too large is the per-sample loop: the more specific name wins
+        out = [d for d in out if not (d.bug_class == "reg_cost_scale" and abs(d.evidence.get("factor", 0) - case.m)
+                                      < 1e-6 * case.m)]
     out.sort(key=lambda d: _RANK.get(d.bug_class, 1))  # stable: within a rank, the order found
     conv = detect_convention(case, observed, expected)
     if conv is not None and not any(d.bug_class == "forward_pass" for d in out):
