@@ -224,8 +224,8 @@ _m("mytorch_mlp4_backward_skips_output_relu", "unclassified", "MLP4",
    {"MLP4": _MLP4BackwardSkipsLast})
 _m("mytorch_conv_dw_averaged", "double_mean", "layer:Conv2d_stride1",
    "Conv2d_stride1.backward divides dLdW by the batch size", {"Conv2d_stride1": _ConvDwAveraged}, ("batch",))
-_m("mytorch_maxpool_routes_to_all", "unclassified", "layer:MaxPool2d_stride1",
+_m("mytorch_maxpool_routes_to_all", "pool_route_all", "layer:MaxPool2d_stride1",
    "MaxPool2d_stride1.backward sends the gradient to every cell of the window",
    {"MaxPool2d_stride1": _MaxPoolRoutesToAll})
-_m("mytorch_conv_backward_keeps_padding", "shape", "layer:Conv2d",
+_m("mytorch_conv_backward_keeps_padding", "pad_not_cropped", "layer:Conv2d",
    "Conv2d.backward returns dLdA of the padded input", {"Conv2d": _ConvNoUnpad})

@@ -321,7 +321,10 @@ def conv_hypotheses(case: Case, observed: Observation, expected: Observation, gr
 
 
 def _conv_pads(case: Case) -> list[int]:
-    return [] if case.spec.is_mlp else [int(s.layer.hp["pad"]) for s in case.spec.slots if s.layer.kind == "conv"]
+    # campaign summaries hand stand-ins that carry only target, m, tags and x: no layers, so no conv
+    if getattr(case.spec, "is_mlp", True):
+        return []
+    return [int(s.layer.hp["pad"]) for s in case.spec.slots if s.layer.kind == "conv"]
 
 
 def conv_conditions(failed: list, passed: list[Case]) -> list[Diagnosis]:
