@@ -53,7 +53,7 @@ def register(subparsers) -> None:
             "Run a fuzz campaign (subjects x random cases x oracles torch and fd) and write results.json, "
             "report.md, report.html, junit.xml and the failing cases (cases/*.npz) into --out. "
             f"With no arguments: every bundled reference implementation, {DEFAULT_CASES} cases each, "
-            f"float64, seed 0, into ./{DEFAULT_OUT}/ (about a minute on 2 cores). "
+            f"float64, seed 0, into ./{DEFAULT_OUT}/ (about 2 minutes on 2 cores). "
             "Exit 0 all pass, 1 discrepancies, 2 usage error, 130 interrupted (partial report written)."
         ),
     )
