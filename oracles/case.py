@@ -91,6 +91,16 @@ def _mlp_form(layers: tuple[Layer, ...], input_shape: tuple[int, ...]) -> tuple[
     return tuple(sizes), tuple(acts)
 
 
+
+def write_atomic(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` through a temporary file, so a reader never sees half a case file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+    return path
+
 @dataclass(frozen=True)
 class Spec:
     """Architecture and conventions. Validated on construction.
@@ -463,12 +473,7 @@ class Case:
             )
 
     def save(self, path: str | Path) -> Path:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_bytes(self.to_bytes())
-        tmp.replace(path)
-        return path
+        return write_atomic(path, self.to_bytes())
 
     @classmethod
     def load(cls, path: str | Path) -> Case:

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from oracles.case import write_atomic
 from oracles.optim.rules import RULES
 
 __all__ = ["OptimCase", "REGIMES", "draw_optim_case", "MINI_BATCHES", "is_optim_bytes"]
@@ -126,12 +127,7 @@ class OptimCase:
                        seed=meta["seed"], tags=tuple(meta["tags"]))
 
     def save(self, path: str | Path) -> Path:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_bytes(self.to_bytes())
-        tmp.replace(path)
-        return path
+        return write_atomic(path, self.to_bytes())
 
     @classmethod
     def load(cls, path: str | Path) -> OptimCase:

@@ -398,3 +398,14 @@ class Snapshot:
             if not same:
                 out.append(path)
         return out
+
+
+def read_row_grads(rec: Recorder, spec, grads: dict) -> None:
+    """A net's ``grads`` dict in row layout (CS231n, Saito: W{l} is (n_in, n_out)) into canonical form:
+    W transposed back, every other parameter (b, gamma, beta) reshaped; each read through ``rec.array``."""
+    for k, shape in spec.param_shapes().items():
+        fam = {"W": "grad_W", "b": "grad_b"}.get(k[0], "grad_param")
+        want = tuple(reversed(shape)) if k.startswith("W") else shape
+        g = rec.array(fam, f"grads[{k!r}]", grads.get(k), want, loose=not k.startswith("W"))
+        if g is not None:
+            rec.obs.grads[k] = g.T.copy() if k.startswith("W") else g.reshape(shape)

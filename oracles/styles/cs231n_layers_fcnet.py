@@ -19,7 +19,7 @@ import numpy as np
 from oracles.case import Case, SpecSpace
 from oracles.keep_rate import read_dropout
 from oracles.observation import Observation
-from oracles.styles._common import Recorder, Snapshot, UnsupportedCase, accepts, get, require
+from oracles.styles._common import Recorder, Snapshot, UnsupportedCase, accepts, get, read_row_grads, require
 from oracles.styles.cs231n_layers_norm import find_mask, probe_running_var, probed
 
 __all__ = ["ENTRIES", "entry_points", "spec_space", "run", "own_loss"]
@@ -171,12 +171,7 @@ def _run(impl, case: Case, entry: str, rec: Recorder, *, loss_only: bool = False
     if not isinstance(grads, dict):
         rec.error(_FAMS[1:4], f"grads is a {type(grads).__name__}; expected a dict W1, b1, gamma1, ...")
         return
-    for k, shape in spec.param_shapes().items():
-        fam = {"W": "grad_W", "b": "grad_b"}.get(k[0], "grad_param")
-        want = tuple(reversed(shape)) if k.startswith("W") else shape
-        g = rec.array(fam, f"grads[{k!r}]", grads.get(k), want, loose=not k.startswith("W"))
-        if g is not None:
-            rec.obs.grads[k] = g.T.copy() if k.startswith("W") else g.reshape(shape)
+    read_row_grads(rec, spec, grads)
 
 
 def _probe_keep(impl):

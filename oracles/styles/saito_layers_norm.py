@@ -18,7 +18,7 @@ import numpy as np
 from oracles.case import Case, SpecSpace
 from oracles.keep_rate import read_dropout
 from oracles.observation import Observation
-from oracles.styles._common import Recorder, Snapshot, UnsupportedCase, get, require
+from oracles.styles._common import Recorder, Snapshot, UnsupportedCase, get, read_row_grads, require
 from oracles.styles.cs231n_layers_norm import find_mask, probed
 
 __all__ = ["ENTRIES", "entry_points", "spec_space", "run", "own_loss"]
@@ -236,9 +236,4 @@ def _run_net(impl, case: Case, rec: Recorder) -> None:
     if not isinstance(grads, dict):
         rec.error(fams[1:4], f"gradient(x, t) returned {type(grads).__name__}; expected a dict")
         return
-    for k, shape in spec.param_shapes().items():
-        fam = {"W": "grad_W", "b": "grad_b"}.get(k[0], "grad_param")
-        want = tuple(reversed(shape)) if k.startswith("W") else shape
-        g = rec.array(fam, f"grads[{k!r}]", grads.get(k), want, loose=not k.startswith("W"))
-        if g is not None:
-            rec.obs.grads[k] = g.T.copy() if k.startswith("W") else g.reshape(shape)
+    read_row_grads(rec, spec, grads)
