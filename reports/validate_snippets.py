@@ -58,6 +58,13 @@ def snippet_for(style: str, entry: str, case: Case, path: str, oracle, names: se
                   f"net.weights, net.biases = [{ws}], [{bs}]"]
         if family in ("update", "trajectory"):
             return "\n".join(lines + _nielsen_update(case, exp))
+        if family == "training_loop":
+            n = case.m * -(-3 // case.m)  # the driver repeats the samples up to at least 3
+            mbs = 2 if n % 2 else n - 1
+            return "\n".join(lines + [
+                f"training_data = [(x[:, [i % {case.m}]], y[:, [i % {case.m}]]) for i in range({n})]",
+                f"net.SGD(training_data, 1, {mbs}, 0.1)  # {n} samples, mini-batches of {mbs}: the last one is "
+                f"shorter; it must run"])
         if entry.endswith("[batch]"):
             lines.append("nabla_b, nabla_w = net.backprop(x, y)  # your batch backprop")
         else:
