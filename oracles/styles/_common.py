@@ -20,6 +20,7 @@ from oracles.case import Case, SpecSpace
 from oracles.observation import Observation
 
 __all__ = [
+    "array_literal",
     "UnsupportedCase",
     "ACTIVATION_CLASS_NAMES",
     "Recorder",
@@ -102,6 +103,23 @@ def unit_of(fn) -> str:
     target = getattr(fn, "__func__", fn)
     name = getattr(target, "__qualname__", None) or getattr(target, "__name__", None) or type(fn).__name__
     return str(name).replace(".<locals>", "")
+
+
+def array_literal(a, width: int = 100) -> str:
+    """An exact literal: repr of Python floats round-trips bit for bit. A long one is wrapped after
+    commas (inside the brackets, so it still pastes as one statement): no 400-character lines."""
+    text = f"np.array({np.asarray(a).tolist()!r})"
+    if len(text) <= width:
+        return text
+    lines, line = [], ""
+    for piece in text.split(", "):
+        if line and len(line) + len(piece) + 2 > width:
+            lines.append(line + ",")
+            line = "    " + piece
+        else:
+            line = f"{line}, {piece}" if line else piece
+    lines.append(line)
+    return "\n".join(lines)
 
 
 # What a course's parameter names mean: role -> the names real files give it (lower case).
