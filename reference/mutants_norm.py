@@ -333,6 +333,9 @@ _add("saito_dropout_test_unscaled", "dropout_test_scale", "saito", "Dropout",
 _add("saito_dropout_mask_regenerated", "dropout_backward_mask", "saito", "Dropout",
      "Dropout.backward draws a fresh mask",
      clone_module(saito_norm, {"Dropout": _SaitoDropoutFreshMask}), _S)
+_add("saito_net_extend_dropout_test_unscaled", "dropout_test_scale", "saito", "MultiLayerNetExtend[dropout]",
+     "MultiLayerNetExtend(use_dropout=True) whose non-inverted Dropout returns x unscaled at test time",
+     clone_module(saito_norm, {"Dropout": _SaitoDropoutTestUnscaled}), _S)
 _add("saito_net_extend_test_uses_batch_stats", "test_uses_batch_stats", "saito", "MultiLayerNetExtend",
      "BatchNormalization normalises with the batch statistics in predict(train_flg=False) too",
      clone_module(saito_norm, {"BatchNormalization": _SaitoBNBatchStatsAlways}), _S)
@@ -408,7 +411,7 @@ _add("dlai_reg_cost_no_half", "reg_cost_scale", "dlai", "regularization",
 
 DRIVEN = {"cs231n": {"fn:batchnorm", "fn:batchnorm_alt", "fn:layernorm", "fn:spatial_batchnorm",
                      "fn:spatial_groupnorm", "fn:dropout", "FullyConnectedNet[dropout]"},
-          "saito": {"BatchNormalization", "Dropout", "MultiLayerNetExtend"},
+          "saito": {"BatchNormalization", "Dropout", "MultiLayerNetExtend", "MultiLayerNetExtend[dropout]"},
           "dlai": {"dropout", "regularization"}}
 PENDING: dict[str, object] = {}
 

@@ -126,6 +126,7 @@ def observe(impl, entry):
         "BatchNormalization": lambda: _saito_bn(impl),
         "Dropout": lambda: _saito_dropout(impl),
         "MultiLayerNetExtend": lambda: _saito_net(impl),
+        "MultiLayerNetExtend[dropout]": lambda: _saito_net(impl),  # _saito_net runs with use_dropout=True
         "dropout": lambda: _dlai(impl, "dropout"),
         "regularization": lambda: _dlai(impl, "regularization"),
     }

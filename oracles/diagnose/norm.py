@@ -122,6 +122,7 @@ def norm_patterns(case: Case, bad, observed: Observation, expected: Observation)
                 out.append(Diagnosis("dropout_p_flipped", text, (v.check,)))
         if not spec.is_mlp and spec.loss != "dot" and "dropout" in spec.kinds().split(">"):
             out += _dropout_net(case, bad, observed, expected)
+            out += _dropout_net_test_scale(case, bad, observed, expected)
         if spec.is_mlp or len(spec.layers) != 1 or spec.loss != "dot":
             return out
         kind, hp = spec.layers[0].kind, spec.layers[0].hp
@@ -283,3 +284,25 @@ def _dropout_net(case, bad, observed, expected) -> list[Diagnosis]:
                                     for k in keys):
             return [Diagnosis(cls, f"the gradients match a backward pass in which {msg}", tuple(keys))]
     return []
+
+
+def _dropout_net_test_scale(case, bad, observed, expected) -> list[Diagnosis]:
+    """A network's test-mode output equals the one with every dropout layer's test-time scaling flipped (the
+    book's x * (1 - ratio) left out, or an inverted dropout scaling at test time too): replayed by the oracle."""
+    spec = case.spec
+    if spec.mode != "test" or observed.out is None or "out" not in _bad_names(bad):
+        return []
+    from oracles import torch_autograd
+    from oracles.layers.table import Layer
+
+    flip = {"at_test": "inverted", "inverted": "at_test"}
+    layers = tuple(Layer.of("dropout", **{**dict(layer.hyper), "scaling": flip[layer.hp["scaling"]]})
+                   if layer.kind == "dropout" and layer.hp.get("scaling") in flip else layer for layer in spec.layers)
+    want = torch_autograd.expected(case.with_spec(layers=layers), estimate=False).out
+    if want is None or not _close(observed.out, want, spec.dtype, expected.err_est.get("out")):
+        return []
+    said = "returns x unscaled at test time (the non-inverted dropout scales by keep = 1 - ratio there)" \
+        if any(layer.kind == "dropout" and layer.hp["scaling"] == "at_test" for layer in spec.layers) else \
+        "scales by keep at test time although training already divided by it (inverted dropout)"
+    return [Diagnosis("dropout_test_scale", f"the test-mode output matches a network whose dropout {said}",
+                      ("out",))]
