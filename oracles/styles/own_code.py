@@ -13,6 +13,7 @@ Numpy only: this runs inside the sandbox child.
 
 from __future__ import annotations
 
+import sys
 import types
 
 from oracles.styles._common import get
@@ -25,7 +26,15 @@ def home_module_name(impl) -> str | None:
     """The name of the module impl's names come from (None when it cannot be told, e.g. a mutant namespace
     assembled from several modules: then everything counts as its own, as before)."""
     mod = _home_module(impl)
-    return getattr(mod, "__name__", None) if mod is not None else None
+    name = getattr(mod, "__name__", None)
+    # a namespace assembled in memory (our mutants bundle several reference modules into one ModuleType) is
+    # no file: only an imported module that defines something itself tells its own code from borrowed code
+    if not isinstance(name, str) or sys.modules.get(name) is not mod:
+        return None
+    if not any(isinstance(v, (types.FunctionType, type)) and getattr(v, "__module__", None) == name
+               for v in vars(mod).values()):
+        return None
+    return name
 
 
 def is_own(impl, name: str, home: str | None = None) -> bool:
