@@ -122,6 +122,8 @@ def norm_patterns(case: Case, bad, observed: Observation, expected: Observation)
                 out.append(Diagnosis("dropout_p_flipped", text, (v.check,)))
         if not spec.is_mlp and spec.loss != "dot" and "dropout" in spec.kinds().split(">"):
             out += _dropout_net(case, bad, observed, expected)
+        if not spec.is_mlp and len(spec.layers) > 1 and spec.mode == "test":
+            out += _test_batch_stats_net(case, bad, observed, expected)
         if spec.is_mlp or len(spec.layers) != 1 or spec.loss != "dot":
             return out
         kind, hp = spec.layers[0].kind, spec.layers[0].hp
@@ -283,3 +285,29 @@ def _dropout_net(case, bad, observed, expected) -> list[Diagnosis]:
                                     for k in keys):
             return [Diagnosis(cls, f"the gradients match a backward pass in which {msg}", tuple(keys))]
     return []
+
+
+# ---- batchnorm inside a network in test mode (Saito's MultiLayerNetExtend.predict(x, train_flg=False),
+# CS231n's FullyConnectedNet.loss(X)): the output of a forward pass that normalised with each batch's own
+# statistics, i.e. the train-mode forward of the same Case (recomputed by the layer table's numpy forwards)
+
+
+def _test_batch_stats_net(case: Case, bad, observed, expected) -> list[Diagnosis]:
+    from dataclasses import replace
+
+    from oracles.fd_layers import _Seq
+
+    spec = case.spec
+    kinds = spec.kinds().split(">")
+    if observed.out is None or "out" not in _bad_names(bad) or not {"batchnorm", "spatial_batchnorm"} & set(kinds):
+        return []
+    if "dropout" in kinds:  # train mode would drop units: not the same forward apart from the statistics
+        return []
+    train = replace(case, spec=replace(spec, mode="train"))
+    seq = _Seq(train)
+    z = seq.run(0, seq.x)[3]
+    if not _close(observed.out, z, spec.dtype, expected.err_est.get("out")):
+        return []
+    return [Diagnosis("test_uses_batch_stats", "in test mode the net's output matches a forward pass that "
+                      "normalises with the batch's own mean and variance: the running statistics were ignored",
+                      ("out",))]
