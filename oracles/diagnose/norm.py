@@ -276,10 +276,13 @@ def _dropout_net(case, bad, observed, expected) -> list[Diagnosis]:
     keys = [k for k in observed.grads if k in expected.grads and k[0] in "Wb"]
     if not keys or not any(v.check in ("grad_W", "grad_b") for v in bad):
         return []
+    # only deeplearning.ai's three-layer dropout model reaches here (_dropout_net_grads): name its line
     for cls, kw, msg in (("dropout_unscaled", {"scale": False, "mask": True},
-                          "the backward applies the masks D but not the / keep_prob of the forward pass"),
+                          "the backward never divides by keep_prob (the masks D are applied, or come in through "
+                          "relu' of the dropped A): backward_propagation_with_dropout needs dA = dA * D / keep_prob"),
                          ("dropout_backward_mask", {"scale": True, "mask": False},
-                          "the backward divides by keep_prob but never applies the forward's masks D")):
+                          "the backward divides by keep_prob but never applies the forward's masks D: "
+                          "backward_propagation_with_dropout needs dA = dA * D / keep_prob")):
         want = _dropout_net_grads(case, observed.aux, **kw)
         if want is not None and all(_close(observed.grads[k], want[k], case.spec.dtype, expected.err_est.get(k))
                                     for k in keys):
