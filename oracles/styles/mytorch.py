@@ -40,7 +40,7 @@ import numpy as np
 
 from oracles.case import Case, SpecSpace
 from oracles.observation import Observation
-from oracles.styles import mytorch_layers
+from oracles.styles import mytorch_layers, mytorch_parts
 from oracles.styles._common import Recorder, Snapshot, UnsupportedCase, get, positional_count, require
 
 __all__ = ["MODELS", "ENTRIES", "entry_points", "spec_space", "run", "own_loss", "era"]
@@ -137,10 +137,12 @@ def entry_points(impl) -> list[str]:
         if isinstance(cls, type) and callable(getattr(cls, "forward", None)) and callable(
                 getattr(cls, "backward", None)):
             out.append(name)
-    return out + mytorch_layers.entry_points(impl)
+    return out + mytorch_parts.entry_points(impl, with_net="layers" in out) + mytorch_layers.entry_points(impl)
 
 
 def spec_space(impl, entry: str) -> SpecSpace:
+    if mytorch_parts.owns(entry):
+        return mytorch_parts.spec_space(impl, entry)
     if entry.startswith(mytorch_layers.PREFIX):
         return mytorch_layers.spec_space(impl, entry)
     if entry in MODELS:
@@ -333,7 +335,9 @@ def _model_pass(rec: Recorder, model, entry: str, layers: list, case: Case, api:
 def run(impl, case: Case, entry: str) -> Observation:
     require(spec_space(impl, entry), case, "mytorch", entry)
     rec = Recorder(case)
-    if entry.startswith(mytorch_layers.PREFIX):
+    if mytorch_parts.owns(entry):
+        mytorch_parts.run(impl, case, entry, rec)
+    elif entry.startswith(mytorch_layers.PREFIX):
         mytorch_layers.run(impl, case, entry, rec)
     else:
         _run(impl, case, entry, rec)
@@ -342,7 +346,7 @@ def run(impl, case: Case, entry: str) -> Observation:
 
 def own_loss(impl, case: Case, entry: str) -> float | None:
     require(spec_space(impl, entry), case, "mytorch", entry)
-    if entry in MODELS or entry.startswith(mytorch_layers.PREFIX):
+    if entry in MODELS or entry.startswith(mytorch_layers.PREFIX) or mytorch_parts.owns(entry):
         return None
     rec = Recorder(case)
     _run(impl, case, entry, rec, loss_only=True)

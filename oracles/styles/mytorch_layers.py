@@ -51,8 +51,15 @@ SPATIAL = {
     "MaxPool2d": ("max_pool", (("kw", None),)),
     "MeanPool2d_stride1": ("avg_pool", (("stride", 1), ("kw", None))),
     "MeanPool2d": ("avg_pool", (("kw", None),)),
+    "Conv1d_stride1": ("conv1d", (("stride", 1), ("pad", 0))),
+    "Conv1d": ("conv1d", ()),
+    "Downsample1d": ("downsample", ()),
+    "Upsample1d": ("upsample", ()),
+    "Downsample2d": ("downsample", ()),
+    "Upsample2d": ("upsample", ()),
 }
 _IMAGES = ((1, 4, 4), (2, 5, 5), (3, 6, 6), (2, 7, 7), (1, 3, 3))  # (C, H, W), square as the course's tests
+_SIGNALS = ((1, 4), (2, 5), (3, 8), (2, 9), (1, 3))  # (C, W): hw2's 1-d layers
 
 
 def _cls(impl, kind_name: str) -> tuple[str | None, type | None]:
@@ -259,10 +266,12 @@ def _spatial_space(impl, name: str) -> SpecSpace:
     kind_name, pinned = SPATIAL[name]
     cls = _spatial_cls(impl, name)
     fixed = [(kind_name, k, v) for k, v in pinned]
-    if kind_name == "conv" and "stride" not in dict(pinned) and not any("pad" in p for p in _params(cls.__init__)):
-        fixed.append(("conv", "pad", 0))  # a Conv2d without padding (before F23)
+    if kind_name in ("conv", "conv1d") and "stride" not in dict(pinned) and not any(
+            "pad" in p for p in _params(cls.__init__)):
+        fixed.append((kind_name, "pad", 0))  # a Conv1d / Conv2d without padding (before F23)
+    shapes = _SIGNALS if kind_name == "conv1d" or name.endswith("1d") else _IMAGES
     return SpecSpace(layout="rows", sequences=(kind_name,), outputs=_OUT, reductions=("sum",), targets=("dense",),
-                     input_shapes=_IMAGES, fixed=tuple(fixed))
+                     input_shapes=shapes, fixed=tuple(fixed))
 
 
 def _ctor_args(cls, values: dict) -> list | None:
@@ -272,7 +281,8 @@ def _ctor_args(cls, values: dict) -> list | None:
         if p == "self":
             continue
         low = p.lower()
-        key = next((k for k, words in (("w_init", ("weight",)), ("b_init", ("bias",)), ("in", ("in_",)),
+        key = next((k for k, words in (("w_init", ("weight",)), ("b_init", ("bias",)), ("factor", ("factor",)),
+                                       ("in", ("in_",)),
                                        ("out", ("out_",)), ("stride", ("stride",)), ("pad", ("pad",)),
                                        ("k", ("kernel", "size", "k"))) if any(w in low for w in words)), None)
         if key is None or key not in values:
@@ -303,10 +313,10 @@ def _spatial(impl, case: Case, name: str, rec: Recorder) -> None:
     slot = case.spec.slots[0]
     hp, kind_name = slot.layer.hp, slot.layer.kind
     t = case.typed
-    conv = kind_name == "conv"
+    conv = kind_name in ("conv", "conv1d")
     fams = ("output", "grad_x", "grad_W", "grad_b") if conv else ("output", "grad_x")
-    K = int(hp["kh"])
-    values = {"k": K, "stride": int(hp["stride"])}
+    K = int(hp["kh"] if "kh" in hp else hp.get("k", 1))
+    values = {"k": K, "stride": int(hp.get("stride", 1)), "factor": int(hp.get("factor", 1))}
     if conv:
         W, b = t(case.params[slot.params["W"]]), t(case.params[slot.params["b"]])
         values.update({"in": slot.in_shape[0], "out": W.shape[0], "pad": int(hp["pad"]),
