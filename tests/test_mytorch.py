@@ -51,9 +51,11 @@ def test_detected_by_its_names():
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_reference_passes(dtype):
     entries = styles.entry_points("mytorch", mt)
-    assert entries == ["layers", "MLP0", "MLP1", "MLP4", "layer:BatchNorm1d", "layer:Flatten",
+    assert entries == ["layers", "MLP0", "MLP1", "MLP4", "layer:GELU", "layer:Softmax", "layer:BatchNorm1d",
+                       "layer:Flatten",
                        *(f"layer:{n}" for n in ("Conv2d_stride1", "Conv2d", "MaxPool2d_stride1", "MaxPool2d",
-                                                "MeanPool2d_stride1", "MeanPool2d"))]
+                                                "MeanPool2d_stride1", "MeanPool2d", "Conv1d_stride1", "Conv1d",
+                                                "Downsample1d", "Upsample1d", "Downsample2d", "Upsample2d"))]
     for entry in entries:
         assert not _mlp_failures(mt, entry, 20, dtype=dtype), entry
     for entry in optim_drivers.entry_points("mytorch", mt):
@@ -71,6 +73,44 @@ def test_course_year_is_detected_and_judged_by_its_own_scale(name, api, scale):
     got_api, got_scale, text = driver.era(impl)
     assert (got_api, got_scale) == (api, scale), text
     assert not _mlp_failures(impl, "layers", 12), name
+
+
+REAL = Path(__file__).parent / "submissions" / "real_layers" / "fx"
+
+
+@pytest.mark.parametrize("rel,entries,scale", [
+    ("mytorch_f24/mytorch/nn/linear.py", ["layer:Linear"], "sum"),
+    ("mytorch_s22/mytorch/nn/modules/linear.py", ["layer:Linear"], "mean"),
+    ("mytorch_s22/mytorch/nn/modules/activation.py", [f"layer:{n}" for n in ("Identity", "Sigmoid", "Tanh", "ReLU")],
+     None),
+    ("mytorch_s22/mytorch/nn/modules/loss.py", ["loss:MSELoss", "loss:CrossEntropyLoss"], "mean"),
+    ("mytorch_f24/mytorch/nn/loss.py", ["loss:MSELoss", "loss:CrossEntropyLoss"], "sum"),
+])
+def test_a_module_file_alone_is_checked_part_by_part_in_its_own_year(rel, entries, scale):
+    """linear.py, activation.py, loss.py validated alone: each part is an entry point, the year read off it."""
+    from submissions import load
+
+    from oracles.styles import mytorch_parts
+
+    impl, names = load(REAL / rel)
+    assert styles.detect(names)[0] == "mytorch"
+    assert styles.entry_points("mytorch", impl) == entries
+    if entries[0] == "layer:Linear":
+        assert driver.era(impl)[1] == scale
+    elif entries[0].startswith("loss:"):
+        assert mytorch_parts.loss_scale(impl)[0] == scale
+    for entry in entries:
+        assert not _mlp_failures(impl, entry, 10), entry
+
+
+def test_a_loss_file_of_mixed_years_is_judged_by_the_current_one():
+    from submissions import load
+
+    from oracles.styles import mytorch_parts
+
+    impl, _ = load(FIXTURES / "loss_alone_mixed_years.py")
+    scale, why = mytorch_parts.loss_scale(impl)
+    assert scale == "sum" and "different course years" in why, why
 
 
 def _expect(path: Path) -> tuple[str, str]:
