@@ -4,8 +4,11 @@ Entry points
 * ``layers``: the file's ``Linear`` and activation classes assembled into a net of any depth,
   ending in its ``MSELoss`` or ``CrossEntropyLoss`` (Y one-hot, shape (N, C)): the loss, dLdW and
   dLdb of every Linear, dLdA of the input and of every hidden activation.
-* ``layer:BatchNorm1d``, ``layer:Flatten``: single layers from the layer table, checked alone
-  (oracles/styles/mytorch_layers.py).
+* ``layer:BatchNorm1d``, ``layer:Flatten``, hw2's conv, pool and resampling layers: single layers from
+  the layer table, checked alone (oracles/styles/mytorch_layers.py).
+* ``layer:Linear``, ``layer:<activation>``, ``loss:<MSELoss|CrossEntropyLoss>``: the parts of a file
+  without a ``layers`` net (a ``linear.py``, ``activation.py`` or ``loss.py`` validated on its own), and
+  ``layer:GELU`` / ``layer:Softmax`` always (oracles/styles/mytorch_parts.py).
 * ``MLP0`` / ``MLP1`` / ``MLP4``: the file's models (fixed 2-3, 2-3-2, 2-4-8-8-4-2 nets, ReLU after
   every Linear): weights set in ``model.layers``, ``model.forward(A0)``, ``model.backward(dLdA)``
   with the gradient of the mean 1/2 ||A - Y||^2 as dLdA (the models carry no loss); dLdW, dLdb come

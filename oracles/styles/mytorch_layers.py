@@ -20,6 +20,11 @@ table's torch twin.
   ``Conv2d_stride1`` inside it), ``MaxPool2d_stride1(kernel)`` / ``MeanPool2d_stride1(kernel)`` and
   ``MaxPool2d(kernel, stride)`` / ``MeanPool2d(kernel, stride)``: the layer table's conv, max_pool and
   avg_pool (max-pool ties never occur in drawn inputs; FD never judges across a change of argmax).
+* hw2's 1-d layers on A (N, C, W): ``Conv1d_stride1(in_channels, out_channels, kernel_size, weight_init_fn,
+  bias_init_fn)`` and ``Conv1d(..., kernel_size, stride, padding, ...)`` (W (out, in, K), b (out,)) from the
+  table's conv1d; ``Downsample1d`` / ``Upsample1d`` (A (N, C, W)) and ``Downsample2d`` / ``Upsample2d``
+  (A (N, C, H, W)), each built with its factor, from the table's downsample / upsample (every k-th entry;
+  k - 1 zeros between entries): the output and dLdA.
 """
 
 from __future__ import annotations
