@@ -208,3 +208,20 @@ def test_batchnorm_in_the_sandbox_reads_the_cases_running_statistics():
     bad = validate_file(FIXTURES / "bn_running_old_dropped.py", cases=6, shrink=False)
     failed = {c.name for c in bad.checks if c.verdict == "fail"}
     assert failed == {"layer:BatchNorm1d: state"}, bad.render()
+
+
+def test_s20_np_zeros_none_placeholders_are_a_numpy2_warn_not_a_fail():
+    """MyTorch S20's `self.dW = np.zeros(None)`: a 0-d array on numpy 1.x, a TypeError on numpy 2 (the real
+    killian2k/MyTorch linear.py). Judged through the compatibility rewrite and WARNed; --strict-numpy fails it."""
+    import ast
+
+    from oracles.numpy_compat import scan_and_rewrite
+    from reports.validate import validate_file
+
+    src = "import numpy as np\nclass L:\n    def __init__(self):\n        self.dW = np.zeros(None)\n"
+    tree, uses = scan_and_rewrite(ast.parse(src), "linear.py")
+    assert [(u.what, u.line) for u in uses] == [("np.zeros(None)", 4)]
+    assert "np.zeros(())" in ast.unparse(tree)
+    path = REAL / "mytorch_s20" / "mytorch" / "linear.py"
+    assert validate_file(path, cases=4, shrink=False).verdict == "warn"
+    assert validate_file(path, cases=4, shrink=False, strict_numpy=True).verdict == "fail"
