@@ -27,7 +27,8 @@ def _lit(a: np.ndarray, width: int = 100) -> str:
     return "\n".join(lines)
 
 
-def snippet_for(style: str, entry: str, case: Case, path: str, oracle, names: set[str] | None = None) -> str:
+def snippet_for(style: str, entry: str, case: Case, path: str, oracle, names: set[str] | None = None,
+                family: str = "") -> str:
     """A runnable snippet: the Case's numbers as literals, the call in the submission's style, and
     the oracle's expected values to compare with."""
     from oracles.styles.norm_snippets import layer_snippet  # a single norm/dropout layer: its own call
@@ -55,6 +56,8 @@ def snippet_for(style: str, entry: str, case: Case, path: str, oracle, names: se
     if style == "nielsen":
         lines += [f"net = student.Network({list(spec.sizes)})",
                   f"net.weights, net.biases = [{ws}], [{bs}]"]
+        if family in ("update", "trajectory"):
+            return "\n".join(lines + _nielsen_update(case, exp))
         if entry.endswith("[batch]"):
             lines.append("nabla_b, nabla_w = net.backprop(x, y)  # your batch backprop")
         else:
@@ -80,6 +83,25 @@ def snippet_for(style: str, entry: str, case: Case, path: str, oracle, names: se
         if k[0] in "Wb":
             lines.append(f"expected_d{k} = {_lit(exp.grads[k])}")
     return "\n".join(lines)
+
+
+def _nielsen_update(case: Case, exp) -> list[str]:
+    """One SGD step in network.py's form, and the parameters a correct step leaves (an update check failed:
+    a backprop call would show nothing wrong, and the file may have no backprop method at all)."""
+    from oracles.styles.nielsen import N_TRAIN
+
+    eta = case.lr * (case.m if case.spec.reduction == "sum" else 1)
+    lines = ["mini_batch = [(x[:, [i]], y[:, [i]]) for i in range(x.shape[1])]",
+             f"eta, n = {eta!r}, {N_TRAIN}  # n: the training-set size network2's L2 divides lmbda by"]
+    if case.spec.reg:
+        lines.append(f"lmbda = {case.spec.reg * N_TRAIN * case.lr / eta!r}  # lmbda / n = reg = {case.spec.reg:g}")
+    lines += ["net.update_mini_batch(mini_batch, eta" + (", lmbda, n)" if case.spec.reg else ")") +
+              "  # pass what your update_mini_batch takes", "",
+              "# the parameters a correct step leaves (torch float64, W (n_out, n_in)):"]
+    for k in sorted(exp.updated or {}):
+        a, where = exp.updated[k], "weights" if k[0] == "W" else "biases"
+        lines.append(f"expected_{k} = {_lit(a if k[0] == 'W' else a.reshape(-1, 1))}  # net.{where}[{int(k[1:]) - 1}]")
+    return lines
 
 
 _SAITO_ACT = {"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh", "leaky_relu": "LeakyRelu",
