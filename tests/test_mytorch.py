@@ -225,3 +225,28 @@ def test_s20_np_zeros_none_placeholders_are_a_numpy2_warn_not_a_fail():
     path = REAL / "mytorch_s20" / "mytorch" / "linear.py"
     assert validate_file(path, cases=4, shrink=False).verdict == "warn"
     assert validate_file(path, cases=4, shrink=False, strict_numpy=True).verdict == "fail"
+
+
+@pytest.mark.parametrize("entry", ["layer:Linear", "layer:Softmax", "layer:Conv1d_stride1", "layer:Upsample2d",
+                                   "layer:BatchNorm1d", "loss:CrossEntropyLoss"])
+def test_the_snippet_of_a_single_layer_runs_the_files_own_calls_and_shows_what_is_right(entry):
+    """Pasted next to a correct file, the snippet's own calls give exactly its expected_* values (one sample per
+    row, the course's constructor, forward(A) / backward(dLdZ) or forward(A, Y) / backward())."""
+    import numpy as np
+
+    from oracles import torch_autograd
+    from oracles.styles.mytorch_snippets import mytorch_snippet
+
+    impl = mt
+    if entry in ("layer:Linear", "loss:CrossEntropyLoss"):  # a linear.py / loss.py alone
+        impl = type("module", (), {"Linear": mt.Linear, "CrossEntropyLoss": mt.CrossEntropyLoss})
+    case = draw_case(styles.spec_space("mytorch", impl, entry), 5, max_batch=3)
+    snippet = mytorch_snippet("mytorch", entry, case, "hw1.py", torch_autograd)
+    assert "one sample per row" in snippet and max(map(len, snippet.splitlines())) < 160
+    ns = {"student": impl}
+    exec(snippet.replace("import hw1 as student", ""), ns)
+    expected = {k[len("expected_"):]: v for k, v in ns.items() if k.startswith("expected_")}
+    assert "Z" in expected or {"L", "dLdA"} <= set(expected)  # (eval mode: no backward)
+    for k, v in expected.items():
+        got = ns[k] if k in ("Z", "dLdA", "L") else getattr(ns["layer"], k)
+        np.testing.assert_allclose(np.asarray(got, dtype=float), v, rtol=1e-12, atol=1e-12, err_msg=k)
