@@ -24,7 +24,8 @@ table's torch twin.
   bias_init_fn)`` and ``Conv1d(..., kernel_size, stride, padding, ...)`` (W (out, in, K), b (out,)) from the
   table's conv1d; ``Downsample1d`` / ``Upsample1d`` (A (N, C, W)) and ``Downsample2d`` / ``Upsample2d``
   (A (N, C, H, W)), each built with its factor, from the table's downsample / upsample (every k-th entry;
-  k - 1 zeros between entries): the output and dLdA.
+  k - 1 zeros between entries): the output and dLdA. The S20-F21 ``Conv1D`` / ``Conv2D(in_channel,
+  out_channel, kernel_size, stride, ...)`` (stride inside, no padding, gradients ``dW``, ``db``) likewise.
 """
 
 from __future__ import annotations
@@ -56,6 +57,8 @@ SPATIAL = {
     "MaxPool2d": ("max_pool", (("kw", None),)),
     "MeanPool2d_stride1": ("avg_pool", (("stride", 1), ("kw", None))),
     "MeanPool2d": ("avg_pool", (("kw", None),)),
+    "Conv1D": ("conv1d", (("pad", 0),)),  # S20-F21: Conv1D(in_channel, out_channel, kernel_size, stride), dW, db
+    "Conv2D": ("conv", (("pad", 0), ("kw", None))),
     "Conv1d_stride1": ("conv1d", (("stride", 1), ("pad", 0))),
     "Conv1d": ("conv1d", ()),
     "Downsample1d": ("downsample", ()),
@@ -364,6 +367,9 @@ def _spatial(impl, case: Case, name: str, rec: Recorder) -> None:
     if conv:
         for short, attr, fam in (("W", "dLdW", "grad_W"), ("b", "dLdb", "grad_b")):
             hit = _find(obj, attr)
+            if hit is None and _find(obj, "d" + short) is not None:  # the S20-F21 API: dW, db
+                attr = "d" + short
+                hit = _find(obj, attr)
             shape = case.params[slot.params[short]].shape
             v = rec.array(fam, f"{name}.{attr}", hit[1] if hit else None, shape, loose=short == "b")
             if v is not None:
