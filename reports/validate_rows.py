@@ -17,6 +17,8 @@ _STRESS = (("saturated",), ("large_logits",))
 
 # loss findings that locate the difference in the L2 term: the forward pass itself is right
 _L2_ONLY = frozenset({"reg_on_bias", "l2_per_sample", "reg_cost_scale"})
+# valid inputs a file fails on alone (the rest pass): named before any generic finding
+_INPUT_CONDITIONS = ("class_absent", "single_sample_only", "one_hot_only")
 # gradient findings where each wrong tensor carries a term of its own parameter: nothing flows down the chain
 _PER_PARAM = frozenset({"reg_on_bias", "reg_scale", "scalar_added"})
 
@@ -112,7 +114,7 @@ class RowsMixin:
                 diag = chain + ("\n" + diag if diag else "")
         plain = _plain(row.family, bug, diagnoses or [], verdicts or [], case, msg,
                        self.loss_wrong(row, verdicts, diagnoses))
-        if row.family == "loss" and verdict == "fail" and bug not in ("class_absent", "single_sample_only"):
+        if row.family == "loss" and verdict == "fail" and bug not in _INPUT_CONDITIONS:
             bug, plain = self.cost_function(row, bug, plain, obs)
         head = _head(verdict, row, n_bad)
         if verdict == "warn" and row.warn_message:
@@ -137,8 +139,9 @@ class RowsMixin:
 
     def condition(self, row: _Row):
         """A condition every failing ordinary case of the row meets and some case that passed everywhere in
-        the same entry does not: a batch without the highest class, a batch of one (issue 9: valid inputs
-        real code crashes on). Stress cases (saturated, huge logits) fail for reasons of their own."""
+        the same entry does not: a batch without the highest class, a batch of one, label targets where the
+        course accepts them (issue 9: valid inputs real code crashes on). Stress cases (saturated, huge
+        logits) fail for reasons of their own."""
         from oracles.diagnose import conditions
 
         entry = row.name.split(": ")[0]
@@ -148,7 +151,8 @@ class RowsMixin:
         ok = [(c, False) for c in passed.values()]
         for stress_too in (True, False):  # every failing case first, then the ordinary ones alone
             failing = [(c, True) for c, bad in row.outcomes if bad and (stress_too or c.tags[:1] not in _STRESS)]
-            found = [d for d in conditions(failing + ok) if d.bug_class in ("class_absent", "single_sample_only")]
+            found = [d for d in conditions(failing + ok)
+                     if d.bug_class in _INPUT_CONDITIONS]
             if found:
                 return found[0]
         return None
@@ -255,7 +259,7 @@ def _plain(family: str, bug: str | None, diagnoses: list, verdicts: list, case: 
 
     first = next((d for d in diagnoses if d.bug_class not in ("unclassified",)), None)
     likely = BUG_CLASSES.get(bug or "", "") if bug not in (None, "unclassified", "raised") else ""
-    if bug in ("class_absent", "single_sample_only"):
+    if bug in _INPUT_CONDITIONS:
         where = next((ln.split(" (at ", 1)[1].rstrip(")") for ln in msg.splitlines() if " (at " in ln), "")
         return likely + (f" (raised at {where})" if where else "")
     if first is not None and first.bug_class == "raised":
