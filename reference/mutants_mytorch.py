@@ -232,6 +232,11 @@ class _Conv1dDwAveraged(mt.Conv1d):
         return dLdA
 
 
+class _ConvTranspose1dNoUpsampleBackward(mt.ConvTranspose1d):
+    def backward(self, dLdZ):
+        return self.conv1d_stride1.backward(dLdZ)  # BUG: the gradient of the upsampled input, not of A
+
+
 class _Downsample1dWidthFromOutput(mt.Downsample1d):
     def backward(self, dLdZ):
         N, C, W_out = dLdZ.shape
@@ -331,6 +336,8 @@ _m("mytorch_conv1d_flipped_kernel", "unclassified", "layer:Conv1d_stride1",
    "Conv1d_stride1.backward convolves dLdZ with the flipped kernel", {"Conv1d_stride1": _Conv1dFlippedKernel})
 _m("mytorch_conv1d_dw_averaged", "double_mean", "layer:Conv1d",
    "Conv1d.backward divides dLdW by the batch size", {"Conv1d": _Conv1dDwAveraged}, ("batch",))
+_m("mytorch_convtranspose1d_no_upsample_backward", "shape", "layer:ConvTranspose1d",
+   "ConvTranspose1d.backward skips the upsample's backward", {"ConvTranspose1d": _ConvTranspose1dNoUpsampleBackward})
 _m("mytorch_downsample1d_width_from_output", "shape", "layer:Downsample1d",
    "Downsample1d.backward sizes dLdA k W_out instead of W_in", {"Downsample1d": _Downsample1dWidthFromOutput})
 _m("mytorch_upsample1d_trailing_zeros", "shape", "layer:Upsample1d",

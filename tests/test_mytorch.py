@@ -55,7 +55,8 @@ def test_reference_passes(dtype):
                        "layer:Flatten",
                        *(f"layer:{n}" for n in ("Conv2d_stride1", "Conv2d", "MaxPool2d_stride1", "MaxPool2d",
                                                 "MeanPool2d_stride1", "MeanPool2d", "Conv1d_stride1", "Conv1d",
-                                                "Downsample1d", "Upsample1d", "Downsample2d", "Upsample2d"))]
+                                                "ConvTranspose1d", "ConvTranspose2d", "Downsample1d", "Upsample1d",
+                                                "Downsample2d", "Upsample2d"))]
     for entry in entries:
         assert not _mlp_failures(mt, entry, 20, dtype=dtype), entry
     for entry in optim_drivers.entry_points("mytorch", mt):
@@ -228,13 +229,14 @@ def test_s20_np_zeros_none_placeholders_are_a_numpy2_warn_not_a_fail():
 
 
 @pytest.mark.parametrize("entry", ["layer:Linear", "layer:Softmax", "layer:Conv1d_stride1", "layer:Upsample2d",
-                                   "layer:BatchNorm1d", "loss:CrossEntropyLoss"])
+                                   "layer:ConvTranspose1d", "layer:BatchNorm1d", "loss:CrossEntropyLoss"])
 def test_the_snippet_of_a_single_layer_runs_the_files_own_calls_and_shows_what_is_right(entry):
     """Pasted next to a correct file, the snippet's own calls give exactly its expected_* values (one sample per
     row, the course's constructor, forward(A) / backward(dLdZ) or forward(A, Y) / backward())."""
     import numpy as np
 
     from oracles import torch_autograd
+    from oracles.styles.mytorch_layers import _find
     from oracles.styles.mytorch_snippets import mytorch_snippet
 
     impl = mt
@@ -248,5 +250,5 @@ def test_the_snippet_of_a_single_layer_runs_the_files_own_calls_and_shows_what_i
     expected = {k[len("expected_"):]: v for k, v in ns.items() if k.startswith("expected_")}
     assert "Z" in expected or {"L", "dLdA"} <= set(expected)  # (eval mode: no backward)
     for k, v in expected.items():
-        got = ns[k] if k in ("Z", "dLdA", "L") else getattr(ns["layer"], k)
+        got = ns[k] if k in ("Z", "dLdA", "L") else _find(ns["layer"], k)[1]  # Conv*d: on the inner _stride1
         np.testing.assert_allclose(np.asarray(got, dtype=float), v, rtol=1e-12, atol=1e-12, err_msg=k)

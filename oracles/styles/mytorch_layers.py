@@ -61,6 +61,9 @@ SPATIAL = {
     "Conv2D": ("conv", (("pad", 0), ("kw", None))),
     "Conv1d_stride1": ("conv1d", (("stride", 1), ("pad", 0))),
     "Conv1d": ("conv1d", ()),
+    # F22 on: ConvTranspose = Upsample then the stride-1 convolution (a two-layer sequence of the table)
+    "ConvTranspose1d": ("upsample>conv1d", (("stride", 1), ("pad", 0))),
+    "ConvTranspose2d": ("upsample>conv", (("stride", 1), ("pad", 0), ("kw", None))),
     "Downsample1d": ("downsample", ()),
     "Upsample1d": ("upsample", ()),
     "Downsample2d": ("downsample", ()),
@@ -271,14 +274,15 @@ def _spatial_cls(impl, name: str) -> type:
 
 
 def _spatial_space(impl, name: str) -> SpecSpace:
-    kind_name, pinned = SPATIAL[name]
+    template, pinned = SPATIAL[name]
+    kind_name = template.split(">")[-1]  # the pins are the last (the convolving) layer's
     cls = _spatial_cls(impl, name)
     fixed = [(kind_name, k, v) for k, v in pinned]
     if kind_name in ("conv", "conv1d") and "stride" not in dict(pinned) and not any(
             "pad" in p for p in _params(cls.__init__)):
         fixed.append((kind_name, "pad", 0))  # a Conv1d / Conv2d without padding (before F23)
     shapes = _SIGNALS if kind_name == "conv1d" or name.endswith("1d") else _IMAGES
-    return SpecSpace(layout="rows", sequences=(kind_name,), outputs=_OUT, reductions=("sum",), targets=("dense",),
+    return SpecSpace(layout="rows", sequences=(template,), outputs=_OUT, reductions=("sum",), targets=("dense",),
                      input_shapes=shapes, fixed=tuple(fixed))
 
 
@@ -318,13 +322,13 @@ def _find(obj, attr: str, depth: int = 2):
 
 def _spatial(impl, case: Case, name: str, rec: Recorder) -> None:
     cls = _spatial_cls(impl, name)
-    slot = case.spec.slots[0]
+    first, slot = case.spec.slots[0], case.spec.slots[-1]  # ConvTranspose: upsample (first), then the conv
     hp, kind_name = slot.layer.hp, slot.layer.kind
     t = case.typed
     conv = kind_name in ("conv", "conv1d")
     fams = ("output", "grad_x", "grad_W", "grad_b") if conv else ("output", "grad_x")
     K = int(hp["kh"] if "kh" in hp else hp.get("k", 1))
-    values = {"k": K, "stride": int(hp.get("stride", 1)), "factor": int(hp.get("factor", 1))}
+    values = {"k": K, "stride": int(hp.get("stride", 1)), "factor": int(first.layer.hp.get("factor", 1))}
     if conv:
         W, b = t(case.params[slot.params["W"]]), t(case.params[slot.params["b"]])
         values.update({"in": slot.in_shape[0], "out": W.shape[0], "pad": int(hp["pad"]),
@@ -361,7 +365,7 @@ def _spatial(impl, case: Case, name: str, rec: Recorder) -> None:
         rec.mutated("dout")
     if not ok:
         return
-    g = rec.array("grad_x", f"{name}.backward(dLdZ)", da, (case.m, *slot.in_shape))
+    g = rec.array("grad_x", f"{name}.backward(dLdZ)", da, (case.m, *first.in_shape))
     if g is not None:
         rec.obs.grads["x"] = g
     if conv:

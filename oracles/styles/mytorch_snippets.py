@@ -26,7 +26,7 @@ def _ctor(name: str, case: Case) -> tuple[str, list[str]]:
     """The constructor call and the lines that put the Case's parameters in place."""
     from oracles.styles import mytorch_layers
 
-    slot = case.spec.slots[0]
+    first, slot = case.spec.slots[0], case.spec.slots[-1]  # ConvTranspose: upsample, then the conv
     hp = slot.layer.hp
     p = {short: case.params[full] for short, full in slot.params.items()}
     if name == "Linear":
@@ -48,9 +48,11 @@ def _ctor(name: str, case: Case) -> tuple[str, list[str]]:
         return f"student.{name}({int(hp['factor'])})", []
     if "Pool" in name:
         return f"student.{name}({k})" if name.endswith("_stride1") else f"student.{name}({k}, {stride})", []
-    # the handout's order: in, out, kernel[, stride[, padding]], then the init functions (by keyword)
-    args = [str(slot.in_shape[0]), str(p["W"].shape[0]), str(k)]
-    if not name.endswith("_stride1"):
+    # the handout's order: in, out, kernel[, stride[, padding]] or [, upsampling factor], then the init functions
+    args = [str(first.in_shape[0]), str(p["W"].shape[0]), str(k)]
+    if name.startswith("ConvTranspose"):
+        args.append(str(int(first.layer.hp["factor"])))
+    elif not name.endswith("_stride1"):
         args.append(str(stride))
         if int(hp.get("pad", 0)):
             args.append(f"padding={int(hp['pad'])}")
@@ -59,7 +61,7 @@ def _ctor(name: str, case: Case) -> tuple[str, list[str]]:
 
 
 def mytorch_snippet(style: str, entry: str, case: Case, path: str, oracle) -> str | None:
-    if style != "mytorch" or case.spec.is_mlp or len(case.spec.layers) != 1 or ":" not in entry:
+    if style != "mytorch" or case.spec.is_mlp or len(case.spec.layers) > 2 or ":" not in entry:
         return None
     prefix, name = entry.split(":", 1)
     if prefix not in ("layer", "loss"):
@@ -91,7 +93,9 @@ def mytorch_snippet(style: str, entry: str, case: Case, path: str, oracle) -> st
               f"expected_Z = {_lit(exp.out)}"]
     if not test:
         lines.append(f"expected_dLdA = {_lit(exp.grads['x'])}")
-        slot = spec.slots[0]
+        slot = spec.slots[-1]
+        if "W" in slot.params and not name.endswith("_stride1") and name.startswith("Conv"):
+            lines.append(f"# {name} keeps dLdW and dLdb on the *_stride1 layer inside it")
         for short, attr in (("W", "dLdW"), ("b", "dLdb"), ("gamma", "dLdBW"), ("beta", "dLdBb")):
             if short in slot.params and slot.params[short] in exp.grads:  # Conv*d: on its *_stride1 inside
                 g = exp.grads[slot.params[short]]

@@ -5,6 +5,7 @@ from reference.mytorch.nn.activation import GELU, Identity, ReLU, Sigmoid, Softm
 from reference.mytorch.nn.batchnorm import BatchNorm1d
 from reference.mytorch.nn.conv import Conv2d, Conv2d_stride1
 from reference.mytorch.nn.conv1d import Conv1d, Conv1d_stride1
+from reference.mytorch.nn.conv_transpose import ConvTranspose1d, ConvTranspose2d
 from reference.mytorch.nn.flatten import Flatten
 from reference.mytorch.nn.linear import Linear
 from reference.mytorch.nn.loss import CrossEntropyLoss, MSELoss
@@ -13,5 +14,5 @@ from reference.mytorch.nn.resampling import Downsample1d, Downsample2d, Upsample
 
 __all__ = ["Linear", "BatchNorm1d", "Flatten", "Conv2d_stride1", "Conv2d", "MaxPool2d_stride1", "MeanPool2d_stride1",
            "MaxPool2d", "MeanPool2d", "Conv1d_stride1", "Conv1d", "Downsample1d", "Upsample1d", "Downsample2d",
-           "Upsample2d",
+           "Upsample2d", "ConvTranspose1d", "ConvTranspose2d",
            "Identity", "Sigmoid", "Tanh", "ReLU", "GELU", "Softmax", "MSELoss", "CrossEntropyLoss"]
