@@ -68,6 +68,18 @@ class _FCNetRegOnBias(_FCNetVerdictBugs):
     bug = "reg_on_bias"
 
 
+class _NielsenSGDFullBatchesOnly(nielsen.Network):
+    def SGD(self, training_data, epochs, mini_batch_size, eta, lmbda=0.0, seed=None):
+        training_data = list(training_data)
+        n = len(training_data)
+        for _ in range(epochs):
+            for k in range(0, n, mini_batch_size):
+                # BUG: indexes a full mini-batch; the last, shorter one runs off the end
+                mini_batch = [training_data[k + i] for i in range(mini_batch_size)]
+                self.update_mini_batch(mini_batch, eta, lmbda, n)
+        return []
+
+
 class _NielsenDecayOverBatch(nielsen.Network):
     def update_mini_batch(self, mini_batch, eta, lmbda=0.0, n=1):
         super().update_mini_batch(mini_batch, eta, lmbda, len(mini_batch))  # BUG: lmbda / m, not lmbda / n
@@ -95,3 +107,6 @@ _add("cs231n_full_reg_on_bias", "reg_on_bias", "cs231n", None,
 _add("nielsen_decay_over_batch", "reg_decay_scale", "nielsen", None,
      "update_mini_batch decays the weights by lmbda / len(mini_batch) instead of lmbda / n",
      clone_module(nielsen, {"Network": _NielsenDecayOverBatch}), _N, ("reg",))
+_add("nielsen_sgd_full_batches_only", "raised", "nielsen", None,
+     "SGD indexes full mini-batches: IndexError on the last, shorter one",
+     clone_module(nielsen, {"Network": _NielsenSGDFullBatchesOnly}), _N)

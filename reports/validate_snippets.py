@@ -4,27 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from oracles.case import Case
+from oracles.styles._common import array_literal
 
 __all__ = ["snippet_for"]
 
-def _lit(a: np.ndarray, width: int = 100) -> str:
-    """An exact literal: repr of Python floats round-trips bit for bit. A long one is wrapped after
-    commas (inside the brackets, so it still pastes as one statement): no 400-character lines."""
-    text = f"np.array({np.asarray(a).tolist()!r})"
-    if len(text) <= width:
-        return text
-    lines, line = [], ""
-    for piece in text.split(", "):
-        if line and len(line) + len(piece) + 2 > width:
-            lines.append(line + ",")
-            line = "    " + piece
-        else:
-            line = f"{line}, {piece}" if line else piece
-    lines.append(line)
-    return "\n".join(lines)
+_lit = array_literal
 
 
 def snippet_for(style: str, entry: str, case: Case, path: str, oracle, names: set[str] | None = None,
@@ -35,6 +20,10 @@ def snippet_for(style: str, entry: str, case: Case, path: str, oracle, names: se
     from oracles.styles.norm_snippets import layer_snippet  # a single norm/dropout layer: its own call
 
     if (layer := layer_snippet(style, entry, case, path, oracle)) is not None:
+        return layer
+    from oracles.styles.conv_snippets import conv_snippet  # a single conv/pool layer: its own call
+
+    if (layer := conv_snippet(style, entry, case, path, oracle)) is not None:
         return layer
     if (layer := _mytorch_snippet(style, entry, case, path, oracle)) is not None:  # MyTorch layers, losses alone
         return layer
@@ -61,6 +50,13 @@ def snippet_for(style: str, entry: str, case: Case, path: str, oracle, names: se
                   f"net.weights, net.biases = [{ws}], [{bs}]"]
         if family in ("update", "trajectory"):
             return "\n".join(lines + _nielsen_update(case, exp))
+        if family == "training_loop":
+            n = case.m * -(-3 // case.m)  # the driver repeats the samples up to at least 3
+            mbs = 2 if n % 2 else n - 1
+            return "\n".join(lines + [
+                f"training_data = [(x[:, [i % {case.m}]], y[:, [i % {case.m}]]) for i in range({n})]",
+                f"net.SGD(training_data, 1, {mbs}, 0.1)  # {n} samples, mini-batches of {mbs}: the last one is "
+                f"shorter; it must run"])
         if entry.endswith("[batch]"):
             lines.append("nabla_b, nabla_w = net.backprop(x, y)  # your batch backprop")
         else:

@@ -14,6 +14,7 @@ CASES = [
     ("cs231n_l2_per_sample", "FullyConnectedNet"),
     ("cs231n_full_reg_on_bias", "FullyConnectedNet"),
     ("nielsen_decay_over_batch", "Network"),
+    ("nielsen_sgd_full_batches_only", "Network"),
 ]
 
 

@@ -12,14 +12,13 @@ from pathlib import Path
 import numpy as np
 
 from oracles.case import Case
+from oracles.styles._common import array_literal
 
 __all__ = ["mytorch_snippet"]
 
 
 def _lit(a) -> str:
-    from reports.validate_snippets import _lit as wrapped  # one literal writer: exact, wrapped at 100 columns
-
-    return wrapped(np.asarray(a))
+    return array_literal(np.asarray(a))  # the one literal writer: exact, wrapped at 100 columns
 
 
 def _ctor(name: str, case: Case) -> tuple[str, list[str]]:
