@@ -115,6 +115,14 @@ def _reshape_newshape_fails() -> bool:
     return False
 
 
+def _none_shape_fails() -> bool:
+    try:
+        np.zeros(None)
+    except TypeError:
+        return True
+    return False
+
+
 def _copy_false_fails() -> bool:
     try:
         np.array([1.0], copy=False)
@@ -133,6 +141,7 @@ def _installed() -> dict:
             scalar=_scalar_conversion_fails(),
             newshape=_reshape_newshape_fails(),
             copy_false=_copy_false_fails(),
+            none_shape=_none_shape_fails(),
         )
     return _INSTALLED
 
@@ -212,6 +221,7 @@ class _Rewriter(ast.NodeTransformer):
         self.scalar = inst["scalar"] and rewrite
         self.newshape = inst["newshape"]
         self.copy_false = inst["copy_false"] and rewrite
+        self.none_shape = inst["none_shape"]
         self.wrap_conversions = {n for n in ("float", "int") if not _rebinds(tree, n)} if self.scalar else set()
 
     def _is_np(self, node: ast.expr) -> bool:
@@ -240,6 +250,14 @@ class _Rewriter(ast.NodeTransformer):
                         node.args.append(kw.value)
                     else:
                         node.keywords.append(ast.keyword("shape", kw.value))
+            elif f.attr in ("zeros", "ones", "empty") and self.none_shape and node.args and isinstance(
+                    node.args[0], ast.Constant) and node.args[0].value is None:
+                # MyTorch S20's `self.dW = np.zeros(None)` placeholders: a 0-d array on numpy 1.x (deprecated
+                # in 1.20), a TypeError on numpy 2
+                self.uses.append(Use(f"{f.value.id}.{f.attr}(None)", self.file, node.lineno, "2.x",
+                                     f"{f.value.id}.{f.attr}(())"))
+                if self.rewrite:
+                    node.args[0] = ast.copy_location(ast.Tuple([], ast.Load()), node.args[0])
             elif f.attr == "array" and self.copy_false and any(
                     k.arg == "copy" and isinstance(k.value, ast.Constant) and k.value.value is False
                     for k in node.keywords):

@@ -15,6 +15,11 @@ import numpy as np
 import reference.mytorch as mt
 from reference.mutants import SOURCES as _REGISTRY
 from reference.mutants import _add, clone_module
+from reference.mytorch.nn import activation as _activation
+from reference.mytorch.nn import batchnorm as _batchnorm
+from reference.mytorch.nn import linear as _linear
+from reference.mytorch.nn import loss as _loss
+from reference.mytorch.nn.activation import _erf
 
 __all__: list[str] = []
 
@@ -183,8 +188,99 @@ class _ConvNoUnpad(mt.Conv2d):
         return self.conv2d_stride1.backward(self.downsample2d.backward(dLdZ))  # BUG: the padding is not cut off
 
 
+class _LinearDbAveraged(mt.Linear):
+    def backward(self, dLdZ):
+        dLdA = super().backward(dLdZ)
+        self.dLdb = self.dLdb / dLdZ.shape[0]  # BUG: dLdW summed (S24) but dLdb averaged (S22): years mixed
+        return dLdA
+
+
+class _TanhDerivativeNotSquared(mt.Tanh):
+    def backward(self, dLdA):
+        return dLdA * (1 - self.A)  # BUG: 1 - tanh, not 1 - tanh^2
+
+
+class _GELUBackwardCdfOnly(mt.GELU):
+
+    def backward(self, dLdA):
+        dAdZ = 0.5 * (1 + _erf(self.Z / np.sqrt(2)))  # BUG: Phi(Z) only, the Z phi(Z) term of the product rule lost
+        return dLdA * dAdZ
+
+
+class _SoftmaxBackwardDiagonal(mt.Softmax):
+    def backward(self, dLdA):
+        return dLdA * self.A * (1 - self.A)  # BUG: the Jacobian's diagonal only (as if softmax were elementwise)
+
+
+class _Conv1dFlippedKernel(mt.Conv1d_stride1):
+    def backward(self, dLdZ):
+        K = self.kernel_size
+        self.dLdb = dLdZ.sum(axis=(0, 2))
+        self.dLdW = np.zeros(self.W.shape)
+        dLdA = np.zeros(self.A.shape)
+        for i in range(dLdZ.shape[2]):
+            g = dLdZ[:, :, i]
+            self.dLdW += np.tensordot(g, self.A[:, :, i:i + K], axes=([0], [0]))
+            dLdA[:, :, i:i + K] += np.tensordot(g, self.W[:, :, ::-1], axes=([1], [0]))  # BUG: a flipped kernel
+        return dLdA
+
+
+class _Conv1dDwAveraged(mt.Conv1d):
+    def backward(self, dLdZ):
+        dLdA = super().backward(dLdZ)
+        self.conv1d_stride1.dLdW /= dLdZ.shape[0]  # BUG: hw2 sums dLdW over the batch (hw1 S22's Linear habit)
+        return dLdA
+
+
+class _ConvTranspose1dNoUpsampleBackward(mt.ConvTranspose1d):
+    def backward(self, dLdZ):
+        return self.conv1d_stride1.backward(dLdZ)  # BUG: the gradient of the upsampled input, not of A
+
+
+class _Downsample1dWidthFromOutput(mt.Downsample1d):
+    def backward(self, dLdZ):
+        N, C, W_out = dLdZ.shape
+        dLdA = np.zeros((N, C, W_out * self.k))  # BUG: W_in is not k W_out unless k divides it
+        dLdA[:, :, ::self.k] = dLdZ
+        return dLdA
+
+
+class _Upsample1dTrailingZeros(mt.Upsample1d):
+    def forward(self, A):
+        N, C, W = A.shape
+        Z = np.zeros((N, C, self.k * W))  # BUG: k W entries, k - 1 zeros after the last one too
+        Z[:, :, ::self.k] = A
+        return Z
+
+    def backward(self, dLdZ):
+        return dLdZ[:, :, ::self.k]
+
+
+class _Downsample2dRowsOnly(mt.Downsample2d):
+    def forward(self, A):
+        self.shape = A.shape
+        return A[:, :, ::self.k]  # BUG: the 1-d slice copied: rows downsampled, columns kept
+
+    def backward(self, dLdZ):
+        dLdA = np.zeros(self.shape)
+        dLdA[:, :, ::self.k] = dLdZ
+        return dLdA
+
+
+class _Upsample2dBackwardRowsOnly(mt.Upsample2d):
+    def backward(self, dLdZ):
+        return dLdZ[:, :, ::self.k]  # BUG: the 1-d slice copied: the columns are not taken back
+
+
 def _m(name: str, bug: str, entry: str, what: str, overrides: dict, needs=()) -> None:
     _add(name, bug, "mytorch", entry, what, clone_module(mt, overrides), _MT, needs)
+
+
+def _alone(name: str, bug: str, entry: str, what: str, module, overrides: dict, needs=()) -> None:
+    """A mutant of one handout file validated on its own (linear.py, activation.py, loss.py): no net to assemble."""
+    source = f"{_MT}/nn/{module.__name__.rsplit('.', 1)[-1]}.py"
+    _REGISTRY[source] = module
+    _add(name, bug, "mytorch", entry, what, clone_module(module, overrides), source, needs)
 
 
 _m("mytorch_linear_db_not_summed", "extra_batch_axis", "layers", "Linear.backward keeps dLdb per sample",
@@ -210,11 +306,14 @@ _m("mytorch_adam_no_bias_correction", "no_bias_correction", "optim:adam", "Adam 
    {"Adam": _AdamNoBiasCorrection})
 _m("mytorch_bn_no_mean_path", "bn_no_mean_path", "layer:BatchNorm1d",
    "BatchNorm1d.backward without the dLdM / N term", {"BatchNorm1d": _BNNoMeanPath}, ("batch",))
-_m("mytorch_bn_running_old_dropped", "unclassified", "layer:BatchNorm1d",
-   "BatchNorm1d's running statistics alpha M + (1 - alpha) M (seen in a real F24 file)",
-   {"BatchNorm1d": _BNRunningOldDropped})
-_m("mytorch_bn_eval_not_normalised", "unclassified", "layer:BatchNorm1d",
-   "BatchNorm1d.forward(eval=True) returns BW Z + Bb (seen in a real file)", {"BatchNorm1d": _BNEvalNotNormalised})
+# batchnorm.py validated on its own, as the real files were: a zoo run over the whole package would pool these
+# Cases with the passing ones of every other entry point, and call the bug "batch only"
+_alone("mytorch_bn_running_old_dropped", "unclassified", "layer:BatchNorm1d",
+       "batchnorm.py alone: BatchNorm1d's running statistics alpha M + (1 - alpha) M (seen in a real F24 file)",
+       _batchnorm, {"BatchNorm1d": _BNRunningOldDropped})
+_alone("mytorch_bn_eval_not_normalised", "unclassified", "layer:BatchNorm1d",
+       "batchnorm.py alone: BatchNorm1d.forward(eval=True) returns BW Z + Bb (seen in a real file)", _batchnorm,
+       {"BatchNorm1d": _BNEvalNotNormalised})
 _m("mytorch_bn_dbw_not_summed", "extra_batch_axis", "layer:BatchNorm1d",
    "BatchNorm1d.backward keeps dLdBW per sample (seen in a real file)", {"BatchNorm1d": _BNdBWNotSummed})
 _m("mytorch_flatten_channels_last", "unclassified", "layer:Flatten",
@@ -229,3 +328,31 @@ _m("mytorch_maxpool_routes_to_all", "pool_route_all", "layer:MaxPool2d_stride1",
    {"MaxPool2d_stride1": _MaxPoolRoutesToAll})
 _m("mytorch_conv_backward_keeps_padding", "pad_not_cropped", "layer:Conv2d",
    "Conv2d.backward returns dLdA of the padded input", {"Conv2d": _ConvNoUnpad})
+_m("mytorch_gelu_backward_cdf_only", "unclassified", "layer:GELU",
+   "GELU.backward returns Phi(Z): the Z phi(Z) term lost", {"GELU": _GELUBackwardCdfOnly})
+_m("mytorch_softmax_backward_diagonal", "unclassified", "layer:Softmax",
+   "Softmax.backward multiplies by A (1 - A): the Jacobian's diagonal only", {"Softmax": _SoftmaxBackwardDiagonal})
+_m("mytorch_conv1d_flipped_kernel", "unclassified", "layer:Conv1d_stride1",
+   "Conv1d_stride1.backward convolves dLdZ with the flipped kernel", {"Conv1d_stride1": _Conv1dFlippedKernel})
+_m("mytorch_conv1d_dw_averaged", "double_mean", "layer:Conv1d",
+   "Conv1d.backward divides dLdW by the batch size", {"Conv1d": _Conv1dDwAveraged}, ("batch",))
+_m("mytorch_convtranspose1d_no_upsample_backward", "shape", "layer:ConvTranspose1d",
+   "ConvTranspose1d.backward skips the upsample's backward", {"ConvTranspose1d": _ConvTranspose1dNoUpsampleBackward})
+_m("mytorch_downsample1d_width_from_output", "shape", "layer:Downsample1d",
+   "Downsample1d.backward sizes dLdA k W_out instead of W_in", {"Downsample1d": _Downsample1dWidthFromOutput})
+_m("mytorch_upsample1d_trailing_zeros", "shape", "layer:Upsample1d",
+   "Upsample1d.forward gives k W entries, not k (W - 1) + 1", {"Upsample1d": _Upsample1dTrailingZeros})
+_m("mytorch_downsample2d_rows_only", "shape", "layer:Downsample2d",
+   "Downsample2d.forward downsamples the rows only", {"Downsample2d": _Downsample2dRowsOnly})
+_m("mytorch_upsample2d_backward_rows_only", "shape", "layer:Upsample2d",
+   "Upsample2d.backward takes back the rows only", {"Upsample2d": _Upsample2dBackwardRowsOnly})
+
+
+_alone("mytorch_alone_linear_db_averaged", "double_mean", "layer:Linear",
+       "linear.py alone: Linear.backward sums dLdW but averages dLdb", _linear, {"Linear": _LinearDbAveraged},
+       ("batch",))
+_alone("mytorch_alone_tanh_not_squared", "unclassified", "layer:Tanh",
+       "activation.py alone: Tanh.backward multiplies by 1 - A", _activation, {"Tanh": _TanhDerivativeNotSquared})
+_alone("mytorch_alone_mse_backward_no_two", "factor_half", "loss:MSELoss",
+       "loss.py alone: MSELoss.backward without the 2 (the scale read off the losses)", _loss,
+       {"MSELoss": _MSEBackwardNoTwo})

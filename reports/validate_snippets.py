@@ -16,6 +16,7 @@ def snippet_for(style: str, entry: str, case: Case, path: str, oracle, names: se
                 family: str = "") -> str:
     """A runnable snippet: the Case's numbers as literals, the call in the submission's style, and
     the oracle's expected values to compare with."""
+    from oracles.styles.mytorch_snippets import mytorch_snippet as _mytorch_snippet
     from oracles.styles.norm_snippets import layer_snippet  # a single norm/dropout layer: its own call
 
     if (layer := layer_snippet(style, entry, case, path, oracle)) is not None:
@@ -23,6 +24,8 @@ def snippet_for(style: str, entry: str, case: Case, path: str, oracle, names: se
     from oracles.styles.conv_snippets import conv_snippet  # a single conv/pool layer: its own call
 
     if (layer := conv_snippet(style, entry, case, path, oracle)) is not None:
+        return layer
+    if (layer := _mytorch_snippet(style, entry, case, path, oracle)) is not None:  # MyTorch layers, losses alone
         return layer
     exp = oracle.expected(case, estimate=False)
     module = Path(path).stem

@@ -4,8 +4,11 @@ Entry points
 * ``layers``: the file's ``Linear`` and activation classes assembled into a net of any depth,
   ending in its ``MSELoss`` or ``CrossEntropyLoss`` (Y one-hot, shape (N, C)): the loss, dLdW and
   dLdb of every Linear, dLdA of the input and of every hidden activation.
-* ``layer:BatchNorm1d``, ``layer:Flatten``: single layers from the layer table, checked alone
-  (oracles/styles/mytorch_layers.py).
+* ``layer:BatchNorm1d``, ``layer:Flatten``, hw2's conv, pool and resampling layers: single layers from
+  the layer table, checked alone (oracles/styles/mytorch_layers.py).
+* ``layer:Linear``, ``layer:<activation>``, ``loss:<MSELoss|CrossEntropyLoss>``: the parts of a file
+  without a ``layers`` net (a ``linear.py``, ``activation.py`` or ``loss.py`` validated on its own), and
+  ``layer:GELU`` / ``layer:Softmax`` always (oracles/styles/mytorch_parts.py).
 * ``MLP0`` / ``MLP1`` / ``MLP4``: the file's models (fixed 2-3, 2-3-2, 2-4-8-8-4-2 nets, ReLU after
   every Linear): weights set in ``model.layers``, ``model.forward(A0)``, ``model.backward(dLdA)``
   with the gradient of the mean 1/2 ||A - Y||^2 as dLdA (the models carry no loss); dLdW, dLdb come
@@ -40,7 +43,7 @@ import numpy as np
 
 from oracles.case import Case, SpecSpace
 from oracles.observation import Observation
-from oracles.styles import mytorch_layers
+from oracles.styles import mytorch_layers, mytorch_parts
 from oracles.styles._common import Recorder, Snapshot, UnsupportedCase, get, positional_count, require
 
 __all__ = ["MODELS", "ENTRIES", "entry_points", "spec_space", "run", "own_loss", "era"]
@@ -137,10 +140,12 @@ def entry_points(impl) -> list[str]:
         if isinstance(cls, type) and callable(getattr(cls, "forward", None)) and callable(
                 getattr(cls, "backward", None)):
             out.append(name)
-    return out + mytorch_layers.entry_points(impl)
+    return out + mytorch_parts.entry_points(impl, with_net="layers" in out) + mytorch_layers.entry_points(impl)
 
 
 def spec_space(impl, entry: str) -> SpecSpace:
+    if mytorch_parts.owns(entry):
+        return mytorch_parts.spec_space(impl, entry)
     if entry.startswith(mytorch_layers.PREFIX):
         return mytorch_layers.spec_space(impl, entry)
     if entry in MODELS:
@@ -333,7 +338,9 @@ def _model_pass(rec: Recorder, model, entry: str, layers: list, case: Case, api:
 def run(impl, case: Case, entry: str) -> Observation:
     require(spec_space(impl, entry), case, "mytorch", entry)
     rec = Recorder(case)
-    if entry.startswith(mytorch_layers.PREFIX):
+    if mytorch_parts.owns(entry):
+        mytorch_parts.run(impl, case, entry, rec)
+    elif entry.startswith(mytorch_layers.PREFIX):
         mytorch_layers.run(impl, case, entry, rec)
     else:
         _run(impl, case, entry, rec)
@@ -342,7 +349,7 @@ def run(impl, case: Case, entry: str) -> Observation:
 
 def own_loss(impl, case: Case, entry: str) -> float | None:
     require(spec_space(impl, entry), case, "mytorch", entry)
-    if entry in MODELS or entry.startswith(mytorch_layers.PREFIX):
+    if entry in MODELS or entry.startswith(mytorch_layers.PREFIX) or mytorch_parts.owns(entry):
         return None
     rec = Recorder(case)
     _run(impl, case, entry, rec, loss_only=True)

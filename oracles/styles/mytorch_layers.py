@@ -20,6 +20,12 @@ table's torch twin.
   ``Conv2d_stride1`` inside it), ``MaxPool2d_stride1(kernel)`` / ``MeanPool2d_stride1(kernel)`` and
   ``MaxPool2d(kernel, stride)`` / ``MeanPool2d(kernel, stride)``: the layer table's conv, max_pool and
   avg_pool (max-pool ties never occur in drawn inputs; FD never judges across a change of argmax).
+* hw2's 1-d layers on A (N, C, W): ``Conv1d_stride1(in_channels, out_channels, kernel_size, weight_init_fn,
+  bias_init_fn)`` and ``Conv1d(..., kernel_size, stride, padding, ...)`` (W (out, in, K), b (out,)) from the
+  table's conv1d; ``Downsample1d`` / ``Upsample1d`` (A (N, C, W)) and ``Downsample2d`` / ``Upsample2d``
+  (A (N, C, H, W)), each built with its factor, from the table's downsample / upsample (every k-th entry;
+  k - 1 zeros between entries): the output and dLdA. The S20-F21 ``Conv1D`` / ``Conv2D(in_channel,
+  out_channel, kernel_size, stride, ...)`` (stride inside, no padding, gradients ``dW``, ``db``) likewise.
 """
 
 from __future__ import annotations
@@ -51,8 +57,20 @@ SPATIAL = {
     "MaxPool2d": ("max_pool", (("kw", None),)),
     "MeanPool2d_stride1": ("avg_pool", (("stride", 1), ("kw", None))),
     "MeanPool2d": ("avg_pool", (("kw", None),)),
+    "Conv1D": ("conv1d", (("pad", 0),)),  # S20-F21: Conv1D(in_channel, out_channel, kernel_size, stride), dW, db
+    "Conv2D": ("conv", (("pad", 0), ("kw", None))),
+    "Conv1d_stride1": ("conv1d", (("stride", 1), ("pad", 0))),
+    "Conv1d": ("conv1d", ()),
+    # F22 on: ConvTranspose = Upsample then the stride-1 convolution (a two-layer sequence of the table)
+    "ConvTranspose1d": ("upsample>conv1d", (("stride", 1), ("pad", 0))),
+    "ConvTranspose2d": ("upsample>conv", (("stride", 1), ("pad", 0), ("kw", None))),
+    "Downsample1d": ("downsample", ()),
+    "Upsample1d": ("upsample", ()),
+    "Downsample2d": ("downsample", ()),
+    "Upsample2d": ("upsample", ()),
 }
 _IMAGES = ((1, 4, 4), (2, 5, 5), (3, 6, 6), (2, 7, 7), (1, 3, 3))  # (C, H, W), square as the course's tests
+_SIGNALS = ((1, 4), (2, 5), (3, 8), (2, 9), (1, 3))  # (C, W): hw2's 1-d layers
 
 
 def _cls(impl, kind_name: str) -> tuple[str | None, type | None]:
@@ -256,13 +274,16 @@ def _spatial_cls(impl, name: str) -> type:
 
 
 def _spatial_space(impl, name: str) -> SpecSpace:
-    kind_name, pinned = SPATIAL[name]
+    template, pinned = SPATIAL[name]
+    kind_name = template.split(">")[-1]  # the pins are the last (the convolving) layer's
     cls = _spatial_cls(impl, name)
     fixed = [(kind_name, k, v) for k, v in pinned]
-    if kind_name == "conv" and "stride" not in dict(pinned) and not any("pad" in p for p in _params(cls.__init__)):
-        fixed.append(("conv", "pad", 0))  # a Conv2d without padding (before F23)
-    return SpecSpace(layout="rows", sequences=(kind_name,), outputs=_OUT, reductions=("sum",), targets=("dense",),
-                     input_shapes=_IMAGES, fixed=tuple(fixed))
+    if kind_name in ("conv", "conv1d") and "stride" not in dict(pinned) and not any(
+            "pad" in p for p in _params(cls.__init__)):
+        fixed.append((kind_name, "pad", 0))  # a Conv1d / Conv2d without padding (before F23)
+    shapes = _SIGNALS if kind_name == "conv1d" or name.endswith("1d") else _IMAGES
+    return SpecSpace(layout="rows", sequences=(template,), outputs=_OUT, reductions=("sum",), targets=("dense",),
+                     input_shapes=shapes, fixed=tuple(fixed))
 
 
 def _ctor_args(cls, values: dict) -> list | None:
@@ -272,7 +293,8 @@ def _ctor_args(cls, values: dict) -> list | None:
         if p == "self":
             continue
         low = p.lower()
-        key = next((k for k, words in (("w_init", ("weight",)), ("b_init", ("bias",)), ("in", ("in_",)),
+        key = next((k for k, words in (("w_init", ("weight",)), ("b_init", ("bias",)), ("factor", ("factor",)),
+                                       ("in", ("in_",)),
                                        ("out", ("out_",)), ("stride", ("stride",)), ("pad", ("pad",)),
                                        ("k", ("kernel", "size", "k"))) if any(w in low for w in words)), None)
         if key is None or key not in values:
@@ -300,13 +322,13 @@ def _find(obj, attr: str, depth: int = 2):
 
 def _spatial(impl, case: Case, name: str, rec: Recorder) -> None:
     cls = _spatial_cls(impl, name)
-    slot = case.spec.slots[0]
+    first, slot = case.spec.slots[0], case.spec.slots[-1]  # ConvTranspose: upsample (first), then the conv
     hp, kind_name = slot.layer.hp, slot.layer.kind
     t = case.typed
-    conv = kind_name == "conv"
+    conv = kind_name in ("conv", "conv1d")
     fams = ("output", "grad_x", "grad_W", "grad_b") if conv else ("output", "grad_x")
-    K = int(hp["kh"])
-    values = {"k": K, "stride": int(hp["stride"])}
+    K = int(hp["kh"] if "kh" in hp else hp.get("k", 1))
+    values = {"k": K, "stride": int(hp.get("stride", 1)), "factor": int(first.layer.hp.get("factor", 1))}
     if conv:
         W, b = t(case.params[slot.params["W"]]), t(case.params[slot.params["b"]])
         values.update({"in": slot.in_shape[0], "out": W.shape[0], "pad": int(hp["pad"]),
@@ -343,12 +365,15 @@ def _spatial(impl, case: Case, name: str, rec: Recorder) -> None:
         rec.mutated("dout")
     if not ok:
         return
-    g = rec.array("grad_x", f"{name}.backward(dLdZ)", da, (case.m, *slot.in_shape))
+    g = rec.array("grad_x", f"{name}.backward(dLdZ)", da, (case.m, *first.in_shape))
     if g is not None:
         rec.obs.grads["x"] = g
     if conv:
         for short, attr, fam in (("W", "dLdW", "grad_W"), ("b", "dLdb", "grad_b")):
             hit = _find(obj, attr)
+            if hit is None and _find(obj, "d" + short) is not None:  # the S20-F21 API: dW, db
+                attr = "d" + short
+                hit = _find(obj, attr)
             shape = case.params[slot.params[short]].shape
             v = rec.array(fam, f"{name}.{attr}", hit[1] if hit else None, shape, loose=short == "b")
             if v is not None:
