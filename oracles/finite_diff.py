@@ -138,6 +138,10 @@ class _Work:
             self._bufs[(key, dtype)] = buf
         return buf[:n].reshape(shape)
 
+    def alias(self, key: str, a: np.ndarray) -> None:
+        """Let get(key) hand out ``a``'s memory (a contiguous array no longer needed)."""
+        self._bufs[(key, a.dtype)] = a.reshape(-1)
+
 
 def _act(name: str, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """act(z) written into ``out`` (a new array when None); identity returns z itself."""
