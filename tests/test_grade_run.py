@@ -243,14 +243,13 @@ def _student_results(out: Path) -> dict:
             for p in sorted((out / "students").glob("*.json"))}
 
 
-def test_grade_on_a_dask_local_cluster_gives_the_serial_results(tmp_path, capsys):
-    pytest.importorskip("distributed", reason="the cluster extra: pip install 'bpcheck[cluster]'")
+def test_grade_on_a_dask_local_cluster_gives_the_serial_results(tmp_path, capsys, dask_address):
     d = _class(tmp_path)
     serial, dask = tmp_path / "serial", tmp_path / "dask"
     assert main(["grade", str(d), "--out", str(serial), "--workers", "1", *FAST]) == 1
     capsys.readouterr()
     # a real scheduler and two worker processes; each submission is shipped and sandboxed on its worker
-    assert main(["grade", str(d), "--out", str(dask), "--cluster", "local:2", *FAST]) == 1
+    assert main(["grade", str(d), "--out", str(dask), "--cluster", dask_address, *FAST]) == 1
     assert _graded(capsys.readouterr().err) == ["alice", "carol", "dave"]
     got, want = _student_results(dask), _student_results(serial)
     assert {k: v["verdict"] for k, v in want.items()} == {"alice": "pass", "carol": "fail", "dave": "fail"}
