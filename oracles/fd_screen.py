@@ -14,11 +14,12 @@ arrays back into cache. Both shrink with the number of numpy calls, so:
   they reach, written into one buffer per layer laid out (copy, sign, sample, unit), so the
   copies already in flight are one contiguous GEMM operand and nothing is concatenated;
 * the tensors are judged together: compare_tensor's norm-wise criterion (the same tolerance row,
-  the same scale and error estimate) is evaluated for all of them in a few array operations. A
-  tensor clearly inside it (a 1e-6 relative margin, far above the rounding of a norm) passes there,
-  and its TensorVerdict is built by compare_tensor when first read; every other tensor (near the
-  bound, outside it, non-finite, or with directions that cross a kink) is judged by compare_tensor
-  itself, as before. No decision can differ from compare_tensor's.
+  the same scale) is evaluated for all of them at error estimate 0. The bound only grows with the
+  estimate, so a tensor clearly inside it (a 1e-6 relative margin, far above the rounding of a norm)
+  passes whatever its estimate: its estimate (the rounding floor, which needs the per-sample losses)
+  and its TensorVerdict (compare_tensor, with the estimate) are computed when first read. Every other
+  tensor (near the bound, outside it, non-finite, or with directions that cross a kink) is judged by
+  compare_tensor itself, as before. No decision can differ from compare_tensor's.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from oracles.finite_diff import (
     _act,
     _check_names,
     _claimed,
+    _floor,
     _loss_sum,
     _Net,
     _norm,
@@ -61,20 +63,27 @@ class ScreenResult:
     ``verdict`` is the oracles.compare.TensorVerdict behind the decision; for a tensor that passed
     the vectorised judge it is computed (by compare_tensor, with the same arguments) when first read."""
 
-    __slots__ = ("name", "status", "fd", "claimed", "err_est", "nondiff", "detail", "_verdict", "_judge")
+    __slots__ = ("name", "status", "fd", "claimed", "nondiff", "detail", "_err", "_verdict", "_judge")
 
-    def __init__(self, name: str, status: str, fd: np.ndarray, claimed: np.ndarray, err_est: np.ndarray,
-                 nondiff: np.ndarray, verdict: object = None, detail: str = "", *,
-                 judge: Callable[[], object] | None = None) -> None:
+    def __init__(self, name: str, status: str, fd: np.ndarray, claimed: np.ndarray,
+                 err_est: np.ndarray | Callable[[], np.ndarray], nondiff: np.ndarray, verdict: object = None,
+                 detail: str = "", *, judge: Callable[[], object] | None = None) -> None:
         self.name = name
         self.status = status  # pass | fail | nondiff | error
         self.fd = fd
         self.claimed = claimed
-        self.err_est = err_est
+        self._err = err_est  # (or a function computing it: see screen_mlp)
         self.nondiff = nondiff
         self.detail = detail
         self._verdict = verdict
         self._judge = judge
+
+    @property
+    def err_est(self) -> np.ndarray:
+        """The FD error estimate of each direction."""
+        if callable(self._err):
+            self._err = self._err()
+        return self._err
 
     @property
     def verdict(self) -> object:
@@ -221,11 +230,12 @@ def _directional_pass(net: _Net, groups: dict, hs: np.ndarray, work: _Work) -> t
 
 
 def _screen_values(net: _Net, names: list[str], dirs: dict, *, two_steps: bool = True):
-    """FD directional derivatives of ``names``, rows in that order: (fd, err, nondiff), each (T, d).
+    """FD directional derivatives of ``names``, rows in that order: (fd, steps, trunc, nondiff), each (T, d).
 
-    Every tensor has the same number d of directions. With ``two_steps`` the evaluations at +-2h give
-    the error estimate |D(h) - D(2h)| / 3 (plus the rounding floor), and a kink within 2h marks the
-    direction nondiff; without, only +-h is evaluated and the estimate is the rounding floor alone."""
+    Every tensor has the same number d of directions. The error estimate of a direction is the
+    rounding floor 4 eps S / step (``_err_rows``) plus ``trunc``: with ``two_steps`` the evaluations at
+    +-2h give |D(h) - D(2h)| / 3 and a kink within 2h marks the direction nondiff; without, only +-h
+    is evaluated and ``trunc`` is None."""
     by_layer: dict[int, list] = {}
     for name in names:
         k, P, Q = _direction_factors(net, name, dirs[name])
@@ -251,23 +261,32 @@ def _screen_values(net: _Net, names: list[str], dirs: dict, *, two_steps: bool =
     f1, kink = _directional_pass(net, groups, steps[:, None] * _SIGNS[::-1], work)
     scale2 = 2.0 * steps if net.scale == 1.0 else 2.0 * steps / net.scale
     d = (f1[:, 0] - f1[:, 1]) / scale2
-    err = (4.0 * EPS * net.round_terms) / steps
+    trunc = None
     if two_steps:
         f2, kink2 = _directional_pass(net, groups, steps[:, None] * (2.0 * _SIGNS[::-1]), work)
-        err = err + np.abs(d - (f2[:, 0] - f2[:, 1]) / (2.0 * scale2)) / 3.0
+        trunc = np.abs(d - (f2[:, 0] - f2[:, 1]) / (2.0 * scale2)) / 3.0
         kink = kink | kink2
     if kink.any():
         d = np.where(kink, np.nan, d)
     T = len(order)
-    d, err, kink = d.reshape(T, -1), err.reshape(T, -1), kink.reshape(T, -1)
+    d, steps, kink = d.reshape(T, -1), steps.reshape(T, -1), kink.reshape(T, -1)
+    trunc = trunc.reshape(T, -1) if trunc is not None else None
     if order != names:
         rows = [order.index(n) for n in names]
-        d, err, kink = d[rows], err[rows], kink[rows]
+        d, steps, kink = d[rows], steps[rows], kink[rows]
+        trunc = trunc[rows] if trunc is not None else None
     if net.spec.reg:
         for t, name in enumerate(names):
             if name[0] == "W":
                 d[t] += net.spec.reg * _along(dirs[name], net.W[int(name[1:]) - 1])
-    return d, err, kink
+    return d, steps, trunc, kink
+
+
+def _err_rows(net: _Net, steps: np.ndarray, trunc: np.ndarray | None = None) -> np.ndarray:
+    """The error estimate of every direction: the rounding floor 4 eps S / step (S: net.round_terms,
+    computed here on first use) plus the truncation estimate where there is one."""
+    err = (4.0 * EPS * _floor(net).round_terms) / steps
+    return err if trunc is None else err + trunc
 
 
 def _family_scale(rows: list) -> float:
@@ -285,34 +304,30 @@ def _family_scale(rows: list) -> float:
     return best
 
 
-def _judge_together(names, fd, cl, err, nd, family: float, dtype: str, results: dict) -> list[str]:
-    """compare_tensor's criterion for every tensor; results for those clearly inside it.
+def _judge_together(names, fd, cl, nd, family: float, dtype: str) -> list[str]:
+    """The names compare_tensor would pass even with no FD error estimate at all (est = 0).
 
-    Returns the names left to compare_tensor. The criterion (oracles/compare.py): ||cl - fd|| <=
-    rtol ||fd|| + atol * scale * sqrt(n) + safety * est, with scale the family scale or the tensor's
-    own max |fd| (passed to compare_tensor as scale / sqrt(n), as judge() in screen_mlp does) and
-    est the norm of the FD error estimates. ``fd``, ``cl``, ``err``, ``nd``: lists of lists."""
-    from oracles.compare import compare_tensor, tolerance
+    compare_tensor's criterion (oracles/compare.py): ||cl - fd|| <= rtol ||fd|| + atol * scale * sqrt(n)
+    + safety * est, with scale the family scale or the tensor's own max |fd| (passed to compare_tensor as
+    scale / sqrt(n), as judge() in screen_mlp does). The bound only grows with est >= 0, so a tensor
+    inside it at est = 0 passes whatever its estimate: the rounding floor (``_floor``: a second look
+    at the loss) is computed only for the others, or when a verdict is read. ``fd``, ``cl``, ``nd``:
+    lists of lists; the tensors with a direction across a kink are left to compare_tensor."""
+    from oracles.compare import tolerance
 
     tol = tolerance(dtype, "fd")
-    rest = []
+    clear = []
     for t, name in enumerate(names):
-        f, c, e = fd[t], cl[t], err[t]
+        f, c = fd[t], cl[t]
         n = len(f)
         if any(nd[t]) or not all(map(math.isfinite, c)):
-            rest.append(name)
             continue
         scale = max(family, max(map(abs, f)))
-        est = math.hypot(*e)
-        allowed = tol.rtol * math.hypot(*f) + tol.atol * (scale / math.sqrt(n)) * math.sqrt(n) + tol.safety * est
+        allowed = tol.rtol * math.hypot(*f) + tol.atol * (scale / math.sqrt(n)) * math.sqrt(n)
         norm_err = math.hypot(*[a - b for a, b in zip(c, f)])
-        if not (math.isfinite(allowed) and norm_err <= allowed * (1.0 - judge_margin)):
-            rest.append(name)
-            continue
-        judge = functools.partial(compare_tensor, f"screen['{name}']", c, f, dtype=dtype, oracle="fd",
-                                  scale=scale / math.sqrt(n), err_est=est, check=check_of(name))
-        results[name] = (name, judge)
-    return rest
+        if math.isfinite(allowed) and norm_err <= allowed * (1.0 - judge_margin):
+            clear.append(name)
+    return clear
 
 
 def screen_mlp(case: Case, grads: dict, *, directions: int = 8, seed: int = 0, names=None) -> dict[str, ScreenResult]:
@@ -324,7 +339,7 @@ def screen_mlp(case: Case, grads: dict, *, directions: int = 8, seed: int = 0, n
     if names is None:
         names = [n for n in fd_names(case) if n in grads]
     names = _check_names(case, names)
-    net = _prepare(case)
+    net = _prepare(case, floor=False)
     results: dict[str, ScreenResult] = {}
     claimed: dict[str, np.ndarray] = {}
     dirs: dict[str, tuple] = {}
@@ -380,22 +395,41 @@ def screen_mlp(case: Case, grads: dict, *, directions: int = 8, seed: int = 0, n
     # with the two-step estimate and the implementation's rounding bound (error_model, ~0.3 ms, so
     # only computed here), and with the kink check widened to +-2h.
     todo = list(dirs)
-    fd, err, nd = _screen_values(net, todo, dirs, two_steps=False)
+    fd, steps, _, nd = _screen_values(net, todo, dirs, two_steps=False)
     fd_l, nd_l = fd.tolist(), nd.tolist()
     family.append(_family_scale(list(zip(fd_l, nd_l))))
-    cl = [claimed[name].tolist() for name in todo]
-    passed: dict = {}
-    rest = _judge_together(todo, fd_l, cl, err.tolist(), nd_l, family[0], dtype, passed)
+    errs: list = []
+
+    def err_rows() -> np.ndarray:
+        if not errs:
+            errs.append(_err_rows(net, steps))
+        return errs[0]
+
+    clear = _judge_together(todo, fd_l, [claimed[name].tolist() for name in todo], nd_l, family[0], dtype)
+    rest = []
     for t, name in enumerate(todo):
-        if name in passed:
-            results[name] = ScreenResult(name, "pass", fd[t], claimed[name], err[t], nd[t], judge=passed[name][1])
+        if name not in clear:
+            rest.append(name)
+            continue
+        n = fd.shape[1]
+        scale = max(family[0], float(np.abs(fd[t]).max()))
+
+        def verdict(t=t, name=name, scale=scale, n=n):
+            # what judge() below would have said: compare_tensor with the FD error estimate
+            return compare_tensor(f"screen['{name}']", claimed[name], fd[t], dtype=dtype, oracle="fd",
+                                  scale=scale / math.sqrt(n), err_est=_norm(err_rows()[t]), check=check_of(name))
+
+        results[name] = ScreenResult(name, "pass", fd[t], claimed[name], lambda t=t: err_rows()[t], nd[t],
+                                     judge=verdict)
     if rest:
         at = {name: t for t, name in enumerate(todo)}
+        err = err_rows()
         again = judge({name: (fd[at[name]], err[at[name]], nd[at[name]]) for name in rest}, final=False)
         if again:
             from oracles.error_model import rounding_bounds  # numpy-only, like this module
 
             impl_err.update(rounding_bounds(case))
-            fd2, err2, nd2 = _screen_values(net, again, dirs, two_steps=True)
+            fd2, steps2, trunc2, nd2 = _screen_values(net, again, dirs, two_steps=True)
+            err2 = _err_rows(net, steps2, trunc2)
             judge({name: (fd2[t], err2[t], nd2[t]) for t, name in enumerate(again)}, final=True)
     return {name: results[name] for name in names}

@@ -248,7 +248,9 @@ class _Net:
         return self.x.shape[0]
 
 
-def _prepare(case: Case, params: dict | None = None, x: np.ndarray | None = None) -> _Net:
+def _prepare(case: Case, params: dict | None = None, x: np.ndarray | None = None, *, floor: bool = True) -> _Net:
+    """The Case in float64 with its forward pass; with ``floor`` also the per-sample losses and the
+    rounding floor (``_floor``; the screen asks for them only when a decision needs them)."""
     spec = case.spec
     params = case.params if params is None else params
 
@@ -273,6 +275,16 @@ def _prepare(case: Case, params: dict | None = None, x: np.ndarray | None = None
         a = _act(spec.activations[l], z)
         net.zs.append(z)
         net.acts.append(a)
+    if floor:
+        _floor(net)
+    return net
+
+
+def _floor(net: _Net) -> _Net:
+    """net.per_sample and net.round_terms (once)."""
+    if net.per_sample is not None:
+        return net
+    spec, y, W, b = net.spec, net.y, net.W, net.b
     # one copy per sample: the per-sample losses (m,)
     yy = y[:, None] if spec.target == "labels" else y[:, None, :]
     net.per_sample = _loss_sum(spec, net.zs[-1][:, None, :], net.acts[-1][:, None, :], yy, [], _Work())
