@@ -38,7 +38,8 @@ __all__ = ["Observation", "CHECKS"]
 # The check families every report row is keyed by.
 CHECKS = ("loss", "output", "grad_W", "grad_b", "grad_param", "grad_x", "grad_hidden", "update", "trajectory",
           "state",
-          "side_effects")
+          "side_effects",
+          "training_loop")  # the file's own epoch loop (Nielsen's SGD) runs on a valid training set
 
 
 @dataclass

@@ -232,6 +232,17 @@ class _SaitoMomentumSharedState(saito_optim.Momentum):
             params[key] += self.v
 
 
+class _SaitoNesterovVelocityFirst(saito_optim.Nesterov):
+    def update(self, params, grads):
+        if self.v is None:
+            self.v = {key: np.zeros_like(val) for key, val in params.items()}
+        for key in params.keys():
+            self.v[key] *= self.momentum  # BUG: v updated before the parameter step
+            self.v[key] -= self.lr * grads[key]
+            params[key] += self.momentum * self.momentum * self.v[key]
+            params[key] -= (1 + self.momentum) * self.lr * grads[key]
+
+
 class _SaitoAdaGradStateNotStored(saito_optim.AdaGrad):
     def update(self, params, grads):
         self.h = {key: np.zeros_like(val) for key, val in params.items()}  # BUG: re-created at every call
@@ -269,6 +280,9 @@ _add("saito_sgd_not_in_place", "not_in_place", "saito", "optim:sgd",
 _add("saito_momentum_state_shared", "state_shared", "saito", "optim:momentum",
      "Momentum keeps one velocity array for every parameter",
      clone_module(saito_optim, {"Momentum": _SaitoMomentumSharedState}), _S, ("square",))
+_add("saito_nesterov_velocity_first", "nesterov_order", "saito", "optim:nesterov",
+     "Nesterov updates v before the parameter step (the book's pre-2021 code)",
+     clone_module(saito_optim, {"Nesterov": _SaitoNesterovVelocityFirst}), _S)
 _add("saito_adagrad_state_not_stored", "state_not_stored", "saito", "optim:adagrad",
      "AdaGrad re-creates h at every update", clone_module(saito_optim, {"AdaGrad": _SaitoAdaGradStateNotStored}), _S)
 _add("saito_rmsprop_decay_ignored", "hyper_ignored", "saito", "optim:rmsprop",

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from reference import cs231n, dlai_two_layer
+from reference import cs231n, dlai_two_layer, nielsen
 from reference.mutants import _add, clone_module
 
 _D2 = "reference/dlai_two_layer.py"
+_N = "reference/nielsen.py"
 _C = "reference/cs231n.py"
 
 
@@ -52,7 +53,36 @@ class _FCNetVerdictBugs(cs231n.FullyConnectedNet):
         elif self.bug == "l2_per_sample":
             n = X.shape[0]
             loss = loss + (n - 1) * 0.5 * self.reg * sum(np.sum(W * W) for W in weights)  # BUG: once per sample
+        elif self.bug == "reg_on_bias":
+            # the 2017+ handout's reg * sum(W^2) (a convention), extended to the biases (the bug)
+            biases = [self.params[f"b{i}"] for i in range(1, self.num_layers + 1)]
+            loss = loss + 0.5 * self.reg * sum(np.sum(W * W) for W in weights)
+            loss = loss + self.reg * sum(np.sum(b * b) for b in biases)  # BUG: biases regularised
+            for i, (W, b) in enumerate(zip(weights, biases), 1):
+                grads[f"W{i}"] = grads[f"W{i}"] + self.reg * W
+                grads[f"b{i}"] = grads[f"b{i}"] + 2 * self.reg * b
         return loss, grads
+
+
+class _FCNetRegOnBias(_FCNetVerdictBugs):
+    bug = "reg_on_bias"
+
+
+class _NielsenSGDFullBatchesOnly(nielsen.Network):
+    def SGD(self, training_data, epochs, mini_batch_size, eta, lmbda=0.0, seed=None):
+        training_data = list(training_data)
+        n = len(training_data)
+        for _ in range(epochs):
+            for k in range(0, n, mini_batch_size):
+                # BUG: indexes a full mini-batch; the last, shorter one runs off the end
+                mini_batch = [training_data[k + i] for i in range(mini_batch_size)]
+                self.update_mini_batch(mini_batch, eta, lmbda, n)
+        return []
+
+
+class _NielsenDecayOverBatch(nielsen.Network):
+    def update_mini_batch(self, mini_batch, eta, lmbda=0.0, n=1):
+        super().update_mini_batch(mini_batch, eta, lmbda, len(mini_batch))  # BUG: lmbda / m, not lmbda / n
 
 
 class _FCNetScalarReg(_FCNetVerdictBugs):
@@ -71,3 +101,12 @@ _add("cs231n_reg_scalar_sum", "scalar_added", "cs231n", None, "dW gets reg * np.
      clone_module(cs231n, {"FullyConnectedNet": _FCNetScalarReg}), _C, ("reg",))
 _add("cs231n_l2_per_sample", "l2_per_sample", "cs231n", None, "the loss adds the L2 term once per sample",
      clone_module(cs231n, {"FullyConnectedNet": _FCNetL2PerSample}), _C, ("reg", "batch"))
+_add("cs231n_full_reg_on_bias", "reg_on_bias", "cs231n", None,
+     "reg * sum(W^2 + b^2): the L2 term of the loss and its gradient cover the biases too",
+     clone_module(cs231n, {"FullyConnectedNet": _FCNetRegOnBias}), _C, ("reg",))
+_add("nielsen_decay_over_batch", "reg_decay_scale", "nielsen", None,
+     "update_mini_batch decays the weights by lmbda / len(mini_batch) instead of lmbda / n",
+     clone_module(nielsen, {"Network": _NielsenDecayOverBatch}), _N, ("reg",))
+_add("nielsen_sgd_full_batches_only", "raised", "nielsen", None,
+     "SGD indexes full mini-batches: IndexError on the last, shorter one",
+     clone_module(nielsen, {"Network": _NielsenSGDFullBatchesOnly}), _N)

@@ -53,6 +53,7 @@ def format_matrix(results) -> str:
             (d.bug_class if d else "-") + (" ok" if r.named else " !"),
         ])
     headers = ["mutant", *[c.replace("grad_", "d").replace("side_effects", "side").replace("trajectory", "traj")
+                           .replace("training_loop", "loop")
                            for c in COLUMNS], "verdict", "planted", "diagnosed"]
     n = len(results)
     killed = sum(r.killed for r in results)

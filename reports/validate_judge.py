@@ -47,6 +47,9 @@ _FAULT_TEXT = {
 # Faults of bpcheck's own making (the rest are the submission's: a crash, a timeout, a memory bomb).
 _OUR_FAULTS = ("protocol",)
 
+# the families a course convention (a factor on the cost, reg for 0.5 reg) can explain
+_CONVENTION_FAMILIES = frozenset({"loss", "grad_W", "grad_b", "grad_x", "grad_hidden", "update", "trajectory"})
+
 
 
 class Judge(RowsMixin):
@@ -207,7 +210,7 @@ class Judge(RowsMixin):
                 exp = expected.get(i) or self.oracle.expected(case, given=r.obs.aux)
                 expected[i] = exp
                 verdicts[i] = compare_observation(case, r.obs, exp)
-                if any(not v.passed for v in verdicts[i]):
+                if any(not v.passed and v.check in _CONVENTION_FAMILIES for v in verdicts[i]):
                     conv = self.convention_of(case, r.obs, exp)
                     if conv is not None:
                         conventions[conv] += 1
@@ -277,7 +280,7 @@ class Judge(RowsMixin):
         bad_fams = {f for f, vs in by_family.items() if any(not v.passed for v in vs)}
         conv = None
         conv_fams: set[str] = set()
-        if bad_fams & {"loss", "grad_W", "grad_b", "grad_x", "grad_hidden", "update", "trajectory"}:
+        if bad_fams & _CONVENTION_FAMILIES:
             conv, verdicts2 = self.under_convention(case, obs, exp)
             if conv is not None:
                 fixed = {}

@@ -13,9 +13,9 @@ config, deeplearning.ai's v and s), ``init``, ``hyperparams`` (every fuzzed valu
 
 The file's convention is learned from all its Cases (the course formula it follows on most of
 them, e.g. CS231n's t starting at 1) and every Case is then judged under it; the report names it
-and says whether the oracle was torch.optim or the course's own formula. A superseded course
-formula (Saito's 2016 Nesterov) is a WARN; a gradient written into in place is a WARN (harmless in
-the courses' loops); everything else that differs is a FAIL with the bug named.
+and says whether the oracle was torch.optim or the course's own formula. A gradient written into in
+place is a WARN (harmless in the courses' loops); everything else that differs is a FAIL with the bug
+named, including a formula the course itself later corrected (Saito's pre-2021 Nesterov).
 """
 
 from __future__ import annotations
@@ -144,9 +144,6 @@ def _judge_entry(style: str, entry: str, cases: list[OptimCase], results: list, 
         for rw in rows.values():
             if rw.family in ("step", "trajectory"):
                 rw.notes.append(f"oracle: {oracle}; convention {convention.name}")
-                if convention.status == "superseded" and rw.statuses["pass"]:
-                    rw.statuses["warn"] += rw.statuses.pop("pass")
-                    rw.first = rw.first or (None, convention.description, "", "superseded_convention", "warn")
     order = {f: i for i, f in enumerate(OPTIM_CHECKS)}
     return sorted(rows.values(), key=lambda r: order.get(r.family, 99))
 

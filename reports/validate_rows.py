@@ -15,6 +15,18 @@ __all__ = ["RowsMixin"]
 
 _STRESS = (("saturated",), ("large_logits",))
 
+# loss findings that locate the difference in the L2 term: the forward pass itself is right
+_L2_ONLY = frozenset({"reg_on_bias", "l2_per_sample", "reg_cost_scale"})
+# valid inputs a file fails on alone (the rest pass): named before any generic finding
+_INPUT_CONDITIONS = ("class_absent", "single_sample_only", "one_hot_only")
+# gradient findings where each wrong tensor carries a term of its own parameter: nothing flows down the chain
+_PER_PARAM = frozenset({"reg_on_bias", "reg_scale", "scalar_added"})
+
+
+def _local(diagnoses) -> bool:
+    first = next((d for d in diagnoses or [] if d.bug_class not in ("raised", "mutation")), None)
+    return first is not None and first.bug_class in _PER_PARAM
+
 
 @dataclass
 class _Row:
@@ -96,11 +108,13 @@ class RowsMixin:
         if verdicts and not any(d.bug_class == "raised" for d in diagnoses or []):
             from oracles.diagnose.chain import chain_line
 
-            chain = chain_line(case, verdicts, loss_wrong=self.loss_wrong(row, verdicts))
+            chain = chain_line(case, verdicts, loss_wrong=self.loss_wrong(row, verdicts, diagnoses),
+                               local=_local(diagnoses))
             if chain and row.family.startswith("grad_"):
                 diag = chain + ("\n" + diag if diag else "")
-        plain = _plain(row.family, bug, diagnoses or [], verdicts or [], case, msg, self.loss_wrong(row, verdicts))
-        if row.family == "loss" and verdict == "fail" and bug not in ("class_absent", "single_sample_only"):
+        plain = _plain(row.family, bug, diagnoses or [], verdicts or [], case, msg,
+                       self.loss_wrong(row, verdicts, diagnoses))
+        if row.family == "loss" and verdict == "fail" and bug not in _INPUT_CONDITIONS:
             bug, plain = self.cost_function(row, bug, plain, obs)
         head = _head(verdict, row, n_bad)
         if verdict == "warn" and row.warn_message:
@@ -115,7 +129,8 @@ class RowsMixin:
         if small is not None and verdict in ("fail", "error"):
             try:
                 entry = self.child_entry(row.name.split(": ")[0])
-                snippet = snippet_for(self.style, entry, small, self.report.path, self.oracle, self.names)
+                snippet = snippet_for(self.style, entry, small, self.report.path, self.oracle, self.names,
+                                      row.family)
             except Exception as e:  # noqa: BLE001 - a snippet is a courtesy
                 snippet = f"# (no snippet: {type(e).__name__}: {e})"
         return Check(row.name, verdict, f"{head}; first: case {case.case_id} ({case.describe()})\n{msg}",
@@ -124,8 +139,9 @@ class RowsMixin:
 
     def condition(self, row: _Row):
         """A condition every failing ordinary case of the row meets and some case that passed everywhere in
-        the same entry does not: a batch without the highest class, a batch of one (issue 9: valid inputs
-        real code crashes on). Stress cases (saturated, huge logits) fail for reasons of their own."""
+        the same entry does not: a batch without the highest class, a batch of one, label targets where the
+        course accepts them (issue 9: valid inputs real code crashes on). Stress cases (saturated, huge
+        logits) fail for reasons of their own."""
         from oracles.diagnose import conditions
 
         entry = row.name.split(": ")[0]
@@ -135,7 +151,8 @@ class RowsMixin:
         ok = [(c, False) for c in passed.values()]
         for stress_too in (True, False):  # every failing case first, then the ordinary ones alone
             failing = [(c, True) for c, bad in row.outcomes if bad and (stress_too or c.tags[:1] not in _STRESS)]
-            found = [d for d in conditions(failing + ok) if d.bug_class in ("class_absent", "single_sample_only")]
+            found = [d for d in conditions(failing + ok)
+                     if d.bug_class in _INPUT_CONDITIONS]
             if found:
                 return found[0]
         return None
@@ -164,10 +181,13 @@ class RowsMixin:
             return bug, f"{src} disagrees with the loss the gradients imply: {plain}"
         return bug, plain
 
-    def loss_wrong(self, row: _Row, verdicts) -> bool:
-        """The entry's loss failed as judged (conventions applied) and this case's own loss verdict failed."""
+    def loss_wrong(self, row: _Row, verdicts, diagnoses=None) -> bool:
+        """The entry's loss failed as judged (conventions applied) and this case's own loss verdict failed,
+        for a reason that makes the forward pass wrong (a loss whose L2 term alone is wrong is not)."""
         loss_row = self.rows.get((row.name.split(": ")[0], "loss"))
         if loss_row is None or not loss_row.statuses["fail"]:
+            return False
+        if any("loss" in d.tensors and d.bug_class in _L2_ONLY for d in diagnoses or []):
             return False
         return any(v.check == "loss" and not v.passed and v.status != "error" for v in verdicts or [])
 
@@ -239,7 +259,7 @@ def _plain(family: str, bug: str | None, diagnoses: list, verdicts: list, case: 
 
     first = next((d for d in diagnoses if d.bug_class not in ("unclassified",)), None)
     likely = BUG_CLASSES.get(bug or "", "") if bug not in (None, "unclassified", "raised") else ""
-    if bug in ("class_absent", "single_sample_only"):
+    if bug in _INPUT_CONDITIONS:
         where = next((ln.split(" (at ", 1)[1].rstrip(")") for ln in msg.splitlines() if " (at " in ln), "")
         return likely + (f" (raised at {where})" if where else "")
     if first is not None and first.bug_class == "raised":
@@ -247,7 +267,7 @@ def _plain(family: str, bug: str | None, diagnoses: list, verdicts: list, case: 
     if family.startswith("grad_"):
         from oracles.diagnose.chain import chain_line
 
-        chain = chain_line(case, verdicts, loss_wrong=loss_wrong)
+        chain = chain_line(case, verdicts, loss_wrong=loss_wrong, local=_local(diagnoses))
         if chain:
             return _short(chain + (f" (likely: {likely})" if likely else ""), 300)
     if family == "self_consistency":

@@ -4,35 +4,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from oracles.case import Case
+from oracles.styles._common import array_literal
 
 __all__ = ["snippet_for"]
 
-def _lit(a: np.ndarray, width: int = 100) -> str:
-    """An exact literal: repr of Python floats round-trips bit for bit. A long one is wrapped after
-    commas (inside the brackets, so it still pastes as one statement): no 400-character lines."""
-    text = f"np.array({np.asarray(a).tolist()!r})"
-    if len(text) <= width:
-        return text
-    lines, line = [], ""
-    for piece in text.split(", "):
-        if line and len(line) + len(piece) + 2 > width:
-            lines.append(line + ",")
-            line = "    " + piece
-        else:
-            line = f"{line}, {piece}" if line else piece
-    lines.append(line)
-    return "\n".join(lines)
+_lit = array_literal
 
 
-def snippet_for(style: str, entry: str, case: Case, path: str, oracle, names: set[str] | None = None) -> str:
+def snippet_for(style: str, entry: str, case: Case, path: str, oracle, names: set[str] | None = None,
+                family: str = "") -> str:
     """A runnable snippet: the Case's numbers as literals, the call in the submission's style, and
     the oracle's expected values to compare with."""
     from oracles.styles.norm_snippets import layer_snippet  # a single norm/dropout layer: its own call
 
     if (layer := layer_snippet(style, entry, case, path, oracle)) is not None:
+        return layer
+    from oracles.styles.conv_snippets import conv_snippet  # a single conv/pool layer: its own call
+
+    if (layer := conv_snippet(style, entry, case, path, oracle)) is not None:
         return layer
     exp = oracle.expected(case, estimate=False)
     module = Path(path).stem
@@ -55,6 +45,15 @@ def snippet_for(style: str, entry: str, case: Case, path: str, oracle, names: se
     if style == "nielsen":
         lines += [f"net = student.Network({list(spec.sizes)})",
                   f"net.weights, net.biases = [{ws}], [{bs}]"]
+        if family in ("update", "trajectory"):
+            return "\n".join(lines + _nielsen_update(case, exp))
+        if family == "training_loop":
+            n = case.m * -(-3 // case.m)  # the driver repeats the samples up to at least 3
+            mbs = 2 if n % 2 else n - 1
+            return "\n".join(lines + [
+                f"training_data = [(x[:, [i % {case.m}]], y[:, [i % {case.m}]]) for i in range({n})]",
+                f"net.SGD(training_data, 1, {mbs}, 0.1)  # {n} samples, mini-batches of {mbs}: the last one is "
+                f"shorter; it must run"])
         if entry.endswith("[batch]"):
             lines.append("nabla_b, nabla_w = net.backprop(x, y)  # your batch backprop")
         else:
@@ -80,6 +79,25 @@ def snippet_for(style: str, entry: str, case: Case, path: str, oracle, names: se
         if k[0] in "Wb":
             lines.append(f"expected_d{k} = {_lit(exp.grads[k])}")
     return "\n".join(lines)
+
+
+def _nielsen_update(case: Case, exp) -> list[str]:
+    """One SGD step in network.py's form, and the parameters a correct step leaves (an update check failed:
+    a backprop call would show nothing wrong, and the file may have no backprop method at all)."""
+    from oracles.styles.nielsen import N_TRAIN
+
+    eta = case.lr * (case.m if case.spec.reduction == "sum" else 1)
+    lines = ["mini_batch = [(x[:, [i]], y[:, [i]]) for i in range(x.shape[1])]",
+             f"eta, n = {eta!r}, {N_TRAIN}  # n: the training-set size network2's L2 divides lmbda by"]
+    if case.spec.reg:
+        lines.append(f"lmbda = {case.spec.reg * N_TRAIN * case.lr / eta!r}  # lmbda / n = reg = {case.spec.reg:g}")
+    lines += ["net.update_mini_batch(mini_batch, eta" + (", lmbda, n)" if case.spec.reg else ")") +
+              "  # pass what your update_mini_batch takes", "",
+              "# the parameters a correct step leaves (torch float64, W (n_out, n_in)):"]
+    for k in sorted(exp.updated or {}):
+        a, where = exp.updated[k], "weights" if k[0] == "W" else "biases"
+        lines.append(f"expected_{k} = {_lit(a if k[0] == 'W' else a.reshape(-1, 1))}  # net.{where}[{int(k[1:]) - 1}]")
+    return lines
 
 
 _SAITO_ACT = {"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh", "leaky_relu": "LeakyRelu",

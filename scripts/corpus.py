@@ -221,12 +221,13 @@ def materialize(rows: list[Row], mirror: Path, out: Path) -> tuple[int, list[str
 
 
 def diagnosis_text(report: dict) -> str:
-    """What a named regex is matched against: every check that did not pass (name, message, diagnosis, class)."""
+    """What a named regex is matched against: every check that did not pass (name, the plain first line the
+    reader sees, message, diagnosis, class)."""
     parts = []
     for c in report.get("checks", []):
         if c.get("verdict") == "pass":
             continue
-        parts += [str(c.get(k) or "") for k in ("name", "message", "diagnosis", "bug_class")]
+        parts += [str(c.get(k) or "") for k in ("name", "plain", "message", "diagnosis", "bug_class")]
     parts += [str(b) for b in report.get("bug_classes", [])]
     return "\n".join(p for p in parts if p)
 

@@ -12,6 +12,9 @@ CASES = [
     ("dlai2_tanh_prime_twice", "two_layer"),
     ("cs231n_reg_scalar_sum", "FullyConnectedNet"),
     ("cs231n_l2_per_sample", "FullyConnectedNet"),
+    ("cs231n_full_reg_on_bias", "FullyConnectedNet"),
+    ("nielsen_decay_over_batch", "Network"),
+    ("nielsen_sgd_full_batches_only", "Network"),
 ]
 
 

@@ -31,13 +31,10 @@ def _rows() -> list[dict]:
 
 
 def _diagnosis_text(d: dict) -> str:
-    """The text a named regex must match: every check that did not pass (as scripts/corpus.py reads it)."""
-    parts = []
-    for c in d.get("checks", []):
-        if c.get("verdict") != "pass":
-            parts += [str(c.get(k) or "") for k in ("name", "message", "diagnosis", "bug_class")]
-    parts += [str(b) for b in d.get("bug_classes", [])]
-    return "\n".join(p for p in parts if p)
+    """The text a named regex must match: the same reading as scripts/corpus.py's (one definition)."""
+    from test_real_patterns import _corpus_module
+
+    return _corpus_module().diagnosis_text(d)
 
 
 def test_table_is_well_formed():

@@ -33,6 +33,7 @@ BUG_CLASSES: dict[str, str] = {
     "kink_convention": "a different subgradient at exact kinks (ReLU mask z >= 0)",
     "loss_grad_mismatch": "the cost does not compute what the gradients differentiate",
     "update_only": "gradients right, the parameter update wrong",
+    "reg_decay_scale": "the weight decay in the update is scaled wrong (lmbda / m for lmbda / n)",
     "bias_only": "only the bias gradients are wrong",
     "layer_break": "the backward recursion breaks at one layer: the layers above are right",
     "one_hot_only": "right with one-hot targets, wrong with label targets",

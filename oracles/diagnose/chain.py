@@ -28,12 +28,14 @@ def _names(keys: Iterable[str]) -> str:
     return ", ".join(_d(k) for k in keys)
 
 
-def chain_line(case: Case, verdicts: Iterable[TensorVerdict], *, loss_wrong: bool = False) -> str | None:
+def chain_line(case: Case, verdicts: Iterable[TensorVerdict], *, loss_wrong: bool = False,
+               local: bool = False) -> str | None:
     """'dW2, db2 right; dW1, db1 wrong: ...' for a case whose gradients were compared, else None.
 
     Only tensors that were actually compared are named; a gradient that raised or came back unusable
     is 'not usable', never 'right'. ``loss_wrong``: the judge's verdict on the loss (after conventions such
-    as Saito's 1e-7 inside the log, which a raw loss verdict does not know about)."""
+    as Saito's 1e-7 inside the log, which a raw loss verdict does not know about). ``local``: each wrong
+    gradient is off by a term of its own parameter (an L2 term), so no break in the chain is named."""
     right: set[str] = set()
     wrong: set[str] = set()
     unusable: set[str] = set()
@@ -57,7 +59,7 @@ def chain_line(case: Case, verdicts: Iterable[TensorVerdict], *, loss_wrong: boo
     if unusable:
         parts.append(f"{_names(unusable)} not usable (raised, wrong shape or NaN)")
     text = "; ".join(parts)
-    where = _where(case, right, wrong | unusable, loss_wrong)
+    where = None if local else _where(case, right, wrong | unusable, loss_wrong)
     return f"{text}: {where}" if where else text
 
 

@@ -116,6 +116,7 @@ def diagnose(
         # an L2 term m times too large is the per-sample loop: the more specific name wins
         out = [d for d in out if not (d.bug_class == "reg_cost_scale" and abs(d.evidence.get("factor", 0) - case.m)
                                       < 1e-6 * case.m)]
+    _bias_reg_over_convention(out)
     out.sort(key=lambda d: _RANK.get(d.bug_class, 1))  # stable: within a rank, the order found
     conv = detect_convention(case, observed, expected)
     if conv is not None and not any(d.bug_class == "forward_pass" for d in out):
@@ -126,6 +127,23 @@ def diagnose(
                 d.evidence["convention"] = conv.name
     _annotate(bad, out)
     return out
+
+
+def _bias_reg_over_convention(out: list[Diagnosis]) -> None:
+    """Biases regularised on top of the reg * sum(W^2) handout: the weights' "reg gradient 2 times" is that
+    convention, not a second bug, so the bias finding leads and a wrong forward pass is not claimed."""
+    if not any(d.bug_class == "reg_on_bias" for d in out):
+        return
+    scales = [d for d in out if d.bug_class == "reg_scale"]
+    if scales and all(abs(d.evidence.get("k", 0) - 1.0) < 1e-12 for d in scales):
+        for d in scales:
+            out.remove(d)
+        for d in out:
+            if d.bug_class == "reg_on_bias":
+                d.message += ("; the weights' L2 term is reg * sum(W^2) (the convention 'reg instead of 0.5 reg', "
+                              "gradient 2 reg W)")
+    if any(d.bug_class == "reg_on_bias" and "loss" in d.tensors for d in out):
+        out[:] = [d for d in out if d.bug_class != "forward_pass"]
 
 
 def _first_nonfault(out: list[Diagnosis]) -> int:

@@ -42,6 +42,8 @@ def _loss_pattern(case: Case, observed: Observation, expected: Observation, grad
             return [Diagnosis("l2_per_sample", f"the loss is the oracle's plus {case.m - 1} extra copies of the L2 "
                               f"term 0.5 * reg * sum W^2: it is added once per sample (m = {case.m}), not once",
                               ("loss",), {"l2": l2, "m": case.m})]
+    if (bias := _bias_in_l2(case, a, e)) is not None:
+        return [bias]
     for k, say, _cls in _named_factors(case.m):
         if _close(a, k * e, dtype):
             if not grads_bad and not unjudged:
@@ -67,6 +69,28 @@ def _loss_pattern(case: Case, observed: Observation, expected: Observation, grad
     return [Diagnosis("loss_grad_mismatch", f"the loss differs ({shown}) while every gradient matches: "
                       f"the cost does not compute what its gradient differentiates", ("loss",),
                       {"loss": a, "expected": e})]
+
+
+def _bias_in_l2(case: Case, a: float, e: float) -> Diagnosis | None:
+    """The loss's L2 term sums the biases' squares too (with 0.5 reg or reg on the weights: either handout)."""
+    spec = case.spec
+    if not spec.reg or not getattr(spec, "is_mlp", False):
+        return None
+    def squares(p: str) -> float:
+        return sum(float(np.sum(case.typed(case.params[f"{p}{l}"]).astype(np.float64) ** 2))
+                   for l in range(1, spec.n_layers + 1))
+    w2, b2 = squares("W"), squares("b")
+    if b2 <= 0:
+        return None
+    data = e - 0.5 * spec.reg * w2
+    for fw in (0.5, 1.0):
+        for fb in (0.5, 1.0):
+            if _close(a, data + spec.reg * (fw * w2 + fb * b2), spec.dtype):
+                form = "0.5 * reg" if fw == 0.5 else "reg"
+                return Diagnosis("reg_on_bias", f"the loss's L2 term includes the biases: {form} * sum(W^2) + "
+                                 f"{fb:g} * reg * sum(b^2) (biases are not regularised; the loss differs "
+                                 f"by {a - e:.6g})", ("loss",), {"reg": spec.reg, "bias_factor": fb})
+    return None
 
 
 _ROUNDING_LEVEL = 1e-9  # relative: far below any bug's effect on a loss, far above float64 rounding
@@ -121,15 +145,44 @@ def _update_pattern(case: Case, observed: Observation, expected: Observation, up
         elif c is not None and _close(step_obs, c * step_exp, dtype, abs(c) * est):
             parts.append(f"{k} stepped by {c:.6g} x lr x gradient")
             ev[k] = c
+        elif (decay := _decay_scale(case, k, p, step_obs, step_exp, est)) is not None:
+            parts.append(f"{k}: {decay[1]}")
+            ev[k] = decay[0]
+            step_classes.add("reg_decay_scale")
         else:
             parts.append(f"{k} stepped wrongly")
     if not names:
         return None
+    if step_classes == {"reg_decay_scale"} and len(parts) == sum(": " in s for s in parts):
+        return Diagnosis("reg_decay_scale", "gradients match, the update does not: " + "; ".join(parts),
+                         tuple(names), ev)
     if len(step_classes) == 1:
         # every step that has a name has the same one (a step m times too long): the gradient the
         # update used carries that bug, which a batch entry shows directly
         ev["step_class"] = step_classes.pop()
     return Diagnosis("update_only", "gradients match, the update does not: " + "; ".join(parts), tuple(names), ev)
+
+
+def _decay_scale(case: Case, k: str, p: np.ndarray, step_obs: np.ndarray, step_exp: np.ndarray,
+                 est: float) -> tuple[float, str] | None:
+    """The step is right but for its weight-decay part, scaled by a constant: (scale, what it means)."""
+    reg = case.spec.reg
+    if not reg or not k.startswith("W") or step_obs.shape != step_exp.shape:
+        return None
+    decay = case.lr * reg * p  # the weight-decay part of the expected step
+    if not np.any(decay):
+        return None
+    c = _fit((step_obs - step_exp).ravel(), decay.ravel())
+    if c is None or abs(c) < 1e-9 or not _close(step_obs, step_exp + c * decay, case.spec.dtype, est):
+        return None
+    from oracles.styles.nielsen import N_TRAIN  # the training-set size the network2 driver passes as n
+
+    scale = 1.0 + c
+    if case.m > 1 and abs(scale - N_TRAIN / case.m) <= 1e-6 * scale:
+        return scale, (f"the weight decay is lmbda / m with m = {case.m} the mini-batch size, where network2 "
+                       f"has lmbda / n with n = {N_TRAIN} the training-set size (decay {scale:.6g} times too "
+                       f"strong; total_cost charges lmbda / n)")
+    return scale, f"the weight-decay (L2) part of the step is {scale:.6g} times what it should be"
 
 
 def _layer_break(case: Case, grad_bad: dict, grad_ok: list[str]) -> Diagnosis | None:

@@ -89,7 +89,10 @@ def _reg_pattern(name: str, a: np.ndarray, e: np.ndarray, case: Case) -> Diagnos
         return None
     p = case.typed(case.params[key]).astype(np.float64)
     d = a - e
-    for k in (1.0, -1.0, -0.5, 0.5, 2.0 * case.m - 1, 1.0 / case.m - 1, case.m - 1.0):  # m: lambd W, not lambd/m W
+    ks = (1.0, -1.0, -0.5, 0.5, 2.0 * case.m - 1, 1.0 / case.m - 1, case.m - 1.0)  # m: lambd W, not lambd/m W
+    if key[0] == "b":
+        ks += (2.0,)  # reg * sum(b^2), the 2017+ handout's reg * sum(W^2) extended to the biases
+    for k in ks:
         if _close(d, k * reg * p, case.spec.dtype):
             if key[0] == "b":
                 return Diagnosis("reg_on_bias", f"differs by {k:g} * reg * {key}: the L2 term was applied to the "

@@ -23,7 +23,7 @@ magnitudes from oracles.optim.formula.magnitudes. A float32 parameter of size 1 
 displacement more precisely than its own rounding; the bound says so and no more.
 
 Conventions: a file is judged under the first of its style's documented conventions that
-explains every step (oracles.optim.rules.STYLE_RULES); a superseded one is stated as such.
+explains every step (oracles.optim.rules.STYLE_RULES).
 Diagnosis: the known bugs (rules.BUG_VARIANTS, and every fuzzed hyper-parameter replaced by the
 course default) are replayed with the formula oracle; those that reproduce the observation, within
 the tolerance of an independent implementation, name the bug.

@@ -20,6 +20,7 @@ from oracles.case import Case, SpecSpace
 from oracles.observation import Observation
 
 __all__ = [
+    "array_literal",
     "UnsupportedCase",
     "ACTIVATION_CLASS_NAMES",
     "Recorder",
@@ -104,6 +105,23 @@ def unit_of(fn) -> str:
     return str(name).replace(".<locals>", "")
 
 
+def array_literal(a, width: int = 100) -> str:
+    """An exact literal: repr of Python floats round-trips bit for bit. A long one is wrapped after
+    commas (inside the brackets, so it still pastes as one statement): no 400-character lines."""
+    text = f"np.array({np.asarray(a).tolist()!r})"
+    if len(text) <= width:
+        return text
+    lines, line = [], ""
+    for piece in text.split(", "):
+        if line and len(line) + len(piece) + 2 > width:
+            lines.append(line + ",")
+            line = "    " + piece
+        else:
+            line = f"{line}, {piece}" if line else piece
+    lines.append(line)
+    return "\n".join(lines)
+
+
 # What a course's parameter names mean: role -> the names real files give it (lower case).
 ROLE_NAMES: dict[str, tuple[str, ...]] = {
     "batch": ("mini_batch", "minibatch", "batch", "training_batch", "mini_batch_data", "data", "training_data",
@@ -122,6 +140,7 @@ ROLE_NAMES: dict[str, tuple[str, ...]] = {
     "mu": ("mu", "momentum", "friction", "momentum_coef", "coef_momentum"),
     "m": ("mini_batch_size", "batch_size", "m", "minibatch_size", "mb_size", "nbatch", "n_batch", "batchsize",
           "num_batch", "mbs"),
+    "epochs": ("epochs", "n_epochs", "num_epochs", "nepochs", "epoch", "number_of_epochs"),
 }
 _ROLE_OF = {name: role for role, names in ROLE_NAMES.items() for name in names}
 
@@ -152,10 +171,45 @@ def bind_roles(fn, values: dict[str, object]) -> tuple[list, dict] | str:
                 kwargs[p.name] = values[role]
             continue
         if p.default is p.empty:
+            if role is None and p.kind is not p.KEYWORD_ONLY and positional and _only_passed_along(fn, p.name):
+                args.append(0)  # a counter the body never reads (at most hands on): any value will do
+                continue
             what = f"its parameter {p.name!r}" + (f" ({role})" if role else "")
             return f"{what} is not one bpcheck can supply"
         positional = False  # later parameters by name, so this one keeps its default
     return args, kwargs
+
+
+def _only_passed_along(fn, name: str) -> bool:
+    """Does fn's body never read ``name`` except to hand it to another method of the same object that never
+    reads it either (a batch counter i in update_mini_batch(x, y, eta, m, i) passed on to backprop(x, y, i))?"""
+    import ast
+    import textwrap
+
+    target = getattr(fn, "__func__", fn)
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(target)))
+    except (OSError, TypeError, SyntaxError, IndentationError):
+        return False
+    func = tree.body[0] if tree.body and isinstance(tree.body[0], (ast.FunctionDef, ast.AsyncFunctionDef)) else None
+    if func is None:
+        return False
+    owner = getattr(fn, "__self__", None)
+    for node in ast.walk(func):
+        if not (isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Load)):
+            continue
+        call = next((c for c in ast.walk(func) if isinstance(c, ast.Call) and node in c.args), None)
+        if call is None or owner is None or not (isinstance(call.func, ast.Attribute)
+                                                 and isinstance(call.func.value, ast.Name)
+                                                 and call.func.value.id == "self"):
+            return False
+        callee = getattr(owner, call.func.attr, None)
+        pos = call.args.index(node)
+        sig = _signature(callee) if callee is not None else None
+        params = [q for q in sig.parameters.values()] if sig is not None else []
+        if pos >= len(params) or callee is fn or not _only_passed_along(callee, params[pos].name):
+            return False
+    return True
 
 
 def accepts(fn, name: str) -> bool:

@@ -478,6 +478,8 @@ def _updates(net, cls, case: Case, rec: Recorder, entry: str = "Network") -> Non
         _step_loop(net, case, rec, _matrix_step(net, case, rec))
     else:
         _plain_updates(net, cls, case, rec)
+        if "[" not in entry and "(" not in entry:  # the default configuration: one training-loop row per file
+            _sgd_epoch(net, case, rec)
 
 
 def _plain_updates(net, cls, case: Case, rec: Recorder) -> None:
@@ -485,6 +487,33 @@ def _plain_updates(net, cls, case: Case, rec: Recorder) -> None:
         rec.note("no update_mini_batch/update_batch method: update not checked")
         return
     _step_loop(net, case, rec, _update_call(net, cls, case, rec))
+
+
+def _sgd_epoch(net, case: Case, rec: Recorder) -> None:
+    """One epoch of the file's own SGD loop on a training set whose size is not a multiple of the mini-batch
+    size (a valid input: the last mini-batch is shorter). Only that it runs and leaves finite parameters of
+    the same shapes is judged; its shuffle makes the numbers the file's own business."""
+    fn = getattr(net, "SGD", None)
+    if not callable(fn):
+        return
+    data = _columns(case)
+    while len(data) < 3:
+        data = data + _columns(case)
+    n = len(data)
+    mbs = 2 if n % 2 else n - 1
+    values = {**_step_values(case), "batch": data, "m": mbs, "epochs": 1, "n": n}
+    got = bind_roles(fn, values)
+    if isinstance(got, str):
+        rec.decline(fn, "SGD(training_data, epochs, mini_batch_size, eta)", got)
+        return
+    what = _describe_call("SGD", fn, got) + f" with {n} samples, mini_batch_size {mbs}"
+    shapes = [np.shape(w) for w in net.weights] + [np.shape(b) for b in net.biases]
+    ok, _ = rec.call("training_loop", what, fn, *got[0], **got[1])
+    if not ok:
+        return
+    after = list(getattr(net, "weights", [])) + list(getattr(net, "biases", []))
+    if [np.shape(a) for a in after] != shapes or not all(np.all(np.isfinite(np.asarray(a, float))) for a in after):
+        rec.error("training_loop", f"{what} left parameters of other shapes or non-finite values")
 
 
 def _step_loop(net, case: Case, rec: Recorder, made) -> None:

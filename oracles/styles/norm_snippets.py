@@ -8,15 +8,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from oracles.case import Case
+from oracles.styles._common import array_literal as _lit
 
 __all__ = ["layer_snippet"]
 
 
-def _lit(a) -> str:
-    return f"np.array({np.asarray(a).tolist()!r})"
 
 
 def layer_snippet(style: str, entry: str, case: Case, path: str, oracle) -> str | None:

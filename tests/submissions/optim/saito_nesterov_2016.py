@@ -1,4 +1,4 @@
-# expect: warn superseded_convention
+# expect: fail nesterov_order
 # ruff: noqa
 import numpy as np
 
