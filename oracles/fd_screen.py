@@ -110,6 +110,7 @@ class ScreenResult:
 
 
 _SIGNS = np.array([-1.0, 1.0])
+_MAX, _MIN = np.maximum.reduce, np.minimum.reduce
 
 
 def _rademacher(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -154,7 +155,7 @@ def _along(factors: tuple[np.ndarray, ...], T: np.ndarray) -> np.ndarray:
         r, s = factors
         # the diagonal of (r T) s^T: d times the work of a row-wise dot, but the same GEMM code as
         # everything else here (a cold einsum costs more than the extra 8 x 8 products)
-        return np.diagonal((r @ T) @ s.T).copy()
+        return np.diagonal((r @ T) @ s.T)  # (a read-only view)
     return factors[0] @ T
 
 
@@ -240,7 +241,8 @@ def _screen_values(net: _Net, names: list[str], dirs: dict, *, two_steps: bool =
     for name in names:
         k, P, Q = _direction_factors(net, name, dirs[name])
         theta = _tensor_value(net, name)
-        h = STEP * max(1.0, float(theta.max()), -float(theta.min()))
+        # (the ufuncs' own reductions: ndarray.max and min go through a Python wrapper each)
+        h = STEP * max(1.0, float(_MAX(theta, axis=None)), -float(_MIN(theta, axis=None)))
         by_layer.setdefault(k, []).append((name, P, Q, h))
     groups, order, hlist = {}, [], []
     at = 0
