@@ -17,6 +17,7 @@ import numpy as np
 
 from oracles.case import Case, Spec, SpecSpace
 from oracles.layers import Layer, kind
+from oracles.layers.conv import fit_window
 from oracles.layers.table import fan_in
 
 __all__ = ["layer_spec", "build_layer_case", "min_batch"]
@@ -63,6 +64,7 @@ def layer_spec(c, space: SpecSpace, *, min_width: int, max_width: int, dtypes, l
             elif h.draw is not None:
                 hp[h.name] = h.draw(rng, s)
         hp.update(space.fixed_for(name))
+        hp = fit_window(name, hp, s, pinned=space.fixed_for(name))  # fit='exact': windows tile the input (conv.py)
         layer = Layer(name, tuple(hp.items()))
         s = tuple(k.out_shape(s, layer.hp))
         layers.append(layer)

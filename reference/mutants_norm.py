@@ -14,6 +14,8 @@ This module imports numpy and reference only (the sandbox child may import it).
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from reference import cs231n_fc_net, cs231n_norm, saito_norm
@@ -247,6 +249,24 @@ _add("cs231n_fc_net_dropout_p_as_drop", "dropout_p_flipped", "cs231n", "FullyCon
      clone_module(cs231n_fc_net, {"dropout_forward": _dropout_forward_with("p_as_drop")}), _CF)
 
 
+
+class _ModeStuckInTrain(dict):
+    def __setitem__(self, key, value):
+        super().__setitem__(key, "train" if key == "mode" else value)
+
+
+class _FCNetBNTestModeIgnored(cs231n_fc_net.FullyConnectedNet):
+    @functools.wraps(cs231n_fc_net.FullyConnectedNet.__init__)  # the same signature: normalization= is seen
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # BUG: as a loss() that never sets bn_param["mode"] = mode: test-time scores use the batch statistics
+        self.bn_params = [_ModeStuckInTrain(p) for p in self.bn_params]
+
+
+_add("cs231n_fc_net_bn_test_mode_ignored", "test_uses_batch_stats", "cs231n", "FullyConnectedNet[batchnorm]",
+     "FullyConnectedNet.loss(X) never puts its batchnorm layers in test mode",
+     clone_module(cs231n_fc_net, {"FullyConnectedNet": _FCNetBNTestModeIgnored}), _CF)
+
 # ==== Saito =================================================================================
 
 
@@ -333,6 +353,9 @@ _add("saito_dropout_test_unscaled", "dropout_test_scale", "saito", "Dropout",
 _add("saito_dropout_mask_regenerated", "dropout_backward_mask", "saito", "Dropout",
      "Dropout.backward draws a fresh mask",
      clone_module(saito_norm, {"Dropout": _SaitoDropoutFreshMask}), _S)
+_add("saito_net_extend_dropout_test_unscaled", "dropout_test_scale", "saito", "MultiLayerNetExtend[dropout]",
+     "MultiLayerNetExtend(use_dropout=True) whose non-inverted Dropout returns x unscaled at test time",
+     clone_module(saito_norm, {"Dropout": _SaitoDropoutTestUnscaled}), _S)
 _add("saito_net_extend_test_uses_batch_stats", "test_uses_batch_stats", "saito", "MultiLayerNetExtend",
      "BatchNormalization normalises with the batch statistics in predict(train_flg=False) too",
      clone_module(saito_norm, {"BatchNormalization": _SaitoBNBatchStatsAlways}), _S)
@@ -407,8 +430,9 @@ _add("dlai_reg_cost_no_half", "reg_cost_scale", "dlai", "regularization",
 # PENDING (still real bugs: tests/test_mutants_norm.py checks each differs from its reference).
 
 DRIVEN = {"cs231n": {"fn:batchnorm", "fn:batchnorm_alt", "fn:layernorm", "fn:spatial_batchnorm",
-                     "fn:spatial_groupnorm", "fn:dropout", "FullyConnectedNet[dropout]"},
-          "saito": {"BatchNormalization", "Dropout", "MultiLayerNetExtend"},
+                     "fn:spatial_groupnorm", "fn:dropout", "FullyConnectedNet[dropout]",
+                     "FullyConnectedNet[batchnorm]"},
+          "saito": {"BatchNormalization", "Dropout", "MultiLayerNetExtend", "MultiLayerNetExtend[dropout]"},
           "dlai": {"dropout", "regularization"}}
 PENDING: dict[str, object] = {}
 

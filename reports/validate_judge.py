@@ -18,6 +18,7 @@ from oracles.case import Case
 from oracles.numpy_compat import compat_findings
 from oracles.observation import CHECKS, Observation
 from oracles.styles._configs import REG_ON, configured, split_entry, wants_reg
+from oracles.styles.own_code import missing_extension
 from reports.validate_losses import fd_value, loss_convention
 from reports.validate_report import _RANK, Check, ValidationOptions, ValidationReport
 from reports.validate_rows import _STRESS, RowsMixin, _Row, _short
@@ -310,7 +311,7 @@ class Judge(RowsMixin):
             self.conv_cases[(entry, conv.name)] += 1
         loss_note = None
         if "loss" in bad_fams and "loss" not in conv_fams and obs.loss is not None:
-            loss_note = loss_convention(case, obs.loss, exp.loss)
+            loss_note = loss_convention(case, obs.loss, exp.loss, given=obs.aux)
         diagnoses = None
         for fam, vs in by_family.items():
             row = self.row(entry, fam)
@@ -325,7 +326,7 @@ class Judge(RowsMixin):
                 continue
             # an exception, a wrong shape, NaN: the submission is wrong on a valid input (FAIL), as
             # for wrong numbers; only bpcheck's own faults are ERROR
-            status = "fail"
+            status = "error" if any(missing_extension(v.detail or "") for v in vs if v.status == "error") else "fail"
             raised = any(v.status == "error" for v in vs)
             if fam == "loss" and loss_note is not None and status == "fail":
                 kind, text = loss_note
@@ -375,6 +376,8 @@ class Judge(RowsMixin):
 
     def fault_text(self, detail: str) -> str:
         """Name the limit behind a driver-reported fault (the driver only saw the exception)."""
+        if missing_extension(detail):  # the course's unbuilt Cython extension: never the student's fault
+            return f"{missing_extension(detail)}; {detail}"
         if "MemoryError" in detail:
             return f"memory limit ({self.o.memory_mb} MB) exceeded: {detail}"
         if "RecursionError" in detail:

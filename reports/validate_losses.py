@@ -12,13 +12,13 @@ _LOG_EPS = 1e-7  # Saito's cross_entropy_error: log(y + 1e-7)
 _SATURATED = 1e-8  # a probability this close to 0 or 1 loses most digits in log(p) / log(1 - p)
 
 
-def _forward_logits(case: Case) -> np.ndarray:
+def _forward_logits(case: Case, given: dict | None = None) -> np.ndarray:
     from reference.functions import activation
 
     if not case.spec.is_mlp:  # a layer sequence (conv net): the layer table's float64 forward
         from oracles.fd_layers import _Seq
 
-        seq = _Seq(case)
+        seq = _Seq(case, given)  # given: the dropout masks the implementation drew (Observation.aux)
         return seq.run(0, seq.x)[3]
     a = case.x.astype(np.float64)
     z = a
@@ -28,7 +28,8 @@ def _forward_logits(case: Case) -> np.ndarray:
     return z
 
 
-def loss_convention(case: Case, observed: float, expected_loss: float) -> tuple[str, str] | None:
+def loss_convention(case: Case, observed: float, expected_loss: float,
+                    given: dict | None = None) -> tuple[str, str] | None:
     """Why an observed loss may differ without a bug: ('convention', name) when it is the cost
     with 1e-7 inside the log; ('saturated', text) when an output probability rounds to 0 or 1."""
     from oracles.compare import compare_tensor
@@ -37,7 +38,7 @@ def loss_convention(case: Case, observed: float, expected_loss: float) -> tuple[
     spec = case.spec
     if spec.loss not in ("softmax_cross_entropy", "binary_cross_entropy"):
         return None
-    z = _forward_logits(case)
+    z = _forward_logits(case, given)
     t = case.onehot
     if spec.loss == "softmax_cross_entropy":
         p = softmax(z, axis=1)

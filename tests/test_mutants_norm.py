@@ -66,6 +66,14 @@ def _cs_fc_net(impl):
     return dict(loss=loss, **grads)
 
 
+def _cs_fc_net_bn(impl):
+    x, _, _, _, rng = _inputs(shape=(8, 5))
+    net = impl.FullyConnectedNet([6, 6], input_dim=5, num_classes=3, normalization="batchnorm", weight_scale=0.5,
+                                 dtype=np.float64, seed=3)
+    loss, grads = net.loss(x, rng.integers(0, 3, 8))  # train: the running statistics move off zero and one
+    return dict(loss=loss, **grads, scores=net.loss(x + 0.5))
+
+
 def _saito_bn(impl):
     x, gamma, beta, dout, _ = _inputs()
     layer = impl.BatchNormalization(gamma, beta, momentum=0.8)
@@ -123,9 +131,11 @@ def observe(impl, entry):
         "fn:spatial_groupnorm": lambda: _cs_layer(impl, "spatial_groupnorm", images, g4, b4, dimg, 2, {}),
         "fn:dropout": lambda: _cs_dropout(impl),
         "FullyConnectedNet[dropout]": lambda: _cs_fc_net(impl),
+        "FullyConnectedNet[batchnorm]": lambda: _cs_fc_net_bn(impl),
         "BatchNormalization": lambda: _saito_bn(impl),
         "Dropout": lambda: _saito_dropout(impl),
         "MultiLayerNetExtend": lambda: _saito_net(impl),
+        "MultiLayerNetExtend[dropout]": lambda: _saito_net(impl),  # _saito_net runs with use_dropout=True
         "dropout": lambda: _dlai(impl, "dropout"),
         "regularization": lambda: _dlai(impl, "regularization"),
     }

@@ -54,8 +54,17 @@ def diagnose_campaign(results: Iterable[tuple[Case, bool, Sequence[Diagnosis]]])
                                   {"cases": n, **example.evidence}))
     # a specific per-case class (e.g. missing_mean, which also only shows for m > 1) explains more
     # than a condition; a condition more than a generic class; a bare exception least
-    def major(d: Diagnosis) -> bool:  # explains at least half the failing Cases
-        return 2 * d.evidence["cases"] >= n_f
+    # Cases of another kind of layer sequence (a file's other entry points, a net built on the faulty layer)
+    # fail as a consequence, or not at all: a class that explains every failing Case of its own kind of
+    # sequence is as good as one that explains half of them all (a batchnorm layer's missing mean path,
+    # while the net around it only shows wrong gradients)
+    by_kind: dict[str, set[str]] = {}
+    for c, ds in failed:
+        by_kind.setdefault(template(c), set()).add(cls_of(primary(ds)) if ds else "")
+    whole = {next(iter(v)) for v in by_kind.values() if len(v) == 1}
+
+    def major(d: Diagnosis) -> bool:  # explains at least half the failing Cases, or all of one kind
+        return 2 * d.evidence["cases"] >= n_f or (d.bug_class not in _GENERIC and d.bug_class in whole)
 
     specific = [d for d in per_case if d.bug_class not in _GENERIC]
     generic = [d for d in per_case if d.bug_class in _GENERIC and d.bug_class not in ("raised", "unclassified")]
@@ -93,11 +102,24 @@ _PROPS: dict[str, Callable[[Case], bool]] = {
 }
 
 
+def template(case: Case) -> str:
+    """The kind of network a Case runs: 'mlp', or its layer sequence ('batchnorm', 'affine>batchnorm>relu>...')."""
+    spec = case.spec
+    # reports/campaign.py hands in stand-ins with only target/m/tags/x: one kind, as before
+    if getattr(spec, "is_mlp", True) or not callable(getattr(spec, "kinds", None)):
+        return "mlp"
+    return spec.kinds()
+
+
 def conditions(outcomes: Sequence[tuple[Case, bool]]) -> list[Diagnosis]:
     """Inputs a bug needs: every failing Case has the property and some passing Cases lack it (the
-    valid inputs real code crashes on: a batch without the highest class, a batch of one, label targets)."""
+    valid inputs real code crashes on: a batch without the highest class, a batch of one, label targets).
+
+    Only passing Cases of the kinds of sequence that fail count as evidence: a batch of one that passes
+    in a file's affine layer says nothing about its batchnorm layer, which never runs on a batch of one."""
     failed = [c for c, f in outcomes if f]
-    passed = [c for c, f in outcomes if not f]
+    kinds = {template(c) for c in failed}
+    passed = [c for c, f in outcomes if not f and template(c) in kinds]
     out = []
     if not failed:
         return out

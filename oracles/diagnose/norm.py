@@ -122,6 +122,9 @@ def norm_patterns(case: Case, bad, observed: Observation, expected: Observation)
                 out.append(Diagnosis("dropout_p_flipped", text, (v.check,)))
         if not spec.is_mlp and spec.loss != "dot" and "dropout" in spec.kinds().split(">"):
             out += _dropout_net(case, bad, observed, expected)
+            out += _dropout_net_test_scale(case, bad, observed, expected)
+        if not spec.is_mlp and len(spec.layers) > 1 and spec.mode == "test":
+            out += _test_batch_stats_net(case, bad, observed, expected)
         if spec.is_mlp or len(spec.layers) != 1 or spec.loss != "dot":
             return out
         kind, hp = spec.layers[0].kind, spec.layers[0].hp
@@ -274,12 +277,63 @@ def _dropout_net(case, bad, observed, expected) -> list[Diagnosis]:
     keys = [k for k in observed.grads if k in expected.grads and k[0] in "Wb"]
     if not keys or not any(v.check in ("grad_W", "grad_b") for v in bad):
         return []
+    # only deeplearning.ai's three-layer dropout model reaches here (_dropout_net_grads): name its line
     for cls, kw, msg in (("dropout_unscaled", {"scale": False, "mask": True},
-                          "the backward applies the masks D but not the / keep_prob of the forward pass"),
+                          "the backward never divides by keep_prob (the masks D are applied, or come in through "
+                          "relu' of the dropped A): backward_propagation_with_dropout needs dA = dA * D / keep_prob"),
                          ("dropout_backward_mask", {"scale": True, "mask": False},
-                          "the backward divides by keep_prob but never applies the forward's masks D")):
+                          "the backward divides by keep_prob but never applies the forward's masks D: "
+                          "backward_propagation_with_dropout needs dA = dA * D / keep_prob")):
         want = _dropout_net_grads(case, observed.aux, **kw)
         if want is not None and all(_close(observed.grads[k], want[k], case.spec.dtype, expected.err_est.get(k))
                                     for k in keys):
             return [Diagnosis(cls, f"the gradients match a backward pass in which {msg}", tuple(keys))]
     return []
+
+
+def _dropout_net_test_scale(case, bad, observed, expected) -> list[Diagnosis]:
+    """A network's test-mode output equals the one with every dropout layer's test-time scaling flipped (the
+    book's x * (1 - ratio) left out, or an inverted dropout scaling at test time too): replayed by the oracle."""
+    spec = case.spec
+    if spec.mode != "test" or observed.out is None or "out" not in _bad_names(bad):
+        return []
+    from oracles import torch_autograd
+    from oracles.layers.table import Layer
+
+    flip = {"at_test": "inverted", "inverted": "at_test"}
+    layers = tuple(Layer.of("dropout", **{**dict(layer.hyper), "scaling": flip[layer.hp["scaling"]]})
+                   if layer.kind == "dropout" and layer.hp.get("scaling") in flip else layer for layer in spec.layers)
+    want = torch_autograd.expected(case.with_spec(layers=layers), estimate=False).out
+    if want is None or not _close(observed.out, want, spec.dtype, expected.err_est.get("out")):
+        return []
+    said = "returns x unscaled at test time (the non-inverted dropout scales by keep = 1 - ratio there)" \
+        if any(layer.kind == "dropout" and layer.hp["scaling"] == "at_test" for layer in spec.layers) else \
+        "scales by keep at test time although training already divided by it (inverted dropout)"
+    return [Diagnosis("dropout_test_scale", f"the test-mode output matches a network whose dropout {said}",
+                      ("out",))]
+
+
+# ---- batchnorm inside a network in test mode (Saito's MultiLayerNetExtend.predict(x, train_flg=False),
+# CS231n's FullyConnectedNet.loss(X)): the output of a forward pass that normalised with each batch's own
+# statistics, i.e. the train-mode forward of the same Case (recomputed by the layer table's numpy forwards)
+
+
+def _test_batch_stats_net(case: Case, bad, observed, expected) -> list[Diagnosis]:
+    from dataclasses import replace
+
+    from oracles.fd_layers import _Seq
+
+    spec = case.spec
+    kinds = spec.kinds().split(">")
+    if observed.out is None or "out" not in _bad_names(bad) or not {"batchnorm", "spatial_batchnorm"} & set(kinds):
+        return []
+    if "dropout" in kinds:  # train mode would drop units: not the same forward apart from the statistics
+        return []
+    train = replace(case, spec=replace(spec, mode="train"))
+    seq = _Seq(train)
+    z = seq.run(0, seq.x)[3]
+    if not _close(observed.out, z, spec.dtype, expected.err_est.get("out")):
+        return []
+    return [Diagnosis("test_uses_batch_stats", "in test mode the net's output matches a forward pass that "
+                      "normalises with the batch's own mean and variance: the running statistics were ignored",
+                      ("out",))]

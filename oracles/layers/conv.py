@@ -20,7 +20,7 @@ import numpy as np
 from oracles import conv_ops
 from oracles.layers.table import Hyper, LayerKind, Param, register
 
-__all__ = ["kernel", "conv_out_shape", "pool_out_shape"]
+__all__ = ["kernel", "conv_out_shape", "pool_out_shape", "fit_window", "FITS"]
 
 
 def _torch():
@@ -48,7 +48,61 @@ def _sizes(H: int, W: int, hp, pad: int) -> tuple[int, int]:
         raise ValueError(f"kernel {kh}x{kw}, stride {stride}, pad {pad}: kernel and stride must be >= 1, pad >= 0")
     if kh > H + 2 * pad or kw > W + 2 * pad:
         raise ValueError(f"a {kh}x{kw} kernel does not fit a {H}x{W} image padded by {pad}")
+    if hp.get("fit") == "exact" and not _tiles(H, W, kh, kw, stride, pad):
+        raise ValueError(f"a {kh}x{kw} window with stride {stride} and pad {pad} does not tile a {H}x{W} image "
+                         f"exactly (fit='exact': (H + 2 pad - kh) % stride == 0 on both axes)")
     return conv_ops.out_size(H, kh, stride, pad), conv_ops.out_size(W, kw, stride, pad)
+
+
+def _tiles(H: int, W: int, kh: int, kw: int, stride: int, pad: int) -> bool:
+    return (H + 2 * pad - kh) % stride == 0 and (W + 2 * pad - kw) % stride == 0
+
+
+# ---- fit: whether the windows must tile the (padded) input exactly
+# CS231n assignment 2 states it: "assume (H - pool_height) % stride == 0" (max_pool_forward_naive), its
+# conv_forward_naive formula 1 + (H + 2 * pad - HH) / stride assumes the same, and its fast layers assert
+# it. Correct real files assert it too (a shape outside the contract is not a valid input for them).
+# Convention 'any' (the default: torch, Saito's im2col, deeplearning.ai floor the output size) draws
+# any stride; 'exact' redraws what the space does not pin until the windows tile, keeping the drawn
+# rectangular windows and non-square images (they found real bugs: an output width from pool_height).
+FITS = ("any", "exact")
+
+
+def fit_window(kind_name: str, hp: dict, s, pinned=()) -> dict:
+    """hp adjusted so that a conv/pool window tiles the input when hp['fit'] == 'exact' (else unchanged).
+
+    Changes only hyper-parameters not in ``pinned``: first the pad (conv), then the kernel height/width,
+    then the stride (stride 1 always tiles)."""
+    if hp.get("fit") != "exact" or kind_name not in ("conv", "max_pool", "avg_pool") or len(s) != 3:
+        return hp
+    _, H, W = (int(v) for v in s)
+    out = dict(hp)
+    kh0, kw0 = kernel(out)
+    square = out.get("kw") is None
+
+    def tiles(o) -> bool:
+        kh, kw = kernel(o)
+        pad = int(o.get("pad", 0)) if kind_name == "conv" else 0
+        return kh <= H + 2 * pad and kw <= W + 2 * pad and _tiles(H, W, kh, kw, int(o["stride"]), pad)
+
+    if tiles(out):
+        return out
+    pads = [int(out["pad"])] + [p for p in (0, 1, 2) if p != int(out["pad"])] if kind_name == "conv" else [None]
+    strides = [int(out["stride"])] + [v for v in range(int(out["stride"]) - 1, 0, -1)]
+    for stride in strides if "stride" not in pinned else [int(out["stride"])]:
+        for pad in pads if "pad" not in pinned else [pads[0]]:
+            for kh in _near(kh0, "kh" in pinned):
+                for kw in ([None] if square else _near(kw0, "kw" in pinned)):
+                    o = dict(out, stride=stride, kh=kh, kw=kw)
+                    if pad is not None:
+                        o["pad"] = pad
+                    if tiles(o):
+                        return o
+    return out  # nothing tiles within what is pinned: the Spec is then refused with the reason
+
+
+def _near(k: int, pinned: bool) -> list[int]:
+    return [k] if pinned else sorted(range(1, 5), key=lambda v: (abs(v - k), v))
 
 
 def conv_out_shape(s, hp) -> tuple[int, int, int]:
@@ -130,6 +184,7 @@ register(LayerKind(
         Hyper("stride", 1, _draw_stride, "stride (both axes)"),
         Hyper("pad", 0, _draw_pad, "zero padding on each side of H and W"),
     ),
+    conventions={"fit": FITS},
     numbered=True,
     doc="2-d cross-correlation: x (m, C, H, W), W (F, C, HH, WW), b (F,) -> (m, F, H', W')",
 ))
@@ -172,6 +227,7 @@ _POOL_HYPER = (
 register(LayerKind(
     name="max_pool",
     out_shape=pool_out_shape,
+    conventions={"fit": FITS},
     numpy=_max_np,
     torch=_max_torch,
     hyper=_POOL_HYPER,
@@ -182,6 +238,7 @@ register(LayerKind(
 register(LayerKind(
     name="avg_pool",
     out_shape=pool_out_shape,
+    conventions={"fit": FITS},
     numpy=_avg_np,
     torch=_avg_torch,
     hyper=_POOL_HYPER,

@@ -25,6 +25,7 @@ from oracles.styles import conv_entries
 from oracles.styles import cs231n_layers_fcnet as fcnet
 from oracles.styles import cs231n_layers_norm as norm
 from oracles.styles._common import Recorder, Snapshot, UnsupportedCase, accepts, get, require, row_input
+from oracles.styles.own_code import own_entries
 
 __all__ = ["ENTRIES", "NETS", "entry_points", "spec_space", "run", "own_loss", "functions"]
 
@@ -72,7 +73,26 @@ def entry_points(impl) -> list[str]:
     for kind, fns in mine.items():
         if ref.get(kind) != fns:  # isolating our own function tests nothing new
             out.append(f"fn:{kind}")
-    return out + norm.entry_points(impl) + fcnet.entry_points(impl) + conv_entries.entry_points("cs231n", impl)
+    out += norm.entry_points(impl) + fcnet.entry_points(impl) + conv_entries.entry_points("cs231n", impl)
+    # judged on what the file defines: fc_net.py's `from cs231n.layers import *` brings layers.py's and the
+    # course's fast layers into its namespace, but they are not fc_net.py's code (its net still uses them)
+    return own_entries(impl, out, _units)
+
+
+def _units(entry: str) -> tuple[str, ...]:
+    """The functions or class an entry point drives: the file's own code when it defines one of them."""
+    if entry in NETS or entry in fcnet.ENTRIES:
+        return (entry.split("[")[0],)
+    if entry == "layers":
+        return ("affine_forward", "affine_backward")
+    if conv_entries.owns("cs231n", entry):
+        return tuple(conv_entries.ENTRIES[("cs231n", entry)].units)
+    kind = entry[3:]
+    if kind in norm.FNS:
+        return tuple(norm.FNS[kind][:2])
+    if kind in LOSS_FNS.values():
+        return (kind,)
+    return (f"{kind}_forward", f"{kind}_backward")
 
 
 # ---------------------------------------------------------------------------------- spaces
@@ -122,8 +142,11 @@ def spec_space(impl, entry: str) -> SpecSpace:
         outs = [("softmax_cross_entropy", ("identity",))]
         if accepts(cls.__init__, "loss") and "svm_loss" in functions(impl):
             outs.append(("hinge", ("identity",)))
-        return SpecSpace(layout="rows", hidden_activations=acts, uniform_hidden=True, outputs=tuple(outs),
-                         targets=("labels",), allow_reg=True, min_outputs=2)
+        # min_layers=2: at least one hidden layer. The course never builds a FullyConnectedNet with
+        # hidden_dims=[] and real correct files crash on it (np.hstack([input_dim, [], C]) makes the dims
+        # floats; hidden_dims[0] is indexed): outside the contract, so never drawn.
+        return SpecSpace(layout="rows", min_layers=2, hidden_activations=acts, uniform_hidden=True,
+                         outputs=tuple(outs), targets=("labels",), allow_reg=True, min_outputs=2)
     if entry == "layers" or entry.startswith("fn:"):
         fns = _fns_for(impl, entry)
         acts = tuple(a for a in ACTS if a in fns or a == "identity")

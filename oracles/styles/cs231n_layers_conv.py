@@ -24,6 +24,10 @@ __all__ = ["pool_param"]
 _SQUARE_SAME = (("conv", "kh", 3), ("conv", "kw", None), ("conv", "stride", 1), ("conv", "pad", 1),
                 ("max_pool", "kh", 2), ("max_pool", "kw", None), ("max_pool", "stride", 2))
 _CNN_SHAPES = ((3, 4, 4), (1, 6, 6), (2, 4, 6), (2, 6, 4))
+# The course's contract for its naive and fast layers: windows tile the padded input exactly ("you can assume
+# (H - pool_height) % stride == 0"; conv's 1 + (H + 2 * pad - HH) / stride; fast_layers.py asserts both).
+# Correct files assert it, so only such shapes are valid inputs (oracles/layers/conv.py: fit_window).
+_EXACT = (("conv", "fit", "exact"), ("max_pool", "fit", "exact"))
 
 
 def pool_param(hp) -> dict:
@@ -97,18 +101,19 @@ def _pairs(fwd: str, bwd: str):
 
 for _suffix, _tag in (("naive", ""), ("fast", "_fast")):
     _f, _b = f"conv_forward_{_suffix}", f"conv_backward_{_suffix}"
-    register(Entry("cs231n", f"fn:conv{_tag}", _pairs(_f, _b), lambda impl: layer_space("conv"),
+    register(Entry("cs231n", f"fn:conv{_tag}", _pairs(_f, _b), lambda impl: layer_space("conv", fixed=_EXACT),
                    _conv_core(_f, _b), (_f, _b)))
     _f, _b = f"max_pool_forward_{_suffix}", f"max_pool_backward_{_suffix}"
     _core, _probe = _pool_dx(_f, _b)
-    register(Entry("cs231n", f"fn:max_pool{_tag}", _pairs(_f, _b), lambda impl: layer_space("max_pool"),
+    register(Entry("cs231n", f"fn:max_pool{_tag}", _pairs(_f, _b), lambda impl: layer_space("max_pool", fixed=_EXACT),
                    _core, (_f, _b), pool=_probe))
 
 register(Entry("cs231n", "fn:conv_relu", _pairs("conv_relu_forward", "conv_relu_backward"),
-               lambda impl: layer_space("conv>relu"), _conv_core("conv_relu_forward", "conv_relu_backward", relu=True),
+               lambda impl: layer_space("conv>relu", fixed=_EXACT),
+               _conv_core("conv_relu_forward", "conv_relu_backward", relu=True),
                ("conv_relu_forward", "conv_relu_backward")))
 register(Entry("cs231n", "fn:conv_relu_pool", _pairs("conv_relu_pool_forward", "conv_relu_pool_backward"),
-               lambda impl: layer_space("conv>relu>max_pool"),
+               lambda impl: layer_space("conv>relu>max_pool", fixed=_EXACT),
                _conv_core("conv_relu_pool_forward", "conv_relu_pool_backward", pool=True),
                ("conv_relu_pool_forward", "conv_relu_pool_backward")))
 

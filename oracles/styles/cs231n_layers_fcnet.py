@@ -70,8 +70,10 @@ def spec_space(impl, entry: str) -> SpecSpace:
             rv = probed(impl, "running_var:batchnorm", lambda: probe_running_var(impl, "batchnorm")) or "biased"
             fixed += (("batchnorm", "momentum", 0.9), ("batchnorm", "running_var", rv),
                       ("batchnorm", "momentum_on", "running"), ("batchnorm", "eps_at_test", "inside"))
+    # test mode (loss(X) without y: the scores, with running statistics and no dropout) where it differs
+    modes = ("train",) if norm == "layernorm" else ("train", "test")
     return SpecSpace(layout="rows", sequences=seqs, fixed=fixed, outputs=(("softmax_cross_entropy", ("identity",)),),
-                     targets=("labels",), allow_reg=True, min_outputs=2)
+                     targets=("labels",), allow_reg=True, min_outputs=2, modes=modes)
 
 
 class _Recording:
@@ -124,7 +126,7 @@ def _build(impl, case: Case, entry: str, rec: Recorder):
 
 def _run(impl, case: Case, entry: str, rec: Recorder, *, loss_only: bool = False) -> None:
     spec, m = case.spec, case.m
-    for full in spec.aux_names():  # replaced by the masks the net drew
+    for full in spec.aux_names() if spec.mode == "train" else ():  # replaced by the masks the net drew
         slot = next(s for s in spec.slots if full in s.aux.values())
         rec.obs.aux[full] = np.ones((m, *slot.in_shape))
     net = _build(impl, case, entry, rec)
@@ -145,6 +147,15 @@ def _run(impl, case: Case, entry: str, rec: Recorder, *, loss_only: bool = False
         for short, full in s.state.items():
             bn_params[i][short] = case.typed(case.state[full]).copy()
     X = np.ascontiguousarray(case.typed(case.x))
+    if spec.mode == "test":
+        if loss_only:
+            return
+        ok, scores = rec.call("output", "FullyConnectedNet.loss(X) (test mode: no y)", net.loss, X)
+        if ok:
+            out = rec.array("output", "FullyConnectedNet.loss(X) scores", scores, (m, spec.out_shape[0]))
+            if out is not None:
+                rec.obs.out = out
+        return
     y = np.asarray(case.y).copy()
     snap = Snapshot({"x": X, "y": y}, "in")
     with _Recording(net) as recorded:

@@ -357,6 +357,14 @@ def _keep_rate_check(impl, case: Case, rec: Recorder) -> None:
     elif r.meaning != "either" and r.meaning != hp["p_means"]:
         rec.error("output", f"dropout_forward keep rate: {r.describe()}; at another p it read p as the "
                             f"{hp['p_means']} probability: the meaning of p changes with its value")
+    else:
+        # The handout's docstring is this file's contract: CS231n 2016-2017 say "We drop each neuron output with
+        # probability p", 2018 on "We keep ...". A mask that reads p the other way is a bug (seen in two real
+        # files), even though it is the right reading in another year; the values are judged under what it does.
+        said = declared_meaning(getattr(get(impl, "dropout_forward"), "__doc__", None))
+        if said and r.meaning in ("keep", "drop") and r.meaning != said:
+            rec.error("output", f"dropout_forward keep rate: {r.describe()}, but its docstring says p is the "
+                                f"{said.upper()} probability: the mask reads p the wrong way for this handout")
 
 
 def own_loss(impl, case: Case, entry: str) -> float | None:

@@ -18,12 +18,14 @@ import numpy as np
 from oracles.case import Case, SpecSpace
 from oracles.keep_rate import read_dropout
 from oracles.observation import Observation
-from oracles.styles._common import Recorder, Snapshot, UnsupportedCase, get, read_row_grads, require
+from oracles.styles._common import Recorder, Snapshot, UnsupportedCase, _signature, get, read_row_grads, require
 from oracles.styles.cs231n_layers_norm import find_mask, probed
 
 __all__ = ["ENTRIES", "entry_points", "spec_space", "run", "own_loss"]
 
-ENTRIES = ("BatchNormalization", "Dropout", "MultiLayerNetExtend")
+ENTRIES = ("BatchNormalization", "Dropout", "MultiLayerNetExtend", "MultiLayerNetExtend[dropout]")
+# MultiLayerNetExtend takes one dropout ratio for the whole net, so every dropout layer of a Case shares it
+_NET_DROPOUT = 0.3
 _EPS_CHOICES = (1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3)
 
 
@@ -38,9 +40,21 @@ def _net_cls(impl):
     return c if isinstance(c, type) and callable(getattr(c, "gradient", None)) else None
 
 
+def _dropout_kw(impl) -> str | None:
+    """The constructor's dropout-ratio keyword (the book spells it dropout_ration), when it has use_dropout."""
+    sig = _signature(_net_cls(impl)) if _net_cls(impl) is not None else None
+    names = set(sig.parameters) if sig is not None else set()
+    return next((k for k in ("dropout_ration", "dropout_ratio") if k in names), None) if "use_dropout" in names \
+        else None
+
+
 def entry_points(impl) -> list[str]:
     out = [n for n in ENTRIES[:2] if _cls(impl, n) is not None]
-    return out + ["MultiLayerNetExtend"] if _net_cls(impl) is not None and _cls(impl, "BatchNormalization") else out
+    if _net_cls(impl) is not None and _cls(impl, "BatchNormalization"):
+        out.append("MultiLayerNetExtend")
+        if _cls(impl, "Dropout") is not None and _dropout_kw(impl) is not None:
+            out.append("MultiLayerNetExtend[dropout]")
+    return out
 
 
 def probe_eps(cls) -> float | None:
@@ -72,9 +86,17 @@ def probe_dropout(cls, ratio: float = 0.3):
         return None, None
 
 
+def _dropout_fixed(impl, cls) -> tuple:
+    r, test_scale = probed(impl, "saito:dropout", lambda: probe_dropout(cls))
+    inverted = r is not None and r.inverted is True and test_scale is not None and abs(test_scale - 1) < 1e-9
+    return ("dropout", "p_means", "drop"), ("dropout", "scaling", "inverted" if inverted else "at_test")
+
+
 def spec_space(impl, entry: str) -> SpecSpace:
     if entry == "MultiLayerNetExtend":
         return _net_space(impl)
+    if entry == "MultiLayerNetExtend[dropout]":
+        return _net_space(impl, dropout=True)
     cls = _cls(impl, entry) if entry in ENTRIES else None
     if cls is None:
         raise UnsupportedCase(f"saito[{entry}]: the file defines no {entry} class with forward/backward")
@@ -84,9 +106,7 @@ def spec_space(impl, entry: str) -> SpecSpace:
                  ("batchnorm", "momentum_on", "running"), ("batchnorm", "eps_at_test", "inside"))
         seq = "batchnorm"
     else:
-        r, test_scale = probed(impl, "saito:dropout", lambda: probe_dropout(cls))
-        inverted = r is not None and r.inverted is True and test_scale is not None and abs(test_scale - 1) < 1e-9
-        fixed = (("dropout", "p_means", "drop"), ("dropout", "scaling", "inverted" if inverted else "at_test"))
+        fixed = _dropout_fixed(impl, cls)
         seq = "dropout"
     return SpecSpace(layout="rows", sequences=(seq,), fixed=fixed, modes=("train", "test"),
                      outputs=(("dot", ("identity",)),), reductions=("sum",), targets=("dense",))
@@ -96,7 +116,7 @@ def run(impl, case: Case, entry: str) -> Observation:
     space = spec_space(impl, entry)
     require(space, case, "saito", entry)
     rec = Recorder(case)
-    if entry == "MultiLayerNetExtend":
+    if entry.startswith("MultiLayerNetExtend"):
         _run_net(impl, case, rec)
         return rec.obs
     for _, k, v in space.fixed:
@@ -177,15 +197,19 @@ def own_loss(impl, case: Case, entry: str) -> float | None:
 # ---- MultiLayerNetExtend(use_batchnorm=True): {Affine - BatchNorm - Relu} x hidden - Affine - SoftmaxWithLoss
 
 
-def _net_space(impl) -> SpecSpace:
+def _net_space(impl, dropout: bool = False) -> SpecSpace:
     if _net_cls(impl) is None:
         raise UnsupportedCase("saito[MultiLayerNetExtend]: the file defines no MultiLayerNetExtend with gradient()")
+    if dropout and (_cls(impl, "Dropout") is None or _dropout_kw(impl) is None):
+        raise UnsupportedCase("saito[MultiLayerNetExtend[dropout]]: the net takes no use_dropout / Dropout layer")
     cls = _cls(impl, "BatchNormalization")
     eps = probed(impl, "saito:eps", lambda: probe_eps(cls)) if cls is not None else None
     fixed = (("batchnorm", "eps", eps or 1e-6), ("batchnorm", "momentum", 0.9), ("batchnorm", "running_var", "biased"),
              ("batchnorm", "momentum_on", "running"), ("batchnorm", "eps_at_test", "inside"))
-    return SpecSpace(layout="rows", sequences=("affine>batchnorm>relu>affine",
-                                               "affine>batchnorm>relu>affine>batchnorm>relu>affine"),
+    hidden = "affine>batchnorm>relu>dropout" if dropout else "affine>batchnorm>relu"
+    if dropout:
+        fixed += (*_dropout_fixed(impl, _cls(impl, "Dropout")), ("dropout", "p", _NET_DROPOUT))
+    return SpecSpace(layout="rows", sequences=(f"{hidden}>affine", f"{hidden}>{hidden}>affine"),
                      fixed=fixed, modes=("train", "test"), outputs=(("softmax_cross_entropy", ("identity",)),),
                      targets=("labels",), allow_reg=True, min_outputs=2)
 
@@ -195,9 +219,18 @@ def _run_net(impl, case: Case, rec: Recorder) -> None:
     statistics into its BatchNorm layers; train: gradient(x, t) and the statistics after it; test: predict."""
     spec, fams = case.spec, ("output", "grad_W", "grad_b", "grad_param", "state")
     widths = [s.out_shape[0] for s in spec.slots if s.layer.kind == "affine"]
+    drops = [s for s in spec.slots if s.layer.kind == "dropout"]
+    extra, what = {}, "use_batchnorm=True"
+    if drops:
+        kw = _dropout_kw(impl)
+        extra = {"use_dropout": True, kw: float(drops[0].layer.hp["p"])}
+        what += f", use_dropout=True, {kw}={drops[0].layer.hp['p']!r}"
+        if spec.mode == "train":
+            for s in drops:
+                rec.obs.aux[s.aux["mask"]] = np.ones((case.m, *s.in_shape))  # replaced by the net's own masks
     ok, net = rec.call(fams, "MultiLayerNetExtend(input_size, hidden_size_list, output_size, "
-                             "weight_decay_lambda, use_batchnorm=True)", _net_cls(impl), spec.input_shape[0],
-                       widths[:-1], widths[-1], weight_decay_lambda=spec.reg, use_batchnorm=True)
+                             f"weight_decay_lambda, {what})", _net_cls(impl), spec.input_shape[0],
+                       widths[:-1], widths[-1], weight_decay_lambda=spec.reg, use_batchnorm=True, **extra)
     if not ok:
         return
     params = getattr(net, "params", None)
@@ -233,6 +266,13 @@ def _run_net(impl, case: Case, rec: Recorder) -> None:
                             case.state[full].shape, loose=True)
             if got is not None:
                 rec.obs.state[full] = got
+    for i, s in enumerate(drops, 1):  # the masks gradient() drew, read back from the net's Dropout layers
+        mask = getattr(layers.get(f"Dropout{i}"), "mask", None)
+        if not isinstance(mask, np.ndarray) or mask.shape != (case.m, *s.in_shape):
+            rec.error(fams[1:], f"net.layers['Dropout{i}'].mask after gradient(x, t) is not a mask of shape "
+                                f"{(case.m, *s.in_shape)}: the dropout mask cannot be read back")
+            return
+        rec.obs.aux[s.aux["mask"]] = (np.asarray(mask) != 0).astype(np.float64)
     if not isinstance(grads, dict):
         rec.error(fams[1:4], f"gradient(x, t) returned {type(grads).__name__}; expected a dict")
         return
