@@ -12,8 +12,6 @@ import inspect
 import math
 import os
 import traceback
-import types
-import weakref
 from collections.abc import Callable, Iterable
 
 import numpy as np
@@ -79,24 +77,11 @@ def get(impl, name: str):
         return None
 
 
-# inspect.signature per plain function, and per function behind bound methods (the same for every
-# instance): drivers ask for the same few on every Case, ~1/3 of the sandbox child's time on a per-sample
-# Nielsen file (speed, measured: 2,977 signatures for 40 cases). Weak keys: nothing outlives the file.
-_SIGNATURES: dict = {False: weakref.WeakKeyDictionary(), True: weakref.WeakKeyDictionary()}
-
-
 def _signature(fn) -> inspect.Signature | None:
-    func = getattr(fn, "__func__", fn)
-    cache = _SIGNATURES[func is not fn] if type(func) is types.FunctionType else None
-    if cache is not None and func in cache:
-        return cache[func]
     try:
-        sig = inspect.signature(fn)
+        return inspect.signature(fn)
     except (TypeError, ValueError):
-        sig = None
-    if cache is not None:
-        cache[func] = sig
-    return sig
+        return None
 
 
 def fits(fn, *args, **kwargs) -> bool:

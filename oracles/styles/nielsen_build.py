@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from oracles.case import Case, Spec
-from oracles.styles._common import Recorder, _signature, accepts, get, public_names, role_of
+from oracles.styles._common import Recorder, accepts, get, public_names, role_of
 from oracles.styles._configs import activation_words, identify_activation, string_constants
 
 __all__ = ["find_network", "cost_classes", "class_choices", "fixed_cost", "selector_choices", "construct",
@@ -49,9 +49,13 @@ def _update_name(cls) -> str | None:
 
 
 def _params(fn) -> list:
-    sig = _signature(fn)  # (memoised: asked for on every Case)
-    return [] if sig is None else [p for p in sig.parameters.values() if p.kind not in (p.VAR_POSITIONAL,
-                                                                                          p.VAR_KEYWORD)]
+    import inspect
+
+    try:
+        return [p for p in inspect.signature(fn).parameters.values() if p.kind not in (p.VAR_POSITIONAL,
+                                                                                        p.VAR_KEYWORD)]
+    except (TypeError, ValueError):
+        return []
 
 
 def _update_has_lmbda(cls) -> bool:
