@@ -48,6 +48,10 @@ used anywhere: only forward evaluations. Each perturbation then costs O(m) inste
 O(m n_{l+1}) + the rest of the network, which is what puts the [784, 30, 10] net's full FD at a
 few hundred times faster than gradcheck's slow mode.
 
+Where the code lives: this module (step rule, forward pieces, the direct per-element path, full,
+localise, directional); oracles/fd_tail.py (the interpolated tail); oracles/fd_screen.py (the
+directional screen); oracles/fd_layers.py (layer Specs).
+
 Regularisation 0.5 * reg * sum ||W||^2 is a quadratic, whose central difference is exactly
 reg * W (in exact arithmetic) for every step; it is added in that closed form.
 """
@@ -56,7 +60,6 @@ from __future__ import annotations
 
 import functools
 import math
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -71,7 +74,6 @@ __all__ = [
     "LEAKY_SLOPE",
     "step_size",
     "FDResult",
-    "ScreenResult",
     "Localisation",
     "forward",
     "loss",
@@ -139,6 +141,10 @@ class _Work:
             buf = np.empty(n, dtype=dtype)
             self._bufs[(key, dtype)] = buf
         return buf[:n].reshape(shape)
+
+    def alias(self, key: str, a: np.ndarray) -> None:
+        """Let get(key) hand out ``a``'s memory (a contiguous array no longer needed)."""
+        self._bufs[(key, a.dtype)] = a.reshape(-1)
 
 
 def _act(name: str, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -246,7 +252,9 @@ class _Net:
         return self.x.shape[0]
 
 
-def _prepare(case: Case, params: dict | None = None, x: np.ndarray | None = None) -> _Net:
+def _prepare(case: Case, params: dict | None = None, x: np.ndarray | None = None, *, floor: bool = True) -> _Net:
+    """The Case in float64 with its forward pass; with ``floor`` also the per-sample losses and the
+    rounding floor (``_floor``; the screen asks for them only when a decision needs them)."""
     spec = case.spec
     params = case.params if params is None else params
 
@@ -271,6 +279,16 @@ def _prepare(case: Case, params: dict | None = None, x: np.ndarray | None = None
         a = _act(spec.activations[l], z)
         net.zs.append(z)
         net.acts.append(a)
+    if floor:
+        _floor(net)
+    return net
+
+
+def _floor(net: _Net) -> _Net:
+    """net.per_sample and net.round_terms (once)."""
+    if net.per_sample is not None:
+        return net
+    spec, y, W, b = net.spec, net.y, net.W, net.b
     # one copy per sample: the per-sample losses (m,)
     yy = y[:, None] if spec.target == "labels" else y[:, None, :]
     net.per_sample = _loss_sum(spec, net.zs[-1][:, None, :], net.acts[-1][:, None, :], yy, [], _Work())
@@ -439,156 +457,6 @@ def _column_fd(net: _Net, name: str, idx: np.ndarray, work: _Work):
     return d, err, nondiff, h
 
 
-_SMOOTH_ACTS = ("sigmoid", "tanh", "softplus", "identity")
-_SMOOTH_LOSSES = ("quadratic", "binary_cross_entropy", "softmax_cross_entropy")
-# Interpolation nodes (fractions of U) and check points. phi(0) = 0 is built into the cubic
-# p(tau) = d1 tau + d2 tau^2 + d3 tau^3, fitted to the four nodes by least squares (its residual there
-# is part of the check). Its error is of order U^4 |phi^(4)| / 4!: at U ~ 1e-5, far below rounding.
-_NODES = np.array([-1.0, -0.5, 0.5, 1.0])
-_CHECKS = np.array([-0.3, 0.3])
-_DEG = 3
-_FIT = np.linalg.pinv(_NODES[:, None] ** np.arange(1, _DEG + 1)[None, :])  # (3, 4)
-
-
-@dataclass
-class _TailModel:
-    """The loss change of sample s when unit i of layer l moves by v, p_si(v) = sum_q c[q, i, s] v^q.
-
-    ``pre``: v is the move of the pre-activation z_l[s, i] (layer l's activation is smooth and part
-    of the interpolated function); otherwise v is the move of a_l[s, i] (a relu-family layer l, whose
-    kinks are watched on the exact pre-activation as in the direct path)."""
-
-    pre: bool
-    c: np.ndarray  # (_DEG, n_l, m): coefficients of v itself
-    zT: np.ndarray  # z_l.T (n_l, m)
-    aT: np.ndarray  # a_l.T (n_l, m)
-    prevT: np.ndarray  # a_{l-1}.T (n_{l-1}, m)
-    floor: np.ndarray  # (n_l,): the rounding floor of every element of unit i (with the check's discrepancy)
-
-
-def _tail_model(net: _Net, name: str) -> _TailModel | None:
-    """The interpolated tail of W_l / b_l, or None where it does not apply or its check fails."""
-    spec = net.spec
-    kind, l = name[0], int(name[1:])
-    if kind not in "Wb" or spec.loss not in _SMOOTH_LOSSES:
-        return None
-    if l == net.L and spec.activations[l - 1] not in _SMOOTH_ACTS:
-        return None
-    if any(a not in _SMOOTH_ACTS for a in spec.activations[l:]):
-        return None
-    z, a = net.zs[l - 1], net.acts[l]  # (m, n_l)
-    if kind == "W":
-        hW = step_size(net.W[l - 1])  # (n_l, n_{l-1})
-        # max_j |a_{l-1}[s, j]| h_ij <= max_j |a_{l-1}[s, j]| * max_j h_ij: a bound is all U needs
-        S = 2.0 * np.abs(net.acts[l - 1]).max(axis=1)[:, None] * hW.max(axis=1)[None, :]
-    else:
-        S = np.broadcast_to(2.0 * step_size(net.b[l - 1])[None, :], z.shape)
-    S = S * (1.0 + 1e-9)  # the largest move of z_l[s, i] any of the +h, -h, +2h steps makes
-    act = spec.activations[l - 1]
-    pre = act in _SMOOTH_ACTS
-    if pre:
-        U = S
-    else:  # activations are monotone: no step moves a_l further than the ends of [z - S, z + S]
-        U = np.maximum(np.abs(_act(act, z + S) - a), np.abs(_act(act, z - S) - a)) * (1.0 + 1e-9)
-    # a unit no perturbation moves (a relu at rest): every v is 0 there, any small interval will do
-    U = np.where(U > 0, U, np.where(S > 0, S, STEP))
-    taus = np.concatenate([_NODES, _CHECKS])
-    m, n = z.shape
-    Q = len(taus)
-    v = taus[:, None, None] * U[None]  # (Q, m, n)
-    if l < net.L:
-        da = _act(act, z[None] + v) - a[None] if pre else v
-        # copies (node, sample, unit), one row each: z_{l+1}[s] + da W_{l+1}[:, i], through the real layers
-        Z = net.zs[l][None, :, None, :] + da[..., None] * net.WT[l][None, None, :, :]  # (Q, m, n, n_{l+1})
-        start = l + 1
-    else:  # the output layer: z_L[s] with its entry i moved, through the output activation and the loss
-        Z = z[None, :, None, :] + v[..., None] * np.eye(n)[None, None, :, :]  # (Q, m, n, n_L)
-        start = l
-    ys = net.y[None, :, None].repeat(n, axis=2) if spec.target == "labels" else net.y[None, :, None, :]
-    yy = np.broadcast_to(ys, (Q, m, n) + net.y.shape[1:]).reshape((Q * m * n, 1) + net.y.shape[1:])
-    f = _tail(net, Z.reshape(Q * m * n, 1, -1), start, yy, [], _Work()).reshape(Q, m, n)
-    phi = f - net.per_sample[None, :, None]
-    d = np.einsum("qr,rmn->qmn", _FIT, phi[: len(_NODES)])
-    approx = sum(d[q][None] * (taus[:, None, None] ** (q + 1)) for q in range(_DEG))
-    disc = np.abs(approx - phi).max(axis=0)  # at the check points and the nodes (the fit's residual)
-    # rounding of the exact values is all the discrepancy may show: eps times the loss terms of the sample
-    allowed = 64.0 * EPS * (np.abs(net.per_sample) + np.abs(net.zs[-1]).max(axis=1) + 1.0)
-    if not np.all(disc <= allowed[:, None]):
-        return None
-    UT = U.T
-    coef = np.ascontiguousarray(d.transpose(0, 2, 1)) / (UT[None] ** np.arange(1, _DEG + 1)[:, None, None])
-    floor = net.round_terms + disc.sum(axis=0) * net.scale / (4.0 * EPS)
-    return _TailModel(pre, coef, np.ascontiguousarray(z.T), np.ascontiguousarray(a.T),
-                      np.ascontiguousarray(net.acts[l - 1].T), floor)
-
-
-def _column_fd_interp(net: _Net, name: str, idx: np.ndarray, work: _Work, model: _TailModel):
-    """Elements idx of W_l or b_l (l < L) with the interpolated tail: O(m) per perturbation."""
-    kind, l = name[0], int(name[1:])
-    n_prev = net.W[l - 1].shape[1]
-    c, m = len(idx), net.m
-    shape = (_B, c, m)
-    if kind == "W":
-        i, j = np.divmod(idx, n_prev)
-        theta = net.W[l - 1][i, j]
-    else:
-        i = idx
-        theta = net.b[l - 1][i]
-    h = step_size(theta)
-    hm = np.multiply(_MULTS[:, None], h[None, :], out=work.get("hcol", (_B, c)))
-    if kind == "W":
-        v = np.multiply(hm[..., None], model.prevT[j][None], out=work.get("shift", shape))  # z_l[:, i] moves
-    else:
-        v = np.multiply(hm[..., None], np.ones(m), out=work.get("shift", shape))
-    kinks = []
-    if not model.pre:  # a relu-family layer l: its exact move, its kinks watched
-        zcol = np.add(model.zT[i][None], v, out=work.get("zcol", shape))
-        act = net.spec.activations[l - 1]
-        if act in _KINKED:
-            kinks.append(zcol > 0)
-        v = _act(act, zcol, work.get("acol", shape))
-        v -= model.aT[i][None]
-    cf = model.c[:, i]  # (_DEG, c, m)
-    p = np.multiply(v, cf[_DEG - 1][None], out=work.get("p", shape))
-    for q in range(_DEG - 2, -1, -1):
-        p += cf[q][None]
-        p *= v
-    f = (p.reshape(-1, m) @ np.full(m, net.scale)).reshape(_B, c)  # the loss change at +h, -h, +2h
-    nondiff = _kinked(kinks, c)
-    d1, err = _differences(f, 0.0, h, model.floor[i], nondiff)
-    if kind == "W" and net.spec.reg:
-        d1 = d1 + net.spec.reg * theta
-    return d1, err, nondiff, h
-
-
-def _column_fd_closed(net: _Net, name: str, model: _TailModel):
-    """Every element of W_l or b_l at once when the model is in z_l's own move (``pre``).
-
-    z_l = W_l a_{l-1} + b_l is linear in the parameters, so the step h of W_l[i, j] moves z_l[s, i]
-    by exactly +-h a_{l-1}[s, j] (or 2h), and the loss by sum_s p_si(that move). The central
-    difference and the third difference of a cubic p(v) = c1 v + c2 v^2 + c3 v^3 are exact algebra:
-    (f(h) - f(-h)) / 2h = sum_s c1 x + h^2 sum_s c3 x^3 and f(2h) - 3 f(h) + 3 f(0) - f(-h) =
-    6 h^3 sum_s c3 x^3 (x = a_{l-1}[s, j], or 1 for b_l): two small GEMMs for the whole tensor."""
-    kind, l = name[0], int(name[1:])
-    c1, c3 = model.c[0], model.c[_DEG - 1]  # (n_l, m)
-    if kind == "W":
-        theta = net.W[l - 1]
-        x = net.acts[l - 1]  # (m, n_{l-1})
-        g1, g3 = c1 @ x, c3 @ (x * x * x)
-        floor = model.floor[:, None]
-    else:
-        theta = net.b[l - 1]
-        g1, g3 = c1.sum(axis=1), c3.sum(axis=1)
-        floor = model.floor
-    h = step_size(theta)
-    h2g3 = h * h * g3
-    d = (g1 + h2g3) * net.scale
-    err = np.abs(h2g3) * net.scale + 4.0 * EPS * floor / h
-    if kind == "W" and net.spec.reg:
-        d = d + net.spec.reg * theta
-    return d, err, np.zeros(theta.shape, dtype=bool), h
-
-
 def _row_fd(net: _Net, name: str, idx: np.ndarray, work: _Work):
     """Elements idx of x (or A_l): perturb row s of the next pre-activation; only sample s's loss moves."""
     k = 1 if name == "x" else int(name[1:]) + 1  # the layer whose pre-activation the tensor feeds
@@ -628,13 +496,15 @@ def _full_one(net: _Net, name: str, chunk_bytes: int, work: _Work | None = None)
     value = _tensor_value(net, name)
     n = value.size
     work = work or _Work()
-    model = None if name == "x" or name[0] == "A" else _tail_model(net, name)
+    from oracles import fd_tail  # (it imports this module: a late import breaks the cycle)
+
+    model = None if name == "x" or name[0] == "A" else fd_tail._tail_model(net, name)
     if model is not None and model.pre:
-        return list(_column_fd_closed(net, name, model))
+        return list(fd_tail._column_fd_closed(net, name, model))
     per_element = _B * net.m * 8 * 6 if model is not None else _bytes_per_element(net, name)
     c = max(1, min(chunk_bytes, _WORK_BYTES) // per_element)
     if model is not None:
-        fn = functools.partial(_column_fd_interp, model=model)
+        fn = functools.partial(fd_tail._column_fd_interp, model=model)
     else:
         fn = _row_fd if name == "x" or name[0] == "A" else _column_fd
     out = [np.empty(n), np.empty(n), np.empty(n, dtype=bool), np.empty(n)]
@@ -668,181 +538,6 @@ def full(case: Case, *, names=None, chunk_bytes: int = 64 << 20, given: dict | N
 # ---------------------------------------------------------------- directional screen
 
 
-@dataclass
-class ScreenResult:
-    """The directional screen of one tensor: FD along seeded random directions vs <direction, claimed>."""
-
-    name: str
-    status: str  # pass | fail | nondiff | error
-    fd: np.ndarray
-    claimed: np.ndarray
-    err_est: np.ndarray
-    nondiff: np.ndarray
-    verdict: object = None  # the oracles.compare.TensorVerdict behind the decision
-    detail: str = ""
-
-    @property
-    def passed(self) -> bool:
-        return self.status in ("pass", "nondiff")
-
-    @property
-    def message(self) -> str:
-        if self.verdict is not None and self.status in ("pass", "fail"):
-            return f"screen ({len(self.fd)} directions): " + self.verdict.message
-        return f"screen {self.name}: {self.status}: {self.detail}"
-
-
-_SIGNS = np.array([-1.0, 1.0])
-
-
-def _rademacher(rng: np.random.Generator, n: int) -> np.ndarray:
-    """n independent +-1 (one random bit each)."""
-    bits = np.unpackbits(np.frombuffer(rng.bytes((n + 7) // 8), dtype=np.uint8), count=n)
-    return _SIGNS[bits]
-
-
-@functools.lru_cache(maxsize=128)
-def _directions(name: str, shape: tuple[int, ...], d: int, seed: int) -> tuple[np.ndarray, ...]:
-    """d seeded random +-1 directions for a tensor, as factors.
-
-    A matrix (W, x, A) gets rank-one directions U = r s^T with r, s Rademacher vectors: every
-    element still moves by exactly +-h, <U, E> of a single wrong element is as large as its error,
-    and the spread of <U, G> over directions is ||G|| as for a dense Rademacher direction; but the
-    perturbed pre-activation (a r s^T)^T is an outer product, so no (d x n_l x n_{l-1}) array and no
-    GEMM is needed. A vector (b) gets dense Rademacher directions. Seeded per (seed, tensor name).
-
-    A pure function of its arguments, cached (read-only results): a campaign runs the same Case
-    against every implementation."""
-    rng = np.random.default_rng((int(seed), zlib.crc32(name.encode())))
-    if len(shape) == 2:
-        signs = _rademacher(rng, d * (shape[0] + shape[1]))
-        out = (signs[: d * shape[0]].reshape(d, shape[0]), signs[d * shape[0] :].reshape(d, shape[1]))
-    else:
-        out = (_rademacher(rng, d * math.prod(shape)).reshape((d,) + tuple(shape)),)
-    for a in out:
-        a.flags.writeable = False
-    return out
-
-
-def _dense(factors: tuple[np.ndarray, ...]) -> np.ndarray:
-    """The directions as arrays (d, *shape)."""
-    if len(factors) == 2:
-        return factors[0][:, :, None] * factors[1][:, None, :]
-    return factors[0]
-
-
-def _along(factors: tuple[np.ndarray, ...], T: np.ndarray) -> np.ndarray:
-    """<U_d, T> for every direction d: r_d^T T s_d for matrices, u_d . t for vectors."""
-    if len(factors) == 2:
-        r, s = factors
-        return np.einsum("di,di->d", r @ T, s)
-    return factors[0] @ T
-
-
-def _direction_dz(net: _Net, name: str, factors) -> tuple[int, np.ndarray]:
-    """(k, dZ): the first layer k the tensor reaches and d z_k along each direction, (d, m, n_k)."""
-    if name == "x" or name[0] == "A":
-        # U = r s^T (m x n): d z_k = U W_k^T = r (x) (W_k s)
-        k = 1 if name == "x" else int(name[1:]) + 1
-        r, s = factors
-        return k, r[:, :, None] * (s @ net.WT[k - 1])[:, None, :]
-    l = int(name[1:])
-    if name[0] == "W":
-        # U = r s^T (n_l x n_{l-1}): d z_l = a_{l-1} U^T = (a_{l-1} s) (x) r
-        r, s = factors
-        return l, (s @ net.acts[l - 1].T)[:, :, None] * r[:, None, :]
-    (u,) = factors
-    return l, np.broadcast_to(u[:, None, :], (u.shape[0], net.m, u.shape[1]))
-
-
-def _directional_pass(net: _Net, groups: dict, mult: float, work: _Work) -> tuple[np.ndarray, np.ndarray]:
-    """Loss at theta +- mult*h along every direction of every tensor, in ONE pass through the layers.
-
-    ``groups``: first layer k -> (dZ (c_k, m, n_k), steps (c_k,)). Copies that start at layer k join
-    the batch there (the copies of earlier layers are already at layer k), so a whole screen costs
-    one batched forward. Returns f (2, c) (scaled summed loss at +, -) and kinked (c,)."""
-    spec = net.spec
-    watch = net.kinked
-    Z = None  # (2, c, m, n_l): the copies' pre-activation at the current layer
-    kinked = None
-    A = None
-    for l in range(1, net.L + 1):
-        if l in groups:
-            dZ, steps = groups[l]
-            new = np.empty((2,) + dZ.shape)
-            np.multiply((mult * steps)[:, None, None], dZ, out=new[0])
-            np.negative(new[0], out=new[1])
-            new += net.zs[l - 1]
-            Z = new if Z is None else np.concatenate([Z, new], axis=1)
-        if Z is None:
-            continue
-        name = spec.activations[l - 1]
-        if name in _KINKED:
-            K = Z > 0
-            flips = (K[0] != K[1]).reshape(K.shape[1], -1).any(axis=1)
-            kinked = flips if kinked is None else np.concatenate([kinked | flips[: len(kinked)],
-                                                                   flips[len(kinked):]])
-        A = _act(name, Z, work.get(f"A{l}", Z.shape))
-        if l < net.L:
-            Zn = work.get(f"Z{l + 1}", Z.shape[:-1] + (net.W[l].shape[0],))
-            np.matmul(A.reshape(-1, A.shape[-1]), net.WT[l], out=Zn.reshape(-1, Zn.shape[-1]))
-            Zn += net.b[l]
-            Z = Zn
-    c = Z.shape[1]
-    kinks: list = []
-    f = _loss_sum(spec, Z.reshape((2 * c,) + Z.shape[2:]), A.reshape((2 * c,) + A.shape[2:]), net.y, kinks, work)
-    out = np.zeros(c, dtype=bool)
-    if watch:
-        if kinked is not None:
-            out[: len(kinked)] = kinked  # copies injected later had no kink to cross before their layer
-        for K in kinks:
-            K = K.reshape(2, c, -1)
-            out |= (K[0] != K[1]).any(axis=1)
-    return f.reshape(2, c) * net.scale, out
-
-
-def _screen_values(net: _Net, names: list[str], dirs: dict, *, two_steps: bool = True):
-    """FD directional derivatives: {name: (fd (d,), err (d,), nondiff (d,))}.
-
-    With ``two_steps`` the evaluations at +-2h give the error estimate |D(h) - D(2h)| / 3 (plus the
-    rounding floor), and a kink within 2h marks the direction nondiff; without, only +-h is
-    evaluated and the estimate is the rounding floor alone."""
-    by_layer: dict[int, list] = {}
-    for name in names:
-        k, dZ = _direction_dz(net, name, dirs[name])
-        theta = _tensor_value(net, name)
-        h = float(STEP * max(1.0, float(theta.max()), -float(theta.min())))
-        by_layer.setdefault(k, []).append((name, dZ, h))
-    groups, order = {}, []
-    for k in sorted(by_layer):
-        items = by_layer[k]
-        dZ = items[0][1] if len(items) == 1 else np.concatenate([dZ for _, dZ, _ in items])
-        steps = np.array([h for _, d, h in items for _ in range(d.shape[0])])
-        groups[k] = (dZ, steps)
-        order += [(name, d.shape[0]) for name, d, _ in items]
-    steps = np.concatenate([groups[k][1] for k in sorted(groups)])
-    work = _Work()
-    f1, kink = _directional_pass(net, groups, 1.0, work)
-    d = (f1[0] - f1[1]) / (2.0 * steps)
-    err = (4.0 * EPS * net.round_terms) / steps
-    if two_steps:
-        f2, kink2 = _directional_pass(net, groups, 2.0, work)
-        err = err + np.abs(d - (f2[0] - f2[1]) / (4.0 * steps)) / 3.0
-        kink = kink | kink2
-    if kink.any():
-        d = np.where(kink, np.nan, d)
-    out = {}
-    at = 0
-    for name, n in order:
-        sl = slice(at, at + n)
-        at += n
-        dd = d[sl]
-        if name[0] == "W" and net.spec.reg:
-            dd = dd + net.spec.reg * _along(dirs[name], net.W[int(name[1:]) - 1])
-        out[name] = (dd, err[sl], kink[sl])
-    return out
-
-
 def _claimed(grads: dict, name: str, shape: tuple[int, ...]) -> tuple[np.ndarray | None, str]:
     if name not in grads:
         return None, f"no gradient for {name!r} was given"
@@ -857,8 +552,9 @@ def _claimed(grads: dict, name: str, shape: tuple[int, ...]) -> tuple[np.ndarray
 
 @_quiet
 def screen(case: Case, grads: dict, *, directions: int = 8, seed: int = 0, names=None,
-           given: dict | None = None) -> dict[str, ScreenResult]:
-    """Directional screen of the claimed ``grads`` (canonical shapes) against central differences.
+           given: dict | None = None) -> dict:
+    """Directional screen of the claimed ``grads`` (canonical shapes) against central differences:
+    {name: oracles.fd_screen.ScreenResult}.
 
     For each tensor, ``directions`` seeded Rademacher directions u; FD of the loss along u vs
     <u, claimed>, judged by oracles.compare (oracle "fd", the Case's dtype, the FD error estimate).
@@ -866,86 +562,22 @@ def screen(case: Case, grads: dict, *, directions: int = 8, seed: int = 0, names
     "nondiff". Default names: the W*, b*, x and A* present in ``grads``.
 
     Cost: one batched forward of 2 x directions copies per tensor, all tensors together; a tensor
-    that does not pass on that is re-judged with the +-2h evaluations (error estimate)."""
-    from oracles.compare import compare_tensor  # numpy-only module; imported late to keep this light
-
+    that does not pass on that is re-judged with the +-2h evaluations (error estimate). MLP Specs:
+    oracles/fd_screen.py; layer Specs: oracles/fd_layers.py."""
     if not case.spec.is_mlp:
         return _layers().screen(case, grads, directions=directions, seed=seed, names=names, given=given)
-    if directions < 1:
-        raise ValueError(f"directions={directions} must be >= 1")
-    if names is None:
-        names = [n for n in fd_names(case) if n in grads]
-    names = _check_names(case, names)
-    net = _prepare(case)
-    results: dict[str, ScreenResult] = {}
-    claimed: dict[str, np.ndarray] = {}
-    dirs: dict[str, tuple] = {}
-    shapes = {name: _tensor_value(net, name).shape for name in names}
-    for name in names:
-        shape = shapes[name]
-        g, problem = _claimed(grads, name, shape)
-        if g is None:
-            empty = np.zeros(0)
-            results[name] = ScreenResult(name, "error", empty, empty, empty, np.zeros(0, bool), detail=problem)
-            continue
-        dirs[name] = _directions(name, tuple(shape), int(directions), int(seed))
-        claimed[name] = _along(dirs[name], g)
-    dtype = case.spec.dtype
-    impl_err: dict[str, float] = {}
-    family: list[float] = []  # the size of the family: see decide
+    from oracles.fd_screen import screen_mlp  # (it imports this module: a late import breaks the cycle)
 
-    def decide(values: dict, final: bool) -> list[str]:
-        """Judge each tensor; return the names that did not pass (to re-judge with the 2h estimate)."""
-        again = []
-        if not family:
-            # E <u, g>^2 = ||g||^2 for Rademacher u: the RMS of a tensor's directional derivatives
-            # estimates its gradient norm without another pass over it. The largest over the tensors
-            # is the family scale (compare.py's absolute floor), as compare_observation uses max |g|.
-            rms = [_norm(fd) / math.sqrt(len(fd)) if not nd.any() else
-                   _norm(fd[~nd]) / math.sqrt(len(fd) - int(nd.sum())) for fd, _, nd in values.values()
-                   if not nd.all()]
-            family.append(max(rms, default=0.0))
-        for name, (fd, err, nd) in values.items():
-            cl = claimed[name]
-            n_ok = len(fd) - int(nd.sum()) if nd.any() else len(fd)
-            ok = ~nd
-            if n_ok == 0:
-                if final:
-                    results[name] = ScreenResult(
-                        name, "nondiff", fd, cl, err, nd,
-                        detail=f"every one of {len(fd)} directions crosses a kink within the step")
-                else:
-                    again.append(name)
-                continue
-            if n_ok < len(fd):
-                cl, fd_ok, err_ok = cl[ok], fd[ok], err[ok]
-            else:
-                fd_ok, err_ok = fd, err
-            scale = max(family[0], float(np.abs(fd_ok).max()))
-            # the FD error, plus (final stage) the rounding a correct implementation in this dtype may
-            # carry (oracles.error_model: saturated units make it large); <u, dg> ~ ||dg|| per direction
-            est = math.hypot(_norm(err_ok), math.sqrt(n_ok) * impl_err.get(name, 0.0))
-            v = compare_tensor(f"screen['{name}']", cl, fd_ok, dtype=dtype, oracle="fd",
-                               scale=scale / math.sqrt(n_ok), err_est=est, check=check_of(name))
-            if v.status != "pass" and not final:
-                again.append(name)
-                continue
-            note = f"{len(fd) - n_ok} of {len(fd)} directions crossed a kink" if n_ok < len(fd) else ""
-            results[name] = ScreenResult(name, v.status, fd, cl, err, nd, verdict=v, detail=note)
-        return again
+    return screen_mlp(case, grads, directions=directions, seed=seed, names=names)
 
-    # Stage 1: +-h only, judged with the rounding floor as the estimate. The error estimates only
-    # ever widen what is allowed, so a pass here is a pass; anything else is judged again (stage 2)
-    # with the two-step estimate and the implementation's rounding bound (error_model, ~0.3 ms, so
-    # only computed here), and with the kink check widened to +-2h.
-    if dirs:
-        again = decide(_screen_values(net, list(dirs), dirs, two_steps=False), final=False)
-        if again:
-            from oracles.error_model import rounding_bounds  # numpy-only, like this module
 
-            impl_err.update(rounding_bounds(case))
-            decide(_screen_values(net, again, dirs, two_steps=True), final=True)
-    return results
+def __getattr__(name: str):
+    """ScreenResult and the direction helpers moved to oracles.fd_screen; their old names still work."""
+    if name in ("ScreenResult", "_rademacher", "_directions", "_dense", "_along"):
+        from oracles import fd_screen
+
+        return getattr(fd_screen, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # ---------------------------------------------------------------- localisation

@@ -21,7 +21,8 @@
 
 Exit 0 when every target of the sections run is met (TARGETS: full >= 300x gradcheck slow, screen
 >= 10x gradcheck fast warm and cold, screen+localise >= 1000x gradcheck fast on the bug, agreement
-<= 1e-8 and the bug named; conv < 1 s; validate <= 1.5x the torch import; 500 submissions projected <= 10 min),
+<= 1e-8 and the bug named; conv < 1 s; the torch oracle on a tiny net <= 40x one bare autograd call;
+validate <= 1.5x the torch import; 500 submissions projected <= 10 min),
 1 otherwise.
 torch is imported lazily, inside the functions.
 """
@@ -37,7 +38,7 @@ import time
 
 import numpy as np
 
-from reports.bench_commands import ROOT, TARGETS, bench_grade, bench_validate, make_class
+from reports.bench_commands import ROOT, TARGETS, bench_grade, bench_oracle_tiny, bench_validate, make_class
 
 __all__ = ["register", "run", "bench_fd", "bench_conv", "bench_epoch", "bench_validate", "bench_grade", "make_class",
            "gemm_peak", "format_table", "TARGETS", "SECTIONS"]
@@ -268,9 +269,10 @@ def bench_fd(sizes=(784, 30, 10), batch: int = 16, seed: int = 0, repeats: int =
     out["localise_found_bug"] = found["failing"] == [bug_name] and loc is not None and loc.index == (_BiasBug.index,)
     _ratios(out, "localise_speedup_vs_gradcheck_fast", "gradcheck_fast_bug", "localise")
     out["conv"] = bench_conv(repeats=max(1, repeats // 2))
+    out["oracle_tiny"] = bench_oracle_tiny(repeats=max(1, repeats))
     out["targets"] = {k: v for k, v in TARGETS.items()}
     out["targets_met"] = bool(
-        out["conv"]["target_met"] and
+        out["conv"]["target_met"] and out["oracle_tiny"]["target_met"] and
         out["full_speedup_vs_gradcheck_slow"] >= TARGETS["full_speedup_vs_gradcheck_slow"]
         and out["screen_speedup_vs_gradcheck_fast"] >= TARGETS["screen_speedup_vs_gradcheck_fast"]
         and out["screen_speedup_vs_gradcheck_fast_cold"] >= TARGETS["screen_speedup_vs_gradcheck_fast"]
@@ -496,6 +498,12 @@ def format_table(results: dict) -> str:
                      f"{cv['net']}, batch {cv['batch']}: named {cv['failing_tensors']} {cv['localised']} (planted "
                      f"{cv['planted']}); localise alone {_fmt(cv['localise_only_seconds'], ' s')} "
                      f"(target < {TARGETS['conv_localise_seconds']:g} s)"))
+    ot = (fd or {}).get("oracle_tiny")
+    if ot:
+        rows.append(("fd", f"torch oracle, {ot['net']} batch {ot['batch']}",
+                     _fmt(ot["oracle_cpu_seconds"] * 1e3, " ms CPU"),
+                     f"one bare autograd forward/backward {_fmt(ot['autograd_cpu_seconds'] * 1e3, ' ms')}: "
+                     f"{_fmt(ot['oracle_over_autograd'], 'x')} (target <= {TARGETS['oracle_over_autograd_tiny']:g}x)"))
     ep = results.get("epoch")
     if ep:
         for bs in ep["batches"]:

@@ -1,5 +1,6 @@
 """`bpcheck bench`'s sections that time bpcheck's own commands as a user runs them: ``validate`` on
-one file next to ``python -c "import torch"``, and ``grade`` on a generated class (see bench_cmd)."""
+one file next to ``python -c "import torch"``, and ``grade`` on a generated class (see bench_cmd);
+and the torch oracle on a tiny net next to one bare autograd call (part of the fd section)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["TARGETS", "ROOT", "bench_validate", "bench_grade", "make_class"]
+__all__ = ["TARGETS", "ROOT", "bench_validate", "bench_grade", "bench_oracle_tiny", "make_class"]
 
 TARGETS = {
     "full_speedup_vs_gradcheck_slow": 300.0,
@@ -20,8 +21,58 @@ TARGETS = {
     "validate_over_torch_import": 1.5,
     "grade_500_seconds": 600.0,
     "conv_localise_seconds": 1.0,
+    # the torch oracle (3 steps, a float32 re-run for its error estimate: ~8 forward/backward passes)
+    # on [4, 8, 3], batch 4, over one bare forward/backward of the same net; measured ~14x (2026-12-01);
+    # torch.optim's bookkeeping or multi-threaded torch creeping back in shows as several times that
+    "oracle_over_autograd_tiny": 40.0,
 }
 ROOT = Path(__file__).resolve().parent.parent
+
+
+# ------------------------------------------------------------------------------------------ oracle
+
+
+def bench_oracle_tiny(repeats: int = 5, calls: int = 20) -> dict:
+    """oracles.torch_autograd.expected on a [4, 8, 3] sigmoid net, batch 4, next to one bare
+    forward/backward of the same net in torch (best of ``repeats`` x ``calls``, CPU time): the
+    oracle is called thousands of times per campaign."""
+    import numpy as np
+    import torch
+
+    from oracles import torch_autograd as ta
+    from oracles.case import Case, Spec
+
+    rng = np.random.default_rng(0)
+    sizes = (4, 8, 3)
+    params = {}
+    for l in range(1, len(sizes)):
+        params[f"W{l}"] = rng.standard_normal((sizes[l], sizes[l - 1]))
+        params[f"b{l}"] = rng.standard_normal(sizes[l])
+    case = Case(Spec(sizes, ("sigmoid", "sigmoid")), params, rng.standard_normal((4, 4)), rng.random((4, 3)))
+    X, Y = torch.from_numpy(case.x), torch.from_numpy(case.y)
+
+    def bare() -> None:
+        ps = [torch.tensor(params[k], requires_grad=True) for k in ("W1", "b1", "W2", "b2")]
+        a = X
+        for l in range(2):
+            a = torch.sigmoid(a @ ps[2 * l].T + ps[2 * l + 1])
+        torch.autograd.grad(0.5 * ((a - Y) ** 2).sum(), ps)
+
+    def best(f) -> float:
+        f()  # warm-up
+        runs = []
+        for _ in range(max(1, repeats)):
+            t = time.process_time()
+            for _ in range(calls):
+                f()
+            runs.append((time.process_time() - t) / calls)
+        return min(runs)
+
+    out = {"net": list(sizes), "batch": 4, "oracle_cpu_seconds": best(lambda: ta.expected(case)),
+           "autograd_cpu_seconds": best(bare), "torch_threads": torch.get_num_threads()}
+    out["oracle_over_autograd"] = out["oracle_cpu_seconds"] / max(out["autograd_cpu_seconds"], 1e-9)
+    out["target_met"] = bool(out["oracle_over_autograd"] <= TARGETS["oracle_over_autograd_tiny"])
+    return out
 
 
 # ------------------------------------------------------------------------------------------ validate
@@ -32,6 +83,13 @@ def _children_cpu() -> float:
 
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
     return r.ru_utime + r.ru_stime
+
+
+def _compile_bytecode() -> bool:
+    import compileall
+
+    return all(compileall.compile_dir(str(ROOT / pkg), quiet=2) for pkg in ("bpcheck", "oracles", "reports",
+                                                                               "reference"))
 
 
 def _timed_run(cmd: list[str], timeout: float) -> tuple[subprocess.CompletedProcess, float, float]:
@@ -51,6 +109,10 @@ def bench_validate(file: str | Path | None = None, timeout: float = 240.0, repea
     file = Path(file) if file else ROOT / "reference" / "nielsen.py"
     out: dict = {"file": str(file.relative_to(ROOT)) if file.is_relative_to(ROOT) else str(file),
                  "load_average_before": list(os.getloadavg())}
+    # bpcheck's own bytecode, as an installed package has it (torch's is compiled by pip): with
+    # PYTHONDONTWRITEBYTECODE set, or a fresh editable clone, every run would otherwise recompile
+    # ~50 modules (~0.4 s CPU measured), a cost no installed copy pays
+    out["bytecode_compiled"] = _compile_bytecode()
     torch_t, validate_t, torch_cpu, validate_cpu = [], [], [], []
     for _ in range(max(1, repeats)):
         proc, wall, cpu = _timed_run([sys.executable, "-c", "import torch"], 120)

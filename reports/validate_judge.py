@@ -53,6 +53,15 @@ _CONVENTION_FAMILIES = frozenset({"loss", "grad_W", "grad_b", "grad_x", "grad_hi
 
 
 
+def _oracle_loading() -> bool:
+    """The torch oracle is not importable without waiting: its import (a background thread's, started by
+    validate_file or the CLI) has not finished, or has not started."""
+    import sys
+
+    module = sys.modules.get("oracles.torch_autograd")
+    return module is None or bool(getattr(getattr(module, "__spec__", None), "_initializing", False))
+
+
 class Judge(RowsMixin):
     def __init__(self, sb, report: ValidationReport, o: ValidationOptions) -> None:
         self.sb, self.report, self.o = sb, report, o
@@ -169,14 +178,12 @@ class Judge(RowsMixin):
         expected: dict[int, Observation] = {}
 
         def meanwhile() -> None:
-            # the parent's share, while the child works: this entry's oracle, the previous entry's judging
-            for i, c in enumerate(cases):
-                key = _case_key(c)
-                if c.spec.aux_names():  # a dropout mask: the oracle waits for the one the implementation drew
-                    continue
-                if key not in self.oracle_cache:
-                    self.oracle_cache[key] = self.oracle.expected(c)
-                expected[i] = self.oracle_cache[key]
+            # the parent's share, while the child works: this entry's oracle, the previous entry's judging;
+            # not while torch is still loading (speed): the child runs the next entries meanwhile, and
+            # judge_pending fills in their oracle
+            if _oracle_loading():
+                return
+            self.fill_expected(cases, expected)
             self.judge_pending()
 
         # the own loss is only needed for the few self-consistency cases, taken from the first ones
@@ -184,9 +191,21 @@ class Judge(RowsMixin):
                               while_waiting=meanwhile, budget=self.o.budget)
         self.pending.append((entry, cases, results, expected))
 
+    def fill_expected(self, cases: list[Case], expected: dict) -> None:
+        """The oracle's answer for each case (by index), shared by entries drawing the same Case."""
+        for i, c in enumerate(cases):
+            key = _case_key(c)
+            if c.spec.aux_names():  # a dropout mask: the oracle waits for the one the implementation drew
+                continue
+            if key not in self.oracle_cache:
+                self.oracle_cache[key] = self.oracle.expected(c)
+            expected[i] = self.oracle_cache[key]
+
     def judge_pending(self) -> None:
         while self.pending:
-            self.judge_entry(*self.pending.pop(0))
+            entry, cases, results, expected = self.pending.pop(0)
+            self.fill_expected(cases, expected)  # (cache hits where meanwhile() already ran the oracle)
+            self.judge_entry(entry, cases, results, expected)
 
     def judge_entry(self, entry: str, cases: list[Case], results: list, expected: dict) -> None:
         skipped = sum(r.fault == "budget" for r in results)

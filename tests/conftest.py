@@ -58,3 +58,17 @@ def pytest_collection_modifyitems(config, items) -> None:
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
+
+
+@pytest.fixture(scope="session")
+def dask_address():
+    """The scheduler address of one real Dask LocalCluster (two worker processes under nannies, one thread
+    each), shared by the cluster tests: starting a cluster, closing it and importing torch in its workers
+    cost ~10 s a time, paid once. The `--cluster local:N` path, which starts a throw-away cluster, keeps
+    its own test (test_executors.py::test_workers_with_other_versions_are_refused)."""
+    distributed = pytest.importorskip("distributed", reason="the cluster extra: pip install 'bpcheck[cluster]'")
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
+    try:
+        yield cluster.scheduler_address
+    finally:
+        cluster.close()

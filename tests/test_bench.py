@@ -38,6 +38,11 @@ def test_fd_section_at_tiny_size(tiny):
     cv = fd["conv"]
     assert cv["failing_tensors"] == ["W1"] and cv["localised"] == cv["planted"][1] and cv["found_bug"]
     assert 0 < cv["cpu_seconds"] and cv["target_met"] == (cv["cpu_seconds"] < 1.0)
+    # the torch oracle on a tiny net, a ratio to one bare autograd call measured in the same run
+    ot = fd["oracle_tiny"]
+    assert ot["oracle_cpu_seconds"] > 0 and ot["autograd_cpu_seconds"] > 0 and ot["torch_threads"] == 1
+    assert ot["oracle_over_autograd"] == pytest.approx(ot["oracle_cpu_seconds"] / ot["autograd_cpu_seconds"])
+    assert ot["target_met"] == (ot["oracle_over_autograd"] <= bench_cmd.TARGETS["oracle_over_autograd_tiny"])
 
 
 def test_epoch_section_at_tiny_size(tiny):
@@ -57,7 +62,7 @@ def test_json_has_every_documented_key_and_the_table_renders(tiny):
             assert key in summary[section], f"{section}.{key}"
     assert summary["validate"]["seconds"] is None  # the section did not run: null, not missing
     table = bench_cmd.format_table(tiny)
-    assert "gradcheck slow" in table and "conv: screen + localise" in table
+    assert "gradcheck slow" in table and "conv: screen + localise" in table and "torch oracle" in table
     assert "GEMM peak" in table and "seed claims 5x" in table
 
 

@@ -64,12 +64,11 @@ def test_a_task_that_kills_every_worker_is_reported_and_the_pool_recovers():
         assert runner.map(abs, [-3, 4]) == [3, 4]  # a fresh pool serves the rest
 
 
-def test_dask_local_cluster_gives_the_serial_results_even_when_a_worker_dies(serial, tmp_path):
-    pytest.importorskip("distributed", reason="the cluster extra: pip install 'bpcheck[cluster]'")
+def test_dask_local_cluster_gives_the_serial_results_even_when_a_worker_dies(serial, tmp_path, dask_address):
     subjects, expected = serial
     killed: list = []
     # a real scheduler and two worker processes (each under a nanny that restarts it when it dies)
-    with Runner(cluster="local:2") as runner:
+    with Runner(cluster=dask_address) as runner:
         assert runner.kind == "dask" and len(runner.worker_pids()) == 2
         config = campaign.CampaignConfig(workers=1, **CONFIG)
         results = campaign.run_campaign(subjects, config, cases_dir=tmp_path, replay_dir="cases", progress=False,

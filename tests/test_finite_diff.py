@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from oracles import fd_tail
 from oracles import finite_diff as fd
 from oracles import torch_autograd as ta
 from oracles.case import ACTIVATION_NAMES, Case, Spec, SpecSpace
@@ -230,9 +231,9 @@ def test_interpolated_tail_equals_the_direct_path(monkeypatch, sizes, acts, loss
     case = _case(sizes, acts, loss, m=5, seed=3, **kw)
     names = [n for n in fd.fd_names(case) if n[0] in "Wb"]
     net = fd._prepare(case)
-    assert all(fd._tail_model(net, n) is not None for n in names), "the fast path was not taken"
+    assert all(fd_tail._tail_model(net, n) is not None for n in names), "the fast path was not taken"
     fast = fd.full(case, names=names)
-    monkeypatch.setattr(fd, "_tail_model", lambda net, name: None)
+    monkeypatch.setattr(fd_tail, "_tail_model", lambda net, name: None)
     direct = fd.full(case, names=names)
     exact = ta.loss_and_grads(case)[1]
     for n in names:
@@ -246,9 +247,9 @@ def test_interpolated_tail_equals_the_direct_path(monkeypatch, sizes, acts, loss
 
 def test_a_bad_interpolant_is_caught_by_its_check_and_the_direct_path_runs(monkeypatch):
     case = _case((5, 7, 3), ("sigmoid", "sigmoid"), m=5, seed=3)
-    monkeypatch.setattr(fd, "_FIT", fd._FIT * (1 + 1e-6))  # coefficients one part in a million off
+    monkeypatch.setattr(fd_tail, "_FIT", fd_tail._FIT * (1 + 1e-6))  # coefficients one part in a million off
     net = fd._prepare(case)
-    assert fd._tail_model(net, "W1") is None
+    assert fd_tail._tail_model(net, "W1") is None
     res = fd.full(case, names=["W1"])
     exact = ta.loss_and_grads(case)[1]["W1"]
     assert np.abs(res.grads["W1"] - exact).max() <= 1e-8 * np.abs(exact).max()

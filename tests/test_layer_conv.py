@@ -4,8 +4,6 @@ not through the table), FD against torch on conv nets, kinks at max-pool ties, d
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 import torch
@@ -99,14 +97,12 @@ def test_fd_agrees_with_torch_on_conv_nets(net):
     assert {k: r.status for k, r in screened.items()} == {k: "pass" for k in screened}
 
 
-def test_a_wrong_conv_weight_element_is_screened_localised_and_fast():
+def test_a_wrong_conv_weight_element_is_screened_and_localised():
+    # issue 10's speed target (< 1 s) is measured by `bpcheck bench` (fd section, conv), not here
     case, grads, where = one_wrong_conv_weight(1)
     screened = fd.screen(case, grads)
     assert screened["W1"].status == "fail" and screened["b1"].status == "pass"
-    fd.localise(case, grads, ["W1"])  # warm
-    t0 = time.process_time()  # CPU time: a loaded CI machine must not fail a speed target the code meets
     loc = fd.localise(case, grads, ["W1"])["W1"]
-    assert time.process_time() - t0 < 1.0  # issue 10's target; measured 0.22 s on an idle machine
     assert loc.status == "fail" and loc.index == where and loc.n_mismatched == 1
     verdicts = compare_observation(case, type(ta.expected(case))(grads=grads), ta.expected(case))
     assert [v.name for v in verdicts if not v.passed] == ["grads['W1']"]

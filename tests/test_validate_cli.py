@@ -142,3 +142,17 @@ def test_junit_escapes_hostile_messages():
                                                        "message": "bad \x00\x1b[31m <tag> & ]]>"}]}])
     root = ET.fromstring(xml.split("?>", 1)[1])
     assert root.find("testsuite").get("name") == "eve<&>"
+
+
+def test_each_command_parses_with_only_its_own_module():
+    # `bpcheck validate` builds only grade_cmd's parser (the others' imports are off its critical path):
+    # every command must be mapped to the module that registers it
+    from reports import cli
+
+    def commands(parser) -> set[str]:
+        return set(parser._subparsers._group_actions[0].choices)
+
+    assert commands(cli.build_parser()) == set(cli.COMMANDS)
+    for command in cli.COMMANDS:
+        assert command in commands(cli.build_parser(command)), command
+    assert set(cli.PRELOAD) <= set(cli.COMMANDS)

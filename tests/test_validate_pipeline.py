@@ -238,3 +238,17 @@ def test_every_snippet_runs_as_pasted(path):
         # it runs, or it reproduces the submission's own exception (raised inside the student's file)
         assert out.returncode == 0 or f'File "{path}' in out.stderr or f"{path.name}\"" in out.stderr, (
             f"{snippet}\n{out.stderr}")
+
+
+def test_judging_deferred_while_torch_loads_gives_the_same_report(tmp_path, monkeypatch):
+    # `bpcheck validate` lets the child run every entry while torch is still loading and judges afterwards:
+    # the report must be the one judging each entry as it comes gives (here torch is loaded: forced)
+    from reports import validate_judge
+
+    f = _variant(tmp_path, "student_bug.py", "* sigmoid_prime(zs[-1])", "* sigmoid_prime(activations[-1])")
+    eager = validate_file(f, **FAST)
+    monkeypatch.setattr(validate_judge, "_oracle_loading", lambda: True)
+    deferred = validate_file(f, **FAST)
+    strip = lambda r: [{k: v for k, v in c.to_dict().items() if k != "snippet"} for c in r.checks]  # noqa: E731
+    assert eager.verdict == "fail" and strip(deferred) == strip(eager)
+    assert deferred.notes == eager.notes
