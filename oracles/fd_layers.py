@@ -205,10 +205,13 @@ def full(case: Case, *, names=None, given: dict | None = None):
     return res
 
 
-def screen(case: Case, grads: dict, *, directions: int = 8, seed: int = 0, names=None, given: dict | None = None):
+def screen(case: Case, grads: dict, *, directions: int = 8, seed: int = 0, names=None, given: dict | None = None,
+           impl_err: dict | None = None):
     """Directional screen of claimed ``grads`` (canonical shapes): for each tensor, ``directions`` seeded
     Rademacher directions u; the central difference of the loss along u against <u, claimed>, judged by
-    oracles.compare with the FD error estimate. Directions crossing a kink are left out."""
+    oracles.compare with the FD error estimate plus, from ``impl_err`` (tensor -> norm), the rounding a
+    correct implementation in the Case's dtype carries (<u, dg> ~ ||dg|| per direction: batchnorm's float32
+    dx cancels far beyond the dtype's epsilon). Directions crossing a kink are left out."""
     from oracles.compare import compare_tensor
     from oracles.finite_diff import ScreenResult, _rademacher
 
@@ -258,8 +261,9 @@ def screen(case: Case, grads: dict, *, directions: int = 8, seed: int = 0, names
                                          detail=f"every one of {len(fd)} directions crosses a kink within the step")
             continue
         scale = max(family, float(np.abs(fd[ok]).max()))
+        est = math.hypot(float(np.linalg.norm(err[ok])), math.sqrt(n_ok) * float((impl_err or {}).get(name, 0.0)))
         v = compare_tensor(f"screen['{name}']", cl[ok], fd[ok], dtype=case.spec.dtype, oracle="fd",
-                           scale=scale / math.sqrt(n_ok), err_est=float(np.linalg.norm(err[ok])), check=check_of(name))
+                           scale=scale / math.sqrt(n_ok), err_est=est, check=check_of(name))
         note = f"{len(fd) - n_ok} of {len(fd)} directions crossed a kink" if n_ok < len(fd) else ""
         results[name] = ScreenResult(name, v.status, fd, cl, err, nd, verdict=v, detail=note)
     return results

@@ -552,7 +552,7 @@ def _claimed(grads: dict, name: str, shape: tuple[int, ...]) -> tuple[np.ndarray
 
 @_quiet
 def screen(case: Case, grads: dict, *, directions: int = 8, seed: int = 0, names=None,
-           given: dict | None = None) -> dict:
+           given: dict | None = None, impl_err: dict | None = None) -> dict:
     """Directional screen of the claimed ``grads`` (canonical shapes) against central differences:
     {name: oracles.fd_screen.ScreenResult}.
 
@@ -563,9 +563,12 @@ def screen(case: Case, grads: dict, *, directions: int = 8, seed: int = 0, names
 
     Cost: one batched forward of 2 x directions copies per tensor, all tensors together; a tensor
     that does not pass on that is re-judged with the +-2h evaluations (error estimate). MLP Specs:
-    oracles/fd_screen.py; layer Specs: oracles/fd_layers.py."""
+    oracles/fd_screen.py; layer Specs: oracles/fd_layers.py. ``impl_err`` (layer Specs): tensor -> the
+    rounding a correct implementation in the Case's dtype may carry (the torch oracle's measured err_est);
+    MLP Specs bound it a priori (oracles.error_model)."""
     if not case.spec.is_mlp:
-        return _layers().screen(case, grads, directions=directions, seed=seed, names=names, given=given)
+        return _layers().screen(case, grads, directions=directions, seed=seed, names=names, given=given,
+                                impl_err=impl_err)
     from oracles.fd_screen import screen_mlp  # (it imports this module: a late import breaks the cycle)
 
     return screen_mlp(case, grads, directions=directions, seed=seed, names=names)

@@ -422,8 +422,9 @@ def _short_exc(e: BaseException) -> str:
     return f"{type(e).__name__}: {e}{where}"
 
 
-def _fd_verdicts(case: Case, observed: Observation, *, directions: int) -> list:
-    """The fd oracle: screen the implementation's parameter gradients with directional derivatives."""
+def _fd_verdicts(case: Case, observed: Observation, *, directions: int, impl_err: dict | None = None) -> list:
+    """The fd oracle: screen the implementation's parameter gradients with directional derivatives;
+    ``impl_err``: the torch oracle's rounding estimate per tensor (what a correct implementation carries)."""
     from oracles import finite_diff
 
     out: list = []
@@ -445,7 +446,7 @@ def _fd_verdicts(case: Case, observed: Observation, *, directions: int) -> list:
         grads[name] = g
     if grads:
         res = finite_diff.screen(case, grads, directions=directions, seed=case.seed, names=list(grads),
-                                 given=observed.aux or None)
+                                 given=observed.aux or None, impl_err=impl_err)
         out += [res[n] for n in grads if n in res]
     return out
 
@@ -472,7 +473,12 @@ def _oracle_verdicts(subject: Subject, case: Case, observed: Observation, oracle
             expected_cache["torch"] = _torch_expected(case, observed.aux)
         return compare_observation(case, observed, expected_cache["torch"], oracle="torch")
     if oracle == "fd":
-        return _fd_verdicts(case, observed, directions=config.fd_directions)
+        impl_err = None
+        if not case.spec.is_mlp:  # layer Specs: the measured rounding of a correct implementation (MLP: a priori)
+            if "torch" not in expected_cache:
+                expected_cache["torch"] = _torch_expected(case, observed.aux)
+            impl_err = dict(expected_cache["torch"].err_est or {})
+        return _fd_verdicts(case, observed, directions=config.fd_directions, impl_err=impl_err)
     raise ValueError(f"unknown oracle {oracle!r}; choose from {ORACLES}")
 
 
