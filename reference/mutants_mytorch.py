@@ -308,10 +308,10 @@ _m("mytorch_bn_no_mean_path", "bn_no_mean_path", "layer:BatchNorm1d",
    "BatchNorm1d.backward without the dLdM / N term", {"BatchNorm1d": _BNNoMeanPath}, ("batch",))
 # batchnorm.py validated on its own, as the real files were: a zoo run over the whole package would pool these
 # Cases with the passing ones of every other entry point, and call the bug "batch only"
-_alone("mytorch_bn_running_old_dropped", "unclassified", "layer:BatchNorm1d",
+_alone("mytorch_bn_running_old_dropped", "running_stats_no_memory", "layer:BatchNorm1d",
        "batchnorm.py alone: BatchNorm1d's running statistics alpha M + (1 - alpha) M (seen in a real F24 file)",
        _batchnorm, {"BatchNorm1d": _BNRunningOldDropped})
-_alone("mytorch_bn_eval_not_normalised", "unclassified", "layer:BatchNorm1d",
+_alone("mytorch_bn_eval_not_normalised", "test_not_normalised", "layer:BatchNorm1d",
        "batchnorm.py alone: BatchNorm1d.forward(eval=True) returns BW Z + Bb (seen in a real file)", _batchnorm,
        {"BatchNorm1d": _BNEvalNotNormalised})
 _m("mytorch_bn_dbw_not_summed", "extra_batch_axis", "layer:BatchNorm1d",
@@ -328,9 +328,9 @@ _m("mytorch_maxpool_routes_to_all", "pool_route_all", "layer:MaxPool2d_stride1",
    {"MaxPool2d_stride1": _MaxPoolRoutesToAll})
 _m("mytorch_conv_backward_keeps_padding", "pad_not_cropped", "layer:Conv2d",
    "Conv2d.backward returns dLdA of the padded input", {"Conv2d": _ConvNoUnpad})
-_m("mytorch_gelu_backward_cdf_only", "unclassified", "layer:GELU",
+_m("mytorch_gelu_backward_cdf_only", "wrong_derivative", "layer:GELU",
    "GELU.backward returns Phi(Z): the Z phi(Z) term lost", {"GELU": _GELUBackwardCdfOnly})
-_m("mytorch_softmax_backward_diagonal", "unclassified", "layer:Softmax",
+_m("mytorch_softmax_backward_diagonal", "wrong_derivative", "layer:Softmax",
    "Softmax.backward multiplies by A (1 - A): the Jacobian's diagonal only", {"Softmax": _SoftmaxBackwardDiagonal})
 _m("mytorch_conv1d_flipped_kernel", "unclassified", "layer:Conv1d_stride1",
    "Conv1d_stride1.backward convolves dLdZ with the flipped kernel", {"Conv1d_stride1": _Conv1dFlippedKernel})
@@ -351,7 +351,7 @@ _m("mytorch_upsample2d_backward_rows_only", "shape", "layer:Upsample2d",
 _alone("mytorch_alone_linear_db_averaged", "double_mean", "layer:Linear",
        "linear.py alone: Linear.backward sums dLdW but averages dLdb", _linear, {"Linear": _LinearDbAveraged},
        ("batch",))
-_alone("mytorch_alone_tanh_not_squared", "unclassified", "layer:Tanh",
+_alone("mytorch_alone_tanh_not_squared", "wrong_derivative", "layer:Tanh",
        "activation.py alone: Tanh.backward multiplies by 1 - A", _activation, {"Tanh": _TanhDerivativeNotSquared})
 _alone("mytorch_alone_mse_backward_no_two", "factor_half", "loss:MSELoss",
        "loss.py alone: MSELoss.backward without the 2 (the scale read off the losses)", _loss,

@@ -9,6 +9,7 @@ import numpy as np
 from oracles.case import Case
 from oracles.compare import TensorVerdict
 from oracles.diagnose._base import Diagnosis, _key
+from oracles.diagnose.activations import activation_patterns
 from oracles.diagnose.conv import conv_hypotheses
 from oracles.diagnose.conventions import detect_convention
 from oracles.diagnose.faults import _error_pattern, _shape_change_pattern
@@ -54,6 +55,7 @@ def diagnose(
     for what, how in observed.shape_changes.items():
         out.append(_shape_change_pattern(what, how, case))
     out.extend(norm_patterns(case, bad, observed, expected))  # norm/dropout layers (oracles/diagnose/norm.py)
+    out.extend(activation_patterns(case, bad, observed, expected))  # one activation layer on its own
 
     grad_bad = {_key(v.name): v for v in bad if v.check.startswith("grad_") and v.status != "error"}
     grad_ok = [k for k in observed.grads if k in expected.grads and k not in grad_bad]

@@ -31,6 +31,8 @@ NORM_BUG_CLASSES = {
     "running_stats_frozen": "the running mean / variance are never updated",
     "running_stats_momentum": "the running statistics weigh momentum on the wrong side",
     "test_uses_batch_stats": "test mode normalises with the batch's statistics, not the running ones",
+    "test_not_normalised": "test mode skips the normalisation (gamma * x + beta)",
+    "running_stats_no_memory": "the running statistics never take in their old value (they are the batch's)",
     "norm_wrong_axes": "the normalisation statistics are taken over the wrong axes",
     "dropout_unscaled": "inverted dropout without the 1 / keep-probability scale at train time",
     "dropout_test_scale": "dropout's test-mode scale is wrong (scaled when inverted, or unscaled when not)",
@@ -84,7 +86,9 @@ def _state_variants(case: Case, hp) -> dict[str, dict[str, np.ndarray]]:
         other = {"running_mean1": (1 - m) * rm + m * mu, "running_var1": (1 - m) * rv + m * var}
     else:
         other = {"running_mean1": m * rm + (1 - m) * mu, "running_var1": m * rv + (1 - m) * var}
-    return {"running_stats_frozen": {"running_mean1": rm, "running_var1": rv}, "running_stats_momentum": other}
+    # the old running value never taken in: alpha M + (1 - alpha) M is the batch's own statistics
+    return {"running_stats_frozen": {"running_mean1": rm, "running_var1": rv}, "running_stats_momentum": other,
+            "running_stats_no_memory": {"running_mean1": mu, "running_var1": var}}
 
 
 def _wrong_axes_out(case: Case, kind: str, hp) -> np.ndarray | None:
@@ -148,6 +152,9 @@ def _norm(case, kind, hp, bad, observed, expected) -> list[Diagnosis]:
             if _close(observed.out, train, dtype, expected.err_est.get("out")):
                 out.append(Diagnosis("test_uses_batch_stats", "test mode normalised with the batch's own mean and "
                                      "variance: the running statistics were ignored", ("out",)))
+            elif _close(observed.out, g * x + b, dtype, expected.err_est.get("out")):
+                out.append(Diagnosis("test_not_normalised", "test mode returned gamma * x + beta: x is never "
+                                     "normalised with the running mean and variance", ("out",)))
         wrong = _wrong_axes_out(case, kind, hp)
         if wrong is not None and _close(observed.out, wrong, dtype, expected.err_est.get("out")):
             where = {"layernorm": "over the batch (axis 0) instead of each sample's features",
@@ -164,10 +171,14 @@ def _norm(case, kind, hp, bad, observed, expected) -> list[Diagnosis]:
     if state_bad and observed.state:
         for cls, want in _state_variants(case, hp).items():
             if all(k in observed.state and _close(observed.state[k], v, dtype) for k, v in want.items()):
-                msg = ("running_mean / running_var come back unchanged: never updated (or updated into a local)"
-                       if cls == "running_stats_frozen" else
-                       "running = (1 - momentum) running + momentum batch: momentum weighs the wrong side "
-                       "(the course: momentum * running + (1 - momentum) * batch)")
+                msg = {"running_stats_frozen": "running_mean / running_var come back unchanged: never updated (or "
+                                               "updated into a local)",
+                       "running_stats_momentum": "running = (1 - momentum) running + momentum batch: momentum weighs "
+                                                 "the wrong side (the course: momentum * running + (1 - momentum) * "
+                                                 "batch)",
+                       "running_stats_no_memory": "running_mean / running_var come back as this batch's own mean and "
+                                                  "variance: the old running value is never taken in (e.g. alpha * M "
+                                                  "+ (1 - alpha) * M with M the batch mean both times)"}[cls]
                 out.append(Diagnosis(cls, msg, tuple(sorted(want))))
                 break
     return out

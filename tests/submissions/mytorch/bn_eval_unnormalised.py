@@ -1,4 +1,4 @@
-# expect: fail unclassified
+# expect: fail test_not_normalised
 # ruff: noqa
 # A pattern seen in a real S22 handout: eval mode scales and shifts Z without normalising it by the running
 # statistics. Train mode (forward, backward, running statistics) is right; only the eval output is wrong.

@@ -1,4 +1,4 @@
-# expect: fail unclassified
+# expect: fail running_stats_no_memory
 # ruff: noqa
 # A pattern seen in a real F24 batchnorm.py: the running statistics mix the batch statistic with itself,
 # so the old running value never enters (alpha M + (1 - alpha) M). The forward output and every gradient are right.
