@@ -332,7 +332,7 @@ _m("mytorch_gelu_backward_cdf_only", "wrong_derivative", "layer:GELU",
    "GELU.backward returns Phi(Z): the Z phi(Z) term lost", {"GELU": _GELUBackwardCdfOnly})
 _m("mytorch_softmax_backward_diagonal", "wrong_derivative", "layer:Softmax",
    "Softmax.backward multiplies by A (1 - A): the Jacobian's diagonal only", {"Softmax": _SoftmaxBackwardDiagonal})
-_m("mytorch_conv1d_flipped_kernel", "unclassified", "layer:Conv1d_stride1",
+_m("mytorch_conv1d_flipped_kernel", "conv_flipped_kernel", "layer:Conv1d_stride1",
    "Conv1d_stride1.backward convolves dLdZ with the flipped kernel", {"Conv1d_stride1": _Conv1dFlippedKernel})
 _m("mytorch_conv1d_dw_averaged", "double_mean", "layer:Conv1d",
    "Conv1d.backward divides dLdW by the batch size", {"Conv1d": _Conv1dDwAveraged}, ("batch",))

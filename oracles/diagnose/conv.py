@@ -293,7 +293,7 @@ def conv_hypotheses(case: Case, observed: Observation, expected: Observation, gr
         return []
     slot = _first_spatial(case)
     if slot is None:
-        return []
+        return _conv1d(case, observed, expected, grad_bad)
     out = _from_errors(case, observed, slot)
     out += _layout_patterns(case, observed, expected, grad_bad)
     out += _output_patterns(case, observed, expected, slot)
@@ -318,6 +318,34 @@ def conv_hypotheses(case: Case, observed: Observation, expected: Observation, gr
             out.append(Diagnosis(cls, f"{text} (the numbers are exactly that bug's)", tuple(keys)))
             break
     return out
+
+
+def _conv1d(case: Case, observed: Observation, expected: Observation, grad_bad) -> list[Diagnosis]:
+    """A 1-d convolution alone (MyTorch's Conv1d_stride1) without padding: the 2-d bug models on a height-1
+    image (with padding the 2-d models would pad the height too, so none is claimed there)."""
+    spec = case.spec
+    if len(spec.layers) != 1 or spec.layers[0].kind != "conv1d" or spec.loss != "dot":
+        return []
+    slot, hp = spec.slots[0], spec.layers[0].hp
+    if int(hp["pad"]) or not any(k in observed.grads for k in grad_bad):
+        return []
+    from oracles.conv_bug_models import CONV_MODELS, conv_backward_model
+
+    x = np.asarray(case.x, dtype=np.float64)[:, :, None, :]
+    w = np.asarray(case.params[slot.params["W"]], dtype=np.float64)[:, :, None, :]
+    dout = np.asarray(case.y, dtype=np.float64)[:, :, None, :]
+    for bug, text in CONV_MODELS.items():
+        if bug in ("pad_not_cropped", "stride_backward_rows"):
+            continue
+        res = conv_backward_model(x, w, dout, int(hp["stride"]), 0, bug)
+        got = {"x": res["dx"][:, :, 0, :], slot.params["W"]: res["dw"][:, :, 0, :]}
+        keys = [k for k in got if k in observed.grads and k in expected.grads]
+        if not keys or all(_close(got[k], expected.grads[k], spec.dtype) for k in keys):
+            continue
+        if all(_close(observed.grads[k], got[k], spec.dtype) for k in keys):
+            cls = "stride_backward" if bug.startswith("stride_backward") else bug
+            return [Diagnosis(cls, f"{text} (the numbers are exactly that bug's)", tuple(keys))]
+    return []
 
 
 def _conv_pads(case: Case) -> list[int]:
