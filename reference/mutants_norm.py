@@ -341,12 +341,23 @@ class _SaitoBNBatchStatsAlways(saito_norm.BatchNormalization):
         return out.reshape(self.input_shape)
 
 
+class _SaitoBNTestEpsOutside(saito_norm.BatchNormalization):
+    def forward(self, x, train_flg=True):
+        if train_flg:
+            return super().forward(x, train_flg)
+        xn = (x - self.running_mean) / (np.sqrt(self.running_var) + saito_norm.EPS)  # BUG: eps outside the sqrt
+        return self.gamma * xn + self.beta
+
+
 _add("saito_bn_no_mean_path", "bn_no_mean_path", "saito", "BatchNormalization",
      "BatchNormalization.backward without the gradient through the batch mean",
      clone_module(saito_norm, {"BatchNormalization": _SaitoBNNoMeanPath}), _S)
 _add("saito_bn_running_stats_frozen", "running_stats_frozen", "saito", "BatchNormalization",
      "BatchNormalization never keeps its running statistics",
      clone_module(saito_norm, {"BatchNormalization": _SaitoBNFrozen}), _S)
+_add("saito_bn_test_eps_outside", "bn_test_eps", "saito", "BatchNormalization",
+     "BatchNormalization divides by sqrt(running_var) + eps in test mode (the book: inside the sqrt)",
+     clone_module(saito_norm, {"BatchNormalization": _SaitoBNTestEpsOutside}), _S)
 _add("saito_dropout_test_unscaled", "dropout_test_scale", "saito", "Dropout",
      "non-inverted Dropout returns x unscaled at test time",
      clone_module(saito_norm, {"Dropout": _SaitoDropoutTestUnscaled}), _S)

@@ -33,6 +33,7 @@ NORM_BUG_CLASSES = {
     "test_uses_batch_stats": "test mode normalises with the batch's statistics, not the running ones",
     "test_not_normalised": "test mode skips the normalisation (gamma * x + beta)",
     "running_stats_no_memory": "the running statistics never take in their old value (they are the batch's)",
+    "bn_test_eps": "batchnorm's test mode puts eps outside the sqrt of the running variance",
     "norm_wrong_axes": "the normalisation statistics are taken over the wrong axes",
     "dropout_unscaled": "inverted dropout without the 1 / keep-probability scale at train time",
     "dropout_test_scale": "dropout's test-mode scale is wrong (scaled when inverted, or unscaled when not)",
@@ -126,9 +127,10 @@ def norm_patterns(case: Case, bad, observed: Observation, expected: Observation)
                 out.append(Diagnosis("dropout_p_flipped", text, (v.check,)))
         if not spec.is_mlp and spec.loss != "dot" and "dropout" in spec.kinds().split(">"):
             out += _dropout_net(case, bad, observed, expected)
-            out += _dropout_net_test_scale(case, bad, observed, expected)
         if not spec.is_mlp and len(spec.layers) > 1 and spec.mode == "test":
             out += _test_batch_stats_net(case, bad, observed, expected)
+        if not spec.is_mlp and spec.mode == "test" and not out:
+            out += _test_mode_replays(case, bad, observed, expected)
         if spec.is_mlp or len(spec.layers) != 1 or spec.loss != "dot":
             return out
         kind, hp = spec.layers[0].kind, spec.layers[0].hp
@@ -302,26 +304,44 @@ def _dropout_net(case, bad, observed, expected) -> list[Diagnosis]:
     return []
 
 
-def _dropout_net_test_scale(case, bad, observed, expected) -> list[Diagnosis]:
-    """A network's test-mode output equals the one with every dropout layer's test-time scaling flipped (the
-    book's x * (1 - ratio) left out, or an inverted dropout scaling at test time too): replayed by the oracle."""
-    spec = case.spec
-    if spec.mode != "test" or observed.out is None or "out" not in _bad_names(bad):
-        return []
+def _replay_out(case: Case, kind: str, key: str, flip: dict):
+    """The oracle's test-mode output with ``key`` of every ``kind`` layer flipped (None: nothing to flip)."""
     from oracles import torch_autograd
     from oracles.layers.table import Layer
 
-    flip = {"at_test": "inverted", "inverted": "at_test"}
-    layers = tuple(Layer.of("dropout", **{**dict(layer.hyper), "scaling": flip[layer.hp["scaling"]]})
-                   if layer.kind == "dropout" and layer.hp.get("scaling") in flip else layer for layer in spec.layers)
-    want = torch_autograd.expected(case.with_spec(layers=layers), estimate=False).out
-    if want is None or not _close(observed.out, want, spec.dtype, expected.err_est.get("out")):
+    spec = case.spec
+    if not any(layer.kind == kind and layer.hp.get(key) in flip for layer in spec.layers):
+        return None
+    layers = tuple(Layer.of(kind, **{**dict(layer.hyper), key: flip[layer.hp[key]]})
+                   if layer.kind == kind and layer.hp.get(key) in flip else layer for layer in spec.layers)
+    return torch_autograd.expected(case.with_spec(layers=layers), estimate=False).out
+
+
+def _test_mode_replays(case, bad, observed, expected) -> list[Diagnosis]:
+    """A test-mode output equal to the one with a test-time detail flipped, replayed by the oracle: dropout's
+    test-time scaling (the book's x * (1 - ratio) left out, or an inverted dropout scaling again), batchnorm's
+    eps outside the sqrt of the running variance."""
+    spec = case.spec
+    if spec.mode != "test" or observed.out is None or "out" not in _bad_names(bad):
         return []
-    said = "returns x unscaled at test time (the non-inverted dropout scales by keep = 1 - ratio there)" \
-        if any(layer.kind == "dropout" and layer.hp["scaling"] == "at_test" for layer in spec.layers) else \
-        "scales by keep at test time although training already divided by it (inverted dropout)"
-    return [Diagnosis("dropout_test_scale", f"the test-mode output matches a network whose dropout {said}",
-                      ("out",))]
+    est = expected.err_est.get("out")
+    flips = (("dropout", "scaling", {"at_test": "inverted", "inverted": "at_test"}),
+             ("batchnorm", "eps_at_test", {"inside": "outside"}),
+             ("spatial_batchnorm", "eps_at_test", {"inside": "outside"}))
+    for kind, key, flip in flips:
+        want = _replay_out(case, kind, key, flip)
+        if want is None or not _close(observed.out, want, spec.dtype, est):
+            continue
+        if kind == "dropout":
+            said = "returns x unscaled at test time (the non-inverted dropout scales by keep = 1 - ratio there)" \
+                if any(layer.kind == "dropout" and layer.hp["scaling"] == "at_test" for layer in spec.layers) else \
+                "scales by keep at test time although training already divided by it (inverted dropout)"
+            return [Diagnosis("dropout_test_scale", f"the test-mode output matches a network whose dropout {said}",
+                              ("out",))]
+        return [Diagnosis("bn_test_eps", "the test-mode output matches batchnorm dividing by sqrt(running_var) + "
+                          "eps: eps belongs inside the sqrt, sqrt(running_var + eps), as in training (the difference "
+                          "is small but systematic)", ("out",))]
+    return []
 
 
 # ---- batchnorm inside a network in test mode (Saito's MultiLayerNetExtend.predict(x, train_flg=False),

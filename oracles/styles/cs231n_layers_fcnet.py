@@ -20,7 +20,13 @@ from oracles.case import Case, SpecSpace
 from oracles.keep_rate import read_dropout
 from oracles.observation import Observation
 from oracles.styles._common import Recorder, Snapshot, UnsupportedCase, accepts, get, read_row_grads, require
-from oracles.styles.cs231n_layers_norm import find_mask, probe_running_var, probed
+from oracles.styles.cs231n_layers_norm import (
+    convention_notes,
+    find_mask,
+    probe_eps_at_test,
+    probe_running_var,
+    probed,
+)
 
 __all__ = ["ENTRIES", "entry_points", "spec_space", "run", "own_loss"]
 
@@ -67,9 +73,12 @@ def spec_space(impl, entry: str) -> SpecSpace:
         seqs = (f"affine>{norm}>relu>affine", f"affine>{norm}>relu>affine>{norm}>relu>affine")
         fixed = ((norm, "eps", 1e-5),)
         if norm == "batchnorm":
+            # the conventions of the batchnorm_forward the net calls, probed as for fn:batchnorm alone (the
+            # same code: a convention there is one here, never a failure of the net)
             rv = probed(impl, "running_var:batchnorm", lambda: probe_running_var(impl, "batchnorm")) or "biased"
+            at_test = probed(impl, "eps_at_test:batchnorm", lambda: probe_eps_at_test(impl, "batchnorm")) or "inside"
             fixed += (("batchnorm", "momentum", 0.9), ("batchnorm", "running_var", rv),
-                      ("batchnorm", "momentum_on", "running"), ("batchnorm", "eps_at_test", "inside"))
+                      ("batchnorm", "momentum_on", "running"), ("batchnorm", "eps_at_test", at_test))
     # test mode (loss(X) without y: the scores, with running statistics and no dropout) where it differs
     modes = ("train",) if norm == "layernorm" else ("train", "test")
     return SpecSpace(layout="rows", sequences=seqs, fixed=fixed, outputs=(("softmax_cross_entropy", ("identity",)),),
@@ -102,8 +111,11 @@ class _Recording:
 
 
 def run(impl, case: Case, entry: str) -> Observation:
-    require(spec_space(impl, entry), case, "cs231n", entry)
+    space = spec_space(impl, entry)
+    require(space, case, "cs231n", entry)
     rec = Recorder(case)
+    for n in convention_notes(space, entry):
+        rec.note(n)
     _run(impl, case, entry, rec)
     return rec.obs
 
