@@ -75,3 +75,9 @@ def test_more_decisive_names_win_and_the_other_style_is_mentioned():
 def test_unknown_style_is_a_usage_error():
     with pytest.raises(ValueError, match="unknown style 'keras'"):
         styles.entry_points("keras", object())
+
+
+def test_a_file_with_only_hw2_flatten_is_mytorch():
+    from oracles.styles import detect
+
+    assert detect(["Flatten", "Flatten.forward", "Flatten.backward"])[0] == "mytorch"

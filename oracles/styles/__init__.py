@@ -64,7 +64,7 @@ _HINTS = {
              "sigmoid_backward", "initialize_parameters", "layer_sizes", "nn_model"),
     "saito": ("Relu", "Sigmoid", "numerical_gradient", "TwoLayerNet"),
     "cs231n": ("relu_forward", "relu_backward", "sgd", "TwoLayerNet"),
-    "mytorch": ("Linear", "ReLU", "GELU", "Identity"),
+    "mytorch": ("Linear", "ReLU", "GELU", "Identity", "Flatten.backward"),  # hw2 Flatten alone: no other course has one
 }
 
 
