@@ -68,6 +68,12 @@ class _FCNetRegOnBias(_FCNetVerdictBugs):
     bug = "reg_on_bias"
 
 
+def _softmax_loss_of_sigmoid(x, y):
+    s = 1.0 / (1.0 + np.exp(-x))  # BUG: a sigmoid on the scores before the softmax (the spec's scores are linear)
+    loss, ds = cs231n.softmax_loss(s, y)
+    return loss, ds * s * (1.0 - s)
+
+
 class _NielsenSGDFullBatchesOnly(nielsen.Network):
     def SGD(self, training_data, epochs, mini_batch_size, eta, lmbda=0.0, seed=None):
         training_data = list(training_data)
@@ -110,3 +116,6 @@ _add("nielsen_decay_over_batch", "reg_decay_scale", "nielsen", None,
 _add("nielsen_sgd_full_batches_only", "raised", "nielsen", None,
      "SGD indexes full mini-batches: IndexError on the last, shorter one",
      clone_module(nielsen, {"Network": _NielsenSGDFullBatchesOnly}), _N)
+_add("cs231n_sigmoid_on_scores", "output_activation", "cs231n", None,
+     "a sigmoid applied to the class scores before softmax_loss (forward and backward consistent)",
+     clone_module(cs231n, {"softmax_loss": _softmax_loss_of_sigmoid}), _C)

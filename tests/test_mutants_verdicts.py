@@ -15,6 +15,7 @@ CASES = [
     ("cs231n_full_reg_on_bias", "FullyConnectedNet"),
     ("nielsen_decay_over_batch", "Network"),
     ("nielsen_sgd_full_batches_only", "Network"),
+    ("cs231n_sigmoid_on_scores", "FullyConnectedNet"),
 ]
 
 
@@ -30,6 +31,7 @@ def test_hypothesis_mutant_killed_and_named(name, entry):
     ("dlai/two_layer_grad_for_param.py", "grad_for_param"),
     ("dlai/two_layer_tanh_prime_twice.py", "derivative_twice"),
     ("cs231n/reg_scalar_sum.py", "scalar_added"),
+    ("cs231n/scores_sigmoid.py", "output_activation"),
     ("cs231n/l2_per_sample.py", "l2_per_sample"),
 ])
 def test_student_like_fixture_is_named(path, bug):

@@ -21,6 +21,7 @@ def recompute_grads(
     output_delta: str = "right",
     weight_input: Sequence[int] = (),
     grad_as_weight: Sequence[int] = (),
+    output_act: str | None = None,
 ) -> dict[str, np.ndarray]:
     """Canonical float64 gradients of the Case, optionally with one planted deviation.
 
@@ -28,6 +29,7 @@ def recompute_grads(
     "right", "no_derivative" (quadratic delta a - y without sigma_L'(z)), "at_activation"
     (sigma_L'(a)). weight_input: layers whose dW uses X in place of A_{l-1}. grad_as_weight: layers
     whose backward step uses their own gradient dW_l in place of W_l (dW2.T @ dZ2 for W2.T @ dZ2).
+    output_act: an activation applied to a linear output layer's scores before the loss (the model differs).
     """
     spec = case.spec
     L = spec.n_layers
@@ -41,7 +43,17 @@ def recompute_grads(
         A.append(F.activation(spec.activations[l - 1])(z))
     zL, aL = Z[L], A[L]
     prime_L = F.derivative(spec.activations[-1])
-    if spec.loss == "quadratic":
+    if output_act is not None:
+        s = F.activation(output_act)(zL)
+        if spec.loss == "quadratic":
+            delta = (s - (case.onehot if spec.target == "labels" else y)) * F.derivative(output_act)(zL)
+        elif spec.loss == "softmax_cross_entropy":
+            delta = F.softmax_cross_entropy_delta(s, y) * F.derivative(output_act)(zL)
+        elif spec.loss == "hinge":
+            delta = F.hinge_delta(s, y) * F.derivative(output_act)(zL)
+        else:
+            raise ValueError(f"no output-activation hypothesis for loss {spec.loss!r}")
+    elif spec.loss == "quadratic":
         yd = case.onehot if spec.target == "labels" else y
         if output_delta == "no_derivative":
             delta = aL - yd
@@ -120,6 +132,11 @@ def _variants(case: Case):
     if set(hidden) - {"relu", "identity"}:
         out.append(("derivative_twice", "the hidden layers multiply by the activation derivative twice",
                     {"hidden_dz": lambda l, z, a, dA: dA * prime(acts[l - 1])(z) ** 2}))
+    if acts[-1] == "identity" and spec.loss in ("quadratic", "softmax_cross_entropy", "hinge"):
+        for f in ("sigmoid", "relu", "tanh"):
+            out.append(("output_activation", f"{f} applied to the output scores before the loss: the spec's "
+                        f"output layer is linear (the model differs; remove the {f} after the last affine layer)",
+                        {"output_act": f}))
     L = spec.n_layers
     for l in range(2, L + 1):
         out.append(("grad_for_param", f"the step back through layer {l} uses dW{l} in place of W{l} "
