@@ -124,6 +124,7 @@ class _Net:
                 for short, full in slot.state.items():
                     state_out[full] = ctx.state_out.get(short, state_out[full])
         self.out = a.detach()
+        self.scores = a  # attached: _output_rounding propagates a vector at the scores back through the net
         zL = zs[-1] if self.last_is_activation else a
         per_sample = _per_sample_loss(spec, zL, a, self.y, self.onehot)
         loss = per_sample.sum()
@@ -250,11 +251,51 @@ def expected(case: Case, *, estimate: bool = True, given: dict | None = None) ->
 
 def _merged_estimate(case: Case, loss, grads, trajectory, state, given, out=None) -> dict[str, float]:
     measured = _err_est(case, loss, grads, trajectory, state, given, out)
-    if not case.spec.is_mlp:  # normalisation layers: an a priori floor where the re-run can undershoot
-        floor = norm_rounding_floor(case, out, given)
+    if not case.spec.is_mlp:  # layers: a priori floors where the float32 re-run can undershoot
+        floor = dict(norm_rounding_floor(case, out, given))
+        for k, v in {**_output_rounding(case, given), **_activation_rounding(case)}.items():
+            floor[k] = max(floor.get(k, 0.0), v)
         return {k: max(v, floor.get(k, 0.0)) for k, v in measured.items()}
     model = rounding_bounds(case)
     return {k: max(v, model.get(k, 0.0)) for k, v in measured.items()}
+
+
+def _output_rounding(case: Case, given: dict | None) -> dict[str, float]:
+    """A layer net ending in softmax cross-entropy: dscores = p - onehot cancels where p rounds to 1, so a correct
+    implementation's gradients carry up to eps (p + onehot) / m at the scores, passed back through the net. One
+    backward of that vector with seeded random signs gives its size per tensor: an estimate, as the float32
+    re-run is (a saturated net's 1e-21 gradients are then 'rounding level', never a mismatch)."""
+    spec = case.spec
+    if spec.is_mlp or spec.loss != "softmax_cross_entropy" or spec.target != "labels":
+        return {}
+    try:
+        net = _Net(case, torch.float64, given)
+        x = net.x.requires_grad_(True)
+        net.forward(x)
+    except MissingAux:
+        return {}
+    scores = net.scores
+    p = torch.softmax(scores.detach(), dim=1)
+    onehot = torch.zeros_like(p)
+    onehot[torch.arange(p.shape[0]), torch.as_tensor(np.asarray(case.y, dtype=np.int64))] = 1.0
+    signs = np.random.default_rng([int(case.seed), 0x5C0]).choice([-1.0, 1.0], size=tuple(p.shape))
+    v = float(np.finfo(spec.dtype).eps) * (p + onehot) * torch.from_numpy(signs)
+    if spec.reduction == "mean":
+        v = v / case.m
+    inputs = [net.params[k] for k in net.names] + [x]
+    g = torch.autograd.grad(scores, inputs, grad_outputs=v, allow_unused=True)
+    return {k: float(torch.linalg.vector_norm(d)) for k, d in zip([*net.names, "x"], g) if d is not None}
+
+
+def _activation_rounding(case: Case) -> dict[str, float]:
+    """One GELU or softmax layer alone (loss 'dot'): the course formulas compute Phi(z) as 0.5 (1 + erf) and dx as
+    a (dout - <dout, a>), both cancelling to an absolute error of eps |dout| per element (GELU at z = -10: Phi
+    ~ 1e-23 is computed as 0), far below the float32 re-run's measure of torch's own, stabler, kernels."""
+    spec = case.spec
+    if spec.is_mlp or spec.loss != "dot" or len(spec.layers) != 1 or spec.layers[0].kind not in ("gelu", "softmax"):
+        return {}
+    dout = np.asarray(case.y, dtype=np.float64)
+    return {"x": 2.0 * float(np.finfo(spec.dtype).eps) * float(np.linalg.norm(dout))}
 
 
 def _sgd_step(params: list[torch.Tensor], grads, lr: float) -> None:

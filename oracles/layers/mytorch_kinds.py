@@ -32,13 +32,15 @@ def _torch():
     return torch
 
 
-_erf = np.vectorize(math.erf, otypes=[float])  # numpy has no erf; FD calls this on small arrays only
+# numpy has no erfc; FD calls this on small arrays only. erfc, not 1 + erf: in the left tail 1 + erf(z / sqrt 2)
+# cancels to a few correct digits (z = -8: Phi ~ 6e-16), and FD on those digits cried wolf on a correct GELU
+_erfc = np.vectorize(math.erfc, otypes=[float])
 
 
 def gelu_np(z: np.ndarray) -> np.ndarray:
     """z Phi(z) in float64."""
     z = np.asarray(z, dtype=np.float64)
-    return 0.5 * z * (1.0 + _erf(z / math.sqrt(2.0)))
+    return 0.5 * z * _erfc(-z / math.sqrt(2.0))
 
 
 def softmax_np(z: np.ndarray) -> np.ndarray:
