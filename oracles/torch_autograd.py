@@ -99,6 +99,7 @@ class _Net:
         self.m = case.m
         self.slots = spec.slots
         self.last_is_activation = kind(spec.sequence[-1].kind).activation
+        self.trace: list | None = None  # (slot, input, output) of each batchnorm layer, for _bn_rounding
 
     def forward(self, x: torch.Tensor, step: int = 1):
         """(loss, hidden activations A1..A{L-1}, activation inputs z, state after this forward).
@@ -119,7 +120,11 @@ class _Net:
             if slot.state or slot.aux or k.modes != ("train",):
                 ctx = Ctx(mode=spec.mode, state_in={s: state_out[f] for s, f in slot.state.items()},
                           aux=self._aux(slot, step))
+            a_in = a
             a = k.torch(a, p, slot.layer.hp, ctx)
+            if self.trace is not None and slot.layer.kind == "batchnorm":
+                a.retain_grad()
+                self.trace.append((slot, a_in, a))
             if ctx is not None:
                 for short, full in slot.state.items():
                     state_out[full] = ctx.state_out.get(short, state_out[full])
@@ -253,7 +258,8 @@ def _merged_estimate(case: Case, loss, grads, trajectory, state, given, out=None
     measured = _err_est(case, loss, grads, trajectory, state, given, out)
     if not case.spec.is_mlp:  # layers: a priori floors where the float32 re-run can undershoot
         floor = dict(norm_rounding_floor(case, out, given))
-        for k, v in {**_output_rounding(case, given), **_activation_rounding(case)}.items():
+        extra = [_output_rounding(case, given), _activation_rounding(case), _bn_rounding(case, given)]
+        for k, v in ((k, v) for d in extra for k, v in d.items()):
             floor[k] = max(floor.get(k, 0.0), v)
         return {k: max(v, floor.get(k, 0.0)) for k, v in measured.items()}
     model = rounding_bounds(case)
@@ -285,6 +291,46 @@ def _output_rounding(case: Case, given: dict | None) -> dict[str, float]:
     inputs = [net.params[k] for k in net.names] + [x]
     g = torch.autograd.grad(scores, inputs, grad_outputs=v, allow_unused=True)
     return {k: float(torch.linalg.vector_norm(d)) for k, d in zip([*net.names, "x"], g) if d is not None}
+
+
+def _bn_rounding(case: Case, given: dict | None) -> dict[str, float]:
+    """A layer net with batchnorm in train mode: the course's batchnorm backward (N dxh - sum dxh - xh sum(dxh xh))
+    / (N std) cancels (at a batch of 2 the exact dx is ~0), leaving eps-level terms of its inputs' size; that
+    floor at each batchnorm's input, with seeded random signs, passed back through the layers below it."""
+    spec = case.spec
+    if spec.is_mlp or spec.loss == "dot" or spec.mode != "train" or "batchnorm" not in spec.kinds().split(">"):
+        return {}
+    try:
+        net = _Net(case, torch.float64, given)
+        net.trace = []
+        x = net.x.requires_grad_(True)
+        loss, _, _, _ = net.forward(x)
+    except MissingAux:
+        return {}
+    loss.backward(retain_graph=True)
+    eps = float(np.finfo(spec.dtype).eps)
+    inputs = [net.params[k] for k in net.names] + [x]
+    names = [*net.names, "x"]
+    out: dict[str, float] = {}
+    rng = np.random.default_rng([int(case.seed), 0xB7])
+    for slot, a_in, a_out in net.trace:
+        if a_out.grad is None:
+            continue
+        z = a_in.detach().double()
+        gamma = net.params[slot.params["gamma"]].detach().double()
+        dxh = a_out.grad.detach().double() * gamma
+        mu = z.mean(0, keepdim=True)
+        std = torch.sqrt(((z - mu) ** 2).mean(0, keepdim=True) + float(slot.layer.hp["eps"]))
+        xh = (z - mu) / std
+        ad = dxh.abs()
+        terms = (ad + ad.mean(0, keepdim=True) + xh.abs() * (dxh * xh).abs().mean(0, keepdim=True)) / std
+        terms = terms * (1.0 + mu.abs() / std) * eps
+        v = terms * torch.from_numpy(rng.choice([-1.0, 1.0], size=tuple(terms.shape)))
+        g = torch.autograd.grad(a_in, inputs, grad_outputs=v, retain_graph=True, allow_unused=True)
+        for k, d in zip(names, g):
+            if d is not None:
+                out[k] = max(out.get(k, 0.0), float(torch.linalg.vector_norm(d)))
+    return out
 
 
 def _activation_rounding(case: Case) -> dict[str, float]:
