@@ -99,7 +99,7 @@ class _Net:
         self.m = case.m
         self.slots = spec.slots
         self.last_is_activation = kind(spec.sequence[-1].kind).activation
-        self.trace: list | None = None  # (slot, input, output) of each batchnorm layer, for _bn_rounding
+        self.trace: list | None = None  # (slot, input, output) of each norm layer, for _norm_net_rounding
 
     def forward(self, x: torch.Tensor, step: int = 1):
         """(loss, hidden activations A1..A{L-1}, activation inputs z, state after this forward).
@@ -122,7 +122,7 @@ class _Net:
                           aux=self._aux(slot, step))
             a_in = a
             a = k.torch(a, p, slot.layer.hp, ctx)
-            if self.trace is not None and slot.layer.kind == "batchnorm":
+            if self.trace is not None and slot.layer.kind in _NORM_AXIS:
                 a.retain_grad()
                 self.trace.append((slot, a_in, a))
             if ctx is not None:
@@ -258,7 +258,7 @@ def _merged_estimate(case: Case, loss, grads, trajectory, state, given, out=None
     measured = _err_est(case, loss, grads, trajectory, state, given, out)
     if not case.spec.is_mlp:  # layers: a priori floors where the float32 re-run can undershoot
         floor = dict(norm_rounding_floor(case, out, given))
-        extra = [_output_rounding(case, given), _activation_rounding(case), _bn_rounding(case, given)]
+        extra = [_output_rounding(case, given), _activation_rounding(case), _norm_net_rounding(case, given)]
         for k, v in ((k, v) for d in extra for k, v in d.items()):
             floor[k] = max(floor.get(k, 0.0), v)
         return {k: max(v, floor.get(k, 0.0)) for k, v in measured.items()}
@@ -293,12 +293,18 @@ def _output_rounding(case: Case, given: dict | None) -> dict[str, float]:
     return {k: float(torch.linalg.vector_norm(d)) for k, d in zip([*net.names, "x"], g) if d is not None}
 
 
-def _bn_rounding(case: Case, given: dict | None) -> dict[str, float]:
-    """A layer net with batchnorm in train mode: the course's batchnorm backward (N dxh - sum dxh - xh sum(dxh xh))
-    / (N std) cancels (at a batch of 2 the exact dx is ~0), leaving eps-level terms of its inputs' size; that
-    floor at each batchnorm's input, with seeded random signs, passed back through the layers below it."""
+_NORM_AXIS = {"batchnorm": 0, "layernorm": 1}  # the axis each normalises over, in a flat (m, D) net
+
+
+def _norm_net_rounding(case: Case, given: dict | None) -> dict[str, float]:
+    """A layer net with batchnorm (train mode) or layernorm: the course's backward (N dxh - sum dxh - xh sum(dxh xh))
+    / (N std) cancels when few values are normalised together (at 2 the exact dx is ~0), leaving eps-level terms of
+    its inputs' size; that floor at each norm layer's input, with seeded random signs, passed back through the
+    layers below it."""
     spec = case.spec
-    if spec.is_mlp or spec.loss == "dot" or spec.mode != "train" or "batchnorm" not in spec.kinds().split(">"):
+    kinds = set(spec.kinds().split(">")) if not spec.is_mlp else set()
+    if spec.is_mlp or spec.loss == "dot" or not (("batchnorm" in kinds and spec.mode == "train")
+                                                 or "layernorm" in kinds):
         return {}
     try:
         net = _Net(case, torch.float64, given)
@@ -314,16 +320,16 @@ def _bn_rounding(case: Case, given: dict | None) -> dict[str, float]:
     out: dict[str, float] = {}
     rng = np.random.default_rng([int(case.seed), 0xB7])
     for slot, a_in, a_out in net.trace:
-        if a_out.grad is None:
+        if a_out.grad is None or (slot.layer.kind == "batchnorm" and spec.mode != "train"):
             continue
+        ax = _NORM_AXIS[slot.layer.kind]
         z = a_in.detach().double()
-        gamma = net.params[slot.params["gamma"]].detach().double()
-        dxh = a_out.grad.detach().double() * gamma
-        mu = z.mean(0, keepdim=True)
-        std = torch.sqrt(((z - mu) ** 2).mean(0, keepdim=True) + float(slot.layer.hp["eps"]))
+        dxh = a_out.grad.detach().double() * net.params[slot.params["gamma"]].detach().double()
+        mu = z.mean(ax, keepdim=True)
+        std = torch.sqrt(((z - mu) ** 2).mean(ax, keepdim=True) + float(slot.layer.hp["eps"]))
         xh = (z - mu) / std
         ad = dxh.abs()
-        terms = (ad + ad.mean(0, keepdim=True) + xh.abs() * (dxh * xh).abs().mean(0, keepdim=True)) / std
+        terms = (ad + ad.mean(ax, keepdim=True) + xh.abs() * (dxh * xh).abs().mean(ax, keepdim=True)) / std
         terms = terms * (1.0 + mu.abs() / std) * eps
         v = terms * torch.from_numpy(rng.choice([-1.0, 1.0], size=tuple(terms.shape)))
         g = torch.autograd.grad(a_in, inputs, grad_outputs=v, retain_graph=True, allow_unused=True)
