@@ -1,7 +1,8 @@
 """A layer net with batchnorm or layernorm is judged with the rounding the course's batchnorm backward carries at small
 batches (at a batch of 2 its exact dx is ~0 and the formula cancels), and a net ending in softmax with the
 rounding of p - onehot where p rounds to 1: 10^4-case campaigns of the CS231n FullyConnectedNet[batchnorm]
-[layernorm] and ThreeLayerConvNet references flagged 20, 15 and 5 rounding-level cases before. A 1% error still fails."""
+[layernorm] and ThreeLayerConvNet references flagged 20, 15 and 5 rounding-level cases before. A 1% error
+still fails."""
 
 from __future__ import annotations
 
