@@ -26,6 +26,7 @@ import torch
 from oracles.case import Case
 from oracles.error_model import rounding_bounds
 from oracles.layers import Ctx, MissingAux, kind
+from oracles.layers.norm import backward_terms as norm_backward_terms
 from oracles.layers.norm import rounding_floor as norm_rounding_floor
 from oracles.observation import Observation
 
@@ -322,16 +323,10 @@ def _norm_net_rounding(case: Case, given: dict | None) -> dict[str, float]:
     for slot, a_in, a_out in net.trace:
         if a_out.grad is None or (slot.layer.kind == "batchnorm" and spec.mode != "train"):
             continue
-        ax = _NORM_AXIS[slot.layer.kind]
-        z = a_in.detach().double()
-        dxh = a_out.grad.detach().double() * net.params[slot.params["gamma"]].detach().double()
-        mu = z.mean(ax, keepdim=True)
-        std = torch.sqrt(((z - mu) ** 2).mean(ax, keepdim=True) + float(slot.layer.hp["eps"]))
-        xh = (z - mu) / std
-        ad = dxh.abs()
-        terms = (ad + ad.mean(ax, keepdim=True) + xh.abs() * (dxh * xh).abs().mean(ax, keepdim=True)) / std
-        terms = terms * (1.0 + mu.abs() / std) * eps
-        v = terms * torch.from_numpy(rng.choice([-1.0, 1.0], size=tuple(terms.shape)))
+        z = _np(a_in.detach().double())
+        dy = _np(a_out.grad.detach().double() * net.params[slot.params["gamma"]].detach().double())
+        terms = eps * norm_backward_terms(z, dy, (_NORM_AXIS[slot.layer.kind],), float(slot.layer.hp["eps"]))
+        v = torch.from_numpy(terms * rng.choice([-1.0, 1.0], size=terms.shape))
         g = torch.autograd.grad(a_in, inputs, grad_outputs=v, retain_graph=True, allow_unused=True)
         for k, d in zip(names, g):
             if d is not None:

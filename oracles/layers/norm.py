@@ -296,14 +296,20 @@ def rounding_floor(case, out=None, given=None) -> dict[str, float]:
         x, dy, axes = _group_view(x, int(hp["G"])), _group_view(dy, int(hp["G"])), (2, 3, 4)
     else:
         axes = _GROUP_AXES[layer.kind]
+    return {"x": float(np.finfo(spec.dtype).eps * np.linalg.norm(backward_terms(x, dy, axes, float(hp["eps"]))))}
+
+
+def backward_terms(x: np.ndarray, dy: np.ndarray, axes, eps: float) -> np.ndarray:
+    """Per element of a normalisation layer's input x: the size of the terms its course backward
+    (N dxh - sum dxh - xh sum(dxh xh)) / (N std) combines (dy = dout * gamma), times 1 + |mu| / std for the
+    centring; eps (the dtype's) times this bounds the cancellation a correct implementation carries."""
     mu = x.mean(axis=axes, keepdims=True)
     xm = x - mu
-    std = np.sqrt((xm**2).mean(axis=axes, keepdims=True) + float(hp["eps"]))
+    std = np.sqrt((xm**2).mean(axis=axes, keepdims=True) + eps)
     xh = xm / std
     ady = np.abs(dy)
     terms = (ady + ady.mean(axis=axes, keepdims=True) + np.abs(xh) * np.abs(dy * xh).mean(axis=axes, keepdims=True))
-    terms = terms / std * (1.0 + np.abs(mu) / std)
-    return {"x": float(np.finfo(spec.dtype).eps * np.linalg.norm(terms))}
+    return terms / std * (1.0 + np.abs(mu) / std)
 
 
 def _bce_floor(case, a) -> float:
