@@ -17,6 +17,8 @@ course's dA1 is taken before the mask, not at the next layer's input).
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from oracles.case import Case, SpecSpace
@@ -68,13 +70,19 @@ def probe_keep(impl):
 
 
 def _masks(cache, shapes) -> list:
-    """D1, D2: the 0/1 arrays of the hidden shapes in the cache, in order (the course's tuple)."""
-    found: list = []
-    items = list(cache) if isinstance(cache, (tuple, list)) else list(cache.values()) if isinstance(cache, dict) \
-        else []
-    for a in items:
-        if isinstance(a, np.ndarray) and a.ndim == 2 and np.isin(a, (0, 1)).all():
-            found.append(a)
+    """D1, D2: the 0/1 arrays of the hidden shapes in the cache, in order (the course's tuple).
+
+    A hidden layer whose units are all dropped (or all dead) leaves an all-zero activation beside its
+    mask, a 0/1 array of the next mask's shape too; so an integer or boolean array (the course's
+    ``.astype(int)``, a student's ``rand < keep_prob``) is taken before a float one, and in a dict the
+    keys that name a mask (D1, mask2, dropout...) before the others."""
+    if isinstance(cache, dict):
+        named = sorted(cache, key=lambda k: not re.fullmatch(r"(?i)(d\d*|.*mask.*|.*drop.*)", str(k)))
+        items = [cache[k] for k in named]
+    else:
+        items = list(cache) if isinstance(cache, (tuple, list)) else []
+    found = [a for a in items if isinstance(a, np.ndarray) and a.ndim == 2 and np.isin(a, (0, 1)).all()]
+    found.sort(key=lambda a: a.dtype.kind == "f")  # stable: order kept within each kind
     out = []
     for shape in shapes:
         k = next((i for i, a in enumerate(found) if a.shape == tuple(shape)), None)
