@@ -183,6 +183,23 @@ class _MaxPoolRoutesToAll(mt.MaxPool2d_stride1):
         return dLdA
 
 
+class _ConvForwardNoBias(mt.Conv2d_stride1):
+    def forward(self, A):
+        return super().forward(A) - self.b.reshape(1, -1, 1, 1)  # BUG: the window sums only, b never added
+
+
+class _MeanPoolWindowRangeShort(mt.MeanPool2d_stride1):
+    def forward(self, A):
+        self.shape = A.shape
+        K = self.kernel
+        N, C, H, W = A.shape
+        Z = np.zeros((N, C, H - K + 1, W - K + 1))
+        for i in range(H - K):  # BUG: one window short (range(H - K + 1)); the last row and column stay 0
+            for j in range(W - K):
+                Z[:, :, i, j] = A[:, :, i:i + K, j:j + K].mean(axis=(2, 3))
+        return Z
+
+
 class _ConvNoUnpad(mt.Conv2d):
     def backward(self, dLdZ):
         return self.conv2d_stride1.backward(self.downsample2d.backward(dLdZ))  # BUG: the padding is not cut off
@@ -326,6 +343,11 @@ _m("mytorch_conv_dw_averaged", "double_mean", "layer:Conv2d_stride1",
 _m("mytorch_maxpool_routes_to_all", "pool_route_all", "layer:MaxPool2d_stride1",
    "MaxPool2d_stride1.backward sends the gradient to every cell of the window",
    {"MaxPool2d_stride1": _MaxPoolRoutesToAll})
+_m("mytorch_conv_forward_no_bias", "bias_missing", "layer:Conv2d_stride1",
+   "Conv2d_stride1.forward never adds b (seen in a real S21 Conv2D)", {"Conv2d_stride1": _ConvForwardNoBias})
+_m("mytorch_meanpool_window_range_short", "window_range_short", "layer:MeanPool2d_stride1",
+   "MeanPool2d_stride1.forward loops range(H - K): the last row and column of windows stay 0 (seen in a real "
+   "S21 pool.py)", {"MeanPool2d_stride1": _MeanPoolWindowRangeShort})
 _m("mytorch_conv_backward_keeps_padding", "pad_not_cropped", "layer:Conv2d",
    "Conv2d.backward returns dLdA of the padded input", {"Conv2d": _ConvNoUnpad})
 _m("mytorch_gelu_backward_cdf_only", "wrong_derivative", "layer:GELU",

@@ -40,6 +40,8 @@ CONV_BUG_CLASSES = {
     "im2col_layout": "col2im does not undo im2col's layout",
     "param_shape": "a parameter created with the wrong shape",
     "bias_per_element": "the conv bias added to every element of the window before the sum",
+    "bias_missing": "the conv forward never adds the bias",
+    "window_range_short": "the window loop stops one window early: the last output row or column is never computed",
 }
 BUG_CLASSES.update(CONV_BUG_CLASSES)
 
@@ -206,12 +208,18 @@ def _pool_behind_conv(case: Case, conv) -> dict:
 
 
 def _output_patterns(case: Case, observed: Observation, expected: Observation, slot) -> list[Diagnosis]:
-    """A single conv's forward output: the bias counted once per window element (np.sum(a_slice * W + b))."""
-    if slot.index != 0 or slot.layer.kind != "conv" or observed.out is None or expected.out is None:
+    """A single conv or pool layer's forward output: the bias counted once per window element
+    (np.sum(a_slice * W + b)), the bias never added, or the window loop stopping one window short."""
+    if slot.index != 0 or observed.out is None or expected.out is None:
         return []
     dtype = case.spec.dtype
     e = np.asarray(expected.out, dtype=np.float64)
     if e.shape != np.shape(observed.out) or _close(observed.out, e, dtype):
+        return []
+    short = _last_window_skipped(observed.out, e, dtype)
+    if short:
+        return [short]
+    if slot.layer.kind != "conv":
         return []
     from oracles.layers.conv import kernel
 
@@ -222,7 +230,33 @@ def _output_patterns(case: Case, observed: Observation, expected: Observation, s
         return [Diagnosis("bias_per_element", f"the output is the right one plus {n - 1} b: b is added to each of "
                           f"the {n} elements of the window before the sum (np.sum(a_slice * W + b)); add it once, "
                           f"after the sum", ("out",))]
+    if np.any(b) and _close(observed.out, e - b[None, :, None, None], dtype):
+        return [Diagnosis("bias_missing", "the output is the right one minus b: the forward pass never adds the "
+                          "bias (add b[f] to every output position of filter f)", ("out",))]
     return []
+
+
+def _last_window_skipped(o, e: np.ndarray, dtype) -> Diagnosis | None:
+    """The output right except its last row and/or column of windows, left at zero: the window loop runs
+    range(0, H - k, stride), one window short of range(0, H - k + 1, stride) (seen in a real pooling file)."""
+    o = np.asarray(o, dtype=np.float64)
+    spatial = list(range(2, e.ndim))
+    for axes in ([a] for a in spatial) if len(spatial) == 1 else ([spatial[0]], [spatial[1]], spatial):
+        if any(e.shape[a] < 2 for a in axes):
+            continue
+        cut = e.copy()
+        for a in axes:
+            idx = [slice(None)] * e.ndim
+            idx[a] = -1
+            cut[tuple(idx)] = 0.0
+        if _close(o, cut, dtype) and not _close(cut, e, dtype):
+            which = " and ".join({2: "row", 3: "column"}.get(a, "position") if e.ndim == 4 else "position"
+                                 for a in axes)
+            return Diagnosis("window_range_short", f"the output's last {which} of windows is 0: the window loop "
+                             f"stops one window early (range(0, H - k, stride) where the windows run to "
+                             f"range(0, H - k + 1, stride)); the output size formula is right, the loop is not",
+                             ("out",))
+    return None
 
 
 def _pool_stride_ignored(x, dout, kh: int, kw: int) -> np.ndarray:

@@ -56,7 +56,8 @@ _DECISIVE = {
     "mytorch": ("MSELoss", "CrossEntropyLoss", "SoftmaxCrossEntropy", "MLP0", "MLP1", "MLP4", "BatchNorm1d",
                 "Linear.backward+ReLU.backward", "Identity.backward+ReLU.backward",
                 "Conv1d_stride1", "Conv2d_stride1", "MaxPool2d_stride1", "MeanPool2d_stride1", "Downsample1d",
-                "Upsample1d", "Downsample2d", "Upsample2d", "Conv1D.backward"),  # hw2's own class names
+                "Upsample1d", "Downsample2d", "Upsample2d",  # hw2's own class names; S20-S21's below
+                "Conv1D.backward", "Conv2D.backward", "MaxPoolLayer.backward", "MeanPoolLayer.backward"),
 }
 _HINTS = {
     "nielsen": ("Network", "NeuralNetwork", "sigmoid_prime", "cost_derivative", "feedforward"),

@@ -18,7 +18,8 @@ table's torch twin.
   kernel_size, weight_init_fn, bias_init_fn)`` and ``Conv2d(..., kernel_size, stride, padding, ...)``
   (W (out, in, K, K), b (out,); dLdW, dLdb summed over the batch, read off the layer or the
   ``Conv2d_stride1`` inside it), ``MaxPool2d_stride1(kernel)`` / ``MeanPool2d_stride1(kernel)`` and
-  ``MaxPool2d(kernel, stride)`` / ``MeanPool2d(kernel, stride)``: the layer table's conv, max_pool and
+  ``MaxPool2d(kernel, stride)`` / ``MeanPool2d(kernel, stride)`` (S21's bonus: ``MaxPoolLayer`` /
+  ``MeanPoolLayer(kernel, stride)``, ``backward(delta)``): the layer table's conv, max_pool and
   avg_pool (max-pool ties never occur in drawn inputs; FD never judges across a change of argmax).
 * hw2's 1-d layers on A (N, C, W): ``Conv1d_stride1(in_channels, out_channels, kernel_size, weight_init_fn,
   bias_init_fn)`` and ``Conv1d(..., kernel_size, stride, padding, ...)`` (W (out, in, K), b (out,)) from the
@@ -57,6 +58,8 @@ SPATIAL = {
     "MaxPool2d": ("max_pool", (("kw", None),)),
     "MeanPool2d_stride1": ("avg_pool", (("stride", 1), ("kw", None))),
     "MeanPool2d": ("avg_pool", (("kw", None),)),
+    "MaxPoolLayer": ("max_pool", (("kw", None),)),  # S21's hw2 bonus: MaxPoolLayer(kernel, stride), forward(x)
+    "MeanPoolLayer": ("avg_pool", (("kw", None),)),
     "Conv1D": ("conv1d", (("pad", 0),)),  # S20-F21: Conv1D(in_channel, out_channel, kernel_size, stride), dW, db
     "Conv2D": ("conv", (("pad", 0), ("kw", None))),
     "Conv1d_stride1": ("conv1d", (("stride", 1), ("pad", 0))),
@@ -320,6 +323,21 @@ def _find(obj, attr: str, depth: int = 2):
     return None
 
 
+def _arrays(obj, attr: str, depth: int = 2) -> list[tuple[object, np.ndarray]]:
+    """Every (owner, array) with owner.attr an array, in obj and the layers inside it. A wrapper may keep
+    something else under the name (a real Conv1d stored its weight_init_fn as self.W) while its
+    Conv1d_stride1 holds the weights: the course's own code sets conv1d_stride1.W."""
+    out = []
+    held = getattr(obj, attr, None) if not isinstance(getattr(type(obj), attr, None), property) else None
+    if isinstance(held, np.ndarray):
+        out.append((obj, held))
+    if depth:
+        for v in vars(obj).values() if hasattr(obj, "__dict__") else ():
+            if hasattr(v, "__dict__") and not isinstance(v, (type, np.ndarray)):
+                out += _arrays(v, attr, depth - 1)
+    return out
+
+
 def _spatial(impl, case: Case, name: str, rec: Recorder) -> None:
     cls = _spatial_cls(impl, name)
     first, slot = case.spec.slots[0], case.spec.slots[-1]  # ConvTranspose: upsample (first), then the conv
@@ -342,11 +360,11 @@ def _spatial(impl, case: Case, name: str, rec: Recorder) -> None:
     ok, obj = rec.call(fams, f"{name}({shown})", cls, *args)
     if not ok:
         return
-    if conv:  # the init functions may be ignored: set W and b where the layer keeps them
+    if conv:  # the init functions may be ignored: set W and b wherever the layer keeps them
         for attr, value in (("W", W), ("b", b)):
-            hit = _find(obj, attr)
-            if hit is not None and isinstance(hit[1], np.ndarray) and hit[1].size == value.size:
-                setattr(hit[0], attr, value.reshape(hit[1].shape).copy())
+            for owner, held in _arrays(obj, attr):
+                if held.size == value.size:
+                    setattr(owner, attr, value.reshape(held.shape).copy())
     x = np.ascontiguousarray(t(case.x))
     snap = Snapshot(x, "A")
     ok, z = rec.call(fams, f"{name}.forward(A)", obj.forward, x)
