@@ -268,29 +268,36 @@ def _merged_estimate(case: Case, loss, grads, trajectory, state, given, out=None
 
 
 def _output_rounding(case: Case, given: dict | None) -> dict[str, float]:
-    """A layer net ending in softmax cross-entropy: dscores = p - onehot cancels where p rounds to 1, so a correct
-    implementation's gradients carry up to eps (p + onehot) / m at the scores, passed back through the net. One
-    backward of that vector with seeded random signs gives its size per tensor: an estimate, as the float32
-    re-run is (a saturated net's 1e-21 gradients are then 'rounding level', never a mismatch)."""
+    """A layer net ending in softmax cross-entropy, or in a sigmoid with binary cross-entropy: the course's
+    dscores = p - onehot (dZ = A - Y) cancels where p (A) rounds to its target, so a correct implementation's
+    gradients carry up to eps (p + |y|) / m at the scores (at the sigmoid's input), passed back through the
+    net. One backward of that vector with seeded random signs gives its size per tensor: an estimate, as the
+    float32 re-run is (a saturated net's 1e-21 gradients are then 'rounding level', never a mismatch)."""
     spec = case.spec
-    if spec.is_mlp or spec.loss != "softmax_cross_entropy" or spec.target != "labels":
+    softmax = spec.loss == "softmax_cross_entropy" and spec.target == "labels"
+    sigmoid = spec.loss == "binary_cross_entropy" and spec.sequence[-1].kind == "sigmoid"
+    if spec.is_mlp or not (softmax or sigmoid):
         return {}
     try:
         net = _Net(case, torch.float64, given)
         x = net.x.requires_grad_(True)
-        net.forward(x)
+        _, _, zs, _ = net.forward(x)
     except MissingAux:
         return {}
-    scores = net.scores
-    p = torch.softmax(scores.detach(), dim=1)
-    onehot = torch.zeros_like(p)
-    onehot[torch.arange(p.shape[0]), torch.as_tensor(np.asarray(case.y, dtype=np.int64))] = 1.0
+    if softmax:
+        at = net.scores
+        p = torch.softmax(at.detach(), dim=1)
+        target = torch.zeros_like(p)
+        target[torch.arange(p.shape[0]), torch.as_tensor(np.asarray(case.y, dtype=np.int64))] = 1.0
+    else:
+        at = zs[-1]
+        p, target = net.out, net.y.detach().abs().to(net.out.dtype)
     signs = np.random.default_rng([int(case.seed), 0x5C0]).choice([-1.0, 1.0], size=tuple(p.shape))
-    v = float(np.finfo(spec.dtype).eps) * (p + onehot) * torch.from_numpy(signs)
+    v = float(np.finfo(spec.dtype).eps) * (p + target) * torch.from_numpy(signs)
     if spec.reduction == "mean":
         v = v / case.m
     inputs = [net.params[k] for k in net.names] + [x]
-    g = torch.autograd.grad(scores, inputs, grad_outputs=v, allow_unused=True)
+    g = torch.autograd.grad(at, inputs, grad_outputs=v, allow_unused=True)
     return {k: float(torch.linalg.vector_norm(d)) for k, d in zip([*net.names, "x"], g) if d is not None}
 
 
