@@ -403,7 +403,9 @@ def load_submission(path: str, root: str | None = None, allow: tuple[str, ...] =
     module = types.ModuleType(module_name)
     module.__file__ = str(file)
     module.__package__ = package
-    sys.modules[module_name] = module
+    # Registered under its dotted name only once it has run: a package __init__ that imports the file
+    # (MyTorch's models/__init__.py: from .hw1 import MLP0) must load it whole, as `import mytorch` does in
+    # the course, not find this module half-run when the file's own `from mytorch.nn... import` starts it.
     failed: list[tuple[int, str]] = []
     student_files = [str(d) for d in ctx.dirs] + [str(file)]
     try:
@@ -424,6 +426,7 @@ def load_submission(path: str, root: str | None = None, allow: tuple[str, ...] =
     except BaseException as e:  # noqa: BLE001 - anything the file does while loading is its fault
         line = _student_line(e, str(file))
         raise LoadError("exception", "loading failed: " + student_traceback(e, student_files), line) from None
+    sys.modules[module_name] = module  # (over a copy its package __init__ loaded meanwhile)
     if prep.skipped:
         notes.append(f"top-level code not run ({len(prep.skipped)} statement(s)): "
                      f"{_summarise(prep.skipped, str(file))}")

@@ -178,9 +178,16 @@ def _cs231n_call(entry: str, case: Case, names: set[str] | None = None) -> list[
     spec, L = case.spec, case.spec.n_layers
     params = ", ".join(f"'W{l}': W{l}, 'b{l}': b{l}" for l in range(1, L + 1))
     if entry == "TwoLayerNet":
-        return [f"net = student.TwoLayerNet(input_dim={spec.sizes[0]}, hidden_dim={spec.sizes[1]}, "
-                f"num_classes={spec.sizes[-1]}, reg={spec.reg!r})",
-                f"net.params.update({{{params}}})", "loss, grads = net.loss(x, y)"]
+        # positional: assignment 1's TwoLayerNet(input_size, hidden_size, output_size) and assignment 2's
+        # TwoLayerNet(input_dim, hidden_dim, num_classes) take the sizes in the same order
+        out = [f"net = student.TwoLayerNet({spec.sizes[0]}, {spec.sizes[1]}, {spec.sizes[-1]})  # input, hidden, "
+               f"classes", f"net.params.update({{{params}}})"]
+        if not spec.reg:
+            return out + ["loss, grads = net.loss(x, y)"]
+        return out + [f"net.reg = {spec.reg!r}  # assignment 2 reads self.reg; assignment 1 takes loss(X, y, reg)",
+                      "import inspect",
+                      f"loss, grads = (net.loss(x, y, reg={spec.reg!r}) if 'reg' in inspect.signature(net.loss)"
+                      f".parameters else net.loss(x, y))"]
     if entry == "FullyConnectedNet":
         return [f"net = student.FullyConnectedNet({list(spec.sizes[1:-1])}, input_dim={spec.sizes[0]}, "
                 f"num_classes={spec.sizes[-1]}, reg={spec.reg!r}, dtype=np.float64)",

@@ -1,0 +1,2 @@
+from .linear import Linear
+from .activation import ReLU
