@@ -183,89 +183,160 @@ def _ones(d: int, m: int) -> np.ndarray:
     return out
 
 
+def _shortcut(net: _Net, l: int) -> bool:
+    """Whether copies entering layer l along W_l or b_l take the sigmoid shortcut of ``_directional_pass``:
+    layer l is a sigmoid whose activation (not its pre-activation) is what the rest of the pass reads."""
+    spec = net.spec
+    return spec.activations[l - 1] == "sigmoid" and (l < net.L or spec.loss == "quadratic")
+
+
+@functools.lru_cache(maxsize=16)
+def _select_rows(keys: tuple) -> np.ndarray:
+    """Row indices (c, 2, n) into the (2c, m) table of e^-(+-h P_c) (``_directional_pass``) for copies
+    whose rank-one direction has a +-1 factor q_c over the units (W: r, b: u): unit j of copy c at
+    sign index k (0: +h, 1: -h) reads row 2c + (k XOR q_c[j] < 0). ``keys``: the (name, shape, d, seed)
+    of the group's tensors in copy order. A pure function of the directions, cached (read-only) like them."""
+    q = np.concatenate([_directions(*key)[0] for key in keys])  # (c, n)
+    rows = 2 * np.arange(q.shape[0])[:, None, None] + (np.arange(2)[None, :, None] ^ (q < 0)[:, None, :])
+    rows.flags.writeable = False
+    return rows
+
+
 def _directional_pass(net: _Net, groups: dict, hs: np.ndarray, work: _Work) -> tuple[np.ndarray, np.ndarray]:
     """Loss at theta + hs[i, 0] U_i and theta + hs[i, 1] U_i for every copy i, in ONE pass through the layers.
 
-    ``groups``: first layer k -> (first copy, P (c_k, m), Q (c_k, n_k)), copies numbered by increasing
-    k. A group's copies join the batch at layer k, after the copies already in flight; the buffer of
-    layer l is (copies, 2 signs, m, n_l), so those in flight are its contiguous head (the GEMM's
-    output) and the new ones its tail, made by one broadcast multiply and one add.
+    ``groups``: first layer k -> [(first copy, P (c, m), Q (c, n_k), rows)], copies numbered by
+    increasing k; d z_k of copy i at sign hs[i, j] is hs[i, j] P_i (x) Q_i. A group's copies join the
+    batch at layer k after the copies already in flight. The buffer of layer l is (copies, 2 signs,
+    n_l, m): those in flight are its contiguous head (one broadcast GEMM W_l @ A_{l-1}), the new
+    ones its tail.
+
+    Two ways in. ``rows`` None: z_k + d z_k is written as an outer product plus z_k, then the
+    activation is applied. ``rows`` given (W_k and b_k entering a sigmoid layer whose activation is
+    what the pass reads, ``_shortcut``): Q is +-1, so unit j of sample s moves by +-h P_i[s] and
+    e^-(z + d z) = e^-z e^-(+-h P_i[s]): the 2 m exponentials of a copy are computed once and each
+    unit's row of them is looked up (``rows``), so sigmoid = 1 / (1 + e^-z e^-(+-h P)) costs a product
+    where it cost an exponential per element. It differs from 1 / (1 + e^-(z + d z)) by rounding only
+    (a few ulp either way; what the rounding floor 4 eps S / h allows for).
     Returns f (c, 2) (scaled summed loss) and kinked (c,)."""
     spec = net.spec
+    m = net.m
     kinked = np.zeros(hs.shape[0], dtype=bool)
     c = 0  # copies in flight
     Z = A = None
     for l in range(1, net.L + 1):
         n_l = net.W[l - 1].shape[0]
-        new = groups.get(l)
-        c_new = c + (len(new[1]) if new is not None else 0)
+        new = groups.get(l, ())
+        c_new = c + sum(len(g[1]) for g in new)
         if c_new == 0:
             continue
-        Zl = work.get(f"Z{l}", (c_new, 2, net.m, n_l))
+        Z = work.get(f"Z{l}", (c_new, 2, n_l, m))
         if c:
-            np.matmul(A.reshape(-1, A.shape[-1]), net.WT[l - 1], out=Zl[:c].reshape(-1, n_l))
-            Zl[:c] += net.b[l - 1]
-        if new is not None:
-            _, P, Q = new
-            tail = Zl[c:]
-            Ph = P[:, None, :] * hs[c:c_new, :, None]  # (c_k, 2, m): small
-            np.multiply(Ph[..., None], Q[:, None, None, :], out=tail)
-            tail += net.zs[l - 1]
-        c, Z = c_new, Zl
+            np.matmul(net.W[l - 1], A, out=Z[:c])
+            Z[:c] += net.b[l - 1][:, None]
+        c_in = c  # copies whose pre-activation is in Z
+        for first, P, Q, rows in new:
+            if rows is None:
+                tail = Z[first : first + len(P)]
+                Ph = P[:, None, :] * hs[first : first + len(P), :, None]  # (c_k, 2, m): small
+                np.multiply(Q[:, None, :, None], Ph[:, :, None, :], out=tail)
+                tail += net.zs[l - 1].T
+                c_in = first + len(P)
         name = spec.activations[l - 1]
         if name in _KINKED:
-            K = Z > 0
-            kinked[:c] |= (K[:, 0] != K[:, 1]).reshape(c, -1).any(axis=1)
-        # a hidden activation overwrites its pre-activation (not needed after it: half the scratch
-        # memory, which a cold run pays for); not leaky_relu, whose two steps read z twice, nor the
-        # output, whose loss may read both
-        own = name == "leaky_relu" or (l == net.L and spec.loss != "quadratic")
-        A = _act(name, Z, work.get(f"A{l}", Z.shape) if own else Z)
+            K = Z[:c_in] > 0
+            kinked[:c_in] |= (K[:, 0] != K[:, 1]).reshape(c_in, -1).any(axis=1)
+        if l == net.L and spec.loss != "quadratic":
+            c = c_new
+            break  # (the other losses read the logits only)
+        # the activation overwrites its pre-activation (not needed after it); not leaky_relu's,
+        # whose two steps read z twice
+        A = work.get(f"A{l}", Z.shape) if name == "leaky_relu" else Z
+        if c_in:
+            _act(name, Z[:c_in], A[:c_in])
+        for first, P, _, rows in new:
+            if rows is not None:
+                c_k = len(P)
+                tab = P[:, None, :] * -hs[first : first + c_k, :, None]  # -(+-h) P: (c_k, 2, m)
+                g = A[first : first + c_k]
+                np.take(np.exp(tab, out=tab).reshape(-1, m), rows, axis=0, out=g, mode="wrap")  # (in range)
+                g *= _neg_exp_t(net, l)
+                g += 1.0
+                np.reciprocal(g, out=g)
+        c = c_new
     if spec.loss == "quadratic":
-        work.alias("T", A)  # the quadratic loss reads A only: its difference A - y may overwrite it
+        np.subtract(A, net.y.T, out=A)  # (A is not read again)
+        T = A.reshape(2 * c, -1)
+        f = 0.5 * np.einsum("ij,ij->i", T, T)
+        return f.reshape(c, 2), kinked
+    # the logits in the (copy, sample, unit) layout the losses are written for
+    Zc = np.ascontiguousarray(Z.reshape(2 * c, -1, m).transpose(0, 2, 1))
     kinks: list = []
-    f = _loss_sum(spec, Z.reshape((2 * c,) + Z.shape[2:]), A.reshape((2 * c,) + A.shape[2:]), net.y, kinks, work)
+    f = _loss_sum(spec, Zc, Zc, net.y, kinks, work)
     for K in kinks:  # hinge margins
         kinked |= (K.reshape(c, 2, -1)[:, 0] != K.reshape(c, 2, -1)[:, 1]).any(axis=1)
     return f.reshape(c, 2), kinked
 
 
-def _screen_values(net: _Net, names: list[str], dirs: dict, *, two_steps: bool = True):
+def _neg_exp_t(net: _Net, l: int) -> np.ndarray:
+    """e^-z_l as (n_l, m), from the forward pass (sigmoid layers)."""
+    return np.ascontiguousarray(net.neg_exp[l - 1].T)
+
+
+def _screen_values(net: _Net, names: list[str], dirs: dict, keys: dict, *, two_steps: bool = True):
     """FD directional derivatives of ``names``, rows in that order: (fd, steps, trunc, nondiff), each (T, d).
 
     Every tensor has the same number d of directions. The error estimate of a direction is the
     rounding floor 4 eps S / step (``_err_rows``) plus ``trunc``: with ``two_steps`` the evaluations at
     +-2h give |D(h) - D(2h)| / 3 and a kink within 2h marks the direction nondiff; without, only +-h
-    is evaluated and ``trunc`` is None."""
-    by_layer: dict[int, list] = {}
+    is evaluated and ``trunc`` is None. ``dirs``: name -> direction factors; ``keys``: name -> the
+    arguments of ``_directions`` that made them."""
+    by_layer: dict[int, tuple[list, list]] = {}
     for name in names:
         k, P, Q = _direction_factors(net, name, dirs[name])
         theta = _tensor_value(net, name)
         # (the ufuncs' own reductions: ndarray.max and min go through a Python wrapper each)
         h = STEP * max(1.0, float(_MAX(theta, axis=None)), -float(_MIN(theta, axis=None)))
-        by_layer.setdefault(k, []).append((name, P, Q, h))
-    groups, order, hlist = {}, [], []
+        shortcut = name[0] in "Wb" and _shortcut(net, k)
+        by_layer.setdefault(k, ([], []))[shortcut].append((name, P, Q, h))
+    groups: dict = {}
+    order, hlist = [], []
     at = 0
     for k in sorted(by_layer):
-        items = by_layer[k]
-        if len(items) == 1:
-            P, Q = items[0][1], items[0][2]
-        else:
-            P, Q = np.concatenate([it[1] for it in items]), np.concatenate([it[2] for it in items])
-        groups[k] = (at, P, Q)
-        at += len(P)
-        for name, Pn, _, h in items:
-            order.append(name)
-            hlist += [h] * len(Pn)
+        for shortcut, items in enumerate(by_layer[k]):  # (the plain entries first: see _directional_pass)
+            if not items:
+                continue
+            if len(items) == 1:
+                P, Q = items[0][1], items[0][2]
+            else:
+                P, Q = np.concatenate([it[1] for it in items]), np.concatenate([it[2] for it in items])
+            rows = _select_rows(tuple(keys[it[0]] for it in items)) if shortcut else None
+            groups.setdefault(k, []).append((at, P, Q, rows))
+            at += len(P)
+            for name, Pn, _, h in items:
+                order.append(name)
+                hlist += [h] * len(Pn)
     steps = np.array(hlist)
     work = _Work()
+
+    def losses(hs):
+        if not shortcuts:
+            return _directional_pass(net, groups, hs, work)
+        with np.errstate(invalid="ignore"):
+            f, kink = _directional_pass(net, groups, hs, work)
+        if not math.isfinite(float(np.add.reduce(f, axis=None))):
+            # e^-z e^-(+-hP) can be inf * 0 where e^-(z + hP) is not (steps of hundreds): the plain way
+            f, kink = _directional_pass(net, {k: [g[:3] + (None,) for g in v] for k, v in groups.items()}, hs, work)
+        return f, kink
+
+    shortcuts = any(g[3] is not None for v in groups.values() for g in v)
     # (+h, -h) per copy, and (+2h, -2h) for the error estimate
-    f1, kink = _directional_pass(net, groups, steps[:, None] * _SIGNS[::-1], work)
+    f1, kink = losses(steps[:, None] * _SIGNS[::-1])
     scale2 = 2.0 * steps if net.scale == 1.0 else 2.0 * steps / net.scale
     d = (f1[:, 0] - f1[:, 1]) / scale2
     trunc = None
     if two_steps:
-        f2, kink2 = _directional_pass(net, groups, steps[:, None] * (2.0 * _SIGNS[::-1]), work)
+        f2, kink2 = losses(steps[:, None] * (2.0 * _SIGNS[::-1]))
         trunc = np.abs(d - (f2[:, 0] - f2[:, 1]) / (2.0 * scale2)) / 3.0
         kink = kink | kink2
     if kink.any():
@@ -345,6 +416,7 @@ def screen_mlp(case: Case, grads: dict, *, directions: int = 8, seed: int = 0, n
     results: dict[str, ScreenResult] = {}
     claimed: dict[str, np.ndarray] = {}
     dirs: dict[str, tuple] = {}
+    keys: dict[str, tuple] = {}
     for name in names:
         shape = _tensor_value(net, name).shape
         g, problem = _claimed(grads, name, shape)
@@ -352,7 +424,8 @@ def screen_mlp(case: Case, grads: dict, *, directions: int = 8, seed: int = 0, n
             empty = np.zeros(0)
             results[name] = ScreenResult(name, "error", empty, empty, empty, np.zeros(0, bool), detail=problem)
             continue
-        dirs[name] = _directions(name, tuple(shape), int(directions), int(seed))
+        keys[name] = (name, tuple(shape), int(directions), int(seed))
+        dirs[name] = _directions(*keys[name])
         claimed[name] = _along(dirs[name], g)
     if not dirs:
         return results
@@ -397,7 +470,7 @@ def screen_mlp(case: Case, grads: dict, *, directions: int = 8, seed: int = 0, n
     # with the two-step estimate and the implementation's rounding bound (error_model, ~0.3 ms, so
     # only computed here), and with the kink check widened to +-2h.
     todo = list(dirs)
-    fd, steps, _, nd = _screen_values(net, todo, dirs, two_steps=False)
+    fd, steps, _, nd = _screen_values(net, todo, dirs, keys, two_steps=False)
     fd_l, nd_l = fd.tolist(), nd.tolist()
     family.append(_family_scale(list(zip(fd_l, nd_l))))
     errs: list = []
@@ -431,7 +504,7 @@ def screen_mlp(case: Case, grads: dict, *, directions: int = 8, seed: int = 0, n
             from oracles.error_model import rounding_bounds  # numpy-only, like this module
 
             impl_err.update(rounding_bounds(case))
-            fd2, steps2, trunc2, nd2 = _screen_values(net, again, dirs, two_steps=True)
+            fd2, steps2, trunc2, nd2 = _screen_values(net, again, dirs, keys, two_steps=True)
             err2 = _err_rows(net, steps2, trunc2)
             judge({name: (fd2[t], err2[t], nd2[t]) for t, name in enumerate(again)}, final=True)
     return {name: results[name] for name in names}

@@ -229,6 +229,7 @@ class _Net:
     WT: list[np.ndarray] = field(default_factory=list)  # W_l.T (views) for the batched matmuls
     zs: list[np.ndarray] = field(default_factory=list)  # z_1..z_L, (m, n_l)
     acts: list[np.ndarray] = field(default_factory=list)  # a_0 = x .. a_L
+    neg_exp: list = field(default_factory=list)  # e^-z_l for sigmoid layers (the screen's shortcut), else None
     per_sample: np.ndarray | None = None
     kinked: bool = False  # any relu-family layer or hinge margins: sign patterns to watch
     f0_: float | None = None  # see f0
@@ -276,9 +277,18 @@ def _prepare(case: Case, params: dict | None = None, x: np.ndarray | None = None
     net.acts = [a]
     for l in range(L):
         z = a @ net.WT[l] + b[l]
-        a = _act(spec.activations[l], z)
+        e = None
+        if spec.activations[l] == "sigmoid":
+            # _act's sigmoid, step by step, keeping e^-z (the same numbers: the same four operations)
+            e = np.negative(z)
+            np.exp(e, out=e)
+            a = np.add(e, 1.0)
+            np.reciprocal(a, out=a)
+        else:
+            a = _act(spec.activations[l], z)
         net.zs.append(z)
         net.acts.append(a)
+        net.neg_exp.append(e)
     if floor:
         _floor(net)
     return net
