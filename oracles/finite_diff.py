@@ -560,7 +560,6 @@ def _claimed(grads: dict, name: str, shape: tuple[int, ...]) -> tuple[np.ndarray
     return g, ""
 
 
-@_quiet
 def screen(case: Case, grads: dict, *, directions: int = 8, seed: int = 0, names=None,
            given: dict | None = None, impl_err: dict | None = None) -> dict:
     """Directional screen of the claimed ``grads`` (canonical shapes) against central differences:
@@ -577,11 +576,15 @@ def screen(case: Case, grads: dict, *, directions: int = 8, seed: int = 0, names
     rounding a correct implementation in the Case's dtype may carry (the torch oracle's measured err_est);
     MLP Specs bound it a priori (oracles.error_model)."""
     if not case.spec.is_mlp:
-        return _layers().screen(case, grads, directions=directions, seed=seed, names=names, given=given,
-                                impl_err=impl_err)
+        with np.errstate(over="ignore", under="ignore"):  # (as @_quiet)
+            return _layers().screen(case, grads, directions=directions, seed=seed, names=names, given=given,
+                                    impl_err=impl_err)
     from oracles.fd_screen import screen_mlp  # (it imports this module: a late import breaks the cycle)
 
-    return screen_mlp(case, grads, directions=directions, seed=seed, names=names)
+    # as @_quiet, and the sigmoid shortcut's inf * 0 where a step is absurdly large (fd_screen falls
+    # back to the plain pass there)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        return screen_mlp(case, grads, directions=directions, seed=seed, names=names)
 
 
 def __getattr__(name: str):
