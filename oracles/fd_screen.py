@@ -11,8 +11,15 @@ after other code (the cold, interleaved runs of ``bpcheck bench``), bringing tha
 arrays back into cache. Both shrink with the number of numpy calls, so:
 
 * every tensor's copies go through one batched forward: they join the batch at the first layer
-  they reach, written into one buffer per layer laid out (copy, sign, sample, unit), so the
-  copies already in flight are one contiguous GEMM operand and nothing is concatenated;
+  they reach, written into one buffer per layer laid out (copy, sign, unit, sample), so the
+  copies already in flight are one broadcast GEMM W_l @ A and nothing is concatenated;
+* exponentials (libm's, ~60 instructions each on this machine's numpy: no SIMD float64 exp without
+  AVX-512) are most of the arithmetic, so sigmoid layers avoid them where an identity allows:
+  W and b copies entering a sigmoid layer move every unit by +-h P[s] (their direction has a +-1
+  factor over units), so e^-(z + dz) = e^-z e^-(+-hP) takes 2m exponentials per copy; copies in
+  flight move z by Delta = W (A' - a), a few h, and e^-Delta is its Taylor polynomial, exact to
+  rounding for |Delta| <= 1e-3 (``_directional_pass``). Same points, same directions: the losses
+  differ from the plain pass's by rounding only, which the rounding floor already allows for;
 * the tensors are judged together: compare_tensor's norm-wise criterion (the same tolerance row,
   the same scale) is evaluated for all of them at error estimate 0. The bound only grows with the
   estimate, so a tensor clearly inside it (a 1e-6 relative margin, far above the rounding of a norm)
