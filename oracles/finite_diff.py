@@ -229,6 +229,7 @@ class _Net:
     WT: list[np.ndarray] = field(default_factory=list)  # W_l.T (views) for the batched matmuls
     zs: list[np.ndarray] = field(default_factory=list)  # z_1..z_L, (m, n_l)
     acts: list[np.ndarray] = field(default_factory=list)  # a_0 = x .. a_L
+    neg_exp: list = field(default_factory=list)  # e^-z_l for sigmoid layers (the screen's shortcut), else None
     per_sample: np.ndarray | None = None
     kinked: bool = False  # any relu-family layer or hinge margins: sign patterns to watch
     f0_: float | None = None  # see f0
@@ -276,9 +277,18 @@ def _prepare(case: Case, params: dict | None = None, x: np.ndarray | None = None
     net.acts = [a]
     for l in range(L):
         z = a @ net.WT[l] + b[l]
-        a = _act(spec.activations[l], z)
+        e = None
+        if spec.activations[l] == "sigmoid":
+            # _act's sigmoid, step by step, keeping e^-z (the same numbers: the same four operations)
+            e = np.negative(z)
+            np.exp(e, out=e)
+            a = np.add(e, 1.0)
+            np.reciprocal(a, out=a)
+        else:
+            a = _act(spec.activations[l], z)
         net.zs.append(z)
         net.acts.append(a)
+        net.neg_exp.append(e)
     if floor:
         _floor(net)
     return net
@@ -550,7 +560,6 @@ def _claimed(grads: dict, name: str, shape: tuple[int, ...]) -> tuple[np.ndarray
     return g, ""
 
 
-@_quiet
 def screen(case: Case, grads: dict, *, directions: int = 8, seed: int = 0, names=None,
            given: dict | None = None, impl_err: dict | None = None) -> dict:
     """Directional screen of the claimed ``grads`` (canonical shapes) against central differences:
@@ -567,11 +576,15 @@ def screen(case: Case, grads: dict, *, directions: int = 8, seed: int = 0, names
     rounding a correct implementation in the Case's dtype may carry (the torch oracle's measured err_est);
     MLP Specs bound it a priori (oracles.error_model)."""
     if not case.spec.is_mlp:
-        return _layers().screen(case, grads, directions=directions, seed=seed, names=names, given=given,
-                                impl_err=impl_err)
+        with np.errstate(over="ignore", under="ignore"):  # (as @_quiet)
+            return _layers().screen(case, grads, directions=directions, seed=seed, names=names, given=given,
+                                    impl_err=impl_err)
     from oracles.fd_screen import screen_mlp  # (it imports this module: a late import breaks the cycle)
 
-    return screen_mlp(case, grads, directions=directions, seed=seed, names=names)
+    # as @_quiet, and the sigmoid shortcut's inf * 0 where a step is absurdly large (fd_screen falls
+    # back to the plain pass there)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        return screen_mlp(case, grads, directions=directions, seed=seed, names=names)
 
 
 def __getattr__(name: str):

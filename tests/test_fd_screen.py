@@ -100,3 +100,37 @@ def test_the_rounding_floor_is_computed_only_when_needed(monkeypatch):
     assert r.verdict.status == "pass" and r.verdict.allowed > 0
     wrong = {**grads, "W1": grads["W1"] * 1.01}
     assert fd.screen(case, wrong)["W1"].status == "fail"
+
+
+def test_sigmoid_shortcut_equals_plain_pass_and_falls_back_where_it_overflows(monkeypatch):
+    """W and b entering a sigmoid layer take e^-z e^-(+-hP) (fd_screen._directional_pass): the same losses as
+    the plain pass to rounding; where a step is so large that the product is inf * 0, the plain pass is used."""
+    rng = np.random.default_rng(3)
+    spec = Spec((6, 5, 3), ("sigmoid", "sigmoid"), "quadratic")
+    params = {"W1": rng.standard_normal((5, 6)), "b1": rng.standard_normal(5),
+              "W2": rng.standard_normal((3, 5)), "b2": rng.standard_normal(3)}
+    case = Case(spec, params, rng.standard_normal((4, 6)), rng.random((4, 3)))
+    net = fd._prepare(case, floor=False)
+    keys = {n: (n, case.params[n].shape, 4, 0) for n in ["W1", "b1", "W2", "b2"]}
+    dirs = {n: fd_screen._directions(*k) for n, k in keys.items()}
+    groups = {}
+    at = 0
+    for k, pair in ((1, ["W1", "b1"]), (2, ["W2", "b2"])):
+        fac = [fd_screen._direction_factors(net, n, dirs[n]) for n in pair]
+        P, Q = np.concatenate([f[1] for f in fac]), np.concatenate([f[2] for f in fac])
+        groups[k] = [(at, P, Q, fd_screen._select_rows(tuple(keys[n] for n in pair)))]
+        at += len(P)
+    hs = np.full((at, 1), 1e-3) * np.array([1.0, -1.0])
+    short, _ = fd_screen._directional_pass(net, groups, hs, fd._Work())
+    plain, _ = fd_screen._directional_pass(net, {k: [g[:3] + (None,) for g in v] for k, v in groups.items()},
+                                           hs, fd._Work())
+    assert np.allclose(short, plain, rtol=1e-14, atol=0) and not np.array_equal(short, plain)
+    # a step of thousands: e^-z underflows to 0 where e^-(+-hP) overflows; the screen falls back to the plain pass
+    huge = Case(spec, {**params, "W1": params["W1"] * 1e3}, case.x * 1e8, case.y)
+    used = []
+    real = fd_screen._directional_pass
+    monkeypatch.setattr(fd_screen, "_directional_pass",
+                        lambda net, groups, hs, work: used.append(any(g[3] is not None for v in groups.values()
+                                                                      for g in v)) or real(net, groups, hs, work))
+    res = fd.screen(huge, ta.loss_and_grads(huge)[1], names=["W1", "b1", "W2", "b2"])
+    assert used[:2] == [True, False] and all(np.isfinite(r.fd).all() for r in res.values())
