@@ -100,7 +100,8 @@ class _Net:
         self.m = case.m
         self.slots = spec.slots
         self.last_is_activation = kind(spec.sequence[-1].kind).activation
-        self.trace: list | None = None  # (slot, input, output) of each norm layer, for _norm_net_rounding
+        self.trace: list | None = None  # (slot, input, output) of each layer of a kind in trace_kinds
+        self.trace_kinds: tuple[str, ...] = tuple(_NORM_AXIS)  # _norm_net_rounding's; _sum_rounding's: numbered
 
     def forward(self, x: torch.Tensor, step: int = 1):
         """(loss, hidden activations A1..A{L-1}, activation inputs z, state after this forward).
@@ -123,7 +124,7 @@ class _Net:
                           aux=self._aux(slot, step))
             a_in = a
             a = k.torch(a, p, slot.layer.hp, ctx)
-            if self.trace is not None and slot.layer.kind in _NORM_AXIS:
+            if self.trace is not None and slot.layer.kind in self.trace_kinds:
                 a.retain_grad()
                 self.trace.append((slot, a_in, a))
             if ctx is not None:
@@ -259,7 +260,8 @@ def _merged_estimate(case: Case, loss, grads, trajectory, state, given, out=None
     measured = _err_est(case, loss, grads, trajectory, state, given, out)
     if not case.spec.is_mlp:  # layers: a priori floors where the float32 re-run can undershoot
         floor = dict(norm_rounding_floor(case, out, given))
-        extra = [_output_rounding(case, given), _activation_rounding(case), _norm_net_rounding(case, given)]
+        extra = [_output_rounding(case, given), _activation_rounding(case), _norm_net_rounding(case, given),
+                 _sum_rounding(case, given)]
         for k, v in ((k, v) for d in extra for k, v in d.items()):
             floor[k] = max(floor.get(k, 0.0), v)
         return {k: max(v, floor.get(k, 0.0)) for k, v in measured.items()}
@@ -338,6 +340,113 @@ def _norm_net_rounding(case: Case, given: dict | None) -> dict[str, float]:
         for k, d in zip(names, g):
             if d is not None:
                 out[k] = max(out.get(k, 0.0), float(torch.linalg.vector_norm(d)))
+    return out
+
+
+_SUMMED = ("affine", "conv", "conv1d")  # numbered layers whose W, b gradients sum over samples and positions
+_NORMS = ("batchnorm", "spatial_batchnorm", "layernorm", "groupnorm")  # gamma, beta: sums over samples (and H, W)
+
+
+def _summation(n: np.ndarray, s: np.ndarray, q: np.ndarray, eps: float) -> np.ndarray:
+    """RMS rounding of summing n terms one at a time in a dtype of epsilon eps, given their sum s and the sum of
+    their squares q. Each partial sum s_k rounds by up to u |s_k| (u = eps / 2, RMS u |s_k| / sqrt 3), and
+    E sum_k s_k^2 = mu^2 n^3 / 3 + sigma^2 n^2 / 2 for terms of mean mu = s / n and variance sigma^2 = q / n - mu^2:
+    eps^2 n (s^2 (1/36 - 1/(24 n)) + q / 24). A random walk (s ~ 0) gives eps sqrt(n / 24) ||terms||, a sum of
+    like terms (a mean of values far from 0) eps sqrt(n) |s| / 6. Measured on float32 sums of 16 to 5000 terms
+    (tests/test_sum_rounding.py): 0.55-0.8 of this (a random walk s^2 ~ q also counts in both terms)."""
+    n = np.asarray(n, dtype=np.float64)
+    safe = np.maximum(n, 1.0)
+    var = np.maximum(s**2 * (1.0 / 36.0 - 1.0 / (24.0 * safe)) + q / 24.0, 0.0)
+    return np.where(n > 0, eps * np.sqrt(safe * var), 0.0)
+
+
+def _per_channel_sums(t: np.ndarray):
+    """(nonzero count, sum, sum of squares) of t over every axis but axis 1 (the channel / feature axis)."""
+    c = np.moveaxis(t, 1, 0).reshape(t.shape[1], -1)
+    return (c != 0).sum(axis=1), c.sum(axis=1), (c**2).sum(axis=1)
+
+
+def _sum_rounding(case: Case, given: dict | None) -> dict[str, float]:
+    """The parameter gradients that are sums over samples and positions, as a course computes them one term at a
+    time in the Case's dtype (dlai's ``db += dZ[i, h, w, c]``, numpy's sum over axis 0 or several axes): torch's
+    float32 kernels sum pairwise or blocked, and the float32 re-run showed ~1/30 of a correct course
+    implementation's rounding (a cancelling conv bias sum of 0.14 from 490 terms of size ~1: 1.1x the allowance).
+    Per element, ``_summation`` of its terms:
+
+    * W{l}, b{l} of affine and conv layers: terms x * dout and dout over the samples and positions of output
+      channel f; their sums and sums of squares from vector-Jacobian products of the layer on (x, dout) and
+      (x^2, dout^2) (the layer is linear in W and b with coefficients x and 1);
+    * gamma, beta of normalisation layers: terms dout * xhat and dout; and gamma also inherits the course's mean
+      (a sum of the batch's values, one at a time): it shifts every xhat of a group by delta_mu / std, far beyond
+      eps where |mu| >> std (|mu| / std = 128: 2.6e-6 in one dgamma of 0.05, 1.2x the allowance), so
+      dgamma_j moves by sum_i dout_ij * shift (seeded random signs across groups, as in _norm_net_rounding)."""
+    spec = case.spec
+    kinds = (*_SUMMED, *_NORMS)
+    if spec.is_mlp or not any(lay.kind in kinds for lay in spec.layers):
+        return {}
+    try:
+        net = _Net(case, torch.float64, given)
+        net.trace, net.trace_kinds = [], kinds
+        loss, _, _, _ = net.forward(net.x)
+    except MissingAux:
+        return {}
+    if not loss.requires_grad:
+        return {}
+    loss.backward()
+    eps = float(np.finfo(spec.dtype).eps)
+    rng = np.random.default_rng([int(case.seed), 0x5A])
+    out: dict[str, float] = {}
+    for slot, a_in, a_out in net.trace:
+        if a_out.grad is None or not slot.params:
+            continue
+        if slot.layer.kind in _SUMMED:
+            out.update(_affine_sums(slot, a_in.detach(), a_out.grad.detach(), net, eps))
+        else:
+            out.update(_norm_sums(slot, _np(a_in), _np(a_out.grad), net, spec.mode, eps, rng))
+    return out
+
+
+def _affine_sums(slot, x: torch.Tensor, g: torch.Tensor, net: _Net, eps: float) -> dict[str, float]:
+    p = {short: net.params[full].detach().clone().requires_grad_(True) for short, full in slot.params.items()}
+    layer = kind(slot.layer.kind)
+    with torch.enable_grad():
+        sums = torch.autograd.grad((layer.torch(x, p, slot.layer.hp, None) * g).sum(), list(p.values()),
+                                   allow_unused=True)
+        squares = torch.autograd.grad((layer.torch(x**2, p, slot.layer.hp, None) * g**2).sum(), list(p.values()),
+                                      allow_unused=True)
+    n = _per_channel_sums(_np(g))[0]  # (F,): terms per output channel (W (F, ...), b (F,): axis 0 is the channel)
+    out = {}
+    for full, s, q in zip(slot.params.values(), sums, squares):
+        if s is not None and q is not None:
+            per = n.reshape((-1,) + (1,) * (s.dim() - 1))
+            out[full] = float(np.linalg.norm(_summation(per, _np(s), _np(q), eps)))
+    return out
+
+
+def _norm_sums(slot, x: np.ndarray, g: np.ndarray, net: _Net, mode: str, eps: float, rng) -> dict[str, float]:
+    from oracles.layers.norm import _GROUP_AXES, _group_view, _per_channel
+
+    k, hp = slot.layer.kind, slot.layer.hp
+    view, axes = (_group_view(x, int(hp["G"])), (2, 3, 4)) if k == "groupnorm" else (x, _GROUP_AXES[k])
+    if k in ("batchnorm", "spatial_batchnorm") and mode != "train":  # running statistics: no batch mean
+        rm = _per_channel(_np(net.state[slot.state["running_mean"]]), x.ndim)
+        rv = _per_channel(_np(net.state[slot.state["running_var"]]), x.ndim)
+        xhat, shift = (x - rm) / np.sqrt(rv + float(hp["eps"])), np.zeros_like(x)
+    else:
+        mu = view.mean(axis=axes, keepdims=True)
+        std = np.sqrt(((view - mu) ** 2).mean(axis=axes, keepdims=True) + float(hp["eps"]))
+        n = (view != 0).sum(axis=axes, keepdims=True)
+        delta_mu = _summation(n, view.sum(axis=axes, keepdims=True), (view**2).sum(axis=axes, keepdims=True), eps)
+        signs = rng.choice([-1.0, 1.0], size=mu.shape)
+        xhat = ((view - mu) / std).reshape(x.shape)
+        shift = np.broadcast_to(signs * delta_mu / np.maximum(n, 1) / std, view.shape).reshape(x.shape)
+    out = {}
+    if "gamma" in slot.params:
+        summed = _summation(*_per_channel_sums(g * xhat), eps)
+        shifted = np.abs(_per_channel_sums(g * shift)[1])
+        out[slot.params["gamma"]] = float(np.linalg.norm(np.hypot(summed, shifted)))
+    if "beta" in slot.params:
+        out[slot.params["beta"]] = float(np.linalg.norm(_summation(*_per_channel_sums(g), eps)))
     return out
 
 
