@@ -81,6 +81,8 @@ __all__ = [
     "screen",
     "localise",
     "directional",
+    "directional_points",
+    "directional_value",
     "fd_names",
 ]
 
@@ -679,7 +681,21 @@ def directional(
     Used to check a student's own loss against the student's own gradient. The default step is the
     step rule for ``dtype`` (the precision f computes in: eps^(1/3) * max(1, max|theta|), divided by
     max|direction| so that no element moves further than that). Returns (D(h), error estimate), the
-    estimate from D(2h) as in ``full``. ``f`` gets fresh arrays in the dtype of ``params``."""
+    estimate from D(2h) as in ``full``. ``f`` gets fresh arrays in the dtype of ``params``.
+
+    The same in two halves, for a loss evaluated elsewhere in one batch (the sandbox child):
+    ``directional_points`` gives the step and the four parameter sets, ``directional_value`` the result
+    from the four losses."""
+    step, points = directional_points(params, direction, h=h, dtype=dtype)
+    if not points:
+        return 0.0, 0.0
+    return directional_value(step, [float(f(p)) for p in points], dtype=dtype)
+
+
+def directional_points(params: dict, direction: dict, *, h: float | None = None,
+                       dtype: str = "float64") -> tuple[float, list[dict]]:
+    """(h, the parameters at +h, -h, +2h, -2h along ``direction``), in the order ``directional`` evaluates
+    them; (0.0, []) when the direction is zero (the derivative is 0)."""
     keys = list(direction)
     missing = [k for k in keys if k not in params]
     if missing:
@@ -690,17 +706,23 @@ def directional(
         umax = max((float(np.abs(np.asarray(direction[k], dtype=np.float64)).max(initial=0.0)) for k in keys),
                    default=0.0)
         if umax == 0:
-            return 0.0, 0.0
+            return 0.0, []
         h = eps ** (1.0 / 3.0) * max(1.0, top) / umax
 
-    def at(t: float) -> float:
+    def at(t: float) -> dict:
         moved = dict(params)
         for k in keys:
             p = np.asarray(params[k])
             moved[k] = (p.astype(np.float64) + t * np.asarray(direction[k], dtype=np.float64)).astype(p.dtype)
-        return float(f(moved))
+        return moved
 
-    fp, fm, f2p, f2m = at(h), at(-h), at(2 * h), at(-2 * h)
+    return h, [at(h), at(-h), at(2 * h), at(-2 * h)]
+
+
+def directional_value(h: float, values: list[float], *, dtype: str = "float64") -> tuple[float, float]:
+    """(D(h), error estimate) from the losses at the four points of ``directional_points``."""
+    eps = float(np.finfo(dtype).eps)
+    fp, fm, f2p, f2m = values
     d1 = (fp - fm) / (2 * h)
     d2 = (f2p - f2m) / (4 * h)
     size = max(abs(fp), abs(fm), abs(f2p), abs(f2m))

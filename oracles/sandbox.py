@@ -34,12 +34,16 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from oracles.case import SpecSpace
 from oracles.child import BOOT, MAX_MESSAGE, DecodeError, Opaque, decode, mac
-from oracles.observation import Observation
+
+if TYPE_CHECKING:  # numpy, the Case module and the Observation are imported when an answer needs them: the
+    # import of this module stays light so that `bpcheck validate` starts the child before anything heavy
+    import numpy as np
+
+    from oracles.case import SpecSpace
+    from oracles.observation import Observation
 
 __all__ = ["Sandbox", "LoadInfo", "SandboxResult", "FAULT_KINDS", "validate_observation"]
 
@@ -135,6 +139,7 @@ class Sandbox:
         self.workdir = tempfile.mkdtemp(prefix="bpcheck-child-")
         self._proc: subprocess.Popen | None = None
         self._load: LoadInfo | None = None
+        self._load_sent: _ChildGone | bool = False  # start(): the load request went out before anyone waited
         self.restarts = 0
         self.output = bytearray()  # kept output of all children, capped
         self.output_total = 0
@@ -179,6 +184,24 @@ class Sandbox:
         self._out = _Output(self._proc.stdout, self.output_cap)
         self._out.start()
         self._send({"token": self._token})
+
+    def start(self) -> None:
+        """Start the child and send it the load request now; ``load()`` (or the first operation) reads the
+        answer. The child's interpreter start-up, its imports and the file's loading then overlap with
+        whatever the parent does meanwhile (`bpcheck validate`: its imports, torch's)."""
+        if self._proc is not None or self._load is not None:
+            return
+        self._start()
+        try:
+            self._send(self._load_request())
+        except _ChildGone as e:
+            self._load_sent = e  # reported by load(), as a failed send is there
+        else:
+            self._load_sent = True
+
+    def _load_request(self) -> dict:
+        return {"op": "load", "path": self.path, "root": self.root, "allow": self.allow,
+                "cpu": self.load_timeout, "strict_numpy": self.strict_numpy}
 
     def _kill(self) -> None:
         proc = self._proc
@@ -297,17 +320,21 @@ class Sandbox:
     # -- operations
 
     def _ensure(self) -> LoadInfo:
-        if self._proc is not None:
+        if self._proc is not None and self._load_sent is False:
             return self._load
         if self._load is not None and not self._load.ok:
             return self._load
         if self._load is not None:
             self.restarts += 1
             self.events.append("a fresh child was started for the remaining checks")
-        self._start()
+        sent, self._load_sent = self._load_sent, False
+        if sent is False:
+            self._start()
         try:
-            self._send({"op": "load", "path": self.path, "root": self.root, "allow": self.allow,
-                        "cpu": self.load_timeout, "strict_numpy": self.strict_numpy})
+            if sent is False:
+                self._send(self._load_request())
+            elif sent is not True:
+                raise sent
             ans = self._recv(self.load_timeout)
         except TimeoutError:
             self._kill()
@@ -465,9 +492,9 @@ class Sandbox:
             return [], (err or {}).get("message", "malformed answer") if isinstance(err, dict) else "malformed answer"
         return [str(e) for e in ans["entries"] if isinstance(e, str)], None
 
-    def own_losses(self, style: str, entry: str, cases: list) -> list[SandboxResult]:
+    def own_losses(self, style: str, entry: str, cases: list, *, give_up_after: int = 2) -> list[SandboxResult]:
         """The submission's own loss at each case's parameters (``own_loss`` field)."""
-        return self.run(style, entry, cases, op="loss")
+        return self.run(style, entry, cases, op="loss", give_up_after=give_up_after)
 
 
 def case_payload(case) -> dict:
@@ -511,6 +538,8 @@ def _compat(v) -> list[dict]:
 
 
 def _spec_space(d) -> SpecSpace:
+    from oracles.case import SpecSpace
+
     if not isinstance(d, dict):
         raise TypeError("spec space is not a dict")
 
@@ -534,6 +563,8 @@ def _result(ans, index: int) -> SandboxResult:
 
 
 def _result_body(ans: dict, index: int) -> SandboxResult:
+    import numpy as np
+
     patched = [str(p) for p in ans.get("patched") or []]
     if ans.get("i") not in (None, index):
         return SandboxResult(fault="protocol", message="answers arrived out of order")
@@ -573,6 +604,8 @@ def _result_body(ans: dict, index: int) -> SandboxResult:
 
 
 def _array(name: str, v) -> np.ndarray:
+    import numpy as np
+
     if isinstance(v, Opaque):
         raise ValueError(f"{name} is not an array: {v.what}")
     if not isinstance(v, np.ndarray) or v.dtype.kind not in "fiub":
@@ -591,6 +624,10 @@ def validate_observation(d) -> Observation:
 
     Non-finite values and wrong shapes are kept (compare reports them as verdicts); only
     structurally impossible answers raise ValueError."""
+    import numpy as np
+
+    from oracles.observation import Observation
+
     if not isinstance(d, dict):
         raise ValueError("observation is not a dict")
     loss = d.get("loss")

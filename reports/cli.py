@@ -28,9 +28,10 @@ COMMANDS = {
     "validate": "reports.grade_cmd", "grade": "reports.grade_cmd",
     "mutants": "reports.mutants_cmd", "bench": "reports.bench_cmd",
 }
-# torch takes ~2 s to import and `validate` needs it only once the sandbox child answers: started
-# first thing, the import overlaps everything before that (parsing, imports, the child's start-up)
-PRELOAD = {"validate": ("oracles.strategies", "oracles.torch_autograd")}
+# modules a command imports in a background thread from the start (none today: `validate` starts torch's
+# import itself, right after it has started the sandbox child, which torch's import would otherwise delay:
+# reports.validate.validate_file)
+PRELOAD: dict[str, tuple[str, ...]] = {}
 
 
 class _Parser(argparse.ArgumentParser):

@@ -22,9 +22,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from reports.validate_judge import Judge
 from reports.validate_report import VERDICTS, Check, ValidationOptions, ValidationReport, worst
-from reports.validate_snippets import snippet_for
 
 __all__ = [
     "VERDICTS",
@@ -39,6 +37,17 @@ __all__ = [
 
 # Modules: validate_report (Check, ValidationReport, render), validate_judge (cases, verdicts, rows),
 # validate_losses (loss conventions), validate_snippets (the pasteable smallest case).
+# Start-up order (speed, issue 12): this module and validate_report import no numpy; validate_file starts the
+# sandbox child and sends it the file first, then starts torch's import in a thread, then imports the rest. The
+# child's interpreter, its imports and the file's loading overlap with both, and torch's import (which holds
+# the GIL for long stretches: loading its shared libraries) cannot delay the child's start.
+
+
+def snippet_for(*args, **kwargs):
+    """reports.validate_snippets.snippet_for, imported on use (it needs numpy and the drivers' helpers)."""
+    from reports.validate_snippets import snippet_for
+
+    return snippet_for(*args, **kwargs)
 
 
 # ---------------------------------------------------------------- the pipeline
@@ -48,12 +57,10 @@ def validate_file(path: str | Path, options: ValidationOptions | None = None, **
     """Validate one submission file; never raises for anything the submission does.
 
     Raises ValueError only for usage errors (unknown style; the message names the choices)."""
-    # torch takes ~2 s to import: let it load while the child starts and probes the submission
     import threading
 
     from oracles.sandbox import Sandbox
 
-    threading.Thread(target=_import_oracle, daemon=True).start()
     o = replace(options or ValidationOptions(), **kw)
     if isinstance(o.allow_imports, str):
         o.allow_imports = (o.allow_imports,)
@@ -61,13 +68,20 @@ def validate_file(path: str | Path, options: ValidationOptions | None = None, **
     t0 = time.monotonic()
     path = str(path)
     report = ValidationReport(path=path, style=None, style_reason="", checks=[], options=o)
-    styles = _styles()
-    if o.style != "auto" and o.style not in styles.STYLES:
-        raise ValueError(f"unknown style {o.style!r}; choose one of auto, {', '.join(styles.STYLES)}")
     if o.cases < 1:
         raise ValueError(f"cases={o.cases}: give at least 1 case per entry point")
+    if o.style != "auto":  # (the drivers' import: only to check a forced style before the child starts)
+        styles = _styles()
+        if o.style not in styles.STYLES:
+            raise ValueError(f"unknown style {o.style!r}; choose one of auto, {', '.join(styles.STYLES)}")
     with Sandbox(path, root=o.root, allow_imports=o.allow_imports, timeout=o.timeout,
                  memory_mb=o.memory_mb, strict_numpy=o.strict_numpy) as sb:
+        # the child first (it loads the file meanwhile), then torch's import (~2 s) in the background, then ours
+        sb.start()
+        threading.Thread(target=_import_oracle, daemon=True).start()
+        from reports.validate_judge import Judge
+
+        styles = _styles()
         info = sb.load()
         report.notes += info.notes
         if not info.ok:

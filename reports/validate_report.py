@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from oracles.case import Case
 from reports.validate_coverage import Coverage
+
+if TYPE_CHECKING:  # annotations only: `bpcheck validate` imports this before it starts the child (light)
+    from oracles.case import Case
 
 __all__ = ["VERDICTS", "Check", "ValidationOptions", "ValidationReport", "worst"]
 
