@@ -77,11 +77,32 @@ def get(impl, name: str):
         return None
 
 
+_SIGNATURES: dict[int, tuple[object, inspect.Signature | None]] = {}
+
+
 def _signature(fn) -> inspect.Signature | None:
-    try:
-        return inspect.signature(fn)
-    except (TypeError, ValueError):
-        return None
+    """inspect.signature, read once per function or class: the drivers ask thousands of times per file (a
+    bound method is a new object on every access, so its function's signature is kept, minus self)."""
+    base = getattr(fn, "__func__", fn)
+    hit = _SIGNATURES.get(id(base))
+    if hit is None or hit[0] is not base:
+        try:
+            sig = inspect.signature(base)
+        except (TypeError, ValueError):
+            sig = None
+        if len(_SIGNATURES) > 50_000:
+            _SIGNATURES.clear()
+        hit = _SIGNATURES[id(base)] = (base, sig)
+    sig = hit[1]
+    if base is not fn and sig is not None:  # bound (or a classmethod's): the first parameter is taken
+        params = list(sig.parameters.values())
+        if not params or params[0].kind not in (params[0].POSITIONAL_ONLY, params[0].POSITIONAL_OR_KEYWORD):
+            try:
+                return inspect.signature(fn)
+            except (TypeError, ValueError):
+                return None
+        sig = sig.replace(parameters=params[1:])
+    return sig
 
 
 def fits(fn, *args, **kwargs) -> bool:

@@ -49,13 +49,11 @@ def _update_name(cls) -> str | None:
 
 
 def _params(fn) -> list:
-    import inspect
+    from oracles.styles._common import _signature
 
-    try:
-        return [p for p in inspect.signature(fn).parameters.values() if p.kind not in (p.VAR_POSITIONAL,
-                                                                                        p.VAR_KEYWORD)]
-    except (TypeError, ValueError):
-        return []
+    sig = _signature(fn)
+    return [] if sig is None else [p for p in sig.parameters.values() if p.kind not in (p.VAR_POSITIONAL,
+                                                                                          p.VAR_KEYWORD)]
 
 
 def _update_has_lmbda(cls) -> bool:
