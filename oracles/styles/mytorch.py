@@ -44,7 +44,7 @@ import numpy as np
 from oracles.case import Case, SpecSpace
 from oracles.observation import Observation
 from oracles.styles import mytorch_layers, mytorch_parts
-from oracles.styles._common import Recorder, Snapshot, UnsupportedCase, get, positional_count, require
+from oracles.styles._common import Recorder, Snapshot, UnsupportedCase, accepts, get, positional_count, require
 
 __all__ = ["MODELS", "ENTRIES", "entry_points", "spec_space", "run", "own_loss", "era"]
 
@@ -88,13 +88,6 @@ def _new_linear(rec: Recorder, lin, api: str, W: np.ndarray, b: np.ndarray, what
         if ok:
             obj.W, obj.b = W.copy(), b.reshape(-1, 1).copy()
     return obj if ok else None
-
-
-def _params_of(cls) -> list[str]:
-    try:
-        return list(inspect.signature(cls).parameters)
-    except (TypeError, ValueError):
-        return []
 
 
 def _act_backward_kind(obj) -> str:
@@ -184,7 +177,7 @@ def _run(impl, case: Case, entry: str, rec: Recorder, *, loss_only: bool = False
     layers = []  # (kind, name, object, l)
     if entry in MODELS:
         cls = get(impl, entry)
-        debug = "debug" in _params_of(cls)  # S22: MLPk(debug=True) keeps dLdA0, its backward returns nothing
+        debug = accepts(cls, "debug")  # S22: MLPk(debug=True) keeps dLdA0, its backward returns nothing
         kw = {"debug": True} if debug else {}
         ok, model = rec.call(_ALL, f"{entry}({'debug=True' if debug else ''})", cls, **kw)
         if not ok:

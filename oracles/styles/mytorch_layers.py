@@ -36,7 +36,7 @@ import inspect
 import numpy as np
 
 from oracles.case import Case, SpecSpace
-from oracles.styles._common import Recorder, Snapshot, UnsupportedCase, get
+from oracles.styles._common import Recorder, Snapshot, UnsupportedCase, _signature, get
 
 __all__ = ["PREFIX", "LAYERS", "entry_points", "spec_space", "run"]
 
@@ -108,10 +108,8 @@ def entry_points(impl) -> list[str]:
 
 
 def _params(fn) -> list[str]:
-    try:
-        return list(inspect.signature(fn).parameters)
-    except (TypeError, ValueError):
-        return []
+    sig = _signature(fn)
+    return [] if sig is None else list(sig.parameters)
 
 
 def _alpha_param(cls) -> str | None:
@@ -310,32 +308,30 @@ def _ctor_args(cls, values: dict) -> list | None:
     return out
 
 
-def _find(obj, attr: str, depth: int = 2):
-    """obj.attr, or the attribute of the layer inside it (Conv2d keeps its Conv2d_stride1)."""
-    if hasattr(obj, attr) and not isinstance(getattr(type(obj), attr, None), property):
-        return obj, getattr(obj, attr)
+def _layers_in(obj, depth: int = 2):
+    """obj, then the layers inside it, depth first (Conv2d keeps its Conv2d_stride1, ConvTranspose a Conv1d)."""
+    yield obj
     if depth:
-        for v in vars(obj).values() if hasattr(obj, "__dict__") else ():
+        for v in list(vars(obj).values()) if hasattr(obj, "__dict__") else ():
             if hasattr(v, "__dict__") and not isinstance(v, (type, np.ndarray)):
-                hit = _find(v, attr, depth - 1)
-                if hit is not None:
-                    return hit
-    return None
+                yield from _layers_in(v, depth - 1)
 
 
-def _arrays(obj, attr: str, depth: int = 2) -> list[tuple[object, np.ndarray]]:
+def _holds(obj, attr: str) -> bool:
+    return hasattr(obj, attr) and not isinstance(getattr(type(obj), attr, None), property)
+
+
+def _find(obj, attr: str):
+    """(owner, value) of the first obj.attr, or the attribute of the layer inside it."""
+    return next(((o, getattr(o, attr)) for o in _layers_in(obj) if _holds(o, attr)), None)
+
+
+def _arrays(obj, attr: str) -> list[tuple[object, np.ndarray]]:
     """Every (owner, array) with owner.attr an array, in obj and the layers inside it. A wrapper may keep
     something else under the name (a real Conv1d stored its weight_init_fn as self.W) while its
     Conv1d_stride1 holds the weights: the course's own code sets conv1d_stride1.W."""
-    out = []
-    held = getattr(obj, attr, None) if not isinstance(getattr(type(obj), attr, None), property) else None
-    if isinstance(held, np.ndarray):
-        out.append((obj, held))
-    if depth:
-        for v in vars(obj).values() if hasattr(obj, "__dict__") else ():
-            if hasattr(v, "__dict__") and not isinstance(v, (type, np.ndarray)):
-                out += _arrays(v, attr, depth - 1)
-    return out
+    return [(o, getattr(o, attr)) for o in _layers_in(obj) if _holds(o, attr)
+            and isinstance(getattr(o, attr), np.ndarray)]
 
 
 def _spatial(impl, case: Case, name: str, rec: Recorder) -> None:
