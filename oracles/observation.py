@@ -21,6 +21,10 @@ Canonical keys (see oracles/case.py for shapes and layout):
   this Observation was made (recorded by ``oracles.styles.run``): what the report's coverage counts.
 * ``not_checked``: function -> why a driver did not call it (a signature no known variant fits,
   shown in full); never an error of the submission's.
+* ``calls`` (drivers that bind a file's own signatures: Nielsen): purpose -> the bound call the driver
+  made (``network`` for the constructor, ``grads``, ``update``, ``training_loop``, ``loss``), as plain data
+  (``oracles.styles._common.bound_call``): the file's parameter names in order and what each was handed. The
+  snippet a student pastes replays exactly this call.
 * ``err_est`` (oracles only): the oracle's error estimate per tensor, keyed ``loss``, ``W1``, ``x``,
   ``updated.W1``, ``trajectory.2.W1``; oracles/compare.py turns it into the allowed error.
 
@@ -29,17 +33,71 @@ Numpy only: the sandbox child builds these and sends them to the parent.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Observation", "CHECKS"]
+__all__ = ["Observation", "CHECKS", "CALL_KINDS", "checked_calls"]
 
 # The check families every report row is keyed by.
 CHECKS = ("loss", "output", "grad_W", "grad_b", "grad_param", "grad_x", "grad_hidden", "update", "trajectory",
           "state",
           "side_effects",
           "training_loop")  # the file's own epoch loop (Nielsen's SGD) runs on a valid training set
+
+
+# What a bound call handed each parameter: a role's value (``role``: eta, lmbda, n, x, batch, ...), the Case's
+# own ``spec`` (sizes, activations), a name of the ``file`` (a cost class), a ``literal`` (a selector string, a
+# counter's 0), or a ``standin`` of bpcheck's (a helper the file lacks: no faithful snippet replays that).
+CALL_KINDS = ("role", "spec", "file", "literal", "standin")
+_CALL_EXTRAS = {"form": ("matrix", "stack"), "over": ("sample", "batch"), "order": ("bw", "wb"),
+                "bias": ("column", "vector"), "reg": ("lmbda", "added")}
+
+
+def checked_calls(d) -> dict[str, dict]:
+    """``Observation.calls`` rebuilt from an untrusted dict (the sandbox child's answer), or ValueError: names
+    are identifiers and literals plain scalars, so a snippet made from them is the call and nothing else."""
+    if not isinstance(d, dict):
+        raise ValueError("observation calls is not a dict")
+    out: dict[str, dict] = {}
+    for purpose, call in d.items():
+        if not (isinstance(purpose, str) and purpose.isidentifier() and isinstance(call, dict)):
+            raise ValueError("observation calls: not purpose -> dict")
+        fn = call.get("fn")
+        if not (isinstance(fn, str) and fn and all(part.isidentifier() for part in fn.split("."))):
+            raise ValueError(f"observation calls[{purpose!r}]: fn is not a name")
+        new: dict = {"fn": fn}
+        for part in ("args", "kwargs"):
+            items = call.get(part, [])
+            if not isinstance(items, list):
+                raise ValueError(f"observation calls[{purpose!r}].{part} is not a list")
+            new[part] = [_call_item(purpose, item) for item in items]
+        for key, value in call.items():
+            if key in ("fn", "args", "kwargs"):
+                continue
+            if key not in _CALL_EXTRAS or value not in _CALL_EXTRAS[key]:
+                raise ValueError(f"observation calls[{purpose!r}]: unexpected {key}={value!r}")
+            new[key] = value
+        out[purpose] = new
+    return out
+
+
+def _call_item(purpose: str, item) -> list:
+    ok = isinstance(item, (list, tuple)) and len(item) == 3 and isinstance(item[0], str) and item[0].isidentifier()
+    kind, value = (item[1], item[2]) if ok else (None, None)
+    if kind in ("role", "spec", "file"):
+        ok = isinstance(value, str) and value.isidentifier()
+    elif kind == "literal":
+        ok = value is None or isinstance(value, (bool, int)) or (isinstance(value, float) and math.isfinite(value)) \
+            or (isinstance(value, str) and len(value) <= 100)
+    elif kind == "standin":
+        ok = isinstance(value, str) and len(value) <= 200
+    else:
+        ok = False
+    if not ok:
+        raise ValueError(f"observation calls[{purpose!r}]: malformed argument {item!r}")
+    return [item[0], kind, value]
 
 
 @dataclass
@@ -58,6 +116,7 @@ class Observation:
     out: np.ndarray | None = None
     called: list[str] = field(default_factory=list)
     not_checked: dict[str, str] = field(default_factory=dict)
+    calls: dict[str, dict] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         """Plain dict of Python/numpy objects (picklable, no custom classes)."""
@@ -76,6 +135,7 @@ class Observation:
             "out": self.out,
             "called": list(self.called),
             "not_checked": dict(self.not_checked),
+            "calls": {k: dict(v) for k, v in self.calls.items()},
         }
 
     @classmethod

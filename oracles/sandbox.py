@@ -626,7 +626,7 @@ def validate_observation(d) -> Observation:
     structurally impossible answers raise ValueError."""
     import numpy as np
 
-    from oracles.observation import Observation
+    from oracles.observation import Observation, checked_calls
 
     if not isinstance(d, dict):
         raise ValueError("observation is not a dict")
@@ -651,7 +651,7 @@ def validate_observation(d) -> Observation:
         return dict(v)
 
     extra = set(d) - {"loss", "grads", "updated", "trajectory", "mutated", "shape_changes", "errors", "notes",
-                      "err_est", "state", "aux", "called", "not_checked", "out"}
+                      "err_est", "state", "aux", "called", "not_checked", "out", "calls"}
     if extra:
         raise ValueError(f"observation has unexpected fields {sorted(extra)}")
     kwargs = dict(
@@ -668,6 +668,7 @@ def validate_observation(d) -> Observation:
         out=None if d.get("out") is None else _arrays("out", {"out": d["out"]})["out"],
         called=strs("called", d.get("called") or []),
         not_checked=strdict("not_checked", d.get("not_checked") or {}),
+        calls=checked_calls(d.get("calls") or {}),
     )
     # err_est is the oracle's own error estimate: never taken from a submission.
     try:

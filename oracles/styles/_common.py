@@ -31,6 +31,7 @@ __all__ = [
     "ROLE_NAMES",
     "role_of",
     "bind_roles",
+    "bound_call",
     "require",
     "get",
     "public_names",
@@ -201,6 +202,27 @@ def bind_roles(fn, values: dict[str, object]) -> tuple[list, dict] | str:
     return args, kwargs
 
 
+def bound_call(name: str, fn, got: tuple[list, dict], **extras: str) -> dict:
+    """bind_roles's answer for fn as plain data (``Observation.calls``): each parameter it filled, in order,
+    and what it was handed: its role's value, or a literal (the 0 for a counter the body never reads).
+    Anything else is marked a stand-in (no snippet replays it faithfully). extras: see observation.py."""
+    args, kwargs = got
+    sig = _signature(fn)
+    params = [p.name for p in sig.parameters.values() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)] \
+        if sig is not None else []
+
+    def item(param: str, value) -> list:
+        role = role_of(param)
+        if role is not None:
+            return [param, "role", role]
+        if value is None or isinstance(value, (bool, int, float, str)):
+            return [param, "literal", value]
+        return [param, "standin", type(value).__name__]
+
+    return {"fn": name, "args": [item(params[i] if i < len(params) else f"arg{i}", v) for i, v in enumerate(args)],
+            "kwargs": [item(k, v) for k, v in kwargs.items()], **extras}
+
+
 def _only_passed_along(fn, name: str) -> bool:
     """Does fn's body never read ``name`` except to hand it to another method of the same object that never
     reads it either (a batch counter i in update_mini_batch(x, y, eta, m, i) passed on to backprop(x, y, i))?"""
@@ -331,6 +353,10 @@ class Recorder:
     def mutated(self, name: str) -> None:
         if name not in self.obs.mutated:
             self.obs.mutated.append(name)
+
+    def bound(self, purpose: str, name: str, fn, got: tuple[list, dict], **extras: str) -> None:
+        """Record the call a driver is about to make (``Observation.calls[purpose]``): the snippet replays it."""
+        self.obs.calls[purpose] = bound_call(name, fn, got, **extras)
 
     def decline(self, fn, what: str, why: str = "") -> None:
         """Not called: our call would not fit this function (never the submission's error)."""
