@@ -87,6 +87,8 @@ def _load(net, case: Case, rec: Recorder, families) -> bool:
     column = _bias_is_column(net)
     if not column:
         rec.note("the network stores biases as (n,) vectors, not (n, 1) columns; kept that way")
+    if "network" in rec.obs.calls:
+        rec.obs.calls["network"]["bias"] = "column" if column else "vector"
     net.weights = [np.ascontiguousarray(case.typed(case.params[f"W{l}"])) for l in range(1, L + 1)]
     net.biases = [
         case.typed(case.params[f"b{l}"]).reshape((-1, 1) if column else (-1,)).copy() for l in range(1, L + 1)
@@ -175,8 +177,10 @@ def _form_matters(cls, entry: str) -> bool:
     return name is not None and "x" in {role_of(p.name) for p in _params(getattr(cls, name))}
 
 
-def _call_backprop(rec: Recorder, net, X, Y, what: str):
-    """backprop on columns X, Y (one sample or a batch), in whatever form its parameters ask for."""
+def _call_backprop(rec: Recorder, net, X, Y, what: str, over: str | None = None):
+    """backprop on columns X, Y (one sample or a batch), in whatever form its parameters ask for.
+
+    over ('sample' or 'batch'): the call is the one judged, recorded for the snippet (probes pass None)."""
     pairs = [(X[:, [i]].copy(), Y[:, [i]].copy()) for i in range(X.shape[1])]
     form = _FORMS.get(id(type(net)), "matrix")
     if form != "matrix":
@@ -186,6 +190,8 @@ def _call_backprop(rec: Recorder, net, X, Y, what: str):
         rec.decline(net.backprop, what, f"{got}")
         return False, None
     args, kwargs = got
+    if over is not None:
+        rec.bound("grads", "backprop", net.backprop, got, form=form, over=over)
     return rec.call(GRAD_FAMILIES, what, net.backprop, *args, **kwargs)
 
 
@@ -334,7 +340,7 @@ def _gradients(net, case: Case, entry: str, rec: Recorder, impl=None) -> dict[st
     if split_entry(entry)[0] == "Network[batch]":
         X, Y = np.ascontiguousarray(case.typed(case.x).T), np.ascontiguousarray(case.typed(case.y).T)
         inputs = Snapshot({"x": X, "y": Y}, "in")
-        ok, ret = _call_backprop(rec, net, X, Y, "backprop(X, Y)")
+        ok, ret = _call_backprop(rec, net, X, Y, "backprop(X, Y)", over="batch")
         for path in inputs.changed():
             rec.mutated("x" if "'x'" in path else "y")
         if ok:
@@ -347,7 +353,7 @@ def _gradients(net, case: Case, entry: str, rec: Recorder, impl=None) -> dict[st
         failed: set[str] = set()
         for xi, yi in _columns(case):
             inputs = Snapshot({"x": xi, "y": yi}, "in")
-            ok, ret = _call_backprop(rec, net, xi, yi, "backprop(x, y)")
+            ok, ret = _call_backprop(rec, net, xi, yi, "backprop(x, y)", over="sample")
             for path in inputs.changed():
                 rec.mutated("x" if "'x'" in path else "y")
             if not ok:
@@ -368,7 +374,7 @@ def _gradients(net, case: Case, entry: str, rec: Recorder, impl=None) -> dict[st
     return grads
 
 
-def _step_values(case: Case, form: str = "matrix") -> dict:
+def step_values(case: Case, form: str = "matrix") -> dict:
     """What bpcheck can hand an update method, by role (see _common.ROLE_NAMES)."""
     spec = case.spec
     eta = case.lr * (case.m if spec.reduction == "sum" else 1)
@@ -383,11 +389,12 @@ def _update_call(net, cls, case: Case, rec: Recorder):
     """(callable(batch), description) for one SGD step in the course's form, or None when declined."""
     name = _update_name(cls)
     fn = getattr(net, name)
-    values = _step_values(case, _FORMS.get(id(cls), "matrix"))
+    values = step_values(case, _FORMS.get(id(cls), "matrix"))
     got = bind_roles(fn, {**values, "batch": []})
     if isinstance(got, str):
         rec.decline(fn, f"{name}(mini_batch, eta)", got)
         return None
+    rec.bound("update", name, fn, got, form=_FORMS.get(id(cls), "matrix"))
     what = _describe_call(name, fn, got)
     used = {role_of(p) for p in what[len(name) + 1:-1].split(", ")}
     if "mu" in used:
@@ -403,7 +410,7 @@ def _update_call(net, cls, case: Case, rec: Recorder):
 
 
 def _matrix_values(case: Case) -> dict:
-    values = _step_values(case)
+    values = step_values(case)
     values["batch"] = _columns(case)
     return values
 
@@ -421,6 +428,7 @@ def _matrix_step(net, case: Case, rec: Recorder):
     if isinstance(got, str):
         rec.decline(fn, "backprop_matrix(x, y, m, eta)", got)
         return None
+    rec.bound("update", "backprop_matrix", fn, got, form="matrix")
     what = _describe_call("backprop_matrix", fn, got)
 
     def step(_batch):
@@ -459,6 +467,7 @@ def _matrix_gradients(net, case: Case, rec: Recorder, impl=None) -> dict[str, np
     if isinstance(got, str):
         rec.decline(fn, "backprop_matrix(X, Y)", got)
         return {}
+    rec.bound("grads", "backprop_matrix", fn, got, form="matrix", over="batch")
     what = _describe_call("backprop_matrix", fn, got)
     ok, ret = rec.call(GRAD_FAMILIES, what, fn, *got[0], **got[1])
     if not ok:
@@ -489,6 +498,16 @@ def _plain_updates(net, cls, case: Case, rec: Recorder) -> None:
     _step_loop(net, case, rec, _update_call(net, cls, case, rec))
 
 
+def sgd_values(case: Case) -> dict:
+    """What the SGD check hands the file's SGD, by role: the samples repeated up to at least 3 (the training
+    data), a mini-batch size that leaves a shorter last mini-batch, one epoch; n is the training-set size."""
+    data = _columns(case)
+    while len(data) < 3:
+        data = data + _columns(case)
+    n = len(data)
+    return {**step_values(case), "batch": data, "m": 2 if n % 2 else n - 1, "epochs": 1, "n": n}
+
+
 def _sgd_epoch(net, case: Case, rec: Recorder) -> None:
     """One epoch of the file's own SGD loop on a training set whose size is not a multiple of the mini-batch
     size (a valid input: the last mini-batch is shorter). Only that it runs and leaves finite parameters of
@@ -496,16 +515,13 @@ def _sgd_epoch(net, case: Case, rec: Recorder) -> None:
     fn = getattr(net, "SGD", None)
     if not callable(fn):
         return
-    data = _columns(case)
-    while len(data) < 3:
-        data = data + _columns(case)
-    n = len(data)
-    mbs = 2 if n % 2 else n - 1
-    values = {**_step_values(case), "batch": data, "m": mbs, "epochs": 1, "n": n}
+    values = sgd_values(case)
+    n, mbs = values["n"], values["m"]
     got = bind_roles(fn, values)
     if isinstance(got, str):
         rec.decline(fn, "SGD(training_data, epochs, mini_batch_size, eta)", got)
         return
+    rec.bound("training_loop", "SGD", fn, got)
     what = _describe_call("SGD", fn, got) + f" with {n} samples, mini_batch_size {mbs}"
     shapes = [np.shape(w) for w in net.weights] + [np.shape(b) for b in net.biases]
     ok, _ = rec.call("training_loop", what, fn, *got[0], **got[1])

@@ -228,7 +228,7 @@ def _functions_args(impl, extra: list[str], rec: Recorder | None):
         rec.note(
             f"constructor takes ({', '.join(['sizes', *extra])}) (seed-003 style): passed {', '.join(used)}"
         )
-    return [table[k] for k in kinds]
+    return [table[k] for k in kinds], [dict(zip(("act", "dact", "cost"), used))[k] for k in kinds]
 
 
 def construct(impl, cls, cls_name: str, spec: Spec, rec: Recorder | None, config: dict | None = None):
@@ -239,8 +239,10 @@ def construct(impl, cls, cls_name: str, spec: Spec, rec: Recorder | None, config
     args: list = [list(spec.sizes)]
     kwargs: dict = {}
     extra = _ctor_extra(cls)
+    handed: list[str] = []  # what each extra positional argument is: a name of the file's, or a stand-in
     if extra:
-        args += _functions_args(impl, extra, rec)
+        funcs, handed = _functions_args(impl, extra, rec)
+        args += funcs
     if accepts(cls.__init__, "activations"):
         kwargs["activations"] = list(spec.activations)
     param = _cost_param(cls)
@@ -266,6 +268,8 @@ def construct(impl, cls, cls_name: str, spec: Spec, rec: Recorder | None, config
                                           for k, v in kwargs.items() if k != "activations")])
     if rec is not None and not rec.fits_call(cls, f"{cls_name}({shown})", *args, **kwargs):
         return None, None
+    if rec is not None:
+        rec.obs.calls["network"] = _constructor_call(impl, cls, cls_name, extra, handed, kwargs)
     try:
         with np.errstate(all="ignore"):
             return cls(*args, **kwargs), None
@@ -277,6 +281,24 @@ def construct(impl, cls, cls_name: str, spec: Spec, rec: Recorder | None, config
             rec.decline(cls, f"{cls_name}({shown})", f"bpcheck's guess of its arguments failed: {why}")
             return None, None
         return None, why
+
+
+def _constructor_call(impl, cls, cls_name: str, extra: list[str], handed: list[str], kwargs: dict) -> dict:
+    """The constructor call construct() makes, as ``Observation.calls['network']``: sizes (and activations)
+    from the Case, the file's own functions and classes by name, selector strings as literals."""
+    sizes = next((p.name for p in _params(cls)[:1]), "sizes")
+    args = [[sizes, "spec", "sizes"]]
+    args += [[p, "file", h] if h.isidentifier() and get(impl, h) is not None else [p, "standin", h]
+             for p, h in zip(extra, handed)]
+    items = []
+    for k, v in kwargs.items():
+        if k == "activations":
+            items.append([k, "spec", "activations"])
+        elif isinstance(v, type):
+            items.append([k, "file", v.__name__] if get(impl, v.__name__) is v else [k, "standin", v.__name__])
+        else:
+            items.append([k, "literal", v] if isinstance(v, str) else [k, "standin", type(v).__name__])
+    return {"fn": cls_name, "args": args, "kwargs": items}
 
 
 def class_choices(impl, cls) -> dict[str, list[str]]:

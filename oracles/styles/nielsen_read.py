@@ -52,6 +52,7 @@ def _split(rec: Recorder, what: str, ret, spec: Spec, order: str | None = None) 
         return {}, False
     std = _matches(second, wshapes, False) + _matches(first, bshapes, True)
     swap = _matches(first, wshapes, False) + _matches(second, bshapes, True)
+    swapped = swap > std or (swap == std and wshapes == bshapes and order == "wb")
     if swap > std:
         rec.note(f"{what} returned (nabla_w, nabla_b); recognised by shape")
         first, second = second, first
@@ -62,6 +63,8 @@ def _split(rec: Recorder, what: str, ret, spec: Spec, order: str | None = None) 
         elif order is None:
             rec.note(f"{what}: weights and biases have the same shapes here; read as (nabla_b, nabla_w), the "
                      f"book's order")
+    if "grads" in rec.obs.calls:  # the order read, for the snippet's names
+        rec.obs.calls["grads"]["order"] = "wb" if swapped else "bw"
     nabla_b, nabla_w = first, second
     grads: dict[str, np.ndarray] = {}
     ok = True
