@@ -82,6 +82,8 @@ class Judge(RowsMixin):
         self.declined: dict[str, str] = {}  # unit -> why no driver called it
         self.conventions_by_entry: dict = {}
         self.saturation_notes: dict[str, list[str]] = {}
+        self.case_calls: dict[tuple[str, str], dict] = {}  # (entry, case id) -> Observation.calls (snippets)
+        self.entry_calls: dict[str, dict] = {}  # entry -> purpose -> a bound call seen on any of its Cases
 
     @property
     def oracle(self):
@@ -249,6 +251,7 @@ class Judge(RowsMixin):
                 faults.append((case, r))
                 continue
             obs = r.obs
+            self.keep_calls(entry, case, obs)
             self.called.update(obs.called)
             for unit, why in obs.not_checked.items():
                 self.declined.setdefault(unit, why)

@@ -35,6 +35,7 @@ class Check:
     n_failed: int = 0
     case: Case | None = field(default=None, repr=False)
     snippet: str | None = None
+    no_snippet: str | None = None  # why no faithful snippet could be written (then snippet is None)
     convention: str | None = None
     plain: str = ""  # one line in plain words, printed before the evidence
 
@@ -51,6 +52,7 @@ class Check:
             "plain": self.plain,
             "case": None if self.case is None else {"id": self.case.case_id, "describe": self.case.describe()},
             "snippet": self.snippet,
+            "no_snippet": self.no_snippet,
         }
 
 
@@ -169,6 +171,11 @@ class ValidationReport:
                     shown[ch.snippet] = ch.name
                     lines.append("      smallest failing case (paste into a Python session next to your file):")
                     lines += ["        " + s for s in ch.snippet.splitlines()]
+            elif snippets and ch.no_snippet and ch.verdict in ("fail", "error"):
+                why, _, rerun = ch.no_snippet.partition("\n")
+                lines.append(f"      smallest failing case: no paste-able snippet ({_clip(why, 200)})")
+                if rerun:
+                    lines.append(f"        {rerun}")
         for entry, rows in passed.items():
             families = ", ".join(r.name.partition(": ")[2] for r in rows)
             most = max(r.n_cases for r in rows)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from oracles.case import Case
 from reports.validate_report import Check
-from reports.validate_snippets import snippet_for
+from reports.validate_snippets import NoSnippet, snippet_for
 
 __all__ = ["RowsMixin"]
 
@@ -125,17 +125,44 @@ class RowsMixin:
         small = case
         if verdict in ("fail", "error") and self.o.shrink and exp is not None and row.family != "self_consistency":
             small = self.shrink(row, case)
-        snippet = None
+        snippet = no_snippet = None
         if small is not None and verdict in ("fail", "error"):
+            entry = row.name.split(": ")[0]
             try:
-                entry = self.child_entry(row.name.split(": ")[0])
-                snippet = snippet_for(self.style, entry, small, self.report.path, self.oracle, self.names,
-                                      row.family)
-            except Exception as e:  # noqa: BLE001 - a snippet is a courtesy
-                snippet = f"# (no snippet: {type(e).__name__}: {e})"
+                snippet = snippet_for(self.style, self.child_entry(entry), small, self.report.path, self.oracle,
+                                      self.names, row.family, self.calls_for(entry, small))
+            except NoSnippet as e:
+                no_snippet = f"{e}\n{self.rerun_line()}"
+            except Exception as e:  # noqa: BLE001 - a snippet is a courtesy; never a broken one
+                no_snippet = f"bpcheck could not write one ({type(e).__name__}: {e})\n{self.rerun_line()}"
         return Check(row.name, verdict, f"{head}; first: case {case.case_id} ({case.describe()})\n{msg}",
                      diagnosis=diag, bug_class=bug, n_cases=row.n_cases, n_failed=n_bad, case=small,
-                     snippet=snippet, plain=plain)
+                     snippet=snippet, no_snippet=no_snippet, plain=plain)
+
+    def calls_for(self, entry: str, case: Case) -> dict:
+        """The bound calls the driver recorded for this Case (``Observation.calls``); a purpose it did not reach
+        there (a crash, a time limit) from another Case of the same entry: a binding follows from the file's
+        signatures, the same for every Case of an entry (the values come from the Case itself)."""
+        return {**self.entry_calls.get(entry, {}), **self.case_calls.get((entry, case.case_id), {})}
+
+    def keep_calls(self, entry: str, case: Case, obs) -> None:
+        calls = getattr(obs, "calls", None)
+        if calls:
+            self.case_calls[(entry, case.case_id)] = calls
+            for purpose, call in calls.items():
+                self.entry_calls.setdefault(entry, {}).setdefault(purpose, call)
+
+    def rerun_line(self) -> str:
+        """The command that re-runs this validation (the same seed draws the same cases)."""
+        import shlex
+
+        o = self.o
+        parts = ["bpcheck validate", shlex.quote(str(self.report.path)), f"--seed {o.seed}", f"--cases {o.cases}"]
+        if o.style != "auto":
+            parts.append(f"--style {o.style}")
+        if o.root:
+            parts.append(f"--root {shlex.quote(str(o.root))}")
+        return "re-run: " + " ".join(parts)
 
     def condition(self, row: _Row):
         """A condition every failing ordinary case of the row meets and some case that passed everywhere in
@@ -204,6 +231,7 @@ class RowsMixin:
             r = self.sb.run(self.style, self.child_entry(entry), [c], give_up_after=1)[0]
             if r.fault:
                 return False
+            self.keep_calls(entry, c, r.obs)
             vs = compare_observation(c, r.obs, self.oracle.expected(c, estimate=True, given=r.obs.aux or None))
             return any(not v.passed and v.check == row.family for v in vs)
 

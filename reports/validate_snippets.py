@@ -7,15 +7,23 @@ from pathlib import Path
 from oracles.case import Case
 from oracles.styles._common import array_literal
 
-__all__ = ["snippet_for"]
+__all__ = ["snippet_for", "NoSnippet"]
 
 _lit = array_literal
 
 
+class NoSnippet(Exception):
+    """No faithful snippet can be written for this check (the reason, one short line): the report says so
+    instead of printing a snippet that would not run as pasted."""
+
+
 def snippet_for(style: str, entry: str, case: Case, path: str, oracle, names: set[str] | None = None,
-                family: str = "") -> str:
+                family: str = "", calls: dict | None = None) -> str:
     """A runnable snippet: the Case's numbers as literals, the call in the submission's style, and
-    the oracle's expected values to compare with."""
+    the oracle's expected values to compare with.
+
+    calls: ``Observation.calls`` the driver recorded for this Case (Nielsen: the bound calls it judged the
+    file through, which the snippet replays). Raises NoSnippet when no faithful snippet can be written."""
     from oracles.styles.mytorch_snippets import mytorch_snippet as _mytorch_snippet
     from oracles.styles.norm_snippets import layer_snippet  # a single norm/dropout layer: its own call
 
@@ -29,6 +37,13 @@ def snippet_for(style: str, entry: str, case: Case, path: str, oracle, names: se
         return layer
     exp = oracle.expected(case, estimate=False)
     module = Path(path).stem
+    if style == "nielsen":
+        from oracles.styles.nielsen_snippets import nielsen_snippet
+
+        text, why = nielsen_snippet(case, family, calls or {}, exp, module)
+        if text is None:
+            raise NoSnippet(why)
+        return text
     spec = case.spec
     L = spec.n_layers
     lines = ["import numpy as np", f"import {module} as student", "",
@@ -43,25 +58,7 @@ def snippet_for(style: str, entry: str, case: Case, path: str, oracle, names: se
     lines.append(f"x = {_lit(x if row_layout else x.T)}  # {layout}")
     yv = y if (row_layout or spec.target == 'labels') else y.T
     lines.append(f"y = {_lit(yv)}")
-    ws = ", ".join(f"W{l}" for l in range(1, L + 1))
-    bs = ", ".join(f"b{l}" for l in range(1, L + 1))
-    if style == "nielsen":
-        lines += [f"net = student.Network({list(spec.sizes)})",
-                  f"net.weights, net.biases = [{ws}], [{bs}]"]
-        if family in ("update", "trajectory"):
-            return "\n".join(lines + _nielsen_update(case, exp))
-        if family == "training_loop":
-            n = case.m * -(-3 // case.m)  # the driver repeats the samples up to at least 3
-            mbs = 2 if n % 2 else n - 1
-            return "\n".join(lines + [
-                f"training_data = [(x[:, [i % {case.m}]], y[:, [i % {case.m}]]) for i in range({n})]",
-                f"net.SGD(training_data, 1, {mbs}, 0.1)  # {n} samples, mini-batches of {mbs}: the last one is "
-                f"shorter; it must run"])
-        if entry.endswith("[batch]"):
-            lines.append("nabla_b, nabla_w = net.backprop(x, y)  # your batch backprop")
-        else:
-            lines.append("nabla_b, nabla_w = net.backprop(x[:, [0]], y[:, [0]])  # first sample")
-    elif style == "dlai":
+    if style == "dlai":
         lines.append("parameters = {" + ", ".join(f"'W{l}': W{l}, 'b{l}': b{l}" for l in range(1, L + 1)) + "}")
         if entry == "two_layer":
             lines += ["A2, cache = student.forward_propagation(x, parameters)",
@@ -82,25 +79,6 @@ def snippet_for(style: str, entry: str, case: Case, path: str, oracle, names: se
         if k[0] in "Wb":
             lines.append(f"expected_d{k} = {_lit(exp.grads[k])}")
     return "\n".join(lines)
-
-
-def _nielsen_update(case: Case, exp) -> list[str]:
-    """One SGD step in network.py's form, and the parameters a correct step leaves (an update check failed:
-    a backprop call would show nothing wrong, and the file may have no backprop method at all)."""
-    from oracles.styles.nielsen import N_TRAIN
-
-    eta = case.lr * (case.m if case.spec.reduction == "sum" else 1)
-    lines = ["mini_batch = [(x[:, [i]], y[:, [i]]) for i in range(x.shape[1])]",
-             f"eta, n = {eta!r}, {N_TRAIN}  # n: the training-set size network2's L2 divides lmbda by"]
-    if case.spec.reg:
-        lines.append(f"lmbda = {case.spec.reg * N_TRAIN * case.lr / eta!r}  # lmbda / n = reg = {case.spec.reg:g}")
-    lines += ["net.update_mini_batch(mini_batch, eta" + (", lmbda, n)" if case.spec.reg else ")") +
-              "  # pass what your update_mini_batch takes", "",
-              "# the parameters a correct step leaves (torch float64, W (n_out, n_in)):"]
-    for k in sorted(exp.updated or {}):
-        a, where = exp.updated[k], "weights" if k[0] == "W" else "biases"
-        lines.append(f"expected_{k} = {_lit(a if k[0] == 'W' else a.reshape(-1, 1))}  # net.{where}[{int(k[1:]) - 1}]")
-    return lines
 
 
 _SAITO_ACT = {"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh", "leaky_relu": "LeakyRelu",
