@@ -173,9 +173,12 @@ class ValidationReport:
                     lines += ["        " + s for s in ch.snippet.splitlines()]
             elif snippets and ch.no_snippet and ch.verdict in ("fail", "error"):
                 why, _, rerun = ch.no_snippet.partition("\n")
-                lines.append(f"      smallest failing case: no paste-able snippet ({_clip(why, 200)})")
-                if rerun:
-                    lines.append(f"        {rerun}")
+                if ch.no_snippet in shown:
+                    lines.append(f"      smallest failing case: no paste-able snippet (as for {shown[ch.no_snippet]})")
+                else:
+                    shown[ch.no_snippet] = ch.name
+                    lines.append(f"      smallest failing case: no paste-able snippet ({_clip(why, 200)})")
+                    lines += [f"        {rerun}"] if rerun else []
         for entry, rows in passed.items():
             families = ", ".join(r.name.partition(": ")[2] for r in rows)
             most = max(r.n_cases for r in rows)

@@ -50,12 +50,12 @@ def nielsen_snippet(case: Case, family: str, calls: dict, exp, module: str) -> t
         return None, why
     ws, bs = ", ".join(f"W{l}" for l in range(1, L + 1)), ", ".join(f"b{l}" for l in range(1, L + 1))
     lines += [f"net = student.{ctor}", f"net.weights, net.biases = [{ws}], [{bs}]"]
-    made = _BODIES[purpose](case, call, exp, column)
+    made = _BODIES[purpose](case, call, exp, column, family)
     if made[0] is None:
         return None, made[1]
     body, expected = made
     if family == "self_consistency" and "loss" in calls:  # your loss and your gradient: both calls
-        more = _loss(case, calls["loss"], exp, column)
+        more = _loss(case, calls["loss"], exp, column, family)
         body += more[0] if more[0] is not None else []
     return "\n".join(lines + body + [""] + expected), ""
 
@@ -81,8 +81,7 @@ def _call_text(call: dict, array_expr, case: Case, scalar=None) -> tuple[str | N
         elif kind == "literal":
             text = repr(value)
         else:
-            return None, (f"{call['fn']}'s parameter {param!r} was handed bpcheck's own {value} (your file has "
-                          f"none it could pass), which a snippet cannot reproduce faithfully")
+            return None, f"{call['fn']}'s {param!r} got bpcheck's stand-in ({value}), not a function of your file"
         parts.append(text if i < len(call["args"]) else f"{param}={text}")
     return f"{call['fn']}({', '.join(parts)})", ""
 
@@ -116,7 +115,7 @@ def _expected_grads(exp) -> list[str]:
     return out + [f"expected_d{k} = {_lit(exp.grads[k])}" for k in sorted(exp.grads) if k[0] in "Wb"]
 
 
-def _grads(case: Case, call: dict, exp, column: bool) -> tuple:
+def _grads(case: Case, call: dict, exp, column: bool, family: str) -> tuple:
     names = "nabla_w, nabla_b" if call.get("order") == "wb" else "nabla_b, nabla_w"
     if call.get("over") == "batch":
         text, why = _call_text(call, lambda r: {"x": _form("x", call), "y": _form("y", call)}.get(
@@ -145,7 +144,7 @@ def _grads(case: Case, call: dict, exp, column: bool) -> tuple:
     return out, _expected_grads(exp)
 
 
-def _update(case: Case, call: dict, exp, column: bool) -> tuple:
+def _update(case: Case, call: dict, exp, column: bool, family: str) -> tuple:
     from oracles.styles.nielsen import step_values
 
     arrays = {"x": _form("x", call), "y": _form("y", call), "batch": "mini_batch"}
@@ -156,7 +155,7 @@ def _update(case: Case, call: dict, exp, column: bool) -> tuple:
     out = _scalar_lines(call, values, case, "update")
     batch = ["mini_batch = [(x[:, [i]], y[:, [i]]) for i in range(x.shape[1])]"] if "mini_batch" in text else []
     steps = int(case.steps)
-    if exp.trajectory and steps > 1:
+    if family == "trajectory" and exp.trajectory and steps > 1:
         out += [f"for step in range({steps}):  # {steps} steps on the same mini-batch"]
         out += ["    " + b for b in batch] + [f"    net.{text}"]
         after, when = exp.trajectory[-1], f"{steps} correct steps leave"
@@ -171,7 +170,7 @@ def _update(case: Case, call: dict, exp, column: bool) -> tuple:
     return out, expected
 
 
-def _training_loop(case: Case, call: dict, exp, column: bool) -> tuple:
+def _training_loop(case: Case, call: dict, exp, column: bool, family: str) -> tuple:
     from oracles.styles.nielsen import sgd_values
 
     values = sgd_values(case)
@@ -186,7 +185,7 @@ def _training_loop(case: Case, call: dict, exp, column: bool) -> tuple:
         "# a correct SGD leaves finite weights and biases of the shapes they started with"]
 
 
-def _loss(case: Case, call: dict, exp, column: bool) -> tuple:
+def _loss(case: Case, call: dict, exp, column: bool, family: str) -> tuple:
     from oracles.styles.nielsen_loss import loss_values
 
     spec = case.spec
