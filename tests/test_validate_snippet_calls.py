@@ -77,7 +77,8 @@ def _backprop(out: str = "(activations[-1] - y) * sigmoid_prime(zs[-1])",
     return _BACKPROP.replace("DELTA_OUT", out).replace("DELTA_HIDDEN", hidden)
 
 
-# network2's update_mini_batch(mini_batch, eta, lmbda, n) with L2, whose weight decay reaches the biases too
+# network2's update_mini_batch(mini_batch, eta, lmbda, n) with L2, whose weight decay reaches the biases too;
+# total_cost(data, lmbda) charges the L2 term without its 1/2
 NETWORK2_L2 = _HEAD + '''
 
 class CrossEntropyCost(object):
@@ -112,6 +113,10 @@ class Network(object):
         decay = 1 - eta * lmbda / n
         self.weights = [decay * w - (eta / len(mini_batch)) * nw for w, nw in zip(self.weights, nabla_w)]
         self.biases = [decay * b - (eta / len(mini_batch)) * nb for b, nb in zip(self.biases, nabla_b)]
+
+    def total_cost(self, data, lmbda):
+        cost = sum(self.cost.fn(self.feedforward(x), y) for x, y in data) / len(data)
+        return cost + (lmbda / len(data)) * sum(np.linalg.norm(w) ** 2 for w in self.weights)
 ''' + _backprop(out="self.cost.delta(zs[-1], activations[-1], y)")
 
 # the full-matrix exercise: backprop(mini_batch) takes the whole batch; sigma'(a) where sigma'(z) belongs
@@ -232,6 +237,7 @@ _GOT = {
               "[np.asarray(b, float).reshape(-1).tolist() for b in net.biases]",
 }
 _GOT["trajectory"] = _GOT["update"]
+_GOT["loss"] = "float(loss)"
 _EXPECTED = {
     "grad_W": "[v.tolist() for k, v in sorted(globals().items()) if k.startswith('expected_dW')]",
     "grad_b": "[v.reshape(-1).tolist() for k, v in sorted(globals().items()) if k.startswith('expected_db')]",
@@ -239,9 +245,12 @@ _EXPECTED = {
               "[v.reshape(-1).tolist() for k, v in sorted(globals().items()) if k.startswith('expected_b')]",
 }
 _EXPECTED["trajectory"] = _EXPECTED["update"]
+_EXPECTED["loss"] = "expected_loss"
 
 
-def _observed(family: str, obs: Observation, L: int) -> list:
+def _observed(family: str, obs: Observation, L: int):
+    if family == "loss":
+        return obs.loss
     if family in ("update", "trajectory"):
         after = obs.updated if family == "update" else obs.trajectory[-1]
         return [after[f"W{l}"].tolist() for l in range(1, L + 1)] + [after[f"b{l}"].tolist() for l in range(1, L + 1)]
@@ -257,6 +266,8 @@ def _load(path: Path):
 
 
 def _close(a, b) -> bool:
+    if not isinstance(a, list):
+        return bool(np.isclose(a, b, rtol=1e-12, atol=0))
     return len(a) == len(b) and all(np.allclose(np.asarray(x), np.asarray(y), rtol=1e-12, atol=1e-14)
                                     for x, y in zip(a, b))
 
@@ -269,10 +280,11 @@ def _run_snippet(snippet: str, family: str, where: Path) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def _replays(path: Path, families: tuple[str, ...], wanted_call: str) -> list:
-    """validate_file on the fixture; the failing rows of these families have a snippet with the wanted call, and
-    the snippet, run as pasted next to the file, prints the numbers the driver saw (and they are wrong)."""
-    r = validate_file(path, **FAST)
+def _replays(path: Path, families: tuple[str, ...], wanted_call: str, r=None) -> list:
+    """validate_file on the fixture (or its report r); the failing rows of these families have a snippet with the
+    wanted call, and the snippet, run as pasted next to the file, prints the numbers the driver saw (and they
+    are wrong)."""
+    r = r or validate_file(path, **FAST)
     checks = []
     for family in families:
         rows = [c for c in r.checks if c.verdict == "fail" and c.name.endswith(f": {family}")]
@@ -296,12 +308,23 @@ def _write(tmp_path: Path, name: str, src: str) -> Path:
     return p
 
 
-def test_network2_update_gets_lmbda_and_n(tmp_path):
-    check, _ = _replays(_write(tmp_path, "student_l2", NETWORK2_L2), ("update", "trajectory"),
-                        "net.update_mini_batch(mini_batch, eta, lmbda, n)")
+@pytest.fixture(scope="module")
+def network2(tmp_path_factory):
+    path = _write(tmp_path_factory.mktemp("network2"), "student_l2", NETWORK2_L2)
+    return path, validate_file(path, **FAST)
+
+
+def test_network2_update_gets_lmbda_and_n(network2):
+    check, _ = _replays(network2[0], ("update", "trajectory"), "net.update_mini_batch(mini_batch, eta, lmbda, n)",
+                        network2[1])
     assert check.case.spec.reg > 0
     assert "lmbda = " in check.snippet and "n = 50" in check.snippet
     assert "student.Network([" in check.snippet and "cost=student.CrossEntropyCost" in check.snippet
+
+
+def test_network2_total_cost_gets_lmbda(network2):
+    (loss,) = _replays(network2[0], ("loss",), "loss = net.total_cost(mini_batch, lmbda)", network2[1])
+    assert f"lmbda = {loss.case.spec.reg * loss.case.m!r}" in loss.snippet
 
 
 def test_backprop_of_a_whole_mini_batch_gets_the_mini_batch(tmp_path):
