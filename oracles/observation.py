@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Observation", "CHECKS", "CALL_KINDS", "checked_calls"]
+__all__ = ["Observation", "CHECKS", "CALL_KINDS", "call_literal", "checked_calls"]
 
 # The check families every report row is keyed by.
 CHECKS = ("loss", "output", "grad_W", "grad_b", "grad_param", "grad_x", "grad_hidden", "update", "trajectory",
@@ -83,14 +83,19 @@ def checked_calls(d) -> dict[str, dict]:
     return out
 
 
+def call_literal(value) -> bool:
+    """A value a snippet spells with repr and gets back: None, a bool, an int, a finite float, a short string."""
+    return value is None or isinstance(value, (bool, int)) or (isinstance(value, float) and math.isfinite(value)) \
+        or (isinstance(value, str) and len(value) <= 100)
+
+
 def _call_item(purpose: str, item) -> list:
     ok = isinstance(item, (list, tuple)) and len(item) == 3 and isinstance(item[0], str) and item[0].isidentifier()
     kind, value = (item[1], item[2]) if ok else (None, None)
     if kind in ("role", "spec", "file"):
         ok = isinstance(value, str) and value.isidentifier()
     elif kind == "literal":
-        ok = value is None or isinstance(value, (bool, int)) or (isinstance(value, float) and math.isfinite(value)) \
-            or (isinstance(value, str) and len(value) <= 100)
+        ok = call_literal(value)
     elif kind == "standin":
         ok = isinstance(value, str) and len(value) <= 200
     else:

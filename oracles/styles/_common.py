@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 import numpy as np
 
 from oracles.case import Case, SpecSpace
-from oracles.observation import Observation
+from oracles.observation import Observation, call_literal
 
 __all__ = [
     "array_literal",
@@ -215,7 +215,7 @@ def bound_call(name: str, fn, got: tuple[list, dict], **extras: str) -> dict:
         role = role_of(param)
         if role is not None:
             return [param, "role", role]
-        if value is None or isinstance(value, (bool, int, float, str)):
+        if call_literal(value):
             return [param, "literal", value]
         return [param, "standin", type(value).__name__]
 

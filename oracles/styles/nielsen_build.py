@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from oracles.case import Case, Spec
+from oracles.observation import call_literal
 from oracles.styles._common import Recorder, accepts, get, public_names, role_of
 from oracles.styles._configs import activation_words, identify_activation, string_constants
 
@@ -297,7 +298,8 @@ def _constructor_call(impl, cls, cls_name: str, extra: list[str], handed: list[s
         elif isinstance(v, type):
             items.append([k, "file", v.__name__] if get(impl, v.__name__) is v else [k, "standin", v.__name__])
         else:
-            items.append([k, "literal", v] if isinstance(v, str) else [k, "standin", type(v).__name__])
+            spelled = isinstance(v, str) and call_literal(v)  # a selector string
+            items.append([k, "literal", v] if spelled else [k, "standin", type(v).__name__])
     return {"fn": cls_name, "args": args, "kwargs": items}
 
 
