@@ -84,6 +84,8 @@ def diagnose(
         d = _recompute_match(case, observed, expected, sorted(grad_bad))
         if d is None:  # the hidden dA right, the model's own dW, db wrong: a layer skipped in the chaining
             d = _skipped_activation_match(case, observed, expected, sorted(grad_bad))
+            if d is not None:  # a factor some of its tensors happen to show on this Case is not a second finding
+                out = [o for o in out if not (o.bug_class == "constant_factor" and set(o.tensors) <= set(d.tensors))]
         if d is not None:
             out.insert(_first_nonfault(out), d)
 
