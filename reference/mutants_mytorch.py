@@ -3,8 +3,8 @@
 Layer, activation and loss bugs run through the MyTorch style driver's ``layers`` entry (the file's
 Linear, activations and losses assembled into nets); BatchNorm1d and Flatten bugs through
 ``layer:<Class>`` (alone, as the autograder checks them); optimizer bugs through ``optim:<rule>``.
-The diagnoser has no batchnorm or flatten hypotheses yet: those mutants are killed on the check that
-catches them (grad_x, state, output) and labelled "unclassified" until it does. The
+Each is planted with the bug class the diagnosis should name (oracles/diagnose: the batchnorm ones in
+norm.py, Flatten's axis order in flatten.py, a model's backward stepping over a layer in recompute.py). The
 bug line is marked ``# BUG:``.
 """
 
@@ -333,9 +333,9 @@ _alone("mytorch_bn_eval_not_normalised", "test_not_normalised", "layer:BatchNorm
        {"BatchNorm1d": _BNEvalNotNormalised})
 _m("mytorch_bn_dbw_not_summed", "extra_batch_axis", "layer:BatchNorm1d",
    "BatchNorm1d.backward keeps dLdBW per sample (seen in a real file)", {"BatchNorm1d": _BNdBWNotSummed})
-_m("mytorch_flatten_channels_last", "unclassified", "layer:Flatten",
+_m("mytorch_flatten_channels_last", "flatten_axis_order", "layer:Flatten",
    "Flatten orders the features (W, C) instead of (C, W)", {"Flatten": _FlattenChannelsLast})
-_m("mytorch_mlp4_backward_skips_output_relu", "unclassified", "MLP4",
+_m("mytorch_mlp4_backward_skips_output_relu", "activation_backward_skipped", "MLP4",
    "MLP4.backward starts below the last ReLU (the model's own backward, as the autograder calls it)",
    {"MLP4": _MLP4BackwardSkipsLast})
 _m("mytorch_conv_dw_averaged", "double_mean", "layer:Conv2d_stride1",

@@ -12,7 +12,10 @@ observed and expected tensors and returns the ones that fit, most specific first
 * recomputation: the gradient a plausible wrong backprop would give, computed here in numpy
   from the Case and compared: sigma'(a) instead of sigma'(z), an output delta without the
   activation's derivative, another activation's derivative in the hidden layers, a ReLU mask
-  on the upstream gradient or on ``z >= 0``, the input X in place of A_{l-1}.
+  on the upstream gradient or on ``z >= 0``, the input X in place of A_{l-1}; a model's own backward
+  stepping over one activation while the hidden dA (read by a separate layer-by-layer pass) are right.
+* single layers: wrong activation derivatives, batchnorm/dropout, conv/pool bugs, a flatten that
+  lays the features out in another axis order (flatten.py).
 * structure: only the loss is off (cost and gradient averaged differently), only the update is
   off, only biases, only layers below some layer (the backward recursion broke there).
 * otherwise "unclassified", with the numbers.

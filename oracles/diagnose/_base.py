@@ -45,6 +45,10 @@ BUG_CLASSES: dict[str, str] = {
     "derivative_twice": "the activation derivative applied twice",
     "l2_per_sample": "the L2 term added once per sample instead of once per batch",
     "output_activation": "an activation applied to the output scores: the model differs from the spec",
+    "activation_backward_skipped": "the backward steps over an activation layer (its derivative taken as 1): the "
+                                   "hidden dA are right, the model's own parameter gradients are not",
+    "flatten_axis_order": "flatten lays the features out in another axis order (channels last): a permutation of "
+                          "the right output",
     "unclassified": "a mismatch no hypothesis explains",
     # normalisation and dropout (the layer table's mutants, reference/mutants_norm.py)
     "bn_no_mean_path": "batchnorm backward ignores the gradient through the batch mean",

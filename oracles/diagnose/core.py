@@ -13,8 +13,9 @@ from oracles.diagnose.activations import activation_patterns
 from oracles.diagnose.conv import conv_hypotheses
 from oracles.diagnose.conventions import detect_convention
 from oracles.diagnose.faults import _error_pattern, _shape_change_pattern
+from oracles.diagnose.flatten import flatten_patterns
 from oracles.diagnose.norm import norm_patterns
-from oracles.diagnose.recompute import _recompute_match
+from oracles.diagnose.recompute import _recompute_match, _skipped_activation_match
 from oracles.diagnose.structure import _annotate, _layer_break, _loss_pattern, _merge_patterns, _update_pattern
 from oracles.diagnose.tensors import tensor_pattern
 from oracles.observation import Observation
@@ -56,6 +57,7 @@ def diagnose(
         out.append(_shape_change_pattern(what, how, case))
     out.extend(norm_patterns(case, bad, observed, expected))  # norm/dropout layers (oracles/diagnose/norm.py)
     out.extend(activation_patterns(case, bad, observed, expected))  # one activation layer on its own
+    out.extend(flatten_patterns(case, bad, observed, expected))  # a flatten layer on its own
 
     grad_bad = {_key(v.name): v for v in bad if v.check.startswith("grad_") and v.status != "error"}
     grad_ok = [k for k in observed.grads if k in expected.grads and k not in grad_bad]
@@ -80,6 +82,10 @@ def diagnose(
     if grad_bad and case.spec.is_mlp and (len(patterns) < len(grad_bad) or all(d.bug_class == "constant_factor"
                                                            for d in patterns.values())):
         d = _recompute_match(case, observed, expected, sorted(grad_bad))
+        if d is None:  # the hidden dA right, the model's own dW, db wrong: a layer skipped in the chaining
+            d = _skipped_activation_match(case, observed, expected, sorted(grad_bad))
+            if d is not None:  # a factor some of its tensors happen to show on this Case is not a second finding
+                out = [o for o in out if not (o.bug_class == "constant_factor" and set(o.tensors) <= set(d.tensors))]
         if d is not None:
             out.insert(_first_nonfault(out), d)
 

@@ -168,3 +168,49 @@ def _recompute_match(case: Case, observed: Observation, expected: Observation, f
                 return Diagnosis(cls, f"recomputed with this bug, the gradients equal yours: {what}", tuple(failing),
                                  {"hypothesis": what})
     return None
+
+
+def _skipped_activation_match(case: Case, observed: Observation, expected: Observation, failing: list[str]):
+    """A model's own backward that steps over an activation layer, while the hidden dA are right.
+
+    MyTorch's MLPk.backward chains the file's layers; the driver reads every hidden dA from a pass it chains
+    itself and dW, db, dx from the model's backward. A loop that starts below the output ReLU
+    (``reversed(self.layers[:-1])``) leaves every layer right and the model wrong: the dA right, the parameter
+    gradients wrong, which no hypothesis recomputing every tensor fits. For each activation k (from the
+    output down), dW, db and dx are recomputed with that activation's derivative taken as 1 (its backward
+    skipped) and compared with the observed ones; every hidden dA must be observed and right."""
+    spec = case.spec
+    L, acts = spec.n_layers, spec.activations
+    hidden = [f"A{l}" for l in range(1, L)]
+    bad = set(failing)
+    if not hidden or not all(k in observed.grads and k in expected.grads and k not in bad for k in hidden):
+        return None
+    keys = [k for k in observed.grads if k in expected.grads and not k.startswith("A")]
+    judged = [k for k in keys if k in bad]
+    if not judged:
+        return None
+    prime = F.derivative
+    for k in range(L, 0, -1):
+        if acts[k - 1] == "identity" or (k == L and spec.loss != "quadratic"):
+            continue  # nothing to skip; a softmax / sigmoid output's delta has no separate derivative step
+        kwargs: dict = {"output_delta": "no_derivative"} if k == L else {
+            "hidden_dz": lambda l, z, a, dA, k=k: dA if l == k else dA * prime(acts[l - 1])(z)}
+        try:
+            alt = recompute_grads(case, **kwargs)
+        except (ValueError, FloatingPointError):
+            continue
+        if not all(key in alt for key in keys) or all(_close(alt[key], expected.grads[key], spec.dtype)
+                                                      for key in judged):
+            continue  # this Case cannot tell the skipped layer from the right chain
+        if all(_close(_as64(observed.grads[key]), alt[key], spec.dtype) for key in keys):
+            which = "the output activation" if k == L else f"activation {k}"
+            # below a skipped activation k > 1 a single backward pass would get dA_{k-1} wrong too: right, it was
+            # read by another pass, so the layers are right and the model's chaining is not
+            why = (", so each layer's backward is right and the model's chaining is not (a loop that starts one "
+                   "layer too low, e.g. reversed(self.layers[:-1]), or steps over a layer)") if k > 1 else ""
+            return Diagnosis(
+                "activation_backward_skipped",
+                f"the backward skips {which} ({acts[k - 1]} after layer {k}): recomputed with its derivative taken "
+                f"as 1, {', '.join('d' + key for key in judged)} equal yours, while every hidden dA is right{why}",
+                tuple(judged), {"skipped_layer": k})
+    return None
