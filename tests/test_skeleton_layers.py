@@ -38,3 +38,23 @@ def test_validate_fails_the_skeleton_layers_and_passes_the_rest():
     failed = {c.name.split(":")[1] for c in r.checks if c.verdict == "fail"}
     assert failed == {"conv", "max_pool"}, [c.name for c in r.checks if c.verdict == "fail"]
     assert all(c.verdict == "pass" for c in r.checks if not c.name.startswith(("fn:conv", "fn:max_pool")))
+
+
+def test_an_entry_with_nothing_to_compare_is_an_error_row_not_a_missing_one():
+    # the judge's own guard, whatever driver produced it: every case an empty Observation
+    from types import SimpleNamespace
+
+    from oracles.observation import Observation
+    from oracles.sandbox import SandboxResult
+    from reports.validate_judge import Judge
+    from reports.validate_report import ValidationOptions, ValidationReport
+
+    impl = _impl()
+    space = styles.spec_space("cs231n", impl, "fn:conv")
+    cases = [draw_case(space, i) for i in range(3)]
+    report = ValidationReport(path=str(FIXTURE), style="cs231n", style_reason="test", checks=[])
+    judge = Judge(SimpleNamespace(output_cap=1 << 20), report, ValidationOptions(cases=3))
+    judge.judge_entry("fn:conv", cases, [SandboxResult(obs=Observation()) for _ in cases], {})
+    rows = [judge.to_check(r) for r in judge.rows.values()]
+    assert [(c.name, c.verdict) for c in rows] == [("fn:conv: run", "error")], rows
+    assert "nothing to compare" in rows[0].message
