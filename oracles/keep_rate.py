@@ -75,6 +75,9 @@ class DropoutReading:
     p_value_drop: float  # "keeps each unit with probability 1 - p"
     scale: float | None  # out / x on the kept units (None: nothing kept, or not one number)
     scale_spread: float  # the largest relative deviation of out / x from scale on kept units
+    # "keeps with probability Phi(p)" or "1 - Phi(p)": a mask drawn as np.random.randn(...) < p (or > p)
+    # instead of rand (seen in a real CS231n file: p = 0.5 kept 69% of the units)
+    p_value_normal: float = 0.0
 
     @property
     def meaning(self) -> str:
@@ -109,6 +112,10 @@ class DropoutReading:
             "either": f"p = {self.p:g} cannot tell keep from drop",
             "neither": f"the keep rate fits neither p = {self.p:g} nor 1 - p",
         }[self.meaning]
+        if self.meaning == "neither" and self.p_value_normal >= ALPHA:
+            what += (f"; it fits the chance that a standard normal draw falls below (or above) p, "
+                     f"Phi({self.p:g}) = {_phi(self.p):.4f}: the mask compares np.random.randn with p, where a "
+                     f"uniform draw (np.random.rand) belongs")
         scale = "no unit kept" if self.scale is None else f"kept units scaled by {self.scale:.6g}"
         if self.inverted is True:
             scale += " (inverted dropout: 1 / keep probability)"
@@ -132,8 +139,15 @@ def read_dropout(x: np.ndarray, out: np.ndarray, p: float, mask=None) -> Dropout
             spread = float(np.max(np.abs(ratios - scale)) / abs(scale))
         else:
             scale, spread = None, float("inf")
+    normal = max(binomial_pvalue(kept, n, _phi(p)), binomial_pvalue(kept, n, 1.0 - _phi(p))) if n else 0.0
     return DropoutReading(p=float(p), kept=kept, n=n, p_value_keep=binomial_pvalue(kept, n, p),
-                          p_value_drop=binomial_pvalue(kept, n, 1.0 - p), scale=scale, scale_spread=spread)
+                          p_value_drop=binomial_pvalue(kept, n, 1.0 - p), scale=scale, scale_spread=spread,
+                          p_value_normal=normal)
+
+
+def _phi(v: float) -> float:
+    """The standard normal CDF."""
+    return 0.5 * math.erfc(-float(v) / math.sqrt(2.0))
 
 
 _DECLARED = (

@@ -92,10 +92,13 @@ def _bn_forward_with(bug: str):
             mu = x.mean(axis=0)
             xmu = x - mu
             var = np.mean(xmu**2, axis=0)
-            std = np.sqrt(var + eps)
+            std = np.sqrt(var) + eps if bug == "eps_outside" else np.sqrt(var + eps)  # BUG (eps_outside)
             xhat = xmu / std
             out = gamma * xhat + beta
-            if bug == "momentum_swapped":
+            if bug == "running_var_eps":
+                running_mean = momentum * running_mean + (1 - momentum) * mu
+                running_var = momentum * running_var + (1 - momentum) * std**2  # BUG: std**2 is var + eps
+            elif bug == "momentum_swapped":
                 running_mean = (1 - momentum) * running_mean + momentum * mu  # BUG: momentum weighs the batch
                 running_var = (1 - momentum) * running_var + momentum * var
             elif bug != "frozen":  # BUG (frozen): the running statistics are never updated
@@ -189,6 +192,12 @@ _add("cs231n_bn_momentum_swapped", "running_stats_momentum", "cs231n", "fn:batch
 _add("cs231n_bn_test_uses_batch_stats", "test_uses_batch_stats", "cs231n", "fn:batchnorm",
      "batchnorm_forward in test mode normalises with the batch's own mean and variance",
      clone_module(cs231n_norm, {"batchnorm_forward": _bn_forward_with("test_batch_stats")}), _C)
+_add("cs231n_bn_eps_outside_sqrt", "norm_eps_outside", "cs231n", "fn:batchnorm",
+     "batchnorm_forward divides by sqrt(var) + eps in training (a real file)",
+     clone_module(cs231n_norm, {"batchnorm_forward": _bn_forward_with("eps_outside")}), _C)
+_add("cs231n_bn_running_var_eps", "running_var_eps", "cs231n", "fn:batchnorm",
+     "batchnorm_forward's running_var takes in std**2 = var + eps (a real file)",
+     clone_module(cs231n_norm, {"batchnorm_forward": _bn_forward_with("running_var_eps")}), _C)
 _add("cs231n_layernorm_over_batch", "norm_wrong_axes", "cs231n", "fn:layernorm",
      "layernorm normalises each feature over the batch (axis 0)",
      clone_module(cs231n_norm, {"layernorm_forward": _layernorm_forward_over_batch,
@@ -215,6 +224,8 @@ def _dropout_forward_with(bug: str):
         if mode == "train":
             if bug == "unscaled":
                 mask = (np.random.rand(*x.shape) < p).astype(x.dtype)  # BUG: no 1/p: not inverted
+            elif bug == "randn":
+                mask = ((np.random.randn(*x.shape) < p) / p).astype(x.dtype)  # BUG: a normal draw, not uniform
             elif bug == "p_as_drop":
                 mask = ((np.random.rand(*x.shape) >= p) / (1 - p)).astype(x.dtype)  # BUG: p read as drop prob
             else:
@@ -241,6 +252,9 @@ _add("cs231n_dropout_not_scaled", "dropout_unscaled", "cs231n", "fn:dropout",
 _add("cs231n_dropout_scaled_at_test", "dropout_test_scale", "cs231n", "fn:dropout",
      "inverted dropout multiplies by p at test time too",
      clone_module(cs231n_norm, {"dropout_forward": _dropout_forward_with("test_scaled")}), _C)
+_add("cs231n_dropout_mask_randn", "dropout_mask_normal", "cs231n", "fn:dropout",
+     "dropout_forward draws its mask as randn < p: a unit is kept with probability Phi(p), not p (a real file)",
+     clone_module(cs231n_norm, {"dropout_forward": _dropout_forward_with("randn")}), _C)
 _add("cs231n_dropout_mask_regenerated", "dropout_backward_mask", "cs231n", "fn:dropout",
      "dropout_backward draws a fresh mask",
      clone_module(cs231n_norm, {"dropout_backward": _dropout_backward_fresh_mask}), _C)

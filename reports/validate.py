@@ -100,8 +100,11 @@ def validate_file(path: str | Path, options: ValidationOptions | None = None, **
             if style is None and opt_style is not None:
                 report.style, report.style_reason = opt_style, f"auto: {opt_why}"
             elif style is None:
-                report.checks.append(Check("style", "error", f"{why}; pass --style NAME (one of "
-                                           f"{', '.join(styles.STYLES)})", bug_class="style"))
+                # forcing a style cannot help a course part bpcheck does not check: no such advice there
+                unchecked = styles.not_checked_part(info.names) is not None
+                advice = "" if unchecked else f"; pass --style NAME (one of {', '.join(styles.STYLES)})"
+                report.checks.append(Check("style", "error", why + advice,
+                                           bug_class="not_supported" if unchecked else "style"))
                 report.seconds = time.monotonic() - t0
                 return report
             elif opt_style is not None:

@@ -44,6 +44,7 @@ _FAULT_TEXT = {
     "protocol": "malformed answer",
     "patched": "numpy monkey-patched",
     "not_run": "not run",
+    "empty": "nothing to compare",
 }
 # Faults of bpcheck's own making (the rest are the submission's: a crash, a timeout, a memory bomb).
 _OUR_FAULTS = ("protocol",)
@@ -293,6 +294,21 @@ class Judge(RowsMixin):
                     row.fault = r.fault
                     row.first = (case, f"{_FAULT_TEXT.get(r.fault, r.fault)}: {r.message}", [], [], None, None,
                                  status)
+        if cases and not families_seen and not faults:
+            # Every case came back with no output, no gradient and no finding: no verdict, so no row, and
+            # the entry would vanish from a report that can then read PASS (a real file's unimplemented conv
+            # layers did, before the conv runner said so). Never silent: an ERROR row, bpcheck's to answer for.
+            row = self.row(entry, "run")
+            for case in cases:
+                row.n_cases += 1
+                row.statuses["error"] += 1
+                row.outcomes.append((case, False))
+                row.kinds["ours"] += 1
+                row.bad_ordinary += 1
+                row.ordinary_statuses["error"] += 1
+            row.fault = "empty"
+            row.first = (cases[0], "the driver came back with nothing to compare (no output, no gradient, no "
+                         "finding): this entry point was not judged", [], [], None, None, "error")
         if self_checks:
             self.self_checks.append((entry, self_checks))
 

@@ -9,7 +9,9 @@ classic bugs, each recomputed here in numpy from the Case and compared with what
 * dropout not scaled at train time (inverted dropout without 1 / keep), scaled at test time when it should not
   be (or not scaled when it should), a backward that does not reuse the forward's mask, a keep rate that
   reads p the wrong way (the driver's binomial test);
-* an L2 cost term scaled differently from its gradient (the data term right).
+* an L2 cost term scaled differently from its gradient (the data term right);
+* seen in real files: eps outside the sqrt in training, running_var taking in var + eps, a dropout mask drawn
+  with randn (a keep rate of Phi(p): the keep-rate text says so).
 
 Hooked into oracles.diagnose.core.diagnose (``norm_patterns``); every comparison goes through
 oracles.diagnose._base._close (the tolerance of an independent implementation, with the oracle's estimate).
@@ -39,6 +41,9 @@ NORM_BUG_CLASSES = {
     "dropout_test_scale": "dropout's test-mode scale is wrong (scaled when inverted, or unscaled when not)",
     "dropout_backward_mask": "the dropout backward does not reuse the forward pass's mask",
     "dropout_p_flipped": "the dropout keep rate reads p the wrong way (keep vs drop probability)",
+    "dropout_mask_normal": "the dropout mask compares a standard normal draw (randn) with p, not a uniform one",
+    "norm_eps_outside": "the normalisation divides by sqrt(var) + eps: eps belongs inside the sqrt",
+    "running_var_eps": "the running variance takes in var + eps, not the batch variance",
     "reg_cost_scale": "the L2 term of the cost is scaled differently from its gradient",
 }
 BUG_CLASSES.update(NORM_BUG_CLASSES)
@@ -87,9 +92,14 @@ def _state_variants(case: Case, hp) -> dict[str, dict[str, np.ndarray]]:
         other = {"running_mean1": (1 - m) * rm + m * mu, "running_var1": (1 - m) * rv + m * var}
     else:
         other = {"running_mean1": m * rm + (1 - m) * mu, "running_var1": m * rv + (1 - m) * var}
+    def right(run, batch):
+        return m * run + (1 - m) * batch if hp["momentum_on"] == "running" else (1 - m) * run + m * batch
+
     # the old running value never taken in: alpha M + (1 - alpha) M is the batch's own statistics
     return {"running_stats_frozen": {"running_mean1": rm, "running_var1": rv}, "running_stats_momentum": other,
-            "running_stats_no_memory": {"running_mean1": mu, "running_var1": var}}
+            "running_stats_no_memory": {"running_mean1": mu, "running_var1": var},
+            # var + eps kept from the normalisation (std ** 2 with std = sqrt(var + eps)): a real CS231n file
+            "running_var_eps": {"running_mean1": right(rm, mu), "running_var1": right(rv, var + float(hp["eps"]))}}
 
 
 def _wrong_axes_out(case: Case, kind: str, hp) -> np.ndarray | None:
@@ -124,7 +134,8 @@ def norm_patterns(case: Case, bad, observed: Observation, expected: Observation)
         for v in bad:  # the drivers' binomial test of the keep rate, in any sequence
             text = observed.errors.get(v.check) or ""
             if v.status == "error" and "keep rate" in text:
-                out.append(Diagnosis("dropout_p_flipped", text, (v.check,)))
+                cls = "dropout_mask_normal" if "np.random.randn" in text else "dropout_p_flipped"
+                out.append(Diagnosis(cls, text, (v.check,)))
         if not spec.is_mlp and spec.loss != "dot" and "dropout" in spec.kinds().split(">"):
             out += _dropout_net(case, bad, observed, expected)
         if not spec.is_mlp and len(spec.layers) > 1 and spec.mode == "test":
@@ -157,6 +168,8 @@ def _norm(case, kind, hp, bad, observed, expected) -> list[Diagnosis]:
             elif _close(observed.out, g * x + b, dtype, expected.err_est.get("out")):
                 out.append(Diagnosis("test_not_normalised", "test mode returned gamma * x + beta: x is never "
                                      "normalised with the running mean and variance", ("out",)))
+        if case.spec.mode == "train" and kind != "groupnorm":
+            out += _eps_outside(case, kind, hp, names, observed, expected)
         wrong = _wrong_axes_out(case, kind, hp)
         if wrong is not None and _close(observed.out, wrong, dtype, expected.err_est.get("out")):
             where = {"layernorm": "over the batch (axis 0) instead of each sample's features",
@@ -180,10 +193,34 @@ def _norm(case, kind, hp, bad, observed, expected) -> list[Diagnosis]:
                                                  "batch)",
                        "running_stats_no_memory": "running_mean / running_var come back as this batch's own mean and "
                                                   "variance: the old running value is never taken in (e.g. alpha * M "
-                                                  "+ (1 - alpha) * M with M the batch mean both times)"}[cls]
+                                                  "+ (1 - alpha) * M with M the batch mean both times)",
+                       "running_var_eps": "running_var takes in var + eps (e.g. std ** 2 with std = sqrt(var + eps)) "
+                                          "where the batch variance belongs; test mode then adds eps a second "
+                                          "time"}[cls]
                 out.append(Diagnosis(cls, msg, tuple(sorted(want))))
                 break
     return out
+
+
+def _eps_outside(case, kind, hp, names, observed, expected) -> list[Diagnosis]:
+    """Train-mode output (and dgamma) of normalising by sqrt(var) + eps (a real CS231n file did; the
+    difference is eps / (2 sqrt(var)) relative: only a float64 check sees it)."""
+    x = np.asarray(case.x, dtype=np.float64)
+    axes = _axes(kind, x.ndim)
+    eps = float(hp["eps"])
+    _, xm, _, _, var = _normalise(x, axes, eps)
+    xh = xm / (np.sqrt(var) + eps)
+    g, b = (_per_c(np.asarray(case.params[k], dtype=np.float64), x.ndim) for k in ("gamma1", "beta1"))
+    dtype = case.spec.dtype
+    if not _close(observed.out, g * xh + b, dtype, expected.err_est.get("out")):
+        return []
+    seen = ["out"]
+    dgamma = np.sum(np.asarray(case.y, dtype=np.float64) * xh, axis=(0,) if x.ndim == 2 else (0, 2, 3))
+    if "grads['gamma1']" in names and "gamma1" in observed.grads and _close(
+            observed.grads["gamma1"], dgamma, dtype, expected.err_est.get("gamma1")):
+        seen.append("gamma1")
+    return [Diagnosis("norm_eps_outside", "the output matches dividing by sqrt(var) + eps: eps belongs inside the "
+                      "sqrt, sqrt(var + eps) (the difference is eps / (2 sqrt(var)) relative)", tuple(seen))]
 
 
 def _dropout(case, hp, bad, observed, expected) -> list[Diagnosis]:

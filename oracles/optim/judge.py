@@ -334,11 +334,16 @@ def _hypotheses(case: OptimCase, b: Binding, conv: Convention):
     base = conv.variant
     for canon, style_name in b.hypers.items():
         default = b.defaults.get(canon)
-        if default is None or abs(case.hyper[canon] - default) <= 1e-12 * abs(default):
-            continue
-        yield ("hyper_ignored", f"{style_name} = {case.hyper[canon]:.4g} was passed but the file uses "
-               f"{default:g} (the default): a hard-coded value, not the argument", base,
-               {**case.hyper, canon: default})
+        # the default, and for eps the constants files write in its place (a real CS231n optim.py: 1e-7)
+        for value in ((default,) + (_EPS_CONSTANTS if canon == "eps" else ())):
+            if value is None or abs(case.hyper[canon] - value) <= 1e-12 * abs(value):
+                continue
+            what = "(the default)" if value == default else "written into the code"
+            yield ("hyper_ignored", f"{style_name} = {case.hyper[canon]:.4g} was passed but the file uses "
+                   f"{value:g} {what}: a hard-coded value, not the argument", base, {**case.hyper, canon: value})
+
+
+_EPS_CONSTANTS = (1e-7, 1e-8, 1e-6, 1e-5, 1e-10)
 
 
 def _simulate_in_layout(style: str, case: OptimCase, hyper: dict, v: Variant):

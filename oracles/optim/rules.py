@@ -336,7 +336,8 @@ BUG_VARIANTS: tuple[tuple[str, dict, tuple[str, ...] | None, str], ...] = (
     ("bias_correction_v_only", {"bias_correction": "v_only"}, ("adam", "adamw"),
      "only the second moment v is bias-corrected (m^ = m)"),
     ("t_not_incremented", {"t_frozen": True}, ("adam", "adamw"),
-     "t is never incremented: the bias correction stays at its first step's value"),
+     "the bias correction stays at its first step's value, 1 - beta: t is never incremented, or beta is used "
+     "where beta ** t belongs"),
     ("bias_correction_t_minus_1", {"t_offset": -1}, ("adam", "adamw"),
      "the bias correction uses t - 1 (t used before it is incremented): 1 - beta^0 = 0 at the first step"),
     ("bias_correction_t_plus_1", {"t_offset": 1}, ("adam", "adamw"),

@@ -141,17 +141,23 @@ def _run(e: Entry, impl, case: Case, *, loss_only: bool) -> Observation:
     rec = Recorder(case)
     x, p, hp, dout = _inputs(case)
     res = e.core(impl, rec, case, x, p, hp, dout, loss_only=loss_only)
-    if not res:
-        return rec.obs
     spec, m = case.spec, case.m
     # name the file's own functions in every finding: the forward for out, the backward for gradients
     fwd_name = e.units[0] if e.units else e.name
     bwd_name = e.units[-1] if e.units else e.name
     if e.net:
         fwd_name = bwd_name = e.units[0] if e.units else e.name
+    if not res:
+        if not rec.obs.errors and not loss_only:
+            # a core that gave up without a finding: the forward returned no output (the handout's skeleton
+            # returns out = None). Said, never an empty Observation: that had no verdict, so no row, and a
+            # file with unimplemented conv layers read "PASS (checked 14 of 14 functions)" (a real file)
+            fams = ("loss",) if e.net else FWD if spec.param_shapes() else ("output", "grad_x")
+            rec.error(fams, f"{fwd_name} returned no output (None): nothing to check")
+        return rec.obs
     if "loss" in res:
         rec.obs.loss = rec.scalar("loss", f"{e.name} loss", res["loss"])
-    if res.get("out") is not None:
+    if "out" in res and (res["out"] is not None or not loss_only):
         out = rec.array("output", f"{fwd_name} output", res["out"], (m, *spec.out_shape))
         if out is not None:
             rec.obs.out = out
@@ -163,8 +169,8 @@ def _run(e: Entry, impl, case: Case, *, loss_only: bool) -> Observation:
         return rec.obs
     shapes = spec.param_shapes()
     for key, g in res.items():
-        if key in ("loss", "out") or g is None:
-            continue
+        if key in ("loss", "out"):
+            continue  # (a gradient that is None is a finding: rec.array says "dx is None")
         if key == "x":
             a = rec.array("grad_x", f"{bwd_name} dx", g, case.x.shape)
         else:

@@ -1,0 +1,50 @@
+"""Course parts bpcheck recognises but does not check (recurrent layers, CTC): an ERROR that says so.
+
+Real files showed it (public CS231n assignment 3 rnn_layers.py, e.g. AKSoo/CS231n-2017; MyTorch hw3
+rnn_cell.py and gru_cell.py, e.g. neelpawarcmu/mytorch-library): they got "no style recognised ... pass
+--style NAME", which blames the file's layout and suggests a flag that has nothing to run. ERROR
+means bpcheck could not judge; it must say why."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from oracles import styles
+from reports.validate import validate_file
+
+HERE = Path(__file__).parent / "submissions" / "not_checked"
+
+
+@pytest.mark.parametrize("names, part", [
+    (["rnn_step_forward", "rnn_step_backward", "rnn_forward", "rnn_backward", "sigmoid"], "CS231n's recurrent"),
+    (["lstm_forward", "lstm_backward", "temporal_softmax_loss"], "CS231n's recurrent"),
+    (["RNNCell", "RNNCell.forward", "RNNCell.backward"], "MyTorch's recurrent"),
+    (["CTCLoss", "CTCLoss.forward"], "MyTorch's recurrent"),
+    (["rnn_cell_forward", "rnn_forward", "lstm_cell_backward"], "deeplearning.ai's recurrent"),
+])
+def test_a_recurrent_file_is_named_as_not_checked(names, part):
+    style, reason = styles.detect(names)
+    assert style is None
+    assert part in reason and "does not check these yet" in reason and "no style recognised" not in reason
+
+
+def test_a_checked_file_with_recurrent_helpers_keeps_its_style():
+    style, _ = styles.detect(["affine_forward", "affine_backward", "softmax_loss", "rnn_step_forward"])
+    assert style == "cs231n"  # its recurrent functions are listed as not checked by coverage instead
+
+
+def test_an_unknown_file_still_gets_the_style_advice():
+    assert styles.not_checked_part(["main", "load_data"]) is None
+    assert "no style recognised" in styles.detect(["main", "load_data"])[1]
+
+
+@pytest.mark.parametrize("name, part", [("rnn_layers_cs231n_like.py", "CS231n's recurrent layers"),
+                                        ("gru_cell_mytorch_like.py", "MyTorch's recurrent cells")])
+def test_validate_says_not_checked_without_forcing_advice(name, part):
+    r = validate_file(HERE / name, cases=4, timeout=5.0)
+    assert r.verdict == "error"
+    (c,) = r.checks
+    assert c.bug_class == "not_supported" and part in c.message
+    assert "--style" not in c.message and "pass" not in r.verdict

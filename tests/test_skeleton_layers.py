@@ -1,0 +1,60 @@
+"""A layer left as the handout's skeleton (forward returns out = None) is a finding, never an empty row.
+
+Seen in a real CS231n file (docs/real-world/layers.tsv, cs231n-4everrain2019-layers): conv_forward_naive and
+max_pool_forward_naive returned None, the shared conv/pool runner skipped a None output, the Observation was
+empty, no check had a verdict, and the file read "PASS (checked 14 of 14 functions)" on our fixture."""
+
+from __future__ import annotations
+
+import types
+from pathlib import Path
+
+from oracles import styles
+from oracles.strategies import draw_case
+from reports.validate import validate_file
+from tests.submissions import load
+
+FIXTURE = Path(__file__).parent / "submissions" / "skeleton" / "layers_conv_skeleton.py"
+
+
+def _impl():
+    ns, _ = load(FIXTURE)
+    return types.SimpleNamespace(**ns) if isinstance(ns, dict) else ns
+
+
+def test_a_none_output_and_none_gradients_are_findings():
+    impl = _impl()
+    case = draw_case(styles.spec_space("cs231n", impl, "fn:conv"), 0)
+    obs = styles.run("cs231n", impl, case, "fn:conv")
+    assert "is None" in obs.errors["output"] and "dx is None" in obs.errors["grad_x"]
+    case = draw_case(styles.spec_space("cs231n", impl, "fn:max_pool"), 0)
+    obs = styles.run("cs231n", impl, case, "fn:max_pool")
+    assert set(obs.errors) == {"output", "grad_x"}, obs.errors  # a pool has no W or b rows
+
+
+def test_validate_fails_the_skeleton_layers_and_passes_the_rest():
+    r = validate_file(FIXTURE, cases=4, timeout=5.0, shrink=False)
+    assert r.verdict == "fail"
+    failed = {c.name.split(":")[1] for c in r.checks if c.verdict == "fail"}
+    assert failed == {"conv", "max_pool"}, [c.name for c in r.checks if c.verdict == "fail"]
+    assert all(c.verdict == "pass" for c in r.checks if not c.name.startswith(("fn:conv", "fn:max_pool")))
+
+
+def test_an_entry_with_nothing_to_compare_is_an_error_row_not_a_missing_one():
+    # the judge's own guard, whatever driver produced it: every case an empty Observation
+    from types import SimpleNamespace
+
+    from oracles.observation import Observation
+    from oracles.sandbox import SandboxResult
+    from reports.validate_judge import Judge
+    from reports.validate_report import ValidationOptions, ValidationReport
+
+    impl = _impl()
+    space = styles.spec_space("cs231n", impl, "fn:conv")
+    cases = [draw_case(space, i) for i in range(3)]
+    report = ValidationReport(path=str(FIXTURE), style="cs231n", style_reason="test", checks=[])
+    judge = Judge(SimpleNamespace(output_cap=1 << 20), report, ValidationOptions(cases=3))
+    judge.judge_entry("fn:conv", cases, [SandboxResult(obs=Observation()) for _ in cases], {})
+    rows = [judge.to_check(r) for r in judge.rows.values()]
+    assert [(c.name, c.verdict) for c in rows] == [("fn:conv: run", "error")], rows
+    assert "nothing to compare" in rows[0].message
