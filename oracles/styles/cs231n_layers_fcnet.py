@@ -45,21 +45,77 @@ def entry_points(impl) -> list[str]:
     if c is None:
         return []
     # only what the file's net implements: a skeleton that takes normalization= / dropout_keep_ratio= but never
-    # builds gamma1 or calls dropout_forward is not checked there (its plain FullyConnectedNet still is)
+    # builds gamma or calls dropout_forward is not checked there (its plain FullyConnectedNet still is); it is
+    # listed as not checked (``declined_options``), never passed over in silence
     out = [e for e, norm in zip(ENTRIES[:2], ("batchnorm", "layernorm"))
-           if accepts(c.__init__, "normalization") and probed(impl, f"fcnet:{norm}", lambda n=norm: _has_norm(c, n))]
-    if accepts(c.__init__, "dropout_keep_ratio") and probed(impl, "fcnet:keep", lambda: _probe_keep(impl)) is not None:
+           if _option_kw(c, norm) is not None and probed(impl, f"fcnet:{norm}", lambda n=norm: _has_norm(c, n))]
+    if _option_kw(c, "dropout") is not None and probed(impl, "fcnet:keep", lambda: _probe_keep(impl)) is not None:
         out.append(ENTRIES[2])
     return out
 
 
-def _has_norm(cls, norm: str) -> bool:
+def _option_kw(cls, option: str) -> dict | None:
+    """The constructor arguments that turn an option on in this file's API year, None when it has none.
+
+    2018 on: normalization='batchnorm' | 'layernorm'; 2016-2017: use_batchnorm=True (no layernorm). Dropout:
+    dropout_keep_ratio (2020 on), or dropout=keep probability with 1 meaning none (2018-2019); 2016-2017's
+    dropout=0 meaning none is a drop strength read by each year's own dropout_forward: not driven."""
+    init = cls.__init__
+    if option in ("batchnorm", "layernorm"):
+        if accepts(init, "normalization"):
+            return {"normalization": option}
+        return {"use_batchnorm": True} if option == "batchnorm" and accepts(init, "use_batchnorm") else None
+    if accepts(init, "dropout_keep_ratio"):
+        return {"dropout_keep_ratio": _KEEP}
+    if accepts(init, "dropout") and _default(init, "dropout") == 1:
+        return {"dropout": _KEEP}
+    return None
+
+
+def _default(fn, name: str):
+    import inspect
+
     try:
-        net = cls(**{k: v for k, v in {"hidden_dims": [3], "input_dim": 4, "num_classes": 2, "normalization": norm,
-                                       "dtype": np.float64}.items() if accepts(cls.__init__, k)})
-        return isinstance(getattr(net, "params", None), dict) and "gamma1" in net.params
+        p = inspect.signature(fn).parameters.get(name)
+    except (TypeError, ValueError):
+        return None
+    return None if p is None or p.default is inspect.Parameter.empty else p.default
+
+
+def declined_options(impl) -> dict[str, str]:
+    """The net's options its constructor takes but bpcheck did not check: shown as not checked in the headline."""
+    c = _cls(impl)
+    if c is None:
+        return {}
+    out: dict[str, str] = {}
+    checked = entry_points(impl)
+    for entry, norm in zip(ENTRIES[:2], ("batchnorm", "layernorm")):
+        kw = _option_kw(c, norm)
+        if kw is not None and entry not in checked:
+            shown = ", ".join(f"{k}={v!r}" for k, v in kw.items())
+            out[f"FullyConnectedNet({shown})"] = "it builds no gamma/beta: the option is not implemented"
+    if ENTRIES[2] not in checked and (accepts(c.__init__, "dropout") or accepts(c.__init__, "dropout_keep_ratio")):
+        kw = _option_kw(c, "dropout")
+        if kw is None:
+            out["FullyConnectedNet(dropout=...)"] = ("the 2016-2017 dropout strength (0 = none) is read by that "
+                                                     "year's own dropout_forward: bpcheck does not drive it")
+        else:
+            shown = ", ".join(f"{k}={v!r}" for k, v in kw.items())
+            out[f"FullyConnectedNet({shown})"] = "it never calls dropout_forward: the option is not implemented"
+    return out
+
+
+def _has_norm(cls, norm: str) -> bool:
+    """Whether the net builds normalisation parameters: a constructor that raises counts as building them
+    (its cases then fail on the raise: a bug on a valid option, not a skeleton)."""
+    kw = _option_kw(cls, norm) or {}
+    try:
+        net = cls(**{k: v for k, v in {"hidden_dims": [3, 3], "input_dim": 4, "num_classes": 2,
+                                       "dtype": np.float64, **kw}.items() if accepts(cls.__init__, k)})
     except Exception:  # noqa: BLE001
-        return False
+        return True
+    params = getattr(net, "params", None)
+    return isinstance(params, dict) and any(str(k).startswith(("gamma", "beta")) for k in params)
 
 
 def spec_space(impl, entry: str) -> SpecSpace:
@@ -125,12 +181,8 @@ def _build(impl, case: Case, entry: str, rec: Recorder):
     widths = [s.out_shape[0] for s in spec.slots if s.layer.kind == "affine"]
     kw = {"hidden_dims": widths[:-1], "input_dim": spec.input_shape[0], "num_classes": widths[-1], "reg": spec.reg,
           "dtype": np.dtype(spec.dtype).type}
-    norm = entry[len("FullyConnectedNet["):-1]
-    if norm == "dropout":
-        kw["dropout_keep_ratio"] = _KEEP
-    else:
-        kw["normalization"] = norm
     cls = _cls(impl)
+    kw.update(_option_kw(cls, entry[len("FullyConnectedNet["):-1]) or {})
     kw = {k: v for k, v in kw.items() if accepts(cls.__init__, k)}
     ok, net = rec.call(_FAMS, f"FullyConnectedNet({', '.join(f'{k}=...' for k in kw)})", cls, **kw)
     return net if ok else None
@@ -202,8 +254,8 @@ def _probe_keep(impl):
     rng = np.random.default_rng(3)
     try:
         cls = _cls(impl)
-        kw = {k: v for k, v in {"hidden_dims": [100], "input_dim": 5, "num_classes": 3,
-                                "dropout_keep_ratio": _KEEP, "dtype": np.float64}.items() if accepts(cls.__init__, k)}
+        kw = {k: v for k, v in {"hidden_dims": [100], "input_dim": 5, "num_classes": 3, "dtype": np.float64,
+                                **(_option_kw(cls, "dropout") or {})}.items() if accepts(cls.__init__, k)}
         net = cls(**kw)
         with _Recording(net) as recorded, np.errstate(all="ignore"):
             net.loss(rng.standard_normal((100, 5)), rng.integers(0, 3, 100))
@@ -227,7 +279,7 @@ def _masks(impl, spec, recorded: list, rec: Recorder) -> None:
         rec.obs.aux[full] = ((mask if mask is not None else np.asarray(out)) != 0).astype(np.float64)
     r = probed(impl, "fcnet:keep", lambda: _probe_keep(impl))
     if r is not None and r.meaning == "drop":
-        rec.error("output", f"dropout keep rate inside the net: {r.describe()}; dropout_keep_ratio is the "
+        rec.error("output", f"dropout keep rate inside the net: {r.describe()}; the net's dropout ratio is the "
                             f"probability of KEEPING a unit (exact binomial test)")
 
 
