@@ -45,41 +45,28 @@ def _classes(impl, entry: str, n: int = 8) -> tuple[set[str], int]:
     return named, failed
 
 
-def _bn_eps_outside(x, gamma, beta, bn_param):
-    mode, eps, momentum = bn_param["mode"], bn_param.get("eps", 1e-5), bn_param.get("momentum", 0.9)
-    D = x.shape[1]
-    rm = bn_param.get("running_mean", np.zeros(D, dtype=x.dtype))
-    rv = bn_param.get("running_var", np.zeros(D, dtype=x.dtype))
-    if mode == "train":
-        mu = x.mean(axis=0)
-        var = ((x - mu) ** 2).mean(axis=0)
-        xhat = (x - mu) / (np.sqrt(var) + eps)
-        out = gamma * xhat + beta
-        cache = (x, mu, var, eps, gamma, xhat)
-        rm = momentum * rm + (1 - momentum) * mu
-        rv = momentum * rv + (1 - momentum) * var
-    else:
-        out, cache = gamma * (x - rm) / np.sqrt(rv + eps) + beta, None
-    bn_param["running_mean"], bn_param["running_var"] = rm, rv
-    return out, cache
+def _bn_forward(bug: str):
+    """A student's batchnorm_forward with one of the two real bugs (``eps_outside`` or ``running_var_eps``)."""
 
+    def batchnorm_forward(x, gamma, beta, bn_param):
+        mode, eps, momentum = bn_param["mode"], bn_param.get("eps", 1e-5), bn_param.get("momentum", 0.9)
+        D = x.shape[1]
+        rm = bn_param.get("running_mean", np.zeros(D, dtype=x.dtype))
+        rv = bn_param.get("running_var", np.zeros(D, dtype=x.dtype))
+        if mode == "train":
+            mu = x.mean(axis=0)
+            var = ((x - mu) ** 2).mean(axis=0)
+            std = np.sqrt(var) + eps if bug == "eps_outside" else np.sqrt(var + eps)
+            xhat = (x - mu) / std
+            out, cache = gamma * xhat + beta, (xhat, x - mu, std, gamma)
+            rm = momentum * rm + (1 - momentum) * mu
+            rv = momentum * rv + (1 - momentum) * (std ** 2 if bug == "running_var_eps" else var)
+        else:
+            out, cache = gamma * (x - rm) / np.sqrt(rv + eps) + beta, None
+        bn_param["running_mean"], bn_param["running_var"] = rm, rv
+        return out, cache
 
-def _bn_running_var_eps(x, gamma, beta, bn_param):
-    mode, eps, momentum = bn_param["mode"], bn_param.get("eps", 1e-5), bn_param.get("momentum", 0.9)
-    D = x.shape[1]
-    rm = bn_param.get("running_mean", np.zeros(D, dtype=x.dtype))
-    rv = bn_param.get("running_var", np.zeros(D, dtype=x.dtype))
-    if mode == "train":
-        mu = x.mean(axis=0)
-        std = np.sqrt(x.var(axis=0) + eps)
-        xhat = (x - mu) / std
-        out, cache = gamma * xhat + beta, (xhat, x - mu, 1.0 / std, gamma)
-        rm = momentum * rm + (1 - momentum) * mu
-        rv = momentum * rv + (1 - momentum) * std ** 2
-    else:
-        out, cache = gamma * (x - rm) / np.sqrt(rv + eps) + beta, None
-    bn_param["running_mean"], bn_param["running_var"] = rm, rv
-    return out, cache
+    return batchnorm_forward
 
 
 def _dropout_randn(x, dropout_param):
@@ -96,12 +83,12 @@ def _dropout_randn(x, dropout_param):
 
 
 def test_batchnorm_dividing_by_sqrt_var_plus_eps_is_named():
-    named, failed = _classes(_variant(batchnorm_forward=_bn_eps_outside), "fn:batchnorm")
+    named, failed = _classes(_variant(batchnorm_forward=_bn_forward("eps_outside")), "fn:batchnorm")
     assert failed and "norm_eps_outside" in named, named
 
 
 def test_running_var_with_eps_is_named():
-    named, failed = _classes(_variant(batchnorm_forward=_bn_running_var_eps), "fn:batchnorm")
+    named, failed = _classes(_variant(batchnorm_forward=_bn_forward("running_var_eps")), "fn:batchnorm")
     assert failed and "running_var_eps" in named, named
 
 
