@@ -114,6 +114,31 @@ def test_a_loss_file_of_mixed_years_is_judged_by_the_current_one():
     assert scale == "sum" and "different course years" in why, why
 
 
+def test_the_halved_mse_of_f22_is_judged_by_its_own_forward():
+    """F22-F23's MSE (forward SSE / (2 N C), backward (A - Y) / (N C)): a right forward passes even when the
+    backward is wrong (the precedence slip (A - Y) / n * c * 0.25 fails alone), read off the forward, not the
+    backward (which coincides with the halved form at C = 2, the probe's width)."""
+    from submissions import load
+
+    from oracles.styles import mytorch_parts
+
+    fx = REAL / "mytorch_f22"
+    ok, _ = load(fx / "loss_halved_mse.py")
+    bad, _ = load(fx / "loss_halved_mse_backward_precedence.py")
+    assert mytorch_parts.mse_halved(ok.MSELoss) and mytorch_parts.mse_halved(bad.MSELoss)
+    assert mytorch_parts.loss_scale(ok)[0] == "mean"
+    from oracles.torch_autograd import expected
+
+    assert not _mlp_failures(ok, "loss:MSELoss", 10)
+    space, failed = styles.spec_space("mytorch", bad, "loss:MSELoss"), set()
+    for i in range(6):
+        regime = REGIMES[i % len(REGIMES)] if not space.sequences else (None, "tiny")[i % 2]
+        case = draw_case(space, 1000 + i, regime=regime, max_batch=8)
+        verdicts = compare_observation(case, styles.run("mytorch", bad, case, "loss:MSELoss"), expected(case))
+        failed |= {v.name for v in verdicts if not v.passed}
+    assert failed == {"grads['x']"}, failed
+
+
 def _expect(path: Path) -> tuple[str, str]:
     words = path.read_text().splitlines()[0].removeprefix("# expect:").split()
     return words[0], (words[1] if len(words) > 1 else "")

@@ -36,6 +36,7 @@ NORM_BUG_CLASSES = {
     "test_not_normalised": "test mode skips the normalisation (gamma * x + beta)",
     "running_stats_no_memory": "the running statistics never take in their old value (they are the batch's)",
     "bn_test_eps": "batchnorm's test mode puts eps outside the sqrt of the running variance",
+    "bn_eps_sign": "batchnorm backward uses (var - eps) where var + eps belongs",
     "norm_wrong_axes": "the normalisation statistics are taken over the wrong axes",
     "dropout_unscaled": "inverted dropout without the 1 / keep-probability scale at train time",
     "dropout_test_scale": "dropout's test-mode scale is wrong (scaled when inverted, or unscaled when not)",
@@ -79,7 +80,12 @@ def _dx_variants(case: Case, kind: str, hp) -> dict[str, np.ndarray]:
     dvar = -0.5 * np.sum(dxh * xm, axis=axes, keepdims=True) / std**3
     dxmu = dxh / std + 2.0 * xm * dvar / n
     no_var = dxh / std - np.mean(dxh / std, axis=axes, keepdims=True)
-    return {"bn_no_mean_path": dxmu, "bn_no_var_path": no_var}
+    out = {"bn_no_mean_path": dxmu, "bn_no_var_path": no_var}
+    var = std**2 - float(hp["eps"])
+    if np.all(var > float(hp["eps"])):  # dvar through (var - eps)^(-3/2): a sign slip on eps in one term
+        dvar_m = -0.5 * np.sum(dxh * xm, axis=axes, keepdims=True) / (var - float(hp["eps"]))**1.5
+        out["bn_eps_sign"] = dxh / std - np.mean(dxh / std, axis=axes, keepdims=True) + 2.0 * xm * dvar_m / n
+    return out
 
 
 def _state_variants(case: Case, hp) -> dict[str, dict[str, np.ndarray]]:
@@ -179,6 +185,11 @@ def _norm(case, kind, hp, bad, observed, expected) -> list[Diagnosis]:
     if "grads['x']" in names and "x" in observed.grads and kind in ("batchnorm", "spatial_batchnorm"):
         for cls, dx in _dx_variants(case, kind, hp).items():
             if _close(observed.grads["x"], dx, dtype, expected.err_est.get("x")):
+                if cls == "bn_eps_sign":
+                    out.append(Diagnosis(cls, "dx matches batchnorm's backward with (var - eps)^(-3/2) in the "
+                                         "variance term: eps belongs with a plus sign, (var + eps)^(-3/2), as in "
+                                         "the forward (it is NaN once var < eps)", ("x",)))
+                    continue
                 what = ("the mean depends on x too: the -sum(dxmu) / N term is missing" if cls == "bn_no_mean_path"
                         else "the variance depends on x too: its path through std is missing")
                 out.append(Diagnosis(cls, f"dx matches batchnorm's backward without that path: {what}", ("x",)))

@@ -248,10 +248,12 @@ def _run(impl, case: Case, entry: str, rec: Recorder, *, loss_only: bool = False
             return
         if isinstance(value, np.ndarray) and value.shape == (N,):  # 2021: per-sample losses
             value = value.mean()
+        half = spec.loss == "quadratic" and mytorch_parts.mse_halved(lcls)
         loss = rec.scalar("loss", f"{lname}.forward(A, Y)", value)
         if loss is not None:
-            # MSE is the sum of squares over N * C; the canonical quadratic loss is its mean over N of 1/2 ||.||^2
-            rec.obs.loss = loss * C / 2 if spec.loss == "quadratic" else loss
+            # MSE is the sum of squares over N * C (F22-F23 halve it: 2 N C); the canonical quadratic loss is its
+            # mean over N of 1/2 ||.||^2
+            rec.obs.loss = (loss * C if half else loss * C / 2) if spec.loss == "quadratic" else loss
         if loss_only:
             return
         back = getattr(crit, "backward", None) or getattr(crit, "derivative", None)
@@ -260,8 +262,13 @@ def _run(impl, case: Case, entry: str, rec: Recorder, *, loss_only: bool = False
             return
         # sum scale: MSE's dLdA = 2 (A - Y) / (N C) is 2/C times the canonical (A - Y) / N, cross-entropy's equal;
         # mean scale (Fall 2022): dLdA = A - Y or softmax - Y is N times it, and Linear divides dLdW by N
+        # halved MSE (F22-F23): dLdA = (A - Y) / (N C) is 1/C times the canonical, at either Linear scale
         k = 2.0 / C if spec.loss == "quadratic" else 1.0
-        factor_w, factor_a = (k, k) if scale == "sum" else (1.0, float(N))
+        if half:
+            k = 1.0 / C
+            factor_w, factor_a = (k, k) if scale == "sum" else (k / N, k)
+        else:
+            factor_w, factor_a = (k, k) if scale == "sum" else (1.0, float(N))
     grads = rec.obs.grads
     for i in range(len(layers) - 1, -1, -1):
         kind, name, obj, l = layers[i]

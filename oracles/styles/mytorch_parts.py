@@ -25,7 +25,7 @@ import numpy as np
 from oracles.case import Case, SpecSpace
 from oracles.styles._common import Recorder, Snapshot, UnsupportedCase, get
 
-__all__ = ["ACTIVATIONS", "ALWAYS", "LOSSES", "entry_points", "owns", "spec_space", "run", "loss_scale"]
+__all__ = ["ACTIVATIONS", "ALWAYS", "LOSSES", "entry_points", "owns", "spec_space", "run", "loss_scale", "mse_halved"]
 
 LAYER, LOSS = "layer:", "loss:"
 ACTIVATIONS = {"Identity": "identity", "Sigmoid": "sigmoid", "Tanh": "tanh", "ReLU": "relu", "GELU": "gelu",
@@ -182,8 +182,8 @@ _PROBE_Y = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]])
 def _probe_one(cls: type, loss: str) -> str | None:
     """'sum' or 'mean': which year's backward this loss class computes on the probe batch (None: neither)."""
     N, C = _PROBE_A.shape
-    if loss == "quadratic":
-        base, by = _PROBE_A - _PROBE_Y, {"sum": 2.0 / (N * C), "mean": 1.0}
+    if loss == "quadratic":  # "half": F22-F23's MSE, forward SSE / (2 N C), backward (A - Y) / (N C)
+        base, by = _PROBE_A - _PROBE_Y, {"sum": 2.0 / (N * C), "mean": 1.0, "half": 1.0 / (N * C)}
     else:
         e = np.exp(_PROBE_A - _PROBE_A.max(axis=1, keepdims=True))
         base, by = e / e.sum(axis=1, keepdims=True) - _PROBE_Y, {"sum": 1.0 / N, "mean": 1.0}
@@ -198,10 +198,30 @@ def _probe_one(cls: type, loss: str) -> str | None:
     return next((s for s, k in by.items() if np.allclose(g, k * base, rtol=1e-6, atol=1e-9)), None)
 
 
+def mse_halved(cls: type | None) -> bool:
+    """True when an MSE class follows F22-F23's halved MSE: forward SSE / (2 N C) on the probe batch.
+
+    That term's backward is (A - Y) / (N C), the exact gradient of its own forward: both are 1/C times the
+    canonical ones (mean over N of 1/2 ||A - Y||^2 and (A - Y) / N); S22 and S24-on divide by N C. Read off
+    the forward, so a backward that is wrong is judged against the halved form, not mistaken for another year."""
+    if cls is None:
+        return False
+    rec = Recorder(None)
+    ok, obj = rec.call(("loss",), "probe", cls)
+    ok, v = rec.call(("loss",), "probe", obj.forward, _PROBE_A.copy(), _PROBE_Y.copy()) if ok else (False, None)
+    try:
+        v = float(np.asarray(v, dtype=np.float64).reshape(()))
+    except (TypeError, ValueError):
+        return False
+    sse = float(((_PROBE_A - _PROBE_Y) ** 2).sum())
+    return ok and bool(np.isclose(v, sse / (2 * _PROBE_A.size), rtol=1e-9, atol=0.0))
+
+
 def loss_scale(impl) -> tuple[str, str]:
     """(scale, why) of a file's losses, probed on their own backward (no Linear to probe)."""
     seen = {n: _probe_one(c, LOSSES[n]) for n in LOSSES if (c := _cls(impl, n)) is not None}
-    kinds = {s for s in seen.values() if s is not None}
+    # the halved MSE (F22-F23) sits beside a cross-entropy without the 1/N: the mean-scale years
+    kinds = {"mean" if s == "half" else s for s in seen.values() if s is not None}
     if kinds == {"mean"}:
         return "mean", "the losses' backward leaves out the 1/N: S22-F23 (or S20-F21) conventions"
     if kinds == {"sum"}:
@@ -231,15 +251,19 @@ def _loss(impl, case: Case, name: str, cls: type, rec: Recorder) -> None:
     api2021 = not callable(getattr(crit, "backward", None))  # S20-F21's Criterion: derivative(), no backward
     if api2021 and isinstance(value, np.ndarray) and value.shape == (N,):  # its forward: the per-sample losses
         value = value.mean()
+    half = loss == "quadratic" and mse_halved(cls)
+    if half:
+        rec.note(f"{name}: the F22-F23 halved MSE (forward SSE / (2 N C), backward (A - Y) / (N C)): judged under it")
     v = rec.scalar("loss", f"{name}.forward(A, Y)", value)
     if v is not None:
-        # MSE is the sum of squares over N C; the canonical quadratic loss is the mean over N of 1/2 ||.||^2
-        rec.obs.loss = v * C / 2 if loss == "quadratic" else v
+        # MSE is the sum of squares over N C (halved: 2 N C); the canonical quadratic loss is the mean over N of
+        # 1/2 ||.||^2
+        rec.obs.loss = (v * C if half else v * C / 2) if loss == "quadratic" else v
     back = getattr(crit, "backward", None) or getattr(crit, "derivative", None)
     what = f"{name}.{getattr(back, '__name__', 'backward')}()"
     ok, dA = rec.call("grad_x", what, back)
     g = rec.array("grad_x", what, dA, (N, C)) if ok else None
     if g is not None:
         # canonical dL/dA is (A - Y) / N or (softmax - Y) / N; each year's backward is a known multiple of it
-        k = (2.0 / C if loss == "quadratic" else 1.0) if scale == "sum" else float(N)
+        k = 1.0 / C if half else (2.0 / C if loss == "quadratic" else 1.0) if scale == "sum" else float(N)
         rec.obs.grads["x"] = g / k
