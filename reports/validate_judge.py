@@ -559,6 +559,7 @@ class Judge(RowsMixin):
         for entry, items in self.self_checks:
             self.self_consistency(entry, items)
         report = self.report
+        report.rerun = self.rerun_line()
         order = {f: i for i, f in enumerate(CHECKS + ("self_consistency", "integrity", "run"))}
         for _key, row in sorted(self.rows.items(), key=lambda kv: (kv[0][0], order.get(kv[0][1], 99))):
             report.checks.append(self.to_check(row))

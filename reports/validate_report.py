@@ -83,6 +83,7 @@ class ValidationReport:
     seconds: float = 0.0
     options: ValidationOptions | None = None
     coverage: Coverage | None = None
+    rerun: str = ""  # the one-line command that re-runs these checks (the same seed draws the same cases)
 
     @property
     def verdict(self) -> str:
@@ -118,6 +119,7 @@ class ValidationReport:
             "bug_classes": self.bug_classes(),
             "coverage": None if self.coverage is None else self.coverage.to_dict(),
             "seconds": round(self.seconds, 3),
+            "rerun": self.rerun,
             "settings": {"cases": o.cases, "seed": o.seed, "timeout": o.timeout, "memory_mb": o.memory_mb,
                          "root": o.root, "allow_imports": list(o.allow_imports), "strict_numpy": o.strict_numpy},
         }
@@ -190,6 +192,8 @@ class ValidationReport:
             lines += [f"note: {n}" for n in self.notes]
         c = self.counts()
         lines.append("")
+        if self.rerun and self.verdict in ("fail", "error"):
+            lines.append(self.rerun)  # every failure: one line that replays it
         lines.append(f"verdict: {self.headline()} ({c['pass']} pass, {c['warn']} warn, {c['fail']} fail, "
                      f"{c['error']} error; {self.seconds:.1f} s)")
         return "\n".join(lines)

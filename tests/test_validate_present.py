@@ -61,3 +61,15 @@ def test_passing_rows_print_no_scary_numbers():
     text = r.render(verbose=True)
     for word in ("rel diff", "rel error", "mismatched", "greatest abs"):
         assert word not in text, text
+
+
+def test_a_failing_report_ends_with_the_one_line_rerun_command():
+    # Standards: every failure prints a one-line replay command (the same seed draws the same cases)
+    r = validate_file(SUBMISSIONS / "nielsen" / "transposed_dw.py", cases=8, shrink=False, timeout=5.0)
+    assert r.verdict == "fail"
+    lines = r.render().splitlines()
+    assert lines[-2].startswith("re-run: bpcheck validate ") and "--seed 0 --cases 8" in lines[-2]
+    assert lines[-2].split()[3].endswith("transposed_dw.py")
+    assert r.to_dict()["rerun"] == lines[-2]
+    ok = validate_file(SUBMISSIONS / "nielsen" / "network_correct.py", cases=8, shrink=False, timeout=5.0)
+    assert ok.verdict == "pass" and not any(line.startswith("re-run:") for line in ok.render().splitlines())
