@@ -64,8 +64,10 @@ def pytest_collection_modifyitems(config, items) -> None:
 def dask_address():
     """The scheduler address of one real Dask LocalCluster (two worker processes under nannies, one thread
     each), shared by the cluster tests: starting a cluster, closing it and importing torch in its workers
-    cost ~10 s a time, paid once. The `--cluster local:N` path, which starts a throw-away cluster, keeps
-    its own test (test_executors.py::test_workers_with_other_versions_are_refused)."""
+    cost ~10 s a time, paid once per pytest process (under `-n 2`, once in each xdist worker that runs one of
+    them: each worker has its own cluster on its own ports, so they never share workers). The `--cluster
+    local:N` path, which starts a throw-away cluster, keeps its own test
+    (test_executors.py::test_workers_with_other_versions_are_refused)."""
     distributed = pytest.importorskip("distributed", reason="the cluster extra: pip install 'bpcheck[cluster]'")
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
     try:

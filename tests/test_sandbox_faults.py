@@ -136,10 +136,17 @@ def test_monkey_patching_is_detected_and_never_reaches_the_parent():
     assert np.dot is _DOT
 
 
-def test_forged_result_files_stay_empty_and_are_listed():
-    forged = Path("/tmp/bpcheck_forged_results.json")
+def test_forged_result_files_stay_empty_and_are_listed(tmp_path):
+    # The fixture also forges a file outside its working directory. It names a fixed /tmp path; this test
+    # points that write at a path of its own (outside the child's working directory all the same), so a
+    # leftover from another run or a parallel test (pytest -n) cannot decide the outcome.
+    forged = tmp_path / "bpcheck_forged_results.json"
+    student = tmp_path / "forged_results.py"
+    src = (FAULTS / "forged_results.py").read_text()
+    assert "/tmp/bpcheck_forged_results.json" in src
+    student.write_text(src.replace("/tmp/bpcheck_forged_results.json", str(forged)))
     before = forged.stat().st_size if forged.exists() else 0
-    sb = Sandbox(FAULTS / "forged_results.py")
+    sb = Sandbox(student)
     try:
         assert sb.load().ok
         r = sb.run("nielsen", "Network", [_case()])[0]
