@@ -74,6 +74,7 @@ SPATIAL = {
 }
 _IMAGES = ((1, 4, 4), (2, 5, 5), (3, 6, 6), (2, 7, 7), (1, 3, 3))  # (C, H, W), square as the course's tests
 _SIGNALS = ((1, 4), (2, 5), (3, 8), (2, 9), (1, 3))  # (C, W): hw2's 1-d layers
+_NON_SQUARE = ((2, 4, 6), (1, 7, 5))  # (C, H, W) with H != W
 
 
 def _cls(impl, kind_name: str) -> tuple[str | None, type | None]:
@@ -283,6 +284,10 @@ def _spatial_space(impl, name: str) -> SpecSpace:
             "pad" in p for p in _params(cls.__init__)):
         fixed.append((kind_name, "pad", 0))  # a Conv1d / Conv2d without padding (before F23)
     shapes = _SIGNALS if kind_name == "conv1d" or name.endswith("1d") else _IMAGES
+    if name in ("Downsample2d", "Upsample2d"):
+        # the handout's (N, C, H_in, W_in) lets H and W differ; a real Upsample2d sized both from W (square
+        # only) read PASS on the square images alone
+        shapes = shapes + _NON_SQUARE
     return SpecSpace(layout="rows", sequences=(template,), outputs=_OUT, reductions=("sum",), targets=("dense",),
                      input_shapes=shapes, fixed=tuple(fixed))
 
