@@ -174,13 +174,12 @@ class ValidationReport:
                     lines.append("      smallest failing case (paste into a Python session next to your file):")
                     lines += ["        " + s for s in ch.snippet.splitlines()]
             elif snippets and ch.no_snippet and ch.verdict in ("fail", "error"):
-                why, _, rerun = ch.no_snippet.partition("\n")
                 if ch.no_snippet in shown:
                     lines.append(f"      smallest failing case: no paste-able snippet (as for {shown[ch.no_snippet]})")
-                else:
+                else:  # (the report's last lines give the command that re-runs these cases)
                     shown[ch.no_snippet] = ch.name
-                    lines.append(f"      smallest failing case: no paste-able snippet ({_clip(why, 200)})")
-                    lines += [f"        {rerun}"] if rerun else []
+                    lines.append(f"      smallest failing case: no paste-able snippet ({_clip(ch.no_snippet, 200)}); "
+                                 f"re-run with the command below")
         for entry, rows in passed.items():
             families = ", ".join(r.name.partition(": ")[2] for r in rows)
             most = max(r.n_cases for r in rows)

@@ -132,9 +132,9 @@ class RowsMixin:
                 snippet = snippet_for(self.style, self.child_entry(entry), small, self.report.path, self.oracle,
                                       self.names, row.family, self.calls_for(entry, small))
             except NoSnippet as e:
-                no_snippet = f"{e}\n{self.rerun_line()}"
+                no_snippet = str(e)
             except Exception as e:  # noqa: BLE001 - a snippet is a courtesy; never a broken one
-                no_snippet = f"bpcheck could not write one ({type(e).__name__}: {e})\n{self.rerun_line()}"
+                no_snippet = f"bpcheck could not write one ({type(e).__name__}: {e})"
         return Check(row.name, verdict, f"{head}; first: case {case.case_id} ({case.describe()})\n{msg}",
                      diagnosis=diag, bug_class=bug, n_cases=row.n_cases, n_failed=n_bad, case=small,
                      snippet=snippet, no_snippet=no_snippet, plain=plain)

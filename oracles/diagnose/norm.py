@@ -74,17 +74,17 @@ def _dx_variants(case: Case, kind: str, hp) -> dict[str, np.ndarray]:
     x = np.asarray(case.x, dtype=np.float64)
     gamma = _per_c(np.asarray(case.params["gamma1"], dtype=np.float64), x.ndim)
     axes = _axes(kind, x.ndim)
-    xh, xm, std, _, _ = _normalise(x, axes, float(hp["eps"]))
+    eps = float(hp["eps"])
+    xh, xm, std, _, var = _normalise(x, axes, eps)
     n = x.size // std.size
     dxh = np.asarray(case.y, dtype=np.float64) * gamma
     dvar = -0.5 * np.sum(dxh * xm, axis=axes, keepdims=True) / std**3
     dxmu = dxh / std + 2.0 * xm * dvar / n
     no_var = dxh / std - np.mean(dxh / std, axis=axes, keepdims=True)
     out = {"bn_no_mean_path": dxmu, "bn_no_var_path": no_var}
-    var = std**2 - float(hp["eps"])
-    if np.all(var > float(hp["eps"])):  # dvar through (var - eps)^(-3/2): a sign slip on eps in one term
-        dvar_m = -0.5 * np.sum(dxh * xm, axis=axes, keepdims=True) / (var - float(hp["eps"]))**1.5
-        out["bn_eps_sign"] = dxh / std - np.mean(dxh / std, axis=axes, keepdims=True) + 2.0 * xm * dvar_m / n
+    if np.all(var > eps):  # dvar through (var - eps)^(-3/2): a sign slip on eps in one term
+        dvar_m = -0.5 * np.sum(dxh * xm, axis=axes, keepdims=True) / (var - eps)**1.5
+        out["bn_eps_sign"] = no_var + 2.0 * xm * dvar_m / n
     return out
 
 
@@ -94,18 +94,19 @@ def _state_variants(case: Case, hp) -> dict[str, dict[str, np.ndarray]]:
     mu, var = x.mean(axis=axes), x.var(axis=axes, ddof=1 if hp["running_var"] == "unbiased" else 0)
     rm, rv = case.state["running_mean1"], case.state["running_var1"]
     m = float(hp["momentum"])
-    if hp["momentum_on"] == "running":  # the bug puts momentum on the batch side
-        other = {"running_mean1": (1 - m) * rm + m * mu, "running_var1": (1 - m) * rv + m * var}
-    else:
-        other = {"running_mean1": m * rm + (1 - m) * mu, "running_var1": m * rv + (1 - m) * var}
-    def right(run, batch):
-        return m * run + (1 - m) * batch if hp["momentum_on"] == "running" else (1 - m) * run + m * batch
+    on_running = hp["momentum_on"] == "running"
 
-    # the old running value never taken in: alpha M + (1 - alpha) M is the batch's own statistics
+    def blend(run, batch, momentum_on_running: bool = on_running):
+        """The running update, momentum on the running side (the course's) or on the batch side."""
+        return m * run + (1 - m) * batch if momentum_on_running else (1 - m) * run + m * batch
+
+    # the momentum bug is the other side's blend; the old running value never taken in: alpha M + (1 - alpha) M
+    # is the batch's own statistics
+    other = {"running_mean1": blend(rm, mu, not on_running), "running_var1": blend(rv, var, not on_running)}
     return {"running_stats_frozen": {"running_mean1": rm, "running_var1": rv}, "running_stats_momentum": other,
             "running_stats_no_memory": {"running_mean1": mu, "running_var1": var},
             # var + eps kept from the normalisation (std ** 2 with std = sqrt(var + eps)): a real CS231n file
-            "running_var_eps": {"running_mean1": right(rm, mu), "running_var1": right(rv, var + float(hp["eps"]))}}
+            "running_var_eps": {"running_mean1": blend(rm, mu), "running_var1": blend(rv, var + float(hp["eps"]))}}
 
 
 def _wrong_axes_out(case: Case, kind: str, hp) -> np.ndarray | None:

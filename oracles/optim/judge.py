@@ -335,7 +335,7 @@ def _hypotheses(case: OptimCase, b: Binding, conv: Convention):
     for canon, style_name in b.hypers.items():
         default = b.defaults.get(canon)
         # the default, and for eps the constants files write in its place (a real CS231n optim.py: 1e-7)
-        for value in ((default,) + (_EPS_CONSTANTS if canon == "eps" else ())):
+        for value in dict.fromkeys((default,) + (_EPS_CONSTANTS if canon == "eps" else ())):  # (each once)
             if value is None or abs(case.hyper[canon] - value) <= 1e-12 * abs(value):
                 continue
             what = "(the default)" if value == default else "written into the code"
