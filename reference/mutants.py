@@ -626,6 +626,11 @@ class _SoftmaxNoMax(layers.SoftmaxWithLoss):
         return self.loss
 
 
+class _MulBackwardSwapped(layers.MulLayer):
+    def backward(self, dout):
+        return dout * self.x, dout * self.y  # BUG: each input times itself (the book: "x and y swapped")
+
+
 def _saito(layer_overrides: dict, net_overrides: dict | None = None):
     """Copies of layers.py with replaced classes and of layer_net.py built on that copy."""
     lay = clone_module(layers, layer_overrides)
@@ -663,6 +668,9 @@ _add("saito_softmax_no_max", "large_inputs", "saito", None, "softmax without max
      _saito({"SoftmaxWithLoss": _SoftmaxNoMax}), _S, ("large",))
 _add("saito_reg_on_bias", "reg_on_bias", "saito", None, "weight decay applied to the biases too",
      _saito({}, {"MultiLayerNet": _MultiLayerNetRegOnBias}), _S, ("reg",))
+_add("saito_mul_backward_swapped", "mul_backward_swapped", "saito", "MulLayer",
+     "MulLayer.backward returns dout * x as dx (each input times itself)",
+     _saito({"MulLayer": _MulBackwardSwapped}), _S)
 
 
 # ==== CS231n (reference/cs231n.py) ==========================================================

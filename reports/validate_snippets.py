@@ -26,9 +26,11 @@ def snippet_for(style: str, entry: str, case: Case, path: str, oracle, names: se
     file through, which the snippet replays). Raises NoSnippet when no faithful snippet can be written."""
     from oracles.styles.mytorch_snippets import mytorch_snippet as _mytorch_snippet
     from oracles.styles.norm_snippets import layer_snippet  # a single norm/dropout layer: its own call
+    from oracles.styles.saito_naive import snippet as pair_snippet  # MulLayer / AddLayer alone
 
-    if (layer := layer_snippet(style, entry, case, path, oracle)) is not None:
-        return layer
+    for write in (layer_snippet, pair_snippet):
+        if (layer := write(style, entry, case, path, oracle)) is not None:
+            return layer
     from oracles.styles.conv_snippets import conv_snippet  # a single conv/pool layer: its own call
 
     if (layer := conv_snippet(style, entry, case, path, oracle)) is not None:

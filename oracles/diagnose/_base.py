@@ -49,6 +49,8 @@ BUG_CLASSES: dict[str, str] = {
                                    "hidden dA are right, the model's own parameter gradients are not",
     "flatten_axis_order": "flatten lays the features out in another axis order (channels last): a permutation of "
                           "the right output",
+    "mul_backward_swapped": "MulLayer.backward gives an input's gradient as dout times that same input, not the "
+                            "other one",
     "unclassified": "a mismatch no hypothesis explains",
     # normalisation and dropout (the layer table's mutants, reference/mutants_norm.py)
     "bn_no_mean_path": "batchnorm backward ignores the gradient through the batch mean",

@@ -15,6 +15,7 @@ from oracles.diagnose.conventions import detect_convention
 from oracles.diagnose.faults import _error_pattern, _shape_change_pattern
 from oracles.diagnose.flatten import flatten_patterns
 from oracles.diagnose.norm import norm_patterns
+from oracles.diagnose.pair import pair_patterns
 from oracles.diagnose.recompute import _recompute_match, _skipped_activation_match
 from oracles.diagnose.structure import _annotate, _layer_break, _loss_pattern, _merge_patterns, _update_pattern
 from oracles.diagnose.tensors import tensor_pattern
@@ -58,6 +59,7 @@ def diagnose(
     out.extend(norm_patterns(case, bad, observed, expected))  # norm/dropout layers (oracles/diagnose/norm.py)
     out.extend(activation_patterns(case, bad, observed, expected))  # one activation layer on its own
     out.extend(flatten_patterns(case, bad, observed, expected))  # a flatten layer on its own
+    out.extend(pair_patterns(case, bad, observed, expected))  # Saito's MulLayer on its own
 
     grad_bad = {_key(v.name): v for v in bad if v.check.startswith("grad_") and v.status != "error"}
     grad_ok = [k for k in observed.grads if k in expected.grads and k not in grad_bad]

@@ -24,6 +24,7 @@ from oracles.case import ACTIVATION_NAMES, Case, Spec, SpecSpace
 from oracles.observation import Observation
 from oracles.styles import conv_entries
 from oracles.styles import saito_layers_norm as norm
+from oracles.styles import saito_naive as naive
 from oracles.styles._common import (
     ACTIVATION_CLASS_NAMES,
     Recorder,
@@ -87,7 +88,7 @@ def entry_points(impl) -> list[str]:
     for kind, (name, cls) in mine.items():
         if ref.get(kind, (None, None))[1] is not cls:  # isolating our own class tests nothing new
             out.append(f"layer:{name}")
-    return out + norm.entry_points(impl) + conv_entries.entry_points("saito", impl)  # issue 10 layers
+    return out + naive.entry_points(impl) + norm.entry_points(impl) + conv_entries.entry_points("saito", impl)
 
 
 # ---------------------------------------------------------------------------------- nets
@@ -516,6 +517,8 @@ def _run_layers(impl, case: Case, entry: str, rec: Recorder, *, loss_only: bool 
 
 
 def spec_space(impl, entry: str) -> SpecSpace:
+    if entry in naive.ENTRIES:
+        return naive.spec_space(impl, entry)
     if entry in norm.ENTRIES:
         return norm.spec_space(impl, entry)
     if conv_entries.owns("saito", entry):
@@ -528,6 +531,8 @@ def spec_space(impl, entry: str) -> SpecSpace:
 
 
 def run(impl, case: Case, entry: str) -> Observation:
+    if entry in naive.ENTRIES:
+        return naive.run(impl, case, entry)
     if entry in norm.ENTRIES:
         return norm.run(impl, case, entry)
     if conv_entries.owns("saito", entry):
@@ -542,6 +547,8 @@ def run(impl, case: Case, entry: str) -> Observation:
 
 
 def own_loss(impl, case: Case, entry: str) -> float | None:
+    if entry in naive.ENTRIES:
+        return naive.own_loss(impl, case, entry)
     if entry in norm.ENTRIES:
         return norm.own_loss(impl, case, entry)
     if conv_entries.owns("saito", entry):

@@ -13,10 +13,12 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from oracles.layers.conv import kernel
-from oracles.styles._common import Snapshot, accepts, get
+from oracles.styles._common import Snapshot, _signature, accepts, get
 from oracles.styles.conv_entries import BWD, FWD, Entry, layer_space, net_space, register
 
 __all__: list[str] = []
@@ -68,10 +70,30 @@ def _conv_core(impl, rec, case, x, p, hp, dout, *, loss_only):
     return res
 
 
+def _width_first(cls) -> bool:
+    """Whether the constructor names its window width before its height (``Pooling(w_p, h_p, ...)`` in a real
+    file, docs/real-world/layers.tsv): the book's order is (pool_h, pool_w), and a file consistent with its
+    own order must not be judged by ours."""
+    sig = _signature(cls)
+    names = [n.lower() for n in sig.parameters][:2] if sig is not None else []
+
+    def axis(n: str) -> str | None:
+        parts = set(re.split(r"[_\d]+", n))
+        w, h = bool(parts & {"w", "width"}), bool(parts & {"h", "height"})
+        return "w" if w and not h else "h" if h and not w else None
+
+    return len(names) == 2 and (axis(names[0]), axis(names[1])) == ("w", "h")
+
+
 def _pool_make(rec, impl, kh, kw, stride):
     cls = _cls(impl, "Pooling", "forward", "backward")
     kw_args = {"pad": 0} if accepts(cls.__init__, "pad") else {}
-    ok, layer = rec.call(FWD, "Pooling(pool_h, pool_w, stride)", cls, kh, kw, stride, **kw_args)
+    if _width_first(cls):
+        rec.note("Pooling takes the window width before its height (the book: Pooling(pool_h, pool_w, ...)): "
+                 "called in the file's own order")
+        ok, layer = rec.call(FWD, "Pooling(pool_w, pool_h, stride)", cls, kw, kh, stride, **kw_args)
+    else:
+        ok, layer = rec.call(FWD, "Pooling(pool_h, pool_w, stride)", cls, kh, kw, stride, **kw_args)
     return layer if ok else None
 
 
