@@ -51,7 +51,8 @@ def test_reference_lstm_and_rnn_match_torch(N, T, D, H):
     rng = np.random.default_rng(N * 100 + T)
     x, h0 = rng.standard_normal((N, T, D)), rng.standard_normal((N, H))
     for gates, fwd, bwd in ((1, R.rnn_forward, R.rnn_backward), (4, R.lstm_forward, R.lstm_backward)):
-        Wx, Wh, b = rng.standard_normal((D, gates * H)), rng.standard_normal((H, gates * H)), rng.standard_normal(gates * H)
+        Wx, Wh = rng.standard_normal((D, gates * H)), rng.standard_normal((H, gates * H))
+        b = rng.standard_normal(gates * H)
         dh = rng.standard_normal((N, T, H))
         ts = [_t(v) for v in (x, h0, Wx, Wh, b)]
         if gates == 1:
