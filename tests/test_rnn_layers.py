@@ -163,3 +163,17 @@ def test_packed_gradient_says_which_part_is_dprev_h():
     D = case.spec.slots[0].layer.hp["dims"][0]
     np.testing.assert_allclose(obs.grads["x"][:, :D], grads["x"][:, :D], rtol=1e-12, atol=1e-12)
     assert not np.allclose(obs.grads["x"][:, D:], grads["x"][:, D:])
+
+
+@pytest.mark.parametrize("entry", ENTRIES)
+def test_the_snippet_replays_the_case_and_its_expected_values_are_the_references(entry):
+    from reports.validate_snippets import snippet_for
+
+    case = draw_case(styles.spec_space("cs231n", R, entry), 2)
+    text = snippet_for("cs231n", entry, case, str(REF), torch_autograd)
+    ns: dict = {}
+    exec(text.replace("import cs231n_rnn as student", "student = __student__"), {"__student__": R}, ns)
+    wanted = [k for k in ns if k.startswith("expected_")]
+    assert len(wanted) >= 4
+    for k in wanted:
+        np.testing.assert_allclose(ns[k[len("expected_"):]], ns[k], rtol=1e-10, atol=1e-12, err_msg=k)
