@@ -35,6 +35,10 @@ def snippet_for(style: str, entry: str, case: Case, path: str, oracle, names: se
 
     if (layer := conv_snippet(style, entry, case, path, oracle)) is not None:
         return layer
+    from oracles.styles.rnn_snippets import rnn_snippet  # a single recurrent layer: the handout's own calls
+
+    if (layer := rnn_snippet(style, entry, case, path, oracle)) is not None:
+        return layer
     if (layer := _mytorch_snippet(style, entry, case, path, oracle)) is not None:  # MyTorch layers, losses alone
         return layer
     exp = oracle.expected(case, estimate=False)

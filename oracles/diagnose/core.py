@@ -17,6 +17,7 @@ from oracles.diagnose.flatten import flatten_patterns
 from oracles.diagnose.norm import norm_patterns
 from oracles.diagnose.pair import pair_patterns
 from oracles.diagnose.recompute import _recompute_match, _skipped_activation_match
+from oracles.diagnose.recurrent import recurrent_hypotheses
 from oracles.diagnose.structure import _annotate, _layer_break, _loss_pattern, _merge_patterns, _update_pattern
 from oracles.diagnose.tensors import tensor_pattern
 from oracles.observation import Observation
@@ -80,6 +81,10 @@ def diagnose(
         out.extend(_merge_patterns(patterns, grad_bad))
 
     out[_first_nonfault(out):_first_nonfault(out)] = conv_hypotheses(case, observed, expected, grad_bad)  # issue 10
+    recurrent = recurrent_hypotheses(case, observed, expected, grad_bad)
+    if recurrent:  # the whole bug, named: the per-tensor factors it happens to show are not second findings
+        out = [o for o in out if o.bug_class != "constant_factor"]
+        out[_first_nonfault(out):_first_nonfault(out)] = recurrent
     # recomputed hypotheses, when the per-tensor view left something unexplained
     if grad_bad and case.spec.is_mlp and (len(patterns) < len(grad_bad) or all(d.bug_class == "constant_factor"
                                                            for d in patterns.values())):

@@ -52,7 +52,11 @@ _DECISIVE = {
                "affine_relu_forward", "TwoLayerNet.loss+affine_forward", "batchnorm_forward", "layernorm_forward",
                "spatial_batchnorm_forward", "spatial_groupnorm_forward", "dropout_forward+dropout_backward",
                "conv_forward_naive", "conv_backward_naive", "max_pool_forward_naive", "ThreeLayerConvNet",
-               "conv_relu_pool_forward", "conv_forward_fast"),
+               "conv_relu_pool_forward", "conv_forward_fast",
+               # assignment 3's recurrent layers (rnn_layers.py): checked by cs231n_layers_rnn
+               # (not rnn_forward/lstm_forward alone: deeplearning.ai course 5 has functions of those names)
+               "rnn_step_forward+rnn_step_backward", "lstm_step_forward+lstm_step_backward",
+               "temporal_affine_forward+temporal_affine_backward"),
     # CMU 11-785 MyTorch (issue 11): layer classes with forward/backward, losses as classes, MLP0/1/4
     "mytorch": ("MSELoss", "CrossEntropyLoss", "SoftmaxCrossEntropy", "MLP0", "MLP1", "MLP4", "BatchNorm1d",
                 "Linear.backward+ReLU.backward", "Identity.backward+ReLU.backward",
@@ -72,8 +76,10 @@ _HINTS = {
 
 # Course assignments bpcheck recognises but does not check (yet): a file that is only one of these gets
 # an ERROR that says so, not "no style recognised" and a suggestion to force a style that has nothing to
-# run. Names from the real files of the corpus (docs/real-world/): CS231n assignment 3's rnn_layers.py,
-# MyTorch hw3p1's rnn_cell.py, gru_cell.py and CTC.py, deeplearning.ai course 5's RNN step by step.
+# run. Names from the real files of the corpus (docs/real-world/): MyTorch hw3p1's rnn_cell.py, gru_cell.py
+# and CTC.py, deeplearning.ai course 5's RNN step by step. CS231n assignment 3's RNN/LSTM layers are
+# checked (a forward without its backward is not: nothing to compare a gradient with); a file with only
+# its word embedding, temporal softmax loss or captioning net is still named here.
 _NOT_CHECKED = {
     "CS231n's recurrent layers (assignment 3, rnn_layers.py)": (
         "rnn_step_forward", "rnn_step_backward", "rnn_forward+rnn_backward", "lstm_step_forward",

@@ -1,4 +1,4 @@
-# expect: error not_supported (CS231n assignment 3's recurrent layers: recognised, not checked yet)
+# expect: pass (CS231n assignment 3's RNN layers are checked; its embedding and temporal loss are listed as not checked)
 # ruff: noqa
 # Written for bpcheck's tests: the layout of the public rnn_layers.py submissions we read (functions with
 # caches, vanilla RNN and LSTM, embeddings, temporal affine and loss), nothing else of the course.

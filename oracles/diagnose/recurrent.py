@@ -1,0 +1,173 @@
+"""Diagnosis hypotheses for CS231n assignment 3's recurrent layers: which classic RNN/LSTM bug the numbers are.
+
+``recurrent_hypotheses(case, observed, expected, grad_bad)`` (called by oracles.diagnose.core) rebuilds the
+Case's single recurrent layer (oracles/layers/recurrent.py: packed inputs, loss sum(out * dout)) in float64
+torch with ONE bug planted, and names the bug whose output or gradients the observation equals:
+
+* ``rnn_tanh_derivative``: tanh' taken as 1 - z^2 of the pre-activation z, or as 1 - tanh(next_h)^2 (tanh
+  applied twice), where the right one is 1 - next_h^2;
+* ``rnn_carry_dropped``: backward through time without the gradient carried from step t + 1 (dprev_h, or
+  the LSTM's dprev_c, not added into step t);
+* ``rnn_upstream_dropped``: backward through time that starts from dh[:, T-1] and never adds the upstream
+  dh[:, t] of the earlier steps;
+* ``lstm_gate_order``: the four gates sliced in another order than the handout's i, f, o, g (the forward
+  output is another function, and the gradients are that function's);
+* ``lstm_cell_path``: the cell gradient without the path through next_h = o * tanh(next_c)
+  (dc = dnext_c instead of dnext_c + dnext_h * o * (1 - tanh(next_c)^2)).
+
+A backward bug is planted with a surrogate that keeps the forward value and changes only the derivative
+(value.detach() + (z - z.detach()) * wrong_derivative), or by cutting a path with detach(). Every "equal"
+is oracles.compare's, through _close.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from oracles.case import Case
+from oracles.diagnose._base import BUG_CLASSES, Diagnosis, _close
+from oracles.layers.recurrent import RECURRENT_KINDS, seq_dims, step_dims
+from oracles.observation import Observation
+
+__all__ = ["RECURRENT_BUG_CLASSES", "recurrent_hypotheses", "recurrent_model"]
+
+RECURRENT_BUG_CLASSES = {
+    "rnn_tanh_derivative": "tanh' computed from the wrong value (1 - z^2 of the pre-activation, or tanh applied "
+                           "to next_h again) instead of 1 - next_h^2",
+    "rnn_carry_dropped": "backward through time does not add the gradient carried back from step t + 1",
+    "rnn_upstream_dropped": "backward through time ignores the upstream gradient dh[:, t] of the earlier steps",
+    "lstm_gate_order": "LSTM gates sliced in another order than the handout's i, f, o, g",
+    "lstm_cell_path": "the cell-state gradient misses the path through next_h = o * tanh(next_c)",
+}
+BUG_CLASSES.update(RECURRENT_BUG_CLASSES)
+
+# bug -> (bug class, what it looks like in the file, whether the forward output shows it)
+_BUGS = {
+    "tanh_preact": ("rnn_tanh_derivative", "tanh' taken as 1 - z**2 of the pre-activation z = x Wx + prev_h Wh + b; "
+                    "it is 1 - tanh(z)**2 = 1 - next_h**2", False),
+    "tanh_twice": ("rnn_tanh_derivative", "tanh' taken as 1 - tanh(next_h)**2 (tanh applied to next_h again); it "
+                   "is 1 - next_h**2", False),
+    "carry_h": ("rnn_carry_dropped", "each step's backward gets only dh[:, t]: the dprev_h returned by step t + 1 "
+                "is never added (dh_t = dh[:, t] + dprev_h)", False),
+    "carry_c": ("rnn_carry_dropped", "each step's backward starts from dnext_c = 0: the dprev_c returned by step "
+                "t + 1 is never passed on", False),
+    "upstream": ("rnn_upstream_dropped", "the backward starts from dh[:, T-1] and then only carries dprev_h: the "
+                 "upstream dh[:, t] of every earlier step is never added (dh_t = dh[:, t] + dprev_h)", False),
+    "gate_ifgo": ("lstm_gate_order", "the gates are sliced as i, f, g, o; the handout's order is i, f, o, g "
+                  "(o = a[:, 2H:3H], g = a[:, 3H:])", True),
+    "gate_ifog_swap": ("lstm_gate_order", "the gates are sliced as f, i, o, g; the handout's order is i, f, o, g",
+                       True),
+    "cell_path": ("lstm_cell_path", "dc = dnext_c: the path through next_h = o * tanh(next_c) is missing "
+                  "(dc = dnext_c + dnext_h * o * (1 - tanh(next_c)**2))", False),
+}
+_FOR_KIND = {
+    "rnn_step": ("tanh_preact", "tanh_twice"),
+    "rnn": ("carry_h", "upstream", "tanh_preact", "tanh_twice"),
+    "lstm_step": ("gate_ifgo", "gate_ifog_swap", "cell_path"),
+    "lstm": ("gate_ifgo", "gate_ifog_swap", "carry_h", "carry_c", "upstream", "cell_path"),
+}
+
+
+def _surrogate(value, z, derivative):
+    """value in the forward, derivative (times the upstream) in the backward."""
+    return value.detach() + (z - z.detach()) * derivative.detach()
+
+
+def _rnn_step(torch, x, h, Wx, Wh, b, bug):
+    z = x @ Wx + h @ Wh + b
+    t = torch.tanh(z)
+    if bug == "tanh_preact":
+        return _surrogate(t, z, 1 - z ** 2)
+    if bug == "tanh_twice":
+        return _surrogate(t, z, 1 - torch.tanh(t) ** 2)
+    return t
+
+
+_ORDER = {"gate_ifgo": "ifgo", "gate_ifog_swap": "fiog"}
+
+
+def _lstm_step(torch, x, h, c, Wx, Wh, b, bug):
+    H = h.shape[1]
+    a = x @ Wx + h @ Wh + b
+    order = _ORDER.get(bug, "ifog")
+    part = {name: a[:, k * H:(k + 1) * H] for k, name in enumerate(order)}
+    i, f, o, g = (torch.sigmoid(part["i"]), torch.sigmoid(part["f"]), torch.sigmoid(part["o"]),
+                  torch.tanh(part["g"]))
+    c_next = f * c + i * g
+    c_for_h = c_next.detach() if bug == "cell_path" else c_next
+    return o * torch.tanh(c_for_h), c_next
+
+
+def recurrent_model(case: Case, bug: str | None) -> dict[str, np.ndarray]:
+    """'out' and the gradients ('x' packed, 'Wx1', 'Wh1', 'b1') of the Case's recurrent layer with one bug."""
+    import torch
+
+    slot = case.spec.slots[0]
+    kind, hp = slot.layer.kind, slot.layer.hp
+
+    def t(a):
+        return torch.tensor(np.asarray(case.typed(np.asarray(a)), dtype=np.float64))
+
+    x = t(case.x).requires_grad_(True)
+    Wx, Wh, b = (t(case.params[slot.params[k]]).requires_grad_(True) for k in ("Wx", "Wh", "b"))
+    dout = t(case.y)
+    m = x.shape[0]
+    if kind.endswith("_step"):
+        D, H = step_dims(hp)
+        if kind == "rnn_step":
+            out = _rnn_step(torch, x[:, :D], x[:, D:D + H], Wx, Wh, b, bug)
+        else:
+            out = torch.cat(_lstm_step(torch, x[:, :D], x[:, D:D + H], x[:, D + H:], Wx, Wh, b, bug), dim=1)
+        loss = (out * dout).sum()
+    else:
+        T, D, H = seq_dims(hp)
+        xs = x[:, :T * D].reshape(m, T, D)
+        h, c, hs = x[:, T * D:], torch.zeros(m, H, dtype=torch.float64), []
+        for s in range(T):
+            h_in = h.detach() if bug == "carry_h" and s > 0 else h
+            c_in = c.detach() if bug == "carry_c" else c
+            if kind == "rnn":
+                h = _rnn_step(torch, xs[:, s], h_in, Wx, Wh, b, bug)
+            else:
+                h, c = _lstm_step(torch, xs[:, s], h_in, c_in, Wx, Wh, b, bug)
+            hs.append(h)
+        out = torch.cat(hs, dim=1)
+        dh = dout.reshape(m, T, H)
+        loss = (hs[-1] * dh[:, -1]).sum() if bug == "upstream" else (out.reshape(m, T, H) * dh).sum()
+    grads = torch.autograd.grad(loss, [x, Wx, Wh, b])
+    res = {k: g.detach().numpy() for k, g in zip(("x", "Wx1", "Wh1", "b1"), grads)}
+    res["out"] = out.detach().numpy()
+    return res
+
+
+def recurrent_hypotheses(case: Case, observed: Observation, expected: Observation, grad_bad) -> list[Diagnosis]:
+    """The recurrent bug whose numbers the observation equals (empty for other Specs or no match)."""
+    spec = case.spec
+    if spec.is_mlp or len(spec.layers) != 1 or spec.layers[0].kind not in RECURRENT_KINDS or spec.loss != "dot":
+        return []
+    dtype = spec.dtype
+    out_bad = (observed.out is not None and expected.out is not None
+               and not _close(observed.out, expected.out, dtype))
+    bad = [k for k in grad_bad if k in observed.grads]
+    if not bad and not out_bad:
+        return []
+    for bug in _FOR_KIND[spec.layers[0].kind]:
+        cls, text, forward = _BUGS[bug]
+        if forward and not out_bad:
+            continue
+        try:
+            model = recurrent_model(case, bug)
+        except Exception:  # noqa: BLE001 - a hypothesis that cannot be tested is skipped
+            continue
+        if forward:
+            if _close(model["out"], expected.out, dtype) or not _close(observed.out, model["out"], dtype):
+                continue
+            keys = ["out"]
+        else:
+            keys = [k for k in ("x", "Wx1", "Wh1", "b1") if k in observed.grads and k in expected.grads]
+            if not bad or all(_close(model[k], expected.grads[k], dtype) for k in keys):
+                continue  # this input cannot tell the bug from the right answer
+            if not all(_close(observed.grads[k], model[k], dtype) for k in keys):
+                continue
+        return [Diagnosis(cls, f"{text} (the numbers are exactly that bug's)", tuple(keys))]
+    return []
