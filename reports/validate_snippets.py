@@ -24,23 +24,15 @@ def snippet_for(style: str, entry: str, case: Case, path: str, oracle, names: se
 
     calls: ``Observation.calls`` the driver recorded for this Case (Nielsen: the bound calls it judged the
     file through, which the snippet replays). Raises NoSnippet when no faithful snippet can be written."""
-    from oracles.styles.mytorch_snippets import mytorch_snippet as _mytorch_snippet
+    from oracles.styles.conv_snippets import conv_snippet  # a single conv/pool layer: its own call
+    from oracles.styles.mytorch_snippets import mytorch_snippet  # MyTorch layers, losses alone
     from oracles.styles.norm_snippets import layer_snippet  # a single norm/dropout layer: its own call
+    from oracles.styles.rnn_snippets import rnn_snippet  # a single recurrent layer: the handout's own calls
     from oracles.styles.saito_naive import snippet as pair_snippet  # MulLayer / AddLayer alone
 
-    for write in (layer_snippet, pair_snippet):
+    for write in (layer_snippet, pair_snippet, conv_snippet, rnn_snippet, mytorch_snippet):
         if (layer := write(style, entry, case, path, oracle)) is not None:
             return layer
-    from oracles.styles.conv_snippets import conv_snippet  # a single conv/pool layer: its own call
-
-    if (layer := conv_snippet(style, entry, case, path, oracle)) is not None:
-        return layer
-    from oracles.styles.rnn_snippets import rnn_snippet  # a single recurrent layer: the handout's own calls
-
-    if (layer := rnn_snippet(style, entry, case, path, oracle)) is not None:
-        return layer
-    if (layer := _mytorch_snippet(style, entry, case, path, oracle)) is not None:  # MyTorch layers, losses alone
-        return layer
     exp = oracle.expected(case, estimate=False)
     module = Path(path).stem
     if style == "nielsen":
