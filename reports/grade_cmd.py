@@ -51,6 +51,7 @@ SANDBOX_CLASSES = {
     "syntax_error": "the file does not parse", "python2": "Python 2 syntax", "not_allowed":
     "imports an autograd library", "load": "the file raised while loading", "style": "no course style recognised",
     "not_supported": "a course part bpcheck does not check yet (recurrent layers, CTC)",
+    "missing_module": "a module the file imports was not given with it (stubbed): not judged",
     "timeout": "time limit: an infinite loop or very slow code", "cpu": "CPU time limit", "memory": "memory limit",
     "exit": "sys.exit / os._exit / a crash of the interpreter", "killed": "the interpreter was killed",
     "protocol": "a malformed or forged answer", "patched": "numpy monkey-patched", "output_flood":

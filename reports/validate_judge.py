@@ -18,7 +18,7 @@ from oracles.case import Case
 from oracles.numpy_compat import compat_findings
 from oracles.observation import CHECKS, Observation
 from oracles.styles._configs import REG_ON, configured, split_entry, wants_reg
-from oracles.styles.own_code import missing_extension
+from oracles.styles.own_code import unjudgeable
 from reports.validate_losses import fd_value, loss_convention
 from reports.validate_report import _RANK, Check, ValidationOptions, ValidationReport
 from reports.validate_rows import _STRESS, RowsMixin, _Row, _short
@@ -345,7 +345,7 @@ class Judge(RowsMixin):
                 continue
             # an exception, a wrong shape, NaN: the submission is wrong on a valid input (FAIL), as
             # for wrong numbers; only bpcheck's own faults are ERROR
-            status = "error" if any(missing_extension(v.detail or "") for v in vs if v.status == "error") else "fail"
+            status = "error" if any(unjudgeable(v.detail or "") for v in vs if v.status == "error") else "fail"
             raised = any(v.status == "error" for v in vs)
             if fam == "loss" and loss_note is not None and status == "fail":
                 kind, text = loss_note
@@ -371,6 +371,9 @@ class Judge(RowsMixin):
                                                                                              "convention"))
                 diagnoses = self.diagnose(case, [v for v in verdicts if not (loss_fine and v.check == "loss")]
                                           if loss_fine else verdicts, obs, exp)
+            if status == "error" and diagnoses:
+                # not judged (a stubbed module, an unbuilt extension): no hypothesis about the student's code
+                diagnoses = []
             if status == "fail" and diagnoses and diagnoses[0].bug_class == "kink_convention":
                 status = "warn"
                 row.warn_message = "a different subgradient at exact kinks (relu'(0)); torch uses 0"
@@ -395,8 +398,8 @@ class Judge(RowsMixin):
 
     def fault_text(self, detail: str) -> str:
         """Name the limit behind a driver-reported fault (the driver only saw the exception)."""
-        if missing_extension(detail):  # the course's unbuilt Cython extension: never the student's fault
-            return f"{missing_extension(detail)}; {detail}"
+        if (why := unjudgeable(detail)) is not None:  # an unbuilt extension, a stubbed module: never the student's
+            return f"{why}; {detail}" if "StubError:" not in detail else detail  # (a StubError says the fix itself)
         if "MemoryError" in detail:
             return f"memory limit ({self.o.memory_mb} MB) exceeded: {detail}"
         if "RecursionError" in detail:

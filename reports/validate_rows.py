@@ -95,6 +95,8 @@ class RowsMixin:
             bug = diagnoses[0].bug_class
         elif verdict == "error" and row.fault:
             bug = row.fault
+        elif verdict == "error" and "StubError:" in (msg or ""):
+            bug = "missing_module"  # not judged: no hypothesis about the code, and no "unclassified" bug
         elif verdict in ("fail", "error"):
             diag = "unclassified"
             bug = "unclassified"
@@ -284,7 +286,10 @@ def _plain(family: str, bug: str | None, diagnoses: list, verdicts: list, case: 
            loss_wrong: bool = False) -> str:
     """One line a student reads first: what is wrong, in words, before the evidence."""
     from oracles.diagnose import BUG_CLASSES
+    from oracles.styles.own_code import unjudgeable
 
+    if msg and unjudgeable(msg):  # not judged: what stopped it and the fix, not a guess at a bug
+        return _short(_unprefixed(msg.splitlines()[0], family), 300)
     first = next((d for d in diagnoses if d.bug_class not in ("unclassified",)), None)
     likely = BUG_CLASSES.get(bug or "", "") if bug not in (None, "unclassified", "raised") else ""
     if bug in _INPUT_CONDITIONS:

@@ -121,16 +121,20 @@ def _saito_call(entry: str, case: Case, names: set[str] | None = None) -> list[s
     out, layers = [], []
     last = "SoftmaxWithLoss" if spec.loss == "softmax_cross_entropy" else "SquaredLoss"
     used = {_SAITO_ACT.get(a) for a in spec.activations} | {last}
-    for cls in sorted(c for c in used if c in _SAITO_STANDINS and names is not None and c not in names):
+    def spelled(cls: str) -> str:  # the file's own spelling: the book's name, or it with "Layer" (ReluLayer)
+        return f"{cls}Layer" if names is not None and cls not in names and f"{cls}Layer" in names else cls
+
+    for cls in sorted(c for c in used if c in _SAITO_STANDINS and names is not None and spelled(c) not in names):
         out += [f"{line}" for line in _SAITO_STANDINS[cls].splitlines()]
         out.append(f"student.{cls} = {cls}  # not in your file: a stand-in")
+    last = spelled(last)
     for l in range(1, L + 1):
-        out.append(f"affine{l} = student.Affine(W{l}, b{l})")
+        out.append(f"affine{l} = student.{spelled('Affine')}(W{l}, b{l})")
         layers.append(f"affine{l}")
         # the output activation is a layer of its own before SquaredLoss; softmax lives in the loss layer
         act = _SAITO_ACT.get(spec.activations[l - 1])
         if act:
-            out.append(f"act{l} = student.{act}()")
+            out.append(f"act{l} = student.{spelled(act)}()")
             layers.append(f"act{l}")
     names = layers
     out += ["h = x", f"for layer in [{', '.join(names)}]:", "    h = layer.forward(h)",

@@ -141,3 +141,30 @@ def test_pooling_width_first_is_read_from_the_constructor():
         def __init__(self, a, b, stride=1): ...
 
     assert [_width_first(c) for c in (Book, WidthFirst, Spelled, Unnamed)] == [False, True, True, False]
+
+
+def test_the_chapter_5_layers_are_found_under_layer_suffixed_names():
+    from reports.validate import validate_file
+
+    r = validate_file(SUBMISSIONS / "real_layers" / "fx" / "saito_layer_suffix_names.py", cases=8, shrink=False,
+                      timeout=5.0)
+    entries = {c.name.split(":")[0] if not c.name.startswith("layer:") else ":".join(c.name.split(":")[:2])
+               for c in r.checks}
+    want = {"layer:AffineLayer", "layer:ReluLayer", "layer:SoftmaxWithLossLayer", "layers", "Dropout"}
+    assert want <= entries, entries
+    assert "the file's DropoutLayer is read as the book's Dropout" in r.render()
+    failing = {c.bug_class for c in r.checks if c.verdict == "fail"}
+    assert r.verdict == "fail" and failing == {"one_hot_only"}, r.render()
+
+
+def test_a_stubbed_helper_module_is_not_judged_and_not_blamed():
+    """A check that reaches a module the file imports but was not given (bpcheck's stub) is ERROR with the fix,
+    never FAIL, and carries no hypothesis about the code; the checks that never reach it are judged."""
+    from reports.validate import validate_file
+
+    r = validate_file(SUBMISSIONS / "saito" / "helper_module_missing.py", cases=4, shrink=False, timeout=5.0)
+    assert r.verdict == "error" and not [c for c in r.checks if c.verdict == "fail"], r.render()
+    stuck = [c for c in r.checks if c.verdict == "error"]
+    assert stuck and {c.bug_class for c in stuck} == {"missing_module"}, r.render()
+    assert all("--root" in c.message and "mynet" in c.message for c in stuck), [c.message for c in stuck]
+    assert any(c.verdict == "pass" and c.name.startswith("layer:Affine") for c in r.checks), r.render()

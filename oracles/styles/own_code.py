@@ -19,7 +19,7 @@ import types
 from oracles.styles._common import get
 from oracles.styles._coverage import _home_module
 
-__all__ = ["home_module_name", "is_own", "own_entries", "EXTENSION_NAMES", "missing_extension"]
+__all__ = ["home_module_name", "is_own", "own_entries", "EXTENSION_NAMES", "missing_extension", "unjudgeable"]
 
 
 def home_module_name(impl) -> str | None:
@@ -73,4 +73,15 @@ def missing_extension(text: str) -> str | None:
         if f"NameError: name '{n}' is not defined" in text:
             return (f"not checked: needs the course's compiled extension ({n} is undefined: build it with "
                     f"`python setup.py build_ext --inplace` in the cs231n folder)")
+    return None
+
+
+def unjudgeable(text: str) -> str | None:
+    """Why an error text is not the submission's fault, or None: the course's unbuilt extension, or a module the
+    file imports that bpcheck replaced with a stub (a helper file not given with it: StubError, oracles/import_guard).
+    Such a check cannot be judged here: ERROR, never FAIL."""
+    if (why := missing_extension(text)) is not None:
+        return why
+    if "StubError:" in text:
+        return "not checked: a module the file imports is not available here (see the message for the fix)"
     return None

@@ -43,12 +43,14 @@ NETS = ("TwoLayerNet", "MultiLayerNet")
 ENTRIES = (*NETS, "layers")  # plus "layer:<Class>"
 _ALL = ("loss", "grad_W", "grad_b", "grad_x", "grad_hidden")
 _NET_FAMILIES = ("loss", "grad_W", "grad_b", "update", "trajectory")
-_CLASS_NAMES = {
+# The book's names first, then the "...Layer" spellings real files use (docs/real-world/layers.tsv, session 6:
+# AffineLayer, ReluLayer, SigmoidLayer, SoftmaxWithLossLayer beside MulLayer/AddLayer)
+_CLASS_NAMES = {kind: (*names, *(f"{n}Layer" for n in names)) for kind, names in {
     "affine": ("Affine",),
     **ACTIVATION_CLASS_NAMES,
     "softmax": ("SoftmaxWithLoss",),
     "squared": ("SquaredLoss",),
-}
+}.items()}
 _KIND_OF_LOSS = {"softmax_cross_entropy": "softmax", "quadratic": "squared"}
 
 
