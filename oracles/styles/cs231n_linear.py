@@ -149,3 +149,32 @@ def own_loss(impl, case: Case, entry: str) -> float | None:
     rec = Recorder(case)
     _run(impl, case, entry, rec, loss_only=True)
     return rec.obs.loss
+
+
+def snippet(style: str, entry: str, case: Case, path: str, oracle) -> str | None:
+    """The pasteable smallest failing case: W, X, y as literals, the file's own call, and what a correct
+    function returns in the course's layout (None for any other check: reports/validate_snippets.py)."""
+    from pathlib import Path
+
+    from oracles.styles._common import array_literal as lit
+
+    if style != "cs231n" or entry not in ENTRIES or case.spec.is_mlp or case.spec.kinds() != "linear":
+        return None
+    exp = oracle.expected(case, estimate=False)
+    spec = case.spec
+    lines = ["import numpy as np", f"import {Path(path).stem} as student", "",
+             f"# {spec.describe()}, batch {case.m}",
+             f"W = {lit(case.params['W1'].T)}  # (D, C)", f"X = {lit(case.x.reshape(case.m, -1))}",
+             f"y = {lit(np.asarray(case.y).astype(np.int64))}"]
+    if spec.reg:
+        lines.append(f"reg = {spec.reg / 2!r}  # the 2017+ L2 reg * np.sum(W * W); a 2016 file's "
+                     f"0.5 * reg * np.sum(W * W) takes reg = {spec.reg!r}")
+    else:
+        lines.append("reg = 0.0")
+    lines += [f"loss, dW = student.{entry}(W, X, y, reg)", "",
+              "# what a correct function returns (torch float64 autograd):"]
+    if exp.loss is not None:
+        lines.append(f"expected_loss = {float(exp.loss)!r}")
+    if "W1" in exp.grads:
+        lines.append(f"expected_dW = {lit(exp.grads['W1'].T)}")
+    return "\n".join(lines)
