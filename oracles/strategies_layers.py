@@ -58,7 +58,7 @@ def layer_spec(c, space: SpecSpace, *, min_width: int, max_width: int, dtypes, l
         k = kind(name)
         hp = {}
         for h in k.hyper:
-            if name == "affine" and h.name == "out":
+            if name in ("affine", "linear") and h.name == "out":
                 last_numbered = bool(numbered) and i == numbered[-1]
                 hp["out"] = c.integer(min_out, max_out) if last_numbered else c.integer(min_width, max_width)
             elif h.draw is not None:
@@ -99,7 +99,7 @@ def _gain(spec: Spec, params: dict, x: np.ndarray) -> float:
 
 def build_layer_case(spec: Spec, m: int, seed: int, *, regime, scale, lr, steps, targets) -> Case:
     """The layer Case with this spec and batch size whose numbers all come from ``default_rng(seed)``."""
-    if regime not in LAYER_REGIMES:
+    if regime not in LAYER_REGIMES and not (regime == "large_logits" and spec.kinds() == "linear"):
         raise ValueError(f"regime {regime!r} rescales an MLP's layers; a layer sequence takes "
                          f"{', '.join(map(repr, LAYER_REGIMES))}")
     rng = np.random.default_rng(seed)
@@ -120,6 +120,10 @@ def build_layer_case(spec: Spec, m: int, seed: int, *, regime, scale, lr, steps,
             base = float(k.state_init.get(short, 0.0))
             state[full] = base * rng.uniform(0.5, 1.5, size=shape) if base else 0.3 * rng.standard_normal(shape)
     y = targets(rng, spec, m)
+    if regime == "large_logits":
+        # scores around 1e3 (a linear classifier alone): exp overflows unless the softmax subtracts the max
+        spread = float(np.sqrt(np.mean((x.reshape(m, -1) @ params["W1"].T) ** 2))) or 1.0
+        params["W1"] = params["W1"] * (1e3 / spread)
     if lr is None:
         room = 30.0 if spec.dtype == "float64" else 3.0
         lr = base_lr * min(1.0, room / _gain(spec, params, x))

@@ -777,4 +777,12 @@ _add("cs231n_reg_on_bias", "reg_on_bias", "cs231n", None, "L2 gradient added to 
 
 # Optimizer mutants (issue 11) register themselves in MUTANTS; they need _add and clone_module above.
 # Later families (issues 9-11) register themselves in MUTANTS too.
-from reference import mutants_conv, mutants_mytorch, mutants_norm, mutants_optim, mutants_rnn, mutants_verdicts  # noqa: E402,F401
+from reference import (  # noqa: E402,F401
+    mutants_conv,
+    mutants_linear,  # noqa: E402,F401  (CS231n assignment 1's linear classifiers)
+    mutants_mytorch,
+    mutants_norm,
+    mutants_optim,
+    mutants_rnn,
+    mutants_verdicts,
+)

@@ -25,12 +25,13 @@ def snippet_for(style: str, entry: str, case: Case, path: str, oracle, names: se
     calls: ``Observation.calls`` the driver recorded for this Case (Nielsen: the bound calls it judged the
     file through, which the snippet replays). Raises NoSnippet when no faithful snippet can be written."""
     from oracles.styles.conv_snippets import conv_snippet  # a single conv/pool layer: its own call
+    from oracles.styles.cs231n_linear import snippet as linear_snippet  # assignment 1's linear classifiers
     from oracles.styles.mytorch_snippets import mytorch_snippet  # MyTorch layers, losses alone
     from oracles.styles.norm_snippets import layer_snippet  # a single norm/dropout layer: its own call
     from oracles.styles.rnn_snippets import rnn_snippet  # a single recurrent layer: the handout's own calls
     from oracles.styles.saito_naive import snippet as pair_snippet  # MulLayer / AddLayer alone
 
-    for write in (layer_snippet, pair_snippet, conv_snippet, rnn_snippet, mytorch_snippet):
+    for write in (layer_snippet, pair_snippet, conv_snippet, rnn_snippet, mytorch_snippet, linear_snippet):
         if (layer := write(style, entry, case, path, oracle)) is not None:
             return layer
     exp = oracle.expected(case, estimate=False)

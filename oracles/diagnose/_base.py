@@ -51,6 +51,8 @@ BUG_CLASSES: dict[str, str] = {
                           "the right output",
     "mul_backward_swapped": "MulLayer.backward gives an input's gradient as dout times that same input, not the "
                             "other one",
+    "svm_correct_class": "the SVM gradient's correct-class column is wrong: dW[:, y_i] gets -X_i once per positive "
+                         "margin (never moved, or once too often)",
     "unclassified": "a mismatch no hypothesis explains",
     # normalisation and dropout (the layer table's mutants, reference/mutants_norm.py)
     "bn_no_mean_path": "batchnorm backward ignores the gradient through the batch mean",

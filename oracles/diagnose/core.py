@@ -14,6 +14,7 @@ from oracles.diagnose.conv import conv_hypotheses
 from oracles.diagnose.conventions import detect_convention
 from oracles.diagnose.faults import _error_pattern, _shape_change_pattern
 from oracles.diagnose.flatten import flatten_patterns
+from oracles.diagnose.linear import linear_patterns
 from oracles.diagnose.norm import norm_patterns
 from oracles.diagnose.pair import pair_patterns
 from oracles.diagnose.recompute import _recompute_match, _skipped_activation_match
@@ -61,6 +62,8 @@ def diagnose(
     out.extend(activation_patterns(case, bad, observed, expected))  # one activation layer on its own
     out.extend(flatten_patterns(case, bad, observed, expected))  # a flatten layer on its own
     out.extend(pair_patterns(case, bad, observed, expected))  # Saito's MulLayer on its own
+    linear = linear_patterns(case, bad, observed, expected)  # CS231n assignment 1's linear classifiers
+    out.extend(linear)
 
     grad_bad = {_key(v.name): v for v in bad if v.check.startswith("grad_") and v.status != "error"}
     grad_ok = [k for k in observed.grads if k in expected.grads and k not in grad_bad]
@@ -73,7 +76,7 @@ def diagnose(
     # one tensor at a time
     patterns: dict[str, Diagnosis] = {}
     for k in grad_bad:
-        if k in observed.grads and k in expected.grads:
+        if k in observed.grads and k in expected.grads and not any(k in d.tensors for d in linear):
             d = tensor_pattern(k, observed.grads[k], expected.grads[k], case)
             if d is not None:
                 patterns[k] = d

@@ -57,7 +57,9 @@ _DECISIVE = {
                # assignment 3's recurrent layers (rnn_layers.py): checked by cs231n_layers_rnn
                # (not rnn_forward/lstm_forward alone: deeplearning.ai course 5 has functions of those names)
                "rnn_step_forward+rnn_step_backward", "lstm_step_forward+lstm_step_backward",
-               "temporal_affine_forward+temporal_affine_backward"),
+               "temporal_affine_forward+temporal_affine_backward",
+               # assignment 1's linear classifiers (classifiers/softmax.py, linear_svm.py): cs231n_linear
+               "softmax_loss_naive", "softmax_loss_vectorized", "svm_loss_naive", "svm_loss_vectorized"),
     # CMU 11-785 MyTorch (issue 11): layer classes with forward/backward, losses as classes, MLP0/1/4
     "mytorch": ("MSELoss", "CrossEntropyLoss", "SoftmaxCrossEntropy", "MLP0", "MLP1", "MLP4", "BatchNorm1d",
                 "Linear.backward+ReLU.backward", "Identity.backward+ReLU.backward",

@@ -24,6 +24,7 @@ from oracles.observation import Observation
 from oracles.styles import conv_entries
 from oracles.styles import cs231n_layers_fcnet as fcnet
 from oracles.styles import cs231n_layers_norm as norm
+from oracles.styles import cs231n_linear as linear
 from oracles.styles._common import Recorder, Snapshot, UnsupportedCase, accepts, get, require, row_input
 from oracles.styles.own_code import own_entries
 
@@ -74,6 +75,7 @@ def entry_points(impl) -> list[str]:
         if ref.get(kind) != fns:  # isolating our own function tests nothing new
             out.append(f"fn:{kind}")
     out += norm.entry_points(impl) + fcnet.entry_points(impl) + conv_entries.entry_points("cs231n", impl)
+    out += linear.entry_points(impl)
     # judged on what the file defines: fc_net.py's `from cs231n.layers import *` brings layers.py's and the
     # course's fast layers into its namespace, but they are not fc_net.py's code (its net still uses them)
     return own_entries(impl, out, _units)
@@ -81,7 +83,7 @@ def entry_points(impl) -> list[str]:
 
 def _units(entry: str) -> tuple[str, ...]:
     """The functions or class an entry point drives: the file's own code when it defines one of them."""
-    if entry in NETS or entry in fcnet.ENTRIES:
+    if entry in NETS or entry in fcnet.ENTRIES or entry in linear.ENTRIES:
         return (entry.split("[")[0],)
     if entry == "layers":
         return ("affine_forward", "affine_backward")
@@ -126,6 +128,8 @@ def spec_space(impl, entry: str) -> SpecSpace:
         return conv_entries.spec_space("cs231n", impl, entry)
     if entry in fcnet.ENTRIES:
         return fcnet.spec_space(impl, entry)
+    if entry in linear.ENTRIES:
+        return linear.spec_space(impl, entry)
     if entry == "TwoLayerNet":
         if _net_class(impl, entry) is None:
             raise UnsupportedCase("cs231n[TwoLayerNet]: the file defines no TwoLayerNet with loss(X, y)")
@@ -524,6 +528,8 @@ def run(impl, case: Case, entry: str) -> Observation:
         return conv_entries.run("cs231n", impl, case, entry)
     if entry in fcnet.ENTRIES:
         return fcnet.run(impl, case, entry)
+    if entry in linear.ENTRIES:
+        return linear.run(impl, case, entry)
     require(spec_space(impl, entry), case, "cs231n", entry)
     rec = Recorder(case)
     if entry in NETS:
@@ -543,6 +549,8 @@ def own_loss(impl, case: Case, entry: str) -> float | None:
         return conv_entries.own_loss("cs231n", impl, case, entry)
     if entry in fcnet.ENTRIES:
         return fcnet.own_loss(impl, case, entry)
+    if entry in linear.ENTRIES:
+        return linear.own_loss(impl, case, entry)
     require(spec_space(impl, entry), case, "cs231n", entry)
     rec = Recorder(case)
     if entry in NETS:
