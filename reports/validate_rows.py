@@ -8,6 +8,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from oracles.case import Case
+from oracles.styles.own_code import unjudgeable
 from reports.validate_report import Check
 from reports.validate_snippets import NoSnippet, snippet_for
 
@@ -95,7 +96,7 @@ class RowsMixin:
             bug = diagnoses[0].bug_class
         elif verdict == "error" and row.fault:
             bug = row.fault
-        elif verdict == "error" and "StubError:" in (msg or ""):
+        elif verdict == "error" and unjudgeable(msg or "") and "StubError:" in (msg or ""):
             bug = "missing_module"  # not judged: no hypothesis about the code, and no "unclassified" bug
         elif verdict in ("fail", "error"):
             diag = "unclassified"
@@ -286,7 +287,6 @@ def _plain(family: str, bug: str | None, diagnoses: list, verdicts: list, case: 
            loss_wrong: bool = False) -> str:
     """One line a student reads first: what is wrong, in words, before the evidence."""
     from oracles.diagnose import BUG_CLASSES
-    from oracles.styles.own_code import unjudgeable
 
     if msg and unjudgeable(msg):  # not judged: what stopped it and the fix, not a guess at a bug
         return _short(_unprefixed(msg.splitlines()[0], family), 300)

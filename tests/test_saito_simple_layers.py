@@ -162,7 +162,8 @@ def test_a_stubbed_helper_module_is_not_judged_and_not_blamed():
     never FAIL, and carries no hypothesis about the code; the checks that never reach it are judged."""
     from reports.validate import validate_file
 
-    r = validate_file(SUBMISSIONS / "saito" / "helper_module_missing.py", cases=4, shrink=False, timeout=5.0)
+    path = SUBMISSIONS / "loading" / "helpers" / "own_package_missing.py"
+    r = validate_file(path, cases=4, shrink=False, timeout=5.0)
     assert r.verdict == "error" and not [c for c in r.checks if c.verdict == "fail"], r.render()
     stuck = [c for c in r.checks if c.verdict == "error"]
     assert stuck and {c.bug_class for c in stuck} == {"missing_module"}, r.render()

@@ -78,10 +78,11 @@ def missing_extension(text: str) -> str | None:
 
 def unjudgeable(text: str) -> str | None:
     """Why an error text is not the submission's fault, or None: the course's unbuilt extension, or a module the
-    file imports that bpcheck replaced with a stub (a helper file not given with it: StubError, oracles/import_guard).
-    Such a check cannot be judged here: ERROR, never FAIL."""
+    file imports that bpcheck replaced with a stub because it was not given with it (StubError, import_guard).
+    Such a check cannot be judged here: ERROR, never FAIL. A stub standing for a refused autograd library (torch
+    imported by a helper) is the submission's own doing and stays a FAIL."""
     if (why := missing_extension(text)) is not None:
         return why
-    if "StubError:" in text:
+    if "StubError:" in text and "is not available here" in text:  # (a refused autograd library stays a FAIL)
         return "not checked: a module the file imports is not available here (see the message for the fix)"
     return None
