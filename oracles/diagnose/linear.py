@@ -4,7 +4,8 @@ dW = X^T G / N + reg gradient, with G = P - onehot (softmax) or the hinge's acti
 correct-class entry is minus the count of positive margins. The slips real files make (docs/real-world/
 layers.tsv) are recomputed from the Case: G summed but not averaged (the loss is averaged, dW is not), and
 the SVM's correct-class column never moved or moved once too often (its own margin of delta counted). Each
-is tried with the L2 gradient right, missing, half or doubled, so a file with two slips is named for both;
+is tried with the L2 gradient right, missing, half, doubled or added once per sample (N times), so a file
+with two slips is named for both;
 a hypothesis that equals the right answer on this Case (nothing to tell apart) is not claimed.
 
 Hooked into oracles.diagnose.core.diagnose beside pair_patterns; never raises.
@@ -62,7 +63,8 @@ def linear_patterns(case: Case, bad, observed: Observation, expected: Observatio
         for how, g in variants:
             for scale in (1.0 / m, 1.0):
                 data = g.T @ x * scale
-                for k in _REG_KS if spec.reg else (1.0,):
+                # (and m times: the L2 gradient added inside the per-sample loop of a naive version)
+                for k in (*_REG_KS, float(m)) if spec.reg and m > 2 else _REG_KS if spec.reg else (1.0,):
                     if (how, scale, k) == ("right", 1.0 / m, 1.0):
                         continue
                     hyp = data + k * r
@@ -87,7 +89,11 @@ def _name(how: str, unaveraged: bool, k: float, m: int) -> list[Diagnosis]:
     if unaveraged:
         out.append(Diagnosis("missing_mean", f"dW's data part is N = {m} times the mean's: the loss is averaged "
                              f"over the N samples, dW is not (dW /= N missing)", ("W1",), {"factor": float(m)}))
-    if k != 1.0:
+    if k == m and m > 2:
+        out.append(Diagnosis("l2_per_sample", f"the L2 gradient in dW is N = {m} times what it should be: it is added "
+                             f"inside the loop over the samples, once per sample, instead of once after it",
+                             ("W1",), {"factor": float(m)}))
+    elif k != 1.0:
         say = "missing" if k == 0 else f"{k:g} times what it should be"
         out.append(Diagnosis("reg_scale", f"the L2 gradient in dW is {say} (the loss's reg * sum(W * W) has "
                              f"gradient 2 * reg * W; 0.5 * reg * sum(W * W) has reg * W)", ("W1",), {"k": k - 1.0}))
