@@ -57,7 +57,11 @@ _DECISIVE = {
                 "Linear.backward+ReLU.backward", "Identity.backward+ReLU.backward",
                 "Conv1d_stride1", "Conv2d_stride1", "MaxPool2d_stride1", "MeanPool2d_stride1", "Downsample1d",
                 "Upsample1d", "Downsample2d", "Upsample2d",  # hw2's own class names; S20-S21's below
-                "Conv1D.backward", "Conv2D.backward", "MaxPoolLayer.backward", "MeanPoolLayer.backward"),
+                "Conv1D.backward", "Conv2D.backward", "MaxPoolLayer.backward", "MeanPoolLayer.backward",
+                # S20-F21 hw1: BatchNorm(in_feature, alpha), activations with derivative(), the bonus Dropout(p)
+                # (forward through __call__, which Saito's Dropout has not); hw2's bonus BatchNorm2d, Dropout2d
+                "BatchNorm.backward", "Sigmoid.derivative", "Tanh.derivative", "ReLU.derivative",
+                "Dropout.__call__+Dropout.backward", "BatchNorm2d.backward", "Dropout2d.backward"),
 }
 _HINTS = {
     "nielsen": ("Network", "NeuralNetwork", "sigmoid_prime", "cost_derivative", "feedforward"),
@@ -65,7 +69,8 @@ _HINTS = {
              "sigmoid_backward", "initialize_parameters", "layer_sizes", "nn_model"),
     "saito": ("Relu", "Sigmoid", "numerical_gradient", "TwoLayerNet"),
     "cs231n": ("relu_forward", "relu_backward", "sgd", "TwoLayerNet"),
-    "mytorch": ("Linear", "ReLU", "GELU", "Identity", "Flatten.backward"),  # hw2 Flatten alone: no other course has one
+    # hw2 Flatten alone: no other course has one; Saito's Dropout has no __call__
+    "mytorch": ("Linear", "ReLU", "GELU", "Identity", "Flatten.backward", "Dropout.__call__"),
 }
 
 
