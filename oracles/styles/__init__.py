@@ -87,6 +87,12 @@ _NOT_CHECKED = {
         "RNNCell.backward", "GRUCell.backward", "RNN_Cell.backward", "CTC", "CTCLoss", "RNNPhonemeClassifier"),
     "deeplearning.ai's recurrent network step by step (course 5)": (
         "rnn_cell_forward", "rnn_cell_backward", "lstm_cell_forward", "lstm_cell_backward"),
+    # MyTorch hw2's models/mlp.py, "only for your reference": MLP(layer_sizes) chains Linear and ReLU from
+    # `from layers import *`, a module no handout ships; which layers (and which year's API) it is built from
+    # cannot be told, and its own code is the chaining alone
+    "an MLP class built from layers it imports (MyTorch hw2's reference models/mlp.py: `from layers import *`, "
+    "a module the handout does not ship, so the layers it chains cannot be told)": (
+        "MLP.init_weights+MLP.forward+MLP.backward",),
 }
 
 
