@@ -461,7 +461,8 @@ def load_submission(path: str, root: str | None = None, allow: tuple[str, ...] =
     for k in names:
         v = module.__dict__[k]
         if isinstance(v, type) and getattr(v, "__module__", None) == module_name:
-            methods += [f"{k}.{a}" for a in dir(v) if not a.startswith("__")]
+            # __call__ too: MyTorch's layers forward through it (S20-F21 Dropout), Saito's never define it
+            methods += [f"{k}.{a}" for a in dir(v) if not a.startswith("__") or a == "__call__"]
     return Loaded(impl, notes, names + methods, [compat_dict(u) for u in dict.fromkeys(compat)])
 
 

@@ -37,10 +37,12 @@ NORM_BUG_CLASSES = {
     "running_stats_no_memory": "the running statistics never take in their old value (they are the batch's)",
     "bn_test_eps": "batchnorm's test mode puts eps outside the sqrt of the running variance",
     "bn_eps_sign": "batchnorm backward uses (var - eps) where var + eps belongs",
+    "bn_var_count": "spatial batchnorm's backward divides the variance term by a count other than N H W",
     "norm_wrong_axes": "the normalisation statistics are taken over the wrong axes",
     "dropout_unscaled": "inverted dropout without the 1 / keep-probability scale at train time",
     "dropout_test_scale": "dropout's test-mode scale is wrong (scaled when inverted, or unscaled when not)",
     "dropout_backward_mask": "the dropout backward does not reuse the forward pass's mask",
+    "dropout_backward_unscaled": "inverted dropout's backward leaves out the 1 / keep-probability its forward applies",
     "dropout_p_flipped": "the dropout keep rate reads p the wrong way (keep vs drop probability)",
     "dropout_mask_normal": "the dropout mask compares a standard normal draw (randn) with p, not a uniform one",
     "norm_eps_outside": "the normalisation divides by sqrt(var) + eps: eps belongs inside the sqrt",
@@ -85,6 +87,12 @@ def _dx_variants(case: Case, kind: str, hp) -> dict[str, np.ndarray]:
     if np.all(var > eps):  # dvar through (var - eps)^(-3/2): a sign slip on eps in one term
         dvar_m = -0.5 * np.sum(dxh * xm, axis=axes, keepdims=True) / (var - eps)**1.5
         out["bn_eps_sign"] = no_var + 2.0 * xm * dvar_m / n
+    if x.ndim == 4 and x.shape[2] * x.shape[3] > 1:
+        # the variance term over N H W values, written 2 / N * H * W (it parses as 2 H W / N: a real MyTorch
+        # BatchNorm2d), or over the batch only (2 / N)
+        hw, m = x.shape[2] * x.shape[3], x.shape[0]
+        out["bn_var_count:2 / N * H * W, which parses as (2 / N) H W"] = no_var + 2.0 * xm * dvar * hw / m
+        out["bn_var_count:2 / N, the batch size alone"] = no_var + 2.0 * xm * dvar / m
     return out
 
 
@@ -186,6 +194,11 @@ def _norm(case, kind, hp, bad, observed, expected) -> list[Diagnosis]:
     if "grads['x']" in names and "x" in observed.grads and kind in ("batchnorm", "spatial_batchnorm"):
         for cls, dx in _dx_variants(case, kind, hp).items():
             if _close(observed.grads["x"], dx, dtype, expected.err_est.get("x")):
+                if cls.startswith("bn_var_count:"):
+                    out.append(Diagnosis("bn_var_count", "dx matches spatial batchnorm's backward with the variance "
+                                         f"term's 2 / (N H W) written {cls.split(':', 1)[1]}: the variance is a mean "
+                                         "over N H W values per channel", ("x",)))
+                    continue
                 if cls == "bn_eps_sign":
                     out.append(Diagnosis(cls, "dx matches batchnorm's backward with (var - eps)^(-3/2) in the "
                                          "variance term: eps belongs with a plus sign, (var + eps)^(-3/2), as in "
@@ -260,6 +273,12 @@ def _dropout(case, hp, bad, observed, expected) -> list[Diagnosis]:
             out.append(Diagnosis("dropout_backward_mask", "dx is nonzero where the forward dropped units (or zero "
                                  "where it kept them): the backward does not use the forward's mask (a fresh draw, "
                                  "or none)", ("x",)))
+        elif hp["scaling"] == "inverted" and keep != 1.0 and _close(dx, np.asarray(case.y) * mask, dtype):
+            # the forward (right, since "out" is not bad) divides by keep: its derivative does too (a real MyTorch
+            # S20 file returned delta * mask: exactly p times the gradient of its own forward)
+            out.append(Diagnosis("dropout_backward_unscaled", f"dx = dout * mask: the backward leaves out the 1 / "
+                                 f"{keep:g} (1 / keep probability) its forward applies to the kept units; the "
+                                 f"derivative of x * mask / keep is dout * mask / keep", ("x",)))
     return out
 
 

@@ -65,7 +65,11 @@ _DECISIVE = {
                 "Linear.backward+ReLU.backward", "Identity.backward+ReLU.backward",
                 "Conv1d_stride1", "Conv2d_stride1", "MaxPool2d_stride1", "MeanPool2d_stride1", "Downsample1d",
                 "Upsample1d", "Downsample2d", "Upsample2d",  # hw2's own class names; S20-S21's below
-                "Conv1D.backward", "Conv2D.backward", "MaxPoolLayer.backward", "MeanPoolLayer.backward"),
+                "Conv1D.backward", "Conv2D.backward", "MaxPoolLayer.backward", "MeanPoolLayer.backward",
+                # S20-F21 hw1: BatchNorm(in_feature, alpha), activations with derivative(), the bonus Dropout(p)
+                # (forward through __call__, which Saito's Dropout has not); hw2's bonus BatchNorm2d, Dropout2d
+                "BatchNorm.backward", "Sigmoid.derivative", "Tanh.derivative", "ReLU.derivative",
+                "Dropout.__call__+Dropout.backward", "BatchNorm2d.backward", "Dropout2d.backward"),
 }
 _HINTS = {
     "nielsen": ("Network", "NeuralNetwork", "sigmoid_prime", "cost_derivative", "feedforward"),
@@ -73,7 +77,8 @@ _HINTS = {
              "sigmoid_backward", "initialize_parameters", "layer_sizes", "nn_model"),
     "saito": ("Relu", "Sigmoid", "numerical_gradient", "TwoLayerNet"),
     "cs231n": ("relu_forward", "relu_backward", "sgd", "TwoLayerNet"),
-    "mytorch": ("Linear", "ReLU", "GELU", "Identity", "Flatten.backward"),  # hw2 Flatten alone: no other course has one
+    # hw2 Flatten alone: no other course has one; Saito's Dropout has no __call__
+    "mytorch": ("Linear", "ReLU", "GELU", "Identity", "Flatten.backward", "Dropout.__call__"),
 }
 
 
@@ -92,6 +97,12 @@ _NOT_CHECKED = {
         "RNNCell.backward", "GRUCell.backward", "RNN_Cell.backward", "CTC", "CTCLoss", "RNNPhonemeClassifier"),
     "deeplearning.ai's recurrent network step by step (course 5)": (
         "rnn_cell_forward", "rnn_cell_backward", "lstm_cell_forward", "lstm_cell_backward"),
+    # MyTorch hw2's models/mlp.py, "only for your reference": MLP(layer_sizes) chains Linear and ReLU from
+    # `from layers import *`, a module no handout ships; which layers (and which year's API) it is built from
+    # cannot be told, and its own code is the chaining alone
+    "an MLP class built from layers it imports (MyTorch hw2's reference models/mlp.py: `from layers import *`, "
+    "a module the handout does not ship, so the layers it chains cannot be told)": (
+        "MLP.init_weights+MLP.forward+MLP.backward",),
 }
 
 

@@ -43,7 +43,7 @@ import numpy as np
 
 from oracles.case import Case, SpecSpace
 from oracles.observation import Observation
-from oracles.styles import mytorch_layers, mytorch_parts
+from oracles.styles import mytorch_dropout, mytorch_layers, mytorch_parts
 from oracles.styles._common import Recorder, Snapshot, UnsupportedCase, accepts, get, positional_count, require
 
 __all__ = ["MODELS", "ENTRIES", "entry_points", "spec_space", "run", "own_loss", "era"]
@@ -64,7 +64,11 @@ def _cls(impl, names):
 
 
 def _api(impl) -> str | None:
-    """'nn' or '2021' from the Linear constructor's parameters (None without a Linear)."""
+    """'nn', '2021' or '2021r' from the Linear constructor's parameters (None without a Linear).
+
+    '2021r': ``Linear(in_feature, out_feature)`` without init functions, holding W (out, in) and b (out,) (the
+    S20-F21 hw3 handout's, with ``init_weights(W, b)``), dW, db averaged over the batch as in hw1 of those
+    terms; its layout is read off a Linear(2, 3) it builds, never assumed."""
     _n, lin = _cls(impl, ("Linear",))
     if lin is None:
         return None
@@ -72,7 +76,29 @@ def _api(impl) -> str | None:
         params = list(inspect.signature(lin.__init__).parameters)
     except (TypeError, ValueError):
         return "nn"
+    if "in_feature" in params and "weight_init_fn" not in params and _holds_out_in(lin):
+        return "2021r"
     return "2021" if "weight_init_fn" in params or "in_feature" in params else "nn"
+
+
+def _holds_out_in(lin) -> bool:
+    """True when Linear(2, 3) (two arguments alone) builds W of shape (3, 2)."""
+    try:
+        with np.errstate(all="ignore"):
+            W = getattr(lin(2, 3), "W", None)
+    except Exception:  # noqa: BLE001 - a constructor that needs more is not this layout
+        return False
+    return isinstance(W, np.ndarray) and W.shape == (3, 2)
+
+
+def _set_linear(obj, api: str, W: np.ndarray, b: np.ndarray) -> None:
+    """W (C_out, C_in) and b (C_out,) into a Linear, in the file's year's layout."""
+    if api == "2021":
+        obj.W, obj.b = W.T.copy(), b.reshape(1, -1).copy()
+    elif api == "2021r":
+        obj.W, obj.b = W.copy(), b.reshape(-1).copy()  # the hw3 handout's b is (out,)
+    else:
+        obj.W, obj.b = W.copy(), b.reshape(-1, 1).copy()
 
 
 def _new_linear(rec: Recorder, lin, api: str, W: np.ndarray, b: np.ndarray, what: str, families=_ALL):
@@ -81,12 +107,10 @@ def _new_linear(rec: Recorder, lin, api: str, W: np.ndarray, b: np.ndarray, what
     if api == "2021":
         ok, obj = rec.call(families, f"{what}({n_in}, {n_out}, weight_init_fn, bias_init_fn)", lin, n_in, n_out,
                            lambda i, o: W.T.copy(), lambda o: b.reshape(1, -1).copy())
-        if ok:
-            obj.W, obj.b = W.T.copy(), b.reshape(1, -1).copy()
     else:
         ok, obj = rec.call(families, f"{what}({n_in}, {n_out})", lin, n_in, n_out)
-        if ok:
-            obj.W, obj.b = W.copy(), b.reshape(-1, 1).copy()
+    if ok:
+        _set_linear(obj, api, W, b)
     return obj if ok else None
 
 
@@ -108,14 +132,14 @@ def era(impl) -> tuple[str | None, str, str]:
     rec = Recorder(None)
     W = np.array([[1.0, -2.0], [0.5, 1.5], [-1.0, 0.25]])
     obj = _new_linear(rec, lin, api, W, np.array([0.1, -0.2, 0.3]), "Linear")
-    default = "mean" if api == "2021" else "sum"
+    default = "mean" if api in ("2021", "2021r") else "sum"
     scale, why = default, f"the {api} API's usual scale (the probe could not tell)"
     if obj is not None:
         A = np.array([[1.0, 2.0], [3.0, -1.0], [0.5, 0.25]])
         dZ = np.array([[1.0, 0.0, -1.0], [0.5, 2.0, 1.0], [-1.0, 1.0, 0.5]])
         ok, _ = rec.call(_ALL, "Linear.forward", obj.forward, A)
         ok = ok and rec.call(_ALL, "Linear.backward", obj.backward, dZ)[0]
-        g = getattr(obj, "dW" if api == "2021" else "dLdW", None) if ok else None
+        g = getattr(obj, "dW" if api in ("2021", "2021r") else "dLdW", None) if ok else None
         if isinstance(g, np.ndarray) and g.size == 6:
             g = np.asarray(g, dtype=float).reshape(W.T.shape if api == "2021" else W.shape)
             summed = dZ.T @ A if api != "2021" else A.T @ dZ
@@ -124,7 +148,10 @@ def era(impl) -> tuple[str | None, str, str]:
             elif np.allclose(g, summed / 3):
                 scale, why = "mean", "Linear.backward averages dLdW over the batch"
     year = {("nn", "sum"): "S24 on", ("nn", "mean"): "S22-F23", ("2021", "mean"): "S20-F21",
-            ("2021", "sum"): "S20-F21 API with summed gradients"}[(api, scale)]
+            ("2021", "sum"): "S20-F21 API with summed gradients",
+            ("2021r", "mean"): "S20-F21 (Linear(in_feature, out_feature), W (out, in), dW averaged)",
+            ("2021r", "sum"): "S20-F21 API (Linear(in_feature, out_feature), W (out, in)) with summed gradients",
+            }[(api, scale)]
     return api, scale, f"MyTorch {year} conventions ({why})"
 
 
@@ -140,10 +167,13 @@ def entry_points(impl) -> list[str]:
         if isinstance(cls, type) and callable(getattr(cls, "forward", None)) and callable(
                 getattr(cls, "backward", None)):
             out.append(name)
-    return out + mytorch_parts.entry_points(impl, with_net="layers" in out) + mytorch_layers.entry_points(impl)
+    return (out + mytorch_parts.entry_points(impl, with_net="layers" in out) + mytorch_layers.entry_points(impl)
+            + mytorch_dropout.entry_points(impl))
 
 
 def spec_space(impl, entry: str) -> SpecSpace:
+    if mytorch_dropout.owns(entry):
+        return mytorch_dropout.spec_space(impl, entry)
     if mytorch_parts.owns(entry):
         return mytorch_parts.spec_space(impl, entry)
     if entry.startswith(mytorch_layers.PREFIX):
@@ -196,10 +226,7 @@ def _run(impl, case: Case, entry: str, rec: Recorder, *, loss_only: bool = False
             if hasattr(obj, "W"):
                 l += 1
                 W, b = case.typed(case.params[f"W{l}"]), case.typed(case.params[f"b{l}"])
-                if api == "2021":
-                    obj.W, obj.b = W.T.copy(), b.reshape(1, -1).copy()
-                else:
-                    obj.W, obj.b = W.copy(), b.reshape(-1, 1).copy()
+                _set_linear(obj, api, W, b)
                 layers.append(("affine", type(obj).__name__, obj, l))
             else:
                 layers.append(("relu", type(obj).__name__, obj, l))
@@ -314,9 +341,10 @@ def _run(impl, case: Case, entry: str, rec: Recorder, *, loss_only: bool = False
 
 def _read_linear(rec: Recorder, obj, name: str, l: int, api: str, spec, factor_w: float, grads: dict) -> None:
     """dLdW, dLdb (dW, db in the 2021 API) of Linear number l, in canonical form."""
-    pairs = (("W", "dW", (spec.sizes[l - 1], spec.sizes[l]), True), ("b", "db", (1, spec.sizes[l]), True)) \
-        if api == "2021" else (("W", "dLdW", (spec.sizes[l], spec.sizes[l - 1]), False),
-                               ("b", "dLdb", (spec.sizes[l], 1), False))
+    n_in, n_out = spec.sizes[l - 1], spec.sizes[l]
+    pairs = {"2021": (("W", "dW", (n_in, n_out), True), ("b", "db", (1, n_out), True)),
+             "2021r": (("W", "dW", (n_out, n_in), False), ("b", "db", (n_out,), False))}.get(
+        api, (("W", "dLdW", (n_out, n_in), False), ("b", "dLdb", (n_out, 1), False)))
     for p, attr, shape, transposed in pairs:
         g = rec.array(f"grad_{p}", f"{name}.{attr} (layer {l})", getattr(obj, attr, None), shape, loose=p == "b")
         if g is not None:
@@ -354,7 +382,9 @@ def _model_pass(rec: Recorder, model, entry: str, layers: list, case: Case, api:
 def run(impl, case: Case, entry: str) -> Observation:
     require(spec_space(impl, entry), case, "mytorch", entry)
     rec = Recorder(case)
-    if mytorch_parts.owns(entry):
+    if mytorch_dropout.owns(entry):
+        mytorch_dropout.run(impl, case, entry, rec)
+    elif mytorch_parts.owns(entry):
         mytorch_parts.run(impl, case, entry, rec)
     elif entry.startswith(mytorch_layers.PREFIX):
         mytorch_layers.run(impl, case, entry, rec)

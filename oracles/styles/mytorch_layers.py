@@ -43,7 +43,7 @@ __all__ = ["PREFIX", "LAYERS", "entry_points", "spec_space", "run"]
 PREFIX = "layer:"
 
 # course class names per table kind; the first is the current handout's
-LAYERS = {"batchnorm": ("BatchNorm1d", "BatchNorm"), "flatten": ("Flatten",)}
+LAYERS = {"batchnorm": ("BatchNorm1d", "BatchNorm"), "spatial_batchnorm": ("BatchNorm2d",), "flatten": ("Flatten",)}
 _FLATTEN_SHAPES = ((1, 4), (2, 3), (3, 5), (4, 1), (5, 6))  # (C, W): hw2 flattens Conv1d outputs
 _BN_NAMES = {  # attribute names of the two course years: gamma, beta, their gradients, the running statistics
     "nn": ("BW", "Bb", "dLdBW", "dLdBb", "running_M", "running_V"),
@@ -75,6 +75,8 @@ SPATIAL = {
 _IMAGES = ((1, 4, 4), (2, 5, 5), (3, 6, 6), (2, 7, 7), (1, 3, 3))  # (C, H, W), square as the course's tests
 _SIGNALS = ((1, 4), (2, 5), (3, 8), (2, 9), (1, 3))  # (C, W): hw2's 1-d layers
 _NON_SQUARE = ((2, 4, 6), (1, 7, 5))  # (C, H, W) with H != W
+# hw2's bonus BatchNorm2d (N, C, H, W): statistics over N, H and W; H = W = 1 would hide an H W factor
+_BN2D_IMAGES = ((2, 3, 4), (3, 2, 2), (1, 3, 5), (2, 5, 2), (4, 1, 3))
 
 
 def _cls(impl, kind_name: str) -> tuple[str | None, type | None]:
@@ -144,11 +146,12 @@ def spec_space(impl, entry: str) -> SpecSpace:
         return SpecSpace(layout="rows", sequences=("flatten",), outputs=_OUT, reductions=("sum",), targets=("dense",),
                          input_shapes=_FLATTEN_SHAPES)
     eps, takes_alpha = _bn_probe(cls)
-    fixed = [("batchnorm", "eps", eps), ("batchnorm", "running_var", "biased"), ("batchnorm", "momentum_on", "running")]
+    fixed = [(k, "eps", eps), (k, "running_var", "biased"), (k, "momentum_on", "running")]
     if not takes_alpha:
-        fixed.append(("batchnorm", "momentum", 0.9))  # a constructor without alpha: the course's 0.9
-    return SpecSpace(layout="rows", sequences=("batchnorm",), outputs=_OUT, reductions=("sum",), targets=("dense",),
-                     modes=("train", "test"), fixed=tuple(fixed))
+        fixed.append((k, "momentum", 0.9))  # a constructor without alpha: the course's 0.9
+    return SpecSpace(layout="rows", sequences=(k,), outputs=_OUT, reductions=("sum",), targets=("dense",),
+                     modes=("train", "test"), fixed=tuple(fixed),
+                     input_shapes=_BN2D_IMAGES if k == "spatial_batchnorm" else ())
 
 
 def _eval_kwargs(fn, value: bool) -> tuple[tuple, dict]:
@@ -170,7 +173,7 @@ def run(impl, case: Case, entry: str, rec: Recorder) -> None:
     elif k == "flatten":
         _flatten(impl, case, rec)
     else:
-        _batchnorm(impl, case, rec)
+        _batchnorm(impl, case, rec, k)
 
 
 def _flatten(impl, case: Case, rec: Recorder) -> None:
@@ -205,11 +208,13 @@ def _bn_api(obj) -> str:
     return "nn" if hasattr(obj, "BW") or not hasattr(obj, "gamma") else "2021"
 
 
-def _batchnorm(impl, case: Case, rec: Recorder) -> None:
-    name, cls = _cls(impl, "batchnorm")
+def _batchnorm(impl, case: Case, rec: Recorder, kind: str) -> None:
+    name, cls = _cls(impl, kind)
     slot = case.spec.slots[0]
     hp = slot.layer.hp
     C = slot.in_shape[0]
+    # the course's per-channel arrays: (1, C) in BatchNorm1d, (1, C, 1, 1) in hw2's BatchNorm2d
+    per_c = (1, C) if kind == "batchnorm" else (1, C, 1, 1)
     fams = ("output", "grad_x", "grad_param", "state")
     alpha = _alpha_param(cls)
     args = (C, float(hp["momentum"])) if alpha is not None else (C,)
@@ -219,12 +224,12 @@ def _batchnorm(impl, case: Case, rec: Recorder) -> None:
     api = _bn_api(obj)
     g_name, b_name, dg_name, db_name, rm_name, rv_name = _BN_NAMES[api]
     t = case.typed
-    setattr(obj, g_name, t(case.params[slot.params["gamma"]]).reshape(1, C).copy())
-    setattr(obj, b_name, t(case.params[slot.params["beta"]]).reshape(1, C).copy())
+    setattr(obj, g_name, t(case.params[slot.params["gamma"]]).reshape(per_c).copy())
+    setattr(obj, b_name, t(case.params[slot.params["beta"]]).reshape(per_c).copy())
     rm_key, rv_key = slot.state["running_mean"], slot.state["running_var"]
     if case.spec.mode == "test" or rm_key in case.state:
-        setattr(obj, rm_name, t(case.state[rm_key]).reshape(1, C).copy())
-        setattr(obj, rv_name, t(case.state[rv_key]).reshape(1, C).copy())
+        setattr(obj, rm_name, t(case.state[rm_key]).reshape(per_c).copy())
+        setattr(obj, rv_name, t(case.state[rv_key]).reshape(per_c).copy())
     if api == "2021":
         rec.note(f"{name}: the S20-F21 API (gamma, beta, dgamma, dbeta, running_mean, running_var)")
     x = np.ascontiguousarray(t(case.x))
@@ -240,13 +245,13 @@ def _batchnorm(impl, case: Case, rec: Recorder) -> None:
         rec.mutated("x")
     if not ok:
         return
-    out = rec.array("output", call, z, (case.m, C))
+    out = rec.array("output", call, z, (case.m, *slot.in_shape))
     if out is not None:
         rec.obs.out = out
     if test:
         return  # the course never calls backward in eval mode
     for key, attr in ((rm_key, rm_name), (rv_key, rv_name)):
-        s = rec.array("state", f"{name}.{attr} after forward", getattr(obj, attr, None), (1, C), loose=True)
+        s = rec.array("state", f"{name}.{attr} after forward", getattr(obj, attr, None), per_c, loose=True)
         if s is not None:
             rec.obs.state[key] = s.reshape(-1)
     dz = np.ascontiguousarray(t(case.y))
@@ -256,12 +261,12 @@ def _batchnorm(impl, case: Case, rec: Recorder) -> None:
         rec.mutated("dout")
     if not ok:
         return
-    g = rec.array("grad_x", f"{name}.backward(dLdBZ)", dx, (case.m, C))
+    g = rec.array("grad_x", f"{name}.backward(dLdBZ)", dx, (case.m, *slot.in_shape))
     if g is not None:
         rec.obs.grads["x"] = g
     for short, attr in (("gamma", dg_name), ("beta", db_name)):
-        v = rec.array("grad_param", f"{name}.{attr}", getattr(obj, attr, None), (1, C), loose=True)
-        if v is not None:  # the course's (1, C); (C,) is accepted with a note
+        v = rec.array("grad_param", f"{name}.{attr}", getattr(obj, attr, None), per_c, loose=True)
+        if v is not None:  # the course's per_c; (C,) is accepted with a note
             rec.obs.grads[slot.params[short]] = v.reshape(-1)
 
 

@@ -129,8 +129,9 @@ def _linear(impl, case: Case, cls: type, rec: Recorder) -> None:
         rec.obs.grads["x"] = g
     # the mean scale divides dLdW, dLdb by N (not dLdA): multiplied back, a file of that year is exact
     k = float(case.m) if scale == "mean" else 1.0
-    pairs = ((("W", "dW", (n_in, n_out)), ("b", "db", (1, n_out))) if api == "2021"
-             else (("W", "dLdW", (n_out, n_in)), ("b", "dLdb", (n_out, 1))))
+    pairs = {"2021": (("W", "dW", (n_in, n_out)), ("b", "db", (1, n_out))),
+             "2021r": (("W", "dW", (n_out, n_in)), ("b", "db", (n_out,)))}.get(
+        api, (("W", "dLdW", (n_out, n_in)), ("b", "dLdb", (n_out, 1))))
     for p, attr, shape in pairs:
         v = rec.array(f"grad_{p}", f"Linear.{attr}", getattr(obj, attr, None), shape, loose=p == "b")
         if v is not None:

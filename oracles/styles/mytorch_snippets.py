@@ -21,6 +21,15 @@ def _lit(a) -> str:
     return array_literal(np.asarray(a))  # the one literal writer: exact, wrapped at 100 columns
 
 
+# BatchNorm1d / BatchNorm2d (S22 on) and the S20-F21 BatchNorm: gamma, beta, running mean and variance
+_BN_ATTRS = {False: ("BW", "Bb", "running_M", "running_V"), True: ("gamma", "beta", "running_mean", "running_var")}
+
+
+def _per_channel(name: str, C: int) -> tuple[int, ...]:
+    """The course's shape of a per-channel array: (1, C, 1, 1) in hw2's BatchNorm2d, (1, C) in hw1's."""
+    return (1, C, 1, 1) if name == "BatchNorm2d" else (1, C)
+
+
 def _ctor(name: str, case: Case) -> tuple[str, list[str]]:
     """The constructor call and the lines that put the Case's parameters in place."""
     from oracles.styles import mytorch_layers
@@ -33,12 +42,13 @@ def _ctor(name: str, case: Case) -> tuple[str, list[str]]:
         return f"student.Linear({n_in}, {n_out})", [
             "# W (out, in), b (out, 1); in the S20-F21 API W is (in, out), b (1, out), given to the init fns",
             f"layer.W = {_lit(p['W'])}", f"layer.b = {_lit(p['b'].reshape(-1, 1))}"]
-    if name in ("BatchNorm1d", "BatchNorm"):
-        C = slot.in_shape[0]
-        lines = [f"layer.BW = {_lit(p['gamma'].reshape(1, -1))}", f"layer.Bb = {_lit(p['beta'].reshape(1, -1))}"]
+    if name in ("BatchNorm1d", "BatchNorm", "BatchNorm2d"):
+        C, shape = slot.in_shape[0], _per_channel(name, slot.in_shape[0])
+        g, b, rm, rv = _BN_ATTRS[name == "BatchNorm"]
+        lines = [f"layer.{g} = {_lit(p['gamma'].reshape(shape))}", f"layer.{b} = {_lit(p['beta'].reshape(shape))}"]
         if slot.state["running_mean"] in case.state:
-            lines += [f"layer.running_M = {_lit(case.state[slot.state['running_mean']].reshape(1, -1))}",
-                      f"layer.running_V = {_lit(case.state[slot.state['running_var']].reshape(1, -1))}"]
+            lines += [f"layer.{rm} = {_lit(case.state[slot.state['running_mean']].reshape(shape))}",
+                      f"layer.{rv} = {_lit(case.state[slot.state['running_var']].reshape(shape))}"]
         return f"student.{name}({C}, alpha={hp['momentum']!r})", lines
     if name not in mytorch_layers.SPATIAL:
         return f"student.{name}()", []
@@ -95,12 +105,16 @@ def mytorch_snippet(style: str, entry: str, case: Case, path: str, oracle) -> st
         slot = spec.slots[-1]
         if "W" in slot.params and not name.endswith("_stride1") and name.startswith("Conv"):
             lines.append(f"# {name} keeps dLdW and dLdb on the *_stride1 layer inside it")
-        for short, attr in (("W", "dLdW"), ("b", "dLdb"), ("gamma", "dLdBW"), ("beta", "dLdBb")):
+        old_bn = name == "BatchNorm"  # the S20-F21 names: dgamma, dbeta, running_mean, running_var
+        per_c = _per_channel(name, slot.in_shape[0])
+        for short, attr in (("W", "dLdW"), ("b", "dLdb"), ("gamma", "dgamma" if old_bn else "dLdBW"),
+                            ("beta", "dbeta" if old_bn else "dLdBb")):
             if short in slot.params and slot.params[short] in exp.grads:  # Conv*d: on its *_stride1 inside
                 g = exp.grads[slot.params[short]]
                 g = g.reshape(-1, 1) if name == "Linear" and short == "b" else g  # the course's (out, 1)
-                lines.append(f"expected_{attr} = {_lit(g.reshape(1, -1) if short in ('gamma', 'beta') else g)}")
-        for short, attr in (("running_mean", "running_M"), ("running_var", "running_V")):
+                lines.append(f"expected_{attr} = {_lit(g.reshape(per_c) if short in ('gamma', 'beta') else g)}")
+        for short in ("running_mean", "running_var"):
             if short in slot.state and slot.state[short] in exp.state:
-                lines.append(f"expected_{attr} = {_lit(exp.state[slot.state[short]])}  # after forward")
+                attr = _BN_ATTRS[old_bn][2 if short == "running_mean" else 3]
+                lines.append(f"expected_{attr} = {_lit(exp.state[slot.state[short]].reshape(per_c))}  # after forward")
     return "\n".join(lines)
