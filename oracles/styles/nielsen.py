@@ -59,6 +59,7 @@ from oracles.styles.nielsen_build import (
     class_choices,
     construct,
     cost_classes,
+    declined_selectors,
     find_network,
     fixed_cost,
     selector_choices,
@@ -570,6 +571,7 @@ def run(impl, case: Case, entry: str) -> Observation:
     net, name, cls = _prepare(impl, case, entry, rec, all_families)
     if net is None:
         return rec.obs
+    rec.obs.not_checked.update(declined_selectors(impl, cls, name))  # selector strings no entry runs: said
     if _form_matters(cls, entry):
         _ensure_form(impl, cls)
     if not callable(getattr(net, "backprop", None)):
