@@ -60,6 +60,9 @@ def test_nielsen_default_selector_is_probed_and_a_broken_option_listed():
     why = report.coverage.not_checked.get("Network(activation='relu')")
     assert why is not None, report.coverage.headline()
     assert "raised" in why
+    # the probe that found it ran feedforward; a probe inside run() would count it as checked, and nothing
+    # compares this file's feedforward (no loss is judged here)
+    assert "Network.feedforward" in report.coverage.not_checked, report.coverage.headline()
 
 
 @pytest.mark.parametrize("name", ["saito/book_two_layer_net.py", "nielsen/network_correct.py"])

@@ -216,6 +216,7 @@ def entry_points(impl) -> list[str]:
             if cost != default and _cost_param(cls) is not None:
                 entries.append(configured(base, "cost", cost))
         default_sel = _default_selector(impl, cls, name)
+        declined_selectors(impl, cls, name)  # probed here, outside run()'s coverage recording: a probe checks nothing
         for string in selector_choices(impl, cls, name):
             if string != default_sel:
                 entries.append(configured(base, "activation", string, quote=True))
