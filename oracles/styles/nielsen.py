@@ -59,6 +59,7 @@ from oracles.styles.nielsen_build import (
     class_choices,
     construct,
     cost_classes,
+    declined_selectors,
     find_network,
     fixed_cost,
     selector_choices,
@@ -215,6 +216,7 @@ def entry_points(impl) -> list[str]:
             if cost != default and _cost_param(cls) is not None:
                 entries.append(configured(base, "cost", cost))
         default_sel = _default_selector(impl, cls, name)
+        declined_selectors(impl, cls, name)  # probed here, outside run()'s coverage recording: a probe checks nothing
         for string in selector_choices(impl, cls, name):
             if string != default_sel:
                 entries.append(configured(base, "activation", string, quote=True))
@@ -570,6 +572,7 @@ def run(impl, case: Case, entry: str) -> Observation:
     net, name, cls = _prepare(impl, case, entry, rec, all_families)
     if net is None:
         return rec.obs
+    rec.obs.not_checked.update(declined_selectors(impl, cls, name))  # selector strings no entry runs: said
     if _form_matters(cls, entry):
         _ensure_form(impl, cls)
     if not callable(getattr(net, "backprop", None)):

@@ -13,8 +13,8 @@ from oracles.observation import call_literal
 from oracles.styles._common import Recorder, accepts, get, public_names, role_of
 from oracles.styles._configs import activation_words, identify_activation, string_constants
 
-__all__ = ["find_network", "cost_classes", "class_choices", "fixed_cost", "selector_choices", "construct",
-           "UPDATE_NAMES"]
+__all__ = ["find_network", "cost_classes", "class_choices", "fixed_cost", "selector_choices", "declined_selectors",
+           "construct", "UPDATE_NAMES"]
 
 UPDATE_NAMES = ("update_mini_batch", "update_batch", "update_minibatch")
 _ACT_PRIME_NAMES = ("sigmoid_prime", "sigmoid_derivative", "sigmoid_deriv", "dsigmoid", "d_sigmoid", "sigmoid_grad")
@@ -376,17 +376,56 @@ def _selector_activation(impl, cls, cls_name: str, choice: str) -> tuple[str, st
     return found
 
 
+def _selector_strings(sel) -> list[str]:
+    """The strings a selector offers: those its code compares with, and its default (``activation='sigmoid'``
+    with only ``if self.activation == 'relu'`` in the code: the default is no constant of the code)."""
+    strings = [s for s, _guess in sel[1]]
+    return strings + [sel[2]] if sel[2] is not None and sel[2] not in strings else strings
+
+
 def selector_choices(impl, cls, cls_name: str) -> dict[str, tuple[str, str]]:
     """Selector string -> (hidden, output) activation, for the strings whose activation was recognised."""
     sel = _selector(cls)
     if sel is None:
         return {}
     out = {}
-    for string, _guess in sel[1]:
+    for string in _selector_strings(sel):
         acts = _selector_activation(impl, cls, cls_name, string)
         if acts is not None:
             out[string] = acts
     return out
+
+
+def declined_selectors(impl, cls, cls_name: str) -> dict[str, str]:
+    """``Network(activation='relu')`` -> why it is not checked, for every string the selector offers whose
+    activation the probe did not recognise: said in the coverage line, never dropped in silence."""
+    sel = _selector(cls)
+    if sel is None:
+        return {}
+    key = (id(cls), cls_name)
+    if key in _DECLINED and _DECLINED[key][0] is cls:  # run() asks for every Case
+        return _DECLINED[key][1]
+    known = selector_choices(impl, cls, cls_name)
+    out: dict[str, str] = {}
+    for string in _selector_strings(sel):
+        if string in known:
+            continue
+        spec = Spec(sizes=(1, 1), activations=("sigmoid",))
+        net, why = construct(impl, cls, cls_name, spec, None, {"activation": string})
+        if net is not None:
+            feed = getattr(net, "feedforward", None) or getattr(net, "feed_forward", None)
+            try:
+                with np.errstate(all="ignore"):
+                    feed(np.array([[0.5]]))
+                why = "its feedforward matched no activation bpcheck knows (probed on a 1-wide network)"
+            except Exception as exc:  # noqa: BLE001 - the reason shown; the option is listed, not judged
+                why = f"its feedforward raised {type(exc).__name__}: {exc}"
+        out[f"{cls_name}({sel[0]}={string!r})"] = f"bpcheck could not run it: {why or 'no usable constructor'}"
+    _DECLINED[key] = (cls, out)
+    return out
+
+
+_DECLINED: dict[tuple[int, str], tuple[type, dict[str, str]]] = {}
 
 
 def _default_selector(impl, cls, cls_name: str) -> str | None:
