@@ -446,6 +446,23 @@ class Recorder:
             return None
         return out
 
+    def forward(self, families, what: str, fn: Callable, args: tuple, shape: tuple[int, ...],
+                inputs: dict[str, np.ndarray]) -> np.ndarray | None:
+        """A layer's forward: call it on ``args``, read its output as an array of ``shape`` into ``obs.out``, and
+        record an input (``inputs``, by name) it wrote into; None with the reason recorded when it raised or
+        returned something unusable."""
+        snap = Snapshot(inputs, "in")
+        ok, out = self.call(families, what, fn, *args)
+        if not ok:
+            return None
+        out = self.array(families, f"{what} out", out, shape)
+        if out is None:
+            return None
+        self.obs.out = out
+        for path in snap.changed():
+            self.mutated(path.split("'")[1] if "'" in path else path)
+        return out
+
     def scalar(self, families, what: str, value) -> float | None:
         """A finite float from a number or a size-1 array."""
         if isinstance(value, np.ndarray) and value.size == 1 and (

@@ -153,16 +153,9 @@ def _run(impl, case: Case, entry: str, rec: Recorder) -> None:
             rec.obs.aux[slot.aux["mask"]] = np.ones(x.shape)  # replaced below by the layer's own mask
     if not ok:
         return
-    snap = Snapshot({"x": x}, "in")
-    ok, out = rec.call(fams, what, layer.forward, x, train)
-    if not ok:
-        return
-    out = rec.array(fams, f"{what} out", out, x.shape)
+    out = rec.forward(fams, what, layer.forward, (x, train), x.shape, {"x": x})
     if out is None:
         return
-    rec.obs.out = out
-    if snap.changed():
-        rec.mutated("x")
     if entry == "Dropout" and train:
         mask = find_mask(getattr(layer, "mask", None), x.shape, out)
         rec.obs.aux[slot.aux["mask"]] = (mask != 0 if mask is not None else out != 0).astype(np.float64)

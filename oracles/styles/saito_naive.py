@@ -86,17 +86,8 @@ def _run(cls, case: Case, entry: str, rec: Recorder) -> None:
     ok, layer = rec.call(fams, f"{entry}()", cls)
     if not ok:
         return
-    snap = Snapshot({"x": a, "y": b}, "in")
-    what = f"{entry}.forward(x, y)"
-    ok, out = rec.call(fams, what, layer.forward, a, b)
-    if not ok:
+    if rec.forward(fams, f"{entry}.forward(x, y)", layer.forward, (a, b), dout.shape, {"x": (a, b)}) is None:
         return
-    out = rec.array(fams, f"{what} out", out, dout.shape)
-    if out is None:
-        return
-    rec.obs.out = out
-    if snap.changed():
-        rec.mutated("x")
     dsnap = Snapshot(dout, "dout")
     ok, got = rec.call("grad_x", f"{entry}.backward(dout)", layer.backward, dout)
     if dsnap.changed():
