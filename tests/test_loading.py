@@ -318,3 +318,15 @@ def test_grade_a_class_of_every_loading_pattern(tmp_path, capsys):
           "--expected", str(exp)])
     printed = capsys.readouterr().out
     assert "agreement: 8/8 exact (100.0%)" in printed, printed
+
+
+def test_a_mytorch_file_is_judged_on_its_own_classes_not_the_ones_it_imports():
+    """pool.py does `from resampling import *` (the handout's layout): a square-only Downsample2d next to it is
+    resampling.py's FAIL, not pool.py's (a correct real pool.py and conv.py read FAIL through it)."""
+    d = FIX / "packages" / "mytorch_pool_imports"
+    pool = _validate(d / "pool.py")
+    assert pool.verdict == "pass", pool.render()
+    assert {c.name.split(":")[1] for c in pool.checks if c.name.startswith("layer:")} == {"MeanPool2d_stride1"}
+    resampling = _validate(d / "resampling.py")
+    assert resampling.verdict == "fail" and any(c.name.startswith("layer:Downsample2d") for c in resampling.checks
+                                                if c.verdict == "fail"), resampling.render()

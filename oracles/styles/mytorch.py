@@ -45,6 +45,7 @@ from oracles.case import Case, SpecSpace
 from oracles.observation import Observation
 from oracles.styles import mytorch_dropout, mytorch_layers, mytorch_parts
 from oracles.styles._common import Recorder, Snapshot, UnsupportedCase, accepts, get, positional_count, require
+from oracles.styles.own_code import own_entries
 
 __all__ = ["MODELS", "ENTRIES", "entry_points", "spec_space", "run", "own_loss", "era"]
 
@@ -167,8 +168,11 @@ def entry_points(impl) -> list[str]:
         if isinstance(cls, type) and callable(getattr(cls, "forward", None)) and callable(
                 getattr(cls, "backward", None)):
             out.append(name)
-    return (out + mytorch_parts.entry_points(impl, with_net="layers" in out) + mytorch_layers.entry_points(impl)
-            + mytorch_dropout.entry_points(impl))
+    # a class the file only imports (pool.py's `from resampling import *`) is judged in its own file, not here:
+    # a square-only Downsample2d read as pool.py's FAIL (docs/real-world/layers.tsv, shrikiran's pool/conv rows)
+    alone = (mytorch_parts.entry_points(impl, with_net="layers" in out) + mytorch_layers.entry_points(impl)
+             + mytorch_dropout.entry_points(impl))
+    return out + own_entries(impl, alone, lambda e: [e.split(":", 1)[1]] if ":" in e else [])
 
 
 def spec_space(impl, entry: str) -> SpecSpace:
