@@ -69,3 +69,21 @@ def test_nielsen_default_selector_is_probed_and_a_broken_option_listed():
 def test_correct_files_list_no_option(name):
     report = validate_file(SILENT.parent / name, cases=3, seed=0)
     assert not [u for u in report.coverage.not_checked if "(" in u], report.coverage.headline()
+
+
+def test_an_optimizer_entry_with_no_case_run_is_an_error_row_not_silence():
+    """Every case of an optimizer entry skipped for the time budget left no row: a file could read PASS with its
+    Adam never run. Now one ERROR row says so (the main judge's empty-entry guard, for optimizers)."""
+    from types import SimpleNamespace
+
+    from reports.optim_run import plan_optim_cases
+    from reports.validate import Check
+    from reports.validate_optim import _judge_entry, _to_check
+
+    cases = plan_optim_cases("cs231n", "adam", 3, seed=1)
+    skipped = [SimpleNamespace(fault="budget", message="", obs=None) for _ in cases]
+    report = SimpleNamespace(notes=[], conventions=[], path="optim.py")
+    rows = _judge_entry("cs231n", "optim:adam", cases, skipped, report)
+    checks = [_to_check(Check, "cs231n", r, "optim.py") for r in rows]
+    assert [c.verdict for c in checks] == ["error"], checks
+    assert "time budget" in checks[0].message and checks[0].n_cases == 3
