@@ -86,6 +86,8 @@ def reference_subjects() -> list[Subject]:
     for module, style in REFERENCE_MODULES.items():
         impl = importlib.import_module(module)
         for entry in styles.entry_points(style, impl):
+            if styles.spec_space(style, impl, entry).sequences:
+                continue  # one-layer entries (Saito's MulLayer ...): their own tests draw layer Cases for them
             out.append(Subject(f"{style}:{module}[{entry}]", style, impl, entry))
     return out
 

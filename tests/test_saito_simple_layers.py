@@ -71,6 +71,21 @@ def test_the_reference_layers_pass_on_every_drawn_case(entry, torch_expected):
         assert all(v.passed for v in compare_observation(case, obs, torch_expected(case))), case.describe()
 
 
+@pytest.mark.parametrize("entry", ["MulLayer", "AddLayer"])
+def test_the_reference_layers_match_finite_differences(entry):
+    """The second oracle: central differences of the pair kinds' loss agree with the reference's dx, dy (the
+    generic reference tests skip one-layer entries)."""
+    from oracles import finite_diff
+    from oracles.compare import compare_tensor
+
+    for case in _cases(entry, 4):
+        obs = styles.run("saito", layers, case, entry)
+        fd = finite_diff.full(case)
+        v = compare_tensor("grads['x']", obs.grads["x"], fd.grads["x"], dtype="float64", oracle="fd",
+                           err_est=fd.norm_err_est("x"), check="grad_x")
+        assert v.passed, v.message
+
+
 def test_the_swapped_mutant_is_named_on_every_case(torch_expected):
     impl = MUTANTS["saito_mul_backward_swapped"].impl
     for case in _cases("MulLayer", 8, impl):
@@ -107,11 +122,12 @@ def test_one_swapped_component_is_named_alone(torch_expected):
 def test_validate_names_the_swap_and_the_arrays_only_layer():
     from reports.validate import validate_file
 
-    r = validate_file(SUBMISSIONS / "saito" / "mul_backward_swapped.py", cases=4, shrink=False, timeout=5.0)
+    r = validate_file(SUBMISSIONS / "saito_layers" / "mul_backward_swapped.py", cases=4, shrink=False, timeout=5.0)
     failing = {c.name: c.bug_class for c in r.checks if c.verdict == "fail"}
     assert r.verdict == "fail" and failing == {"MulLayer: grad_x": "mul_backward_swapped"}, r.render()
 
-    r = validate_file(SUBMISSIONS / "saito" / "mul_copies_inputs_arrays_only.py", cases=4, shrink=False, timeout=5.0)
+    path = SUBMISSIONS / "saito_layers" / "mul_copies_inputs_arrays_only.py"
+    r = validate_file(path, cases=4, shrink=False, timeout=5.0)
     failing = {c.name: c for c in r.checks if c.verdict == "fail"}
     assert r.verdict == "fail" and list(failing) == ["MulLayer: output"], r.render()
     assert "Python floats" in r.render() and "AttributeError" in r.render()
