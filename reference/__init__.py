@@ -19,6 +19,8 @@ dlai_regularization  deeplearning.ai course 2's L2-regularised and dropout three
 cs231n_optim    CS231n's optim.py: sgd, sgd_momentum, rmsprop, adam (w, dw, config)
 dlai_optim      deeplearning.ai course 2: random_mini_batches, momentum, Adam
 saito_optim     Saito ch. 6 optimizer classes: SGD, Momentum, Nesterov, AdaGrad, RMSprop, Adam
+cs231n_linear   CS231n assignment 1's softmax and SVM linear classifiers (loss, dW)
+cs231n_rnn      CS231n assignment 3's RNN / LSTM step and sequence layers, temporal affine
 """
 
 from reference import (
