@@ -79,7 +79,11 @@ def test_correct_file_gives_clean_observations():
 
 def test_infinite_loop_hits_the_time_limit_and_gives_up():
     sb, results, elapsed = _run("infinite_loop.py", n=4, timeout=0.5)
-    assert [r.fault for r in results] == ["timeout", "timeout", "not_run", "not_run"]
+    # the wall clock or the CPU window (whole seconds, set per answer) stops the loop, whichever the parent sees
+    # first: on a loaded host the parent's wall-clock check can come after the child's SIGXCPU (fresh-clone CI,
+    # session 6). Either is the time limit; what matters is that two strikes give up on the rest.
+    assert [r.fault for r in results][2:] == ["not_run", "not_run"], results
+    assert all(r.fault in ("timeout", "cpu") for r in results[:2]), results
     assert "time limit (0.5 s)" in results[0].message
     assert elapsed < 8
 
