@@ -18,7 +18,7 @@ from oracles.case import Case
 from oracles.numpy_compat import compat_findings
 from oracles.observation import CHECKS, Observation
 from oracles.styles._configs import REG_ON, configured, split_entry, wants_reg
-from oracles.styles.own_code import unjudgeable
+from oracles.styles.own_code import missing_extension, stubbed_module, unjudgeable
 from reports.validate_losses import fd_value, loss_convention
 from reports.validate_report import _RANK, Check, ValidationOptions, ValidationReport
 from reports.validate_rows import _STRESS, RowsMixin, _Row, _short
@@ -398,8 +398,10 @@ class Judge(RowsMixin):
 
     def fault_text(self, detail: str) -> str:
         """Name the limit behind a driver-reported fault (the driver only saw the exception)."""
-        if (why := unjudgeable(detail)) is not None:  # an unbuilt extension, a stubbed module: never the student's
-            return f"{why}; {detail}" if "StubError:" not in detail else detail  # (a StubError says the fix itself)
+        if stubbed_module(detail):  # never the student's fault, and its message says the fix itself
+            return detail
+        if missing_extension(detail):  # the course's unbuilt Cython extension: never the student's fault
+            return f"{missing_extension(detail)}; {detail}"
         if "MemoryError" in detail:
             return f"memory limit ({self.o.memory_mb} MB) exceeded: {detail}"
         if "RecursionError" in detail:

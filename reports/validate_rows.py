@@ -8,7 +8,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from oracles.case import Case
-from oracles.styles.own_code import unjudgeable
+from oracles.styles.own_code import stubbed_module, unjudgeable
 from reports.validate_report import Check
 from reports.validate_snippets import NoSnippet, snippet_for
 
@@ -96,7 +96,7 @@ class RowsMixin:
             bug = diagnoses[0].bug_class
         elif verdict == "error" and row.fault:
             bug = row.fault
-        elif verdict == "error" and unjudgeable(msg or "") and "StubError:" in (msg or ""):
+        elif verdict == "error" and stubbed_module(msg or ""):
             bug = "missing_module"  # not judged: no hypothesis about the code, and no "unclassified" bug
         elif verdict in ("fail", "error"):
             diag = "unclassified"

@@ -402,9 +402,12 @@ def declined_selectors(impl, cls, cls_name: str) -> dict[str, str]:
     sel = _selector(cls)
     if sel is None:
         return {}
-    key = (id(cls), cls_name)
-    if key in _DECLINED and _DECLINED[key][0] is cls:  # run() asks for every Case
-        return _DECLINED[key][1]
+    from oracles.styles.cs231n_layers_norm import probed  # (the one per-file probe memo, seeded)
+
+    return probed(impl, f"nielsen:declined:{cls_name}", lambda: _declined(impl, cls, cls_name, sel))  # every Case
+
+
+def _declined(impl, cls, cls_name: str, sel) -> dict[str, str]:
     known = selector_choices(impl, cls, cls_name)
     out: dict[str, str] = {}
     for string in _selector_strings(sel):
@@ -421,11 +424,7 @@ def declined_selectors(impl, cls, cls_name: str) -> dict[str, str]:
             except Exception as exc:  # noqa: BLE001 - the reason shown; the option is listed, not judged
                 why = f"its feedforward raised {type(exc).__name__}: {exc}"
         out[f"{cls_name}({sel[0]}={string!r})"] = f"bpcheck could not run it: {why or 'no usable constructor'}"
-    _DECLINED[key] = (cls, out)
     return out
-
-
-_DECLINED: dict[tuple[int, str], tuple[type, dict[str, str]]] = {}
 
 
 def _default_selector(impl, cls, cls_name: str) -> str | None:

@@ -19,7 +19,8 @@ import types
 from oracles.styles._common import get
 from oracles.styles._coverage import _home_module
 
-__all__ = ["home_module_name", "is_own", "own_entries", "EXTENSION_NAMES", "missing_extension", "unjudgeable"]
+__all__ = ["home_module_name", "is_own", "own_entries", "EXTENSION_NAMES", "missing_extension", "unjudgeable",
+           "stubbed_module"]
 
 
 def home_module_name(impl) -> str | None:
@@ -83,6 +84,12 @@ def unjudgeable(text: str) -> str | None:
     imported by a helper) is the submission's own doing and stays a FAIL."""
     if (why := missing_extension(text)) is not None:
         return why
-    if "StubError:" in text and "is not available here" in text:  # (a refused autograd library stays a FAIL)
+    if stubbed_module(text):
         return "not checked: a module the file imports is not available here (see the message for the fix)"
     return None
+
+
+def stubbed_module(text: str) -> bool:
+    """Whether an error text is a call into a module bpcheck stubbed because it was not given with the file (its
+    message names the fix). A stub standing for a refused autograd library says otherwise and is not this."""
+    return "StubError:" in text and "is not available here" in text

@@ -37,6 +37,7 @@ from oracles.styles._common import (
     row_input,
 )
 from oracles.styles._configs import activation_words, string_constants
+from oracles.styles.cs231n_layers_norm import probed
 
 __all__ = ["ENTRIES", "NETS", "entry_points", "spec_space", "run", "own_loss", "layer_classes"]
 
@@ -212,12 +213,7 @@ def declined_activations(impl, name: str) -> dict[str, str]:
     cls = _net_class(impl, name)
     if cls is None or name not in NETS[1:] or not accepts(cls.__init__, "activation"):
         return {}
-    if (cls, name) not in _DECLINED:  # run() asks for every Case: probed once per class
-        _DECLINED[(cls, name)] = _declined(impl, cls, name)
-    return _DECLINED[(cls, name)]
-
-
-_DECLINED: dict[tuple[type, str], dict[str, str]] = {}
+    return probed(impl, f"saito:declined:{name}", lambda: _declined(impl, cls, name))  # run() asks every Case
 
 
 def _declined(impl, cls: type, name: str) -> dict[str, str]:
