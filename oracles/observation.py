@@ -34,6 +34,7 @@ Numpy only: the sandbox child builds these and sends them to the parent.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -105,6 +106,39 @@ def _call_item(purpose: str, item) -> list:
     return [item[0], kind, value]
 
 
+class LazyEstimate(Mapping):
+    """An oracle's error estimates, computed on first read.
+
+    The estimate only widens a tolerance (oracles.compare), so a tensor that matches the oracle within the
+    bound at estimate 0 passes whatever it is: the comparison asks for it only for the rest. A correct
+    submission then never pays for it (a float32 re-run of the oracle: 60% of its time)."""
+
+    def __init__(self, compute: Callable[[], dict[str, float]]) -> None:
+        self._compute: Callable[[], dict[str, float]] | None = compute
+        self._values: dict[str, float] | None = None
+
+    @property
+    def values_(self) -> dict[str, float]:
+        if self._values is None:
+            self._values, self._compute = self._compute(), None
+        return self._values
+
+    def __getitem__(self, key: str) -> float:
+        return self.values_[key]
+
+    def __iter__(self):
+        return iter(self.values_)
+
+    def __len__(self) -> int:
+        return len(self.values_)
+
+    def __reduce__(self):  # pickled as the plain dict (the computation holds torch tensors)
+        return dict, (self.values_,)
+
+    def __repr__(self) -> str:
+        return "LazyEstimate(" + ("not computed" if self._values is None else repr(self._values)) + ")"
+
+
 @dataclass
 class Observation:
     loss: float | None = None
@@ -115,7 +149,7 @@ class Observation:
     shape_changes: dict[str, str] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-    err_est: dict[str, float] = field(default_factory=dict)
+    err_est: Mapping[str, float] = field(default_factory=dict)
     state: dict[str, np.ndarray] = field(default_factory=dict)
     aux: dict[str, np.ndarray] = field(default_factory=dict)
     out: np.ndarray | None = None

@@ -28,7 +28,7 @@ from oracles.error_model import rounding_bounds
 from oracles.layers import Ctx, MissingAux, kind
 from oracles.layers.norm import backward_terms as norm_backward_terms
 from oracles.layers.norm import rounding_floor as norm_rounding_floor
-from oracles.observation import Observation
+from oracles.observation import LazyEstimate, Observation
 
 __all__ = ["expected", "loss_and_grads", "subgradient_at_zero", "LEAKY_SLOPE", "MissingAux"]
 
@@ -250,7 +250,8 @@ def expected(case: Case, *, estimate: bool = True, given: dict | None = None) ->
         updated=dict(trajectory[0]),
         trajectory=trajectory,
         notes=notes,
-        err_est=_merged_estimate(case, loss, grads, trajectory, state, given, net.first_out) if estimate else {},
+        err_est=LazyEstimate(lambda: _merged_estimate(case, loss, grads, trajectory, state, given, net.first_out))
+        if estimate else {},
         state=state,
         out=net.first_out,
     )

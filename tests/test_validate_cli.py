@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -156,3 +158,29 @@ def test_each_command_parses_with_only_its_own_module():
     for command in cli.COMMANDS:
         assert command in commands(cli.build_parser(command)), command
     assert set(cli.PRELOAD) <= set(cli.COMMANDS)
+
+
+def _cli(*args: str, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "reports.cli", *args], capture_output=True, text=True,
+                          cwd=Path(__file__).parents[1], timeout=300, **kw)
+
+
+def test_the_process_entry_point_exits_fast_with_everything_delivered():
+    """run() skips the interpreter's teardown: the exit code, the whole of stdout and stderr still arrive."""
+    bad = _cli("validate", str(FAULTS / "syntax_error.py"), "--json", *FAST)
+    assert bad.returncode == 1 and json.loads(bad.stdout)["verdict"] == "fail"  # one whole JSON document
+    good = _cli("validate", str(FAULTS / "correct_nielsen.py"), "--json", "--no-shrink", *FAST)
+    assert good.returncode == 0 and json.loads(good.stdout)["verdict"] == "pass"
+    usage = _cli("validate", str(FAULTS / "correct_nielsen.py"), "--cases", "0")
+    assert usage.returncode == 2 and "at least 1 case" in usage.stderr
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback():
+    """`bpcheck validate FILE | head -1`: the closed pipe ends the command quietly."""
+    proc = subprocess.Popen([sys.executable, "-m", "reports.cli", "validate", str(FAULTS / "correct_nielsen.py"),
+                             "--no-shrink", *FAST], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            cwd=Path(__file__).parents[1])
+    proc.stdout.close()  # the reader is gone before the first line
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=300)
+    assert "Traceback" not in err and proc.returncode == 1

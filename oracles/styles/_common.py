@@ -21,6 +21,8 @@ from oracles.observation import Observation, call_literal
 
 __all__ = [
     "array_literal",
+    "probed",
+    "by_identity",
     "UnsupportedCase",
     "ACTIVATION_CLASS_NAMES",
     "Recorder",
@@ -76,6 +78,41 @@ def get(impl, name: str):
         return getattr(impl, name, None)
     except Exception:  # a property that raises is as good as absent
         return None
+
+
+_PROBED: dict[int, tuple[object, dict]] = {}  # id(impl) -> (impl, {key: reading}); impl kept: ids stay unique
+
+
+def probed(impl, key: str, fn):
+    """fn() once per implementation and key, with numpy's global RNG seeded and restored around it: the
+    same file always reads the same way (spec_space is asked again by every run).
+    A reading that raises is not kept: it raises again on the next ask."""
+    _, memo = _PROBED.setdefault(id(impl), (impl, {}))
+    if key not in memo:
+        state = np.random.get_state()
+        np.random.seed(20261201)
+        try:
+            memo[key] = fn()
+        finally:
+            np.random.set_state(state)
+    return memo[key]
+
+
+def by_identity(fn: Callable) -> Callable:
+    """fn(obj) read once per object (a class, a function): the drivers ask on every Case what only the
+    file's code decides. Each object is kept beside its reading, so an id is never reused for another."""
+    memo: dict[int, tuple[object, object]] = {}
+
+    def read(obj):
+        hit = memo.get(id(obj))
+        if hit is None or hit[0] is not obj:
+            if len(memo) > 10_000:
+                memo.clear()
+            hit = memo[id(obj)] = (obj, fn(obj))
+        return hit[1]
+
+    read.__doc__, read.__name__, read.__wrapped__ = fn.__doc__, fn.__name__, fn
+    return read
 
 
 _SIGNATURES: dict[int, tuple[object, inspect.Signature | None]] = {}

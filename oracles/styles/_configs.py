@@ -18,6 +18,8 @@ import types
 
 import numpy as np
 
+from oracles.styles._common import by_identity
+
 __all__ = [
     "REG_ON",
     "split_entry",
@@ -97,7 +99,8 @@ def activation_words(strings) -> list[tuple[str, str]]:
     return out
 
 
-def string_constants(obj) -> list[str]:
+@by_identity
+def string_constants(obj) -> tuple[str, ...]:
     """String literals in the code of a function or of every method of a class (comparisons, dict keys)."""
     codes: list[types.CodeType] = []
     if isinstance(obj, type):
@@ -120,4 +123,4 @@ def string_constants(obj) -> list[str]:
 
     for c in codes:
         walk(c)
-    return out
+    return tuple(out)

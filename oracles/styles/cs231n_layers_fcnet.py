@@ -19,13 +19,21 @@ import numpy as np
 from oracles.case import Case, SpecSpace
 from oracles.keep_rate import read_dropout
 from oracles.observation import Observation
-from oracles.styles._common import Recorder, Snapshot, UnsupportedCase, accepts, get, read_row_grads, require
+from oracles.styles._common import (
+    Recorder,
+    Snapshot,
+    UnsupportedCase,
+    accepts,
+    get,
+    probed,
+    read_row_grads,
+    require,
+)
 from oracles.styles.cs231n_layers_norm import (
     convention_notes,
     find_mask,
     probe_eps_at_test,
     probe_running_var,
-    probed,
 )
 
 __all__ = ["ENTRIES", "entry_points", "spec_space", "run", "own_loss"]

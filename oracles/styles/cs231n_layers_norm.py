@@ -26,7 +26,7 @@ import numpy as np
 from oracles.case import Case, SpecSpace
 from oracles.keep_rate import declared_meaning, read_dropout
 from oracles.observation import Observation
-from oracles.styles._common import Recorder, Snapshot, UnsupportedCase, get, require
+from oracles.styles._common import Recorder, Snapshot, UnsupportedCase, get, probed, require
 
 __all__ = ["FNS", "entry_points", "spec_space", "run", "own_loss", "probe_dropout"]
 
@@ -62,21 +62,6 @@ def entry_points(impl) -> list[str]:
 
 # ---------------------------------------------------------------------------------- conventions
 
-_PROBED: dict[int, tuple[object, dict]] = {}  # id(impl) -> (impl, {key: reading}); impl kept: ids stay unique
-
-
-def probed(impl, key: str, fn):
-    """fn() once per implementation and key, with numpy's global RNG seeded and restored around it: the
-    same file always reads the same way (spec_space is asked again by every run)."""
-    _, memo = _PROBED.setdefault(id(impl), (impl, {}))
-    if key not in memo:
-        state = np.random.get_state()
-        np.random.seed(20261201)
-        try:
-            memo[key] = fn()
-        finally:
-            np.random.set_state(state)
-    return memo[key]
 
 
 

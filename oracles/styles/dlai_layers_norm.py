@@ -24,8 +24,7 @@ import numpy as np
 from oracles.case import Case, SpecSpace
 from oracles.keep_rate import read_dropout
 from oracles.observation import Observation
-from oracles.styles._common import Recorder, Snapshot, UnsupportedCase, get, require
-from oracles.styles.cs231n_layers_norm import probed
+from oracles.styles._common import Recorder, Snapshot, UnsupportedCase, get, probed, require
 
 __all__ = ["ENTRIES", "entry_points", "spec_space", "run", "own_loss"]
 

@@ -20,8 +20,7 @@ import numpy as np
 
 from oracles.case import Case, SpecSpace
 from oracles.keep_rate import read_dropout
-from oracles.styles._common import Recorder, Snapshot, UnsupportedCase, get
-from oracles.styles.cs231n_layers_norm import probed
+from oracles.styles._common import Recorder, Snapshot, UnsupportedCase, get, probed
 
 __all__ = ["CLASSES", "entry_points", "owns", "spec_space", "run"]
 

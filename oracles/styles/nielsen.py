@@ -35,6 +35,7 @@ from oracles.styles._common import (
     UnsupportedCase,
     accepts,
     bind_roles,
+    probed,
     require,
     role_of,
 )
@@ -262,6 +263,11 @@ def _batch_capable(impl, cls, name) -> bool:
 
 
 def spec_space(impl, entry: str) -> SpecSpace:
+    """What the entry point accepts: read from the file once per entry (every run of a Case asks again)."""
+    return probed(impl, f"nielsen:spec_space:{entry}", lambda: _spec_space(impl, entry))
+
+
+def _spec_space(impl, entry: str) -> SpecSpace:
     base, config = split_entry(entry)
     if base not in ENTRIES:
         raise UnsupportedCase(f"nielsen has no entry point {entry!r}; choose one of {', '.join(ENTRIES)}")

@@ -10,7 +10,7 @@ import numpy as np
 
 from oracles.case import Case, Spec
 from oracles.observation import call_literal
-from oracles.styles._common import Recorder, accepts, get, public_names, role_of
+from oracles.styles._common import Recorder, accepts, by_identity, get, probed, public_names, role_of
 from oracles.styles._configs import activation_words, identify_activation, string_constants
 
 __all__ = ["find_network", "cost_classes", "class_choices", "fixed_cost", "selector_choices", "declined_selectors",
@@ -70,6 +70,7 @@ def _ctor_params(cls) -> list:
     return _params(cls)[1:]
 
 
+@by_identity
 def _selector(cls) -> tuple[str, list[tuple[str, str]], str | None] | None:
     """(parameter, [(string, guess)], default string) when the constructor picks the activation by a string."""
     words = activation_words(string_constants(cls))
@@ -129,7 +130,12 @@ def _cost_loss(cost) -> str | None:
 
 
 def cost_classes(impl) -> dict[str, tuple[type, str]]:
-    """name -> (class, canonical loss) for every *Cost class with fn and delta the file defines."""
+    """name -> (class, canonical loss) for every *Cost class with fn and delta the file defines (read once
+    per file: every Case asks, several times; the dict is shared, read-only)."""
+    return probed(impl, "nielsen:cost_classes", lambda: _cost_classes(impl))
+
+
+def _cost_classes(impl) -> dict[str, tuple[type, str]]:
     out = {}
     for name in public_names(impl):
         cls = get(impl, name)
@@ -402,7 +408,6 @@ def declined_selectors(impl, cls, cls_name: str) -> dict[str, str]:
     sel = _selector(cls)
     if sel is None:
         return {}
-    from oracles.styles.cs231n_layers_norm import probed  # (the one per-file probe memo, seeded)
 
     return probed(impl, f"nielsen:declined:{cls_name}", lambda: _declined(impl, cls, cls_name, sel))  # every Case
 

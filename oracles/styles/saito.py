@@ -33,11 +33,11 @@ from oracles.styles._common import (
     accepts,
     get,
     positional_count,
+    probed,
     require,
     row_input,
 )
 from oracles.styles._configs import activation_words, string_constants
-from oracles.styles.cs231n_layers_norm import probed
 
 __all__ = ["ENTRIES", "NETS", "entry_points", "spec_space", "run", "own_loss", "layer_classes"]
 

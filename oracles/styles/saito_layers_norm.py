@@ -18,8 +18,8 @@ import numpy as np
 from oracles.case import Case, SpecSpace
 from oracles.keep_rate import read_dropout
 from oracles.observation import Observation
-from oracles.styles._common import Recorder, Snapshot, UnsupportedCase, _signature, get, read_row_grads, require
-from oracles.styles.cs231n_layers_norm import find_mask, probed
+from oracles.styles._common import Recorder, Snapshot, UnsupportedCase, _signature, get, probed, read_row_grads, require
+from oracles.styles.cs231n_layers_norm import find_mask
 
 __all__ = ["ENTRIES", "entry_points", "spec_space", "run", "own_loss"]
 
