@@ -159,10 +159,12 @@ def test_interrupting_a_parallel_campaign_stops_the_workers(tmp_path):
 
     subjects = campaign.parse_subjects(BROKEN_NIELSEN_SUBJECT)
     config = campaign.CampaignConfig(cases=200, seed=1, workers=2)
+    # (another test's Dask cluster, in this same test process, may still be closing its own workers)
+    before = set(multiprocessing.active_children())
     results = campaign.run_campaign(subjects, config, cases_dir=tmp_path / "cases", progress=False, on_case=stop)
     assert results["meta"]["interrupted"] and results["meta"]["cases_run"] == 2
     assert results["discrepancies"] and results["discrepancies"][0]["failed_cases"] <= 2
-    assert multiprocessing.active_children() == []
+    assert set(multiprocessing.active_children()) <= before
 
 
 def test_sigterm_leaves_a_valid_interrupted_report(tmp_path):
