@@ -114,10 +114,10 @@ def validate_file(path: str | Path, options: ValidationOptions | None = None, **
         if opt_style is None and report.style == "mytorch" and sb.optim_entries("mytorch")[0]:
             opt_style = "mytorch"  # a package's optimizers, imported into the file that gathers it
         spaces, why = sb.entries(report.style)
-        n_optim, optim_called = 0, set()
+        n_optim, optim_called, optim_declined = 0, set(), {}
         if opt_style is not None:  # first: its checks count as something checked
             n_before = len(report.checks)
-            optim_called = validate_optimizers(sb, report, o, opt_style)
+            optim_called, optim_declined = validate_optimizers(sb, report, o, opt_style)
             n_optim = len(report.checks) - n_before
         if not spaces and not n_optim:
             # probing hung or crashed in the submission's code: its fault; nothing to call: bpcheck's limit
@@ -128,6 +128,7 @@ def validate_file(path: str | Path, options: ValidationOptions | None = None, **
         judge = Judge(sb, report, o)
         judge.names = set(info.names)
         judge.called.update(optim_called)  # optimizers that were checked count as checked (coverage)
+        judge.declined.update(optim_declined)  # and those our call did not fit are listed with why
         for entry, space in spaces.items():
             if time.monotonic() - t0 > o.total_budget:
                 report.checks.append(Check(f"{entry}: run", "error", f"not run: the submission used up its total "

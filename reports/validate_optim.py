@@ -1,7 +1,7 @@
 """``bpcheck validate`` for optimizer files: CS231n optim.py, deeplearning.ai course 2, Saito ch. 6.
 
     style, why = optimizer_style(names, forced)          # from the names a file defines
-    validate_optimizers(sandbox, report, options, style)  # adds Check rows; returns the units that ran
+    validate_optimizers(sandbox, report, options, style)  # adds Check rows; returns the units that ran, and why others did not
 
 For every rule the file defines (``optim:<rule>``), Cases are drawn in the regimes that expose
 optimizer bugs (reports.optim_run.plan_optim_cases: fuzzed hyper-parameters, tiny and large
@@ -59,26 +59,31 @@ class _Row:
     notes: list[str] = field(default_factory=list)
 
 
-def validate_optimizers(sb, report, o, style: str) -> set[str]:
-    """Add the optimizer rows of one file to ``report``; returns the file's units that ran (for coverage)."""
+def validate_optimizers(sb, report, o, style: str) -> tuple[set[str], dict[str, str]]:
+    """Add the optimizer rows of one file to ``report``; returns the file's units that ran, and those a driver
+    declined to call with why (our call did not fit them), for the coverage line."""
     from reports.optim_run import plan_optim_cases
     from reports.validate import Check
 
     entries, why = sb.optim_entries(style)
     if not entries:
         report.notes.append(f"no {style} optimizer could be listed: {why or 'none found'}")
-        return set()
+        return set(), {}
     called: set[str] = set()
+    declined: dict[str, str] = {}
     for entry in entries:
         rule = drivers.entry_rule(entry)
         n = max(1, min(o.cases, OPTIM_CASES))
         cases = plan_optim_cases(style, rule, n, o.seed)
         results = sb.run(style, entry, cases, op="optim", budget=o.budget)
         called.update(u for r in results if r.obs is not None for u in r.obs.called)
+        for r in results:
+            for unit, reason in (r.obs.not_checked.items() if r.obs is not None else ()):
+                declined.setdefault(unit, reason)
         rows = _judge_entry(style, entry, cases, results, report)
         for row in rows:
             report.checks.append(_to_check(Check, style, row, report.path))
-    return called
+    return called, {u: w for u, w in declined.items() if u not in called}
 
 
 def _judge_entry(style: str, entry: str, cases: list[OptimCase], results: list, report) -> list[_Row]:
@@ -151,9 +156,15 @@ def _judge_entry(style: str, entry: str, cases: list[OptimCase], results: list, 
         rw.n = len(cases)
         rw.statuses["error"] = len(cases)
         budget = all(r.fault == "budget" for r in results)
-        rw.first = (cases[0], "no case could be run within the time budget" if budget else
-                    "the driver came back with nothing to compare: this entry point was not judged", "", "empty",
-                    "error")
+        declined = {u: w for r in results if r.obs is not None for u, w in r.obs.not_checked.items()}
+        if budget:
+            why = "no case could be run within the time budget"
+        elif declined:  # our call did not fit the file's function: say which call, and what the file takes
+            why = "not checked: " + "; ".join(f"{u}: {w}" for u, w in declined.items()) + \
+                  " (bpcheck's guess of the call, not the file's error)"
+        else:
+            why = "the driver came back with nothing to compare: this entry point was not judged"
+        rw.first = (cases[0], why, "", "not_supported" if declined and not budget else "empty", "error")
     order = {f: i for i, f in enumerate(OPTIM_CHECKS)}
     return sorted(rows.values(), key=lambda r: order.get(r.family, 99))
 

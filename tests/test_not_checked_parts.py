@@ -60,3 +60,18 @@ def test_validate_says_not_checked_without_forcing_advice(name, part):
     (c,) = r.checks
     assert c.bug_class == "not_supported" and part in c.message
     assert "--style" not in c.message and "pass" not in r.verdict
+
+
+def test_an_update_rule_our_call_does_not_fit_says_which_call_and_what_it_takes():
+    """rmsprop(w, dw, config, cache_key): the row is an ERROR that quotes the file's signature and the call
+    bpcheck makes (it used to read "the driver came back with nothing to compare"), and the coverage line
+    lists rmsprop as not checked with the same reason, never as checked."""
+    r = validate_file(HERE / "cs231n_rmsprop_cache_key.py", cases=4, timeout=5.0, shrink=False)
+    rows = {c.name: c for c in r.checks}
+    row = next(c for name, c in rows.items() if name.startswith("optim:rmsprop"))
+    assert row.verdict == "error" and r.verdict == "error", r.render()
+    assert "rmsprop(w, dw, config, cache_key)" in row.message and "rmsprop(w, dw, config)" in row.message, row.message
+    assert "nothing to compare" not in row.message
+    assert rows["optim:sgd: step"].verdict == "pass", r.render()
+    assert "rmsprop" in r.coverage.not_checked and "cache_key" in r.coverage.not_checked["rmsprop"], r.coverage
+    assert "rmsprop" not in r.coverage.checked

@@ -132,6 +132,7 @@ def run(style: str, impl, case: OptimCase, entry: str) -> OptimObservation:
     out.called = sorted(called)
     out.errors.update(rec.obs.errors)
     out.notes.extend(n for n in rec.obs.notes if n not in out.notes)
+    out.not_checked.update(rec.obs.not_checked)  # our call did not fit: why, for the report and the coverage
     return out
 
 
@@ -423,6 +424,7 @@ def _mytorch(impl, case: OptimCase, b: Binding, rec: Recorder, out: OptimObserva
     if _mytorch_run(impl, case, b, trial, first, b.model_layers) or "step" not in trial.obs.errors:
         rec.obs.errors.update(trial.obs.errors)
         rec.obs.notes.extend(trial.obs.notes)
+        rec.obs.not_checked.update(trial.obs.not_checked)
         out.__dict__.update(first.__dict__)
         return
     if _mytorch_run(impl, case, b, rec, out, other):
@@ -431,6 +433,7 @@ def _mytorch(impl, case: OptimCase, b: Binding, rec: Recorder, out: OptimObserva
                  f" the optimizer cannot take the course's {b.model_layers} layout (it raised {why[:120]})")
     else:  # neither layout: report the course's layout's fault
         rec.obs.errors = dict(trial.obs.errors)
+        rec.obs.not_checked.update(trial.obs.not_checked)
         out.__dict__.update(first.__dict__)
 
 

@@ -37,6 +37,7 @@ class OptimObservation:
     errors: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     called: list[str] = field(default_factory=list)
+    not_checked: dict[str, str] = field(default_factory=dict)  # unit -> why the driver did not call it
 
     def to_dict(self) -> dict:
         return {
@@ -50,6 +51,7 @@ class OptimObservation:
             "errors": dict(self.errors),
             "notes": list(self.notes),
             "called": list(self.called),
+            "not_checked": dict(self.not_checked),
         }
 
 
@@ -78,7 +80,7 @@ def validate_optim_observation(d) -> OptimObservation:
     if not isinstance(d, dict):
         raise ValueError("optimizer observation is not a dict")
     extra = set(d) - {"trajectory", "state", "init", "batches", "mutated", "hygiene", "not_in_place", "errors",
-                      "notes", "called"}
+                      "notes", "called", "not_checked"}
     if extra:
         raise ValueError(f"optimizer observation has unexpected fields {sorted(extra)}")
 
@@ -98,6 +100,10 @@ def validate_optim_observation(d) -> OptimObservation:
     errors = d.get("errors") or {}
     if not isinstance(errors, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in errors.items()):
         raise ValueError("observation errors is not a dict of strings")
+    not_checked = d.get("not_checked") or {}
+    if not isinstance(not_checked, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                                    for k, v in not_checked.items()):
+        raise ValueError("observation not_checked is not a dict of strings")
     init = d.get("init")
     return OptimObservation(
         trajectory=steps("trajectory"),
@@ -110,4 +116,5 @@ def validate_optim_observation(d) -> OptimObservation:
         errors=dict(errors),
         notes=_strs("notes", d.get("notes") or []),
         called=_strs("called", d.get("called") or []),
+        not_checked=dict(not_checked),
     )
