@@ -107,3 +107,32 @@ def test_softmax_targets_must_be_distributions():
         Case(spec, p, np.zeros((1, 2)), np.array([[0.0, 0.0]]))
     with pytest.raises(ValueError, match=r"binary cross-entropy targets must lie in \[0, 1\]"):
         Case(Spec((2, 2), ("sigmoid",), loss="binary_cross_entropy"), p, np.zeros((1, 2)), np.array([[2.0, 0.0]]))
+
+
+def test_the_oracle_estimate_is_read_only_for_a_tensor_outside_the_zero_estimate_bound():
+    """compare_observation judges at estimate 0 first (the bound only grows with it) and reads the oracle's
+    LazyEstimate only for what fails there: a correct observation never pays for the float32 re-run, and a
+    tensor off by its rounding still passes once the estimate is read."""
+    from oracles.observation import LazyEstimate
+
+    case = _case()
+    g = {"W1": _grad(shape=(3, 2)), "b1": _grad(1, (3,))}
+    reads = []
+
+    def estimate():
+        reads.append(1)
+        return {"W1": 1e-6, "b1": 0.0, "loss": 0.0}
+
+    exp = Observation(loss=1.5, grads=g, err_est=LazyEstimate(estimate))
+    assert all(v.passed for v in compare_observation(case, Observation(loss=1.5, grads=dict(g)), exp))
+    assert reads == []  # a correct observation: not computed
+    off = {"W1": g["W1"] + 1e-7, "b1": g["b1"]}  # outside the zero-estimate bound, inside the estimate's
+    assert not compare_tensor("grads['W1']", off["W1"], g["W1"]).passed
+    status = {v.name: v.status for v in compare_observation(case, Observation(loss=1.5, grads=off), exp)}
+    assert status == {"loss": "pass", "grads['W1']": "pass", "grads['b1']": "pass"} and reads == [1]
+    wrong = {"W1": g["W1"] * 1.01, "b1": g["b1"]}  # a real error stays a failure with the estimate read
+    status = {v.name: v.status for v in compare_observation(case, Observation(loss=1.5, grads=wrong), exp)}
+    assert status["grads['W1']"] == "fail" and reads == [1]  # computed once per case
+    import pickle  # (a campaign's workers send expected Observations back: it travels as the plain dict)
+
+    assert pickle.loads(pickle.dumps(exp.err_est)) == {"W1": 1e-6, "b1": 0.0, "loss": 0.0}
