@@ -121,7 +121,9 @@ def evaluate_optim_case(subject, case: OptimCase, oracles, *, keep_difference: b
                         checks=None) -> dict[str, list[dict]]:
     """reports.campaign.evaluate_case for an optimizer subject: oracle -> verdict dicts (the torch slot holds
     torch.optim's or the course formula's verdicts; each verdict names its oracle in its message)."""
-    from reports.campaign import HARNESS_CHECK, RUN_CHECK, _short_exc, _synthetic, _verdict_dict
+    from reports.campaign_case import _synthetic, _verdict_dict
+    from reports.campaign_config import HARNESS_CHECK, RUN_CHECK
+    from reports.campaign_subjects import _short_exc
 
     if "torch" not in oracles:
         return {o: [] for o in oracles}
