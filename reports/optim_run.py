@@ -110,7 +110,8 @@ def draw_campaign_case(subject, index: int, seed: int, dtype: str) -> OptimCase:
 
 
 def case_record(case: OptimCase) -> dict:
-    """What a campaign records about a case (the fields reports/campaign.py fills from an MLP Case's spec)."""
+    """What a campaign records about a case (the fields reports/campaign_case.py and campaign_results.py fill
+    from an MLP Case's spec)."""
     first = next(iter(case.params.values()))
     return {"architecture": [int(np.size(v)) for v in case.params.values()], "activations": [case.rule],
             "loss": case.rule, "dtype": case.dtype,
