@@ -39,22 +39,19 @@ from collections.abc import Callable
 import numpy as np
 
 from oracles.case import Case
-from oracles.finite_diff import (
+from oracles.fd_forward import (
     _KINKED,
     EPS,
     STEP,
     _act,
-    _check_names,
-    _claimed,
     _floor,
     _loss_sum,
     _Net,
     _norm,
     _prepare,
-    _tensor_value,
     _Work,
-    fd_names,
 )
+from oracles.finite_diff import _check_names, _claimed, _tensor_value, fd_names
 from oracles.observation import check_of
 
 __all__ = ["ScreenResult", "screen_mlp", "judge_margin"]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from oracles.finite_diff import (
+from oracles.fd_forward import (
     _B,
     _KINKED,
     _MULTS,

@@ -110,7 +110,8 @@ def draw_campaign_case(subject, index: int, seed: int, dtype: str) -> OptimCase:
 
 
 def case_record(case: OptimCase) -> dict:
-    """What a campaign records about a case (the fields reports/campaign.py fills from an MLP Case's spec)."""
+    """What a campaign records about a case (the fields reports/campaign_case.py and campaign_results.py fill
+    from an MLP Case's spec)."""
     first = next(iter(case.params.values()))
     return {"architecture": [int(np.size(v)) for v in case.params.values()], "activations": [case.rule],
             "loss": case.rule, "dtype": case.dtype,
@@ -121,7 +122,9 @@ def evaluate_optim_case(subject, case: OptimCase, oracles, *, keep_difference: b
                         checks=None) -> dict[str, list[dict]]:
     """reports.campaign.evaluate_case for an optimizer subject: oracle -> verdict dicts (the torch slot holds
     torch.optim's or the course formula's verdicts; each verdict names its oracle in its message)."""
-    from reports.campaign import HARNESS_CHECK, RUN_CHECK, _short_exc, _synthetic, _verdict_dict
+    from reports.campaign_case import _synthetic, _verdict_dict
+    from reports.campaign_config import HARNESS_CHECK, RUN_CHECK
+    from reports.campaign_subjects import _short_exc
 
     if "torch" not in oracles:
         return {o: [] for o in oracles}

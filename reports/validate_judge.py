@@ -4,6 +4,9 @@ One _Judge per submission. ``entry`` draws the Cases of an entry point and runs 
 (the oracle is computed meanwhile); ``judge_entry`` compares, learns the file's convention, and
 folds each case into a row (entry point x check family); ``finish`` runs the own-loss self
 checks, then turns rows into Checks: the verdict, the diagnosis, the shrunk case and its snippet.
+
+Mixed in: validate_rows.RowsMixin (a row to a Check), validate_selfcheck.SelfCheckMixin (the own-loss
+check) and validate_finish.FinishMixin (``finish``: rows to Checks and the report-wide checks).
 """
 
 from __future__ import annotations
@@ -15,13 +18,14 @@ from dataclasses import replace
 import numpy as np
 
 from oracles.case import Case
-from oracles.numpy_compat import compat_findings
 from oracles.observation import CHECKS, Observation
 from oracles.styles._configs import REG_ON, configured, split_entry, wants_reg
 from oracles.styles.own_code import missing_extension, stubbed_module, unjudgeable
-from reports.validate_losses import fd_value, loss_convention
-from reports.validate_report import _RANK, Check, ValidationOptions, ValidationReport
+from reports.validate_finish import FinishMixin
+from reports.validate_losses import loss_convention
+from reports.validate_report import _RANK, ValidationOptions, ValidationReport
 from reports.validate_rows import _STRESS, RowsMixin, _Row, _short
+from reports.validate_selfcheck import SelfCheckMixin
 
 __all__ = ["Judge"]
 
@@ -63,7 +67,7 @@ def _oracle_loading() -> bool:
     return module is None or bool(getattr(getattr(module, "__spec__", None), "_initializing", False))
 
 
-class Judge(RowsMixin):
+class Judge(RowsMixin, SelfCheckMixin, FinishMixin):
     def __init__(self, sb, report: ValidationReport, o: ValidationOptions) -> None:
         self.sb, self.report, self.o = sb, report, o
         self.style = report.style
@@ -461,189 +465,6 @@ class Judge(RowsMixin):
                          stepped.err_est.get(k, v) for k, v in exp.err_est.items()},
             )
         return conv, compare_observation(case, obs, exp2)
-
-    # -- the submission's own loss against its own gradient
-
-    def self_consistency(self, entry: str, items) -> None:
-        try:
-            from oracles import finite_diff
-        except ImportError:
-            self.notes.append("own loss vs own gradient not checked: oracles.finite_diff is not available")
-            return
-        from oracles.compare import compare_tensor
-
-        row = self.row(entry, "self_consistency")
-        # every point of every case of this entry in one request to the child (speed: one round trip, not
-        # four per case), in the order the per-point calls made: the same calls, the same answers
-        prepared, points = [], []
-        for case, obs, _own in items:
-            names = [k for k in case.params if k in obs.grads]
-            rng = np.random.default_rng([case.seed, 0xD1])
-            direction = {k: rng.standard_normal(case.params[k].shape) for k in names}
-            norm = math.sqrt(sum(float(np.sum(d * d)) for d in direction.values()))
-            direction = {k: d / norm for k, d in direction.items()}
-            failed_eval: list[str] = []
-            try:
-                h, moved = finite_diff.directional_points({k: case.params[k] for k in names}, direction)
-            except Exception as e:  # noqa: BLE001
-                prepared.append((case, obs, names, direction, failed_eval, e, 0.0, []))
-                break  # (the cases after it were never evaluated)
-            slots = []
-            for params in moved:
-                full = dict(case.params)
-                full.update({k: np.asarray(v, dtype=np.float64) for k, v in params.items()})
-                try:
-                    slots.append(len(points))
-                    points.append(replace(case, params=full))
-                except ValueError as e:
-                    slots[-1] = str(e)
-            prepared.append((case, obs, names, direction, failed_eval, None, h, slots))
-        answers = self.sb.own_losses(self.style, self.child_entry(entry), points,
-                                     give_up_after=len(points) + 1) if points else []
-        for case, obs, names, direction, failed_eval, raised, h, slots in prepared:
-            if raised is not None:
-                self.notes.append(f"{entry}: own-loss finite differences failed ({type(raised).__name__}: {raised})")
-                return
-            values = []
-            for slot in slots:
-                if isinstance(slot, str):  # the moved parameters did not make a Case
-                    failed_eval.append(slot)
-                    values.append(float("nan"))
-                    continue
-                r = answers[slot]
-                if r.fault or r.own_loss is None:
-                    failed_eval.append(r.message or "no loss")
-                    values.append(float("nan"))
-                else:
-                    values.append(r.own_loss)
-            fd = finite_diff.directional_value(h, values) if slots else (0.0, 0.0)
-            value, err = fd_value(fd)
-            analytic = sum(float(np.sum(np.asarray(obs.grads[k], dtype=np.float64) * direction[k]))
-                           for k in names if np.shape(obs.grads[k]) == direction[k].shape)
-            row.n_cases += 1
-            if failed_eval or value is None or not math.isfinite(value):
-                row.statuses["error"] += 1
-                row.ordinary_statuses["error"] += 1
-                row.bad_ordinary += 1
-                if row.first is None:
-                    row.first = (case, f"own loss could not be evaluated: {(failed_eval or ['?'])[0]}", [], [],
-                                 obs, None, "error")
-                continue
-            scale = math.sqrt(sum(float(np.sum(np.asarray(obs.grads[k], dtype=np.float64) ** 2)) for k in names))
-            v = compare_tensor("own gradient . d vs d/dt own loss(p + t d)", analytic, value,
-                               dtype=case.spec.dtype, oracle="fd", scale=scale, err_est=err, check="loss")
-            conv = self.conventions_by_entry.get(entry)
-            if not v.passed and conv is not None:
-                # the file's convention scales its data gradient (a summed batch gradient beside a mean cost);
-                # the L2 part of both is the same
-                f = {"sum": case.m, "mean": 1.0 / case.m}.get(dict(conv.spec_changes).get("reduction"),
-                                                              conv.grad_factor / conv.loss_factor)
-                reg_slope = case.spec.reg * sum(float(np.sum(case.typed(case.params[k]).astype(np.float64)
-                                                             * direction[k])) for k in names if k[0] == "W")
-                for g in {f, f * conv.loss_factor}:
-                    if compare_tensor("own gradient", analytic, g * (value - reg_slope) + reg_slope,
-                                      dtype=case.spec.dtype, oracle="fd", scale=scale, err_est=g * (err or 0.0),
-                                      check="loss").passed:
-                        v.status = "pass"
-                        break
-            if v.passed:
-                row.statuses["pass"] += 1
-            else:
-                row.statuses["fail"] += 1
-                row.ordinary_statuses["fail"] += 1
-                row.bad_ordinary += 1
-                if row.first is None:
-                    row.first = (case, f"the submission's own loss and its own gradient disagree: directional "
-                                 f"derivative of its loss {value:.6g}, its gradient gives {analytic:.6g} "
-                                 f"({v.message})", [], [], obs, None, "fail")
-
-    # -- rows to checks
-
-    def finish(self) -> None:
-        self.judge_pending()
-        for entry, items in self.self_checks:
-            self.self_consistency(entry, items)
-        report = self.report
-        report.rerun = self.rerun_line()
-        order = {f: i for i, f in enumerate(CHECKS + ("self_consistency", "integrity", "run"))}
-        for _key, row in sorted(self.rows.items(), key=lambda kv: (kv[0][0], order.get(kv[0][1], 99))):
-            report.checks.append(self.to_check(row))
-        if not self.output_entries and self.sb.output_so_far > self.sb.output_cap:
-            self.output_entries["all checks"] = self.sb.output_so_far
-        if self.output_entries:
-            total = sum(self.output_entries.values())
-            report.checks.append(Check(
-                "output", "warn",
-                f"the submission printed {total / 1e6:.1f} MB while being checked ({', '.join(self.output_entries)});"
-                f" output is cut at {self.sb.output_cap // 1024} KB: remove debug prints from backprop",
-                bug_class="output_flood"))
-        control = sorted(d for d in self.denied if d.startswith("os."))
-        writes = sorted(d[len("write "):] for d in self.denied if d.startswith("write "))
-        if control:
-            report.checks.append(Check(
-                "sandbox", "fail",
-                f"the submission tried to control processes or damage files: {', '.join(control)} (refused); "
-                f"a gradient never needs these", bug_class="sandbox_violation"))
-        if writes:
-            report.checks.append(Check(
-                "files outside", "warn",
-                f"the submission tried to write outside its sandbox: {', '.join(writes[:5])} (refused)",
-                bug_class="files_written"))
-        files = self.sb.written_files()
-        if files:
-            report.checks.append(Check(
-                "files", "warn",
-                f"the submission created files while being checked: {', '.join(files[:8])}; they are ignored "
-                f"(results only travel over an authenticated pipe, and file contents cannot be written in the "
-                f"sandbox)", bug_class="files_written"))
-        # loader hook: numpy 1.x APIs (fine on the course's numpy) and Python 2 '/' that truncated (notes)
-        warn, notes = compat_findings(self.sb.compat, strict=self.o.strict_numpy)
-        if warn:
-            report.checks.append(Check("numpy 2 compatibility", "warn", warn, bug_class="numpy_1x_api"))
-        report.notes += notes
-        if self.patched:
-            report.notes.append("monkey-patched (restored after each call): " + ", ".join(sorted(self.patched)))
-        if self.sb.events:
-            report.notes.append(f"the child interpreter was restarted {self.sb.restarts} time(s) after fatal faults")
-        by_name: dict[str, list[str]] = {}
-        for (entry, name), n in sorted(self.conv_cases.items()):
-            by_name.setdefault(name, []).append(f"{entry} {n}/{self.entry_cases[entry]}")
-        for name, where in by_name.items():
-            report.conventions.append(f"{name}: judged under it (cases that differ from the canonical convention: "
-                                      f"{', '.join(where)}; the others agree either way)")
-        for text, where in self.saturation_notes.items():
-            n = sum(int(w.rsplit(" ", 1)[1].split("/")[0]) for w in where)
-            report.notes.append(f"not judged, {n} case(s) in {len(where)} check(s): {text}")
-        self.coverage()
-        if not self.rows and not any(c.verdict in ("pass", "warn", "fail", "error") for c in report.checks):
-            declined = "; ".join(f"{u}: {why}" for u, why in list(self.declined.items())[:3])
-            report.checks.append(Check(
-                "checks", "error", "nothing could be checked" + (f" ({declined})" if declined else "") +
-                ": bpcheck found no entry point it can call with arguments the file accepts", bug_class="style"))
-        report.notes += _collapse(self.notes)
-        from reports.validate_consistency import drop_contradicted_notes
-
-        drop_contradicted_notes(report)
-
-    def coverage(self) -> None:
-        """What the file defines, what the checks reached, and why the rest was not checked."""
-        from reports.validate_coverage import build_coverage
-
-        try:
-            self.report.coverage = build_coverage(self.report.path, self.called, self.declined)
-        except Exception as e:  # noqa: BLE001 - coverage is a summary; the verdicts stand without it
-            self.notes.append(f"coverage not computed: {type(e).__name__}: {e}")
-
-
-
-def _collapse(notes: list[str]) -> list[str]:
-    """Notes that differ only in their numbers (one per layer, per case) shown once, with a count."""
-    import re
-
-    groups: dict[str, list[str]] = {}
-    for n in notes:
-        groups.setdefault(re.sub(r"\d+(\.\d+)?", "#", n), []).append(n)
-    return [g[0] if len(g) == 1 else f"{g[0]} (and {len(g) - 1} similar)" for g in groups.values()]
 
 
 def _case_key(case: Case) -> tuple:

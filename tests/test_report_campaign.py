@@ -7,7 +7,7 @@ from pathlib import Path
 from test_report_doubles import fake_campaign, tiny_case, truth
 
 from oracles.case import Case
-from reports import campaign
+from reports import campaign, campaign_case
 
 
 def _row(results, subject, check):
@@ -136,8 +136,10 @@ def test_a_bug_that_needs_a_batch_is_reported_with_that_pattern(monkeypatch, tmp
 
 
 def test_a_bundled_module_that_cannot_be_imported_is_reported_not_fatal(monkeypatch):
-    real = campaign._reference_modules()
-    monkeypatch.setattr(campaign, "_reference_modules", lambda: [*real, "reference.no_such_module_here"])
+    from reports import campaign_subjects  # default_subjects looks _reference_modules up there
+
+    real = campaign_subjects._reference_modules()
+    monkeypatch.setattr(campaign_subjects, "_reference_modules", lambda: [*real, "reference.no_such_module_here"])
     subjects = campaign.default_subjects()
     assert {s.module for s in subjects} >= {"reference.nielsen"}
     assert campaign.SKIPPED == ["reference.no_such_module_here was skipped: importing it raised "
@@ -155,7 +157,7 @@ def test_our_own_faults_are_reported_as_harness_discrepancies(monkeypatch, tmp_p
     def no_draw(subject, i, config):
         raise ValueError("the generator broke")
 
-    monkeypatch.setattr(campaign, "_draw", no_draw)
+    monkeypatch.setattr(campaign_case, "_draw", no_draw)  # the one-case code looks _draw up there
     config = campaign.CampaignConfig(cases=2, oracles=("torch",))
     subjects = [campaign.Subject("fake:good", "fake", "fake:good", "Net")]
     results = campaign.run_campaign(subjects, config, cases_dir=tmp_path / "cases", progress=False)

@@ -76,12 +76,12 @@ def fake_observe(subject, case: Case) -> Observation:
 
 
 def install_fakes(monkeypatch) -> None:
-    from reports import campaign
+    from reports import campaign_case  # the one-case code looks its hooks up there
 
-    monkeypatch.setattr(campaign, "_observe", fake_observe)
-    monkeypatch.setattr(campaign, "_torch_expected", truth)
-    monkeypatch.setattr(campaign, "_draw", lambda subject, i, config: _tagged(subject, i, config))
-    monkeypatch.setattr(campaign, "_space", lambda subject: SpecSpace(hidden_activations=("identity",)))
+    monkeypatch.setattr(campaign_case, "_observe", fake_observe)
+    monkeypatch.setattr(campaign_case, "_torch_expected", truth)
+    monkeypatch.setattr(campaign_case, "_draw", lambda subject, i, config: _tagged(subject, i, config))
+    monkeypatch.setattr(campaign_case, "_space", lambda subject: SpecSpace(hidden_activations=("identity",)))
 
 
 def _tagged(subject, i, config) -> Case:

@@ -105,7 +105,7 @@ _PROPS: dict[str, Callable[[Case], bool]] = {
 def template(case: Case) -> str:
     """The kind of network a Case runs: 'mlp', or its layer sequence ('batchnorm', 'affine>batchnorm>relu>...')."""
     spec = case.spec
-    # reports/campaign.py hands in stand-ins with only target/m/tags/x: one kind, as before
+    # reports/campaign_results.py hands in stand-ins with only target/m/tags/x: one kind, as before
     if getattr(spec, "is_mlp", True) or not callable(getattr(spec, "kinds", None)):
         return "mlp"
     return spec.kinds()
