@@ -1,7 +1,7 @@
 """``bpcheck validate`` for optimizer files: CS231n optim.py, deeplearning.ai course 2, Saito ch. 6.
 
     style, why = optimizer_style(names, forced)          # from the names a file defines
-    validate_optimizers(sandbox, report, options, style)  # adds Check rows; returns the units that ran, and why others did not
+    validate_optimizers(sandbox, report, options, style)  # adds Check rows; returns what ran, and why not
 
 For every rule the file defines (``optim:<rule>``), Cases are drawn in the regimes that expose
 optimizer bugs (reports.optim_run.plan_optim_cases: fuzzed hyper-parameters, tiny and large
