@@ -90,3 +90,22 @@ def test_multilayernetextend_with_batchnorm_passes_and_its_test_mode_is_judged()
         assert not failures(vs), [v.message for v in failures(vs)]
         seen |= {v.check for v in vs}
     assert {"output", "grad_W", "grad_param", "state"} <= seen
+
+
+def test_multilayernetextend_lists_the_activation_it_does_not_drive():
+    """The book's MultiLayerNetExtend offers activation='sigmoid'; every Case runs relu, so the option is named
+    as not checked (with why) in every run, and a net without the option lists nothing."""
+    case = draw_case(styles.spec_space("saito", R, "MultiLayerNetExtend"), 0)
+    obs = styles.run("saito", R, case, "MultiLayerNetExtend")
+    assert set(obs.not_checked) == {"MultiLayerNetExtend(activation='sigmoid')"}, obs.not_checked
+    assert "relu" in obs.not_checked["MultiLayerNetExtend(activation='sigmoid')"]
+
+    class ReluOnly(R.MultiLayerNetExtend):
+        def __init__(self, input_size, hidden_size_list, output_size, weight_decay_lambda=0, use_dropout=False,
+                     dropout_ration=0.5, use_batchnorm=False, seed=0):
+            super().__init__(input_size, hidden_size_list, output_size, weight_decay_lambda=weight_decay_lambda,
+                             use_dropout=use_dropout, dropout_ration=dropout_ration, use_batchnorm=use_batchnorm,
+                             seed=seed)
+
+    impl = clone_module(R, {"MultiLayerNetExtend": ReluOnly})
+    assert styles.run("saito", impl, case, "MultiLayerNetExtend").not_checked == {}

@@ -15,10 +15,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from oracles.case import Case, SpecSpace
+from oracles.case import ACTIVATION_NAMES, Case, SpecSpace
 from oracles.keep_rate import read_dropout
 from oracles.observation import Observation
-from oracles.styles._common import Recorder, Snapshot, UnsupportedCase, _signature, get, probed, read_row_grads, require
+from oracles.styles._common import (
+    Recorder,
+    Snapshot,
+    UnsupportedCase,
+    _signature,
+    accepts,
+    get,
+    probed,
+    read_row_grads,
+    require,
+)
+from oracles.styles._configs import activation_words, string_constants
 from oracles.styles.cs231n_layers_norm import find_mask
 
 __all__ = ["ENTRIES", "entry_points", "spec_space", "run", "own_loss"]
@@ -123,6 +134,8 @@ def run(impl, case: Case, entry: str) -> Observation:
         rec.note(f"the file's {entry}Layer is read as the book's {entry}")
     if entry.startswith("MultiLayerNetExtend"):
         _run_net(impl, case, rec)
+        for option, why in declined_net_options(impl).items():
+            rec.obs.not_checked.setdefault(option, why)
         return rec.obs
     for _, k, v in space.fixed:
         if (k, v) == ("scaling", "inverted"):
@@ -193,6 +206,23 @@ def own_loss(impl, case: Case, entry: str) -> float | None:
 
 
 # ---- MultiLayerNetExtend(use_batchnorm=True): {Affine - BatchNorm - Relu} x hidden - Affine - SoftmaxWithLoss
+
+# The book's MultiLayerNetExtend takes activation='relu' or 'sigmoid' (its docstring); the net is driven with its
+# default relu only, so the other option is listed as not checked, never passed over in silence.
+_BOOK_ACTIVATIONS = ("sigmoid",)
+
+
+def declined_net_options(impl) -> dict[str, str]:
+    """``MultiLayerNetExtend(activation='sigmoid')`` -> why it is not checked: the activations the constructor
+    offers (the book's, and those the class's own strings name) other than the relu every Case uses."""
+    cls = _net_cls(impl)
+    if cls is None or not accepts(cls.__init__, "activation"):
+        return {}
+    words = [g for _, g in activation_words(string_constants(cls)) if g in ACTIVATION_NAMES]
+    return {f"MultiLayerNetExtend(activation={a!r})": "bpcheck drives MultiLayerNetExtend with activation='relu' "
+            "(the book's default, which its batch-norm and dropout experiments use) only"
+            for a in dict.fromkeys((*_BOOK_ACTIVATIONS, *words)) if a not in ("relu", "identity")}
+
 
 
 def _net_space(impl, dropout: bool = False) -> SpecSpace:
