@@ -40,7 +40,6 @@ from pathlib import Path
 from reports import executors
 from reports.campaign_case import (
     _chunk_outcomes,
-    _draw,  # noqa: F401 - re-exported (tests)
     _fd_verdicts,  # noqa: F401 - re-exported (tests)
     _load_case,  # noqa: F401 - re-exported (reports/report_cmd.py)
     _run_chunk,

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from reports.campaign import CampaignConfig, _draw, evaluate_case, parse_subjects
+from reports.campaign import CampaignConfig, evaluate_case, parse_subjects
+from reports.campaign_case import _draw
 
 CAMPAIGN_CASES = {"cs231n:reference.cs231n_fc_net[FullyConnectedNet[batchnorm]]": (905, 1059, 1249, 2699, 4819),
                   "cs231n:reference.cs231n_fc_net[FullyConnectedNet[layernorm]]": (1638, 3355, 3640),

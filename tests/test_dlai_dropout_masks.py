@@ -8,7 +8,8 @@ from __future__ import annotations
 import numpy as np
 
 from oracles.styles.dlai_layers_norm import _masks
-from reports.campaign import CampaignConfig, _draw, evaluate_case, parse_subjects
+from reports.campaign import CampaignConfig, evaluate_case, parse_subjects
+from reports.campaign_case import _draw
 
 SUBJECT = "dlai:reference.dlai_regularization[dropout]"
 CAMPAIGN_CASES = (2367, 3585, 3743, 6453, 9196)  # widths 1, 2, 3: the first hidden layer all zero

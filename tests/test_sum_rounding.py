@@ -17,7 +17,8 @@ import pytest
 from oracles import styles
 from oracles import torch_autograd as ta
 from oracles.compare import compare_observation
-from reports.campaign import CampaignConfig, _draw, evaluate_case, parse_subjects
+from reports.campaign import CampaignConfig, evaluate_case, parse_subjects
+from reports.campaign_case import _draw
 
 CONV = "dlai:reference.dlai_conv[fn:conv]"
 CONV_RELU_POOL = "cs231n:reference.cs231n_conv[fn:conv_relu_pool]"
