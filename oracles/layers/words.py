@@ -76,12 +76,13 @@ def _embed_encode(rng: np.random.Generator, x: np.ndarray, hp) -> np.ndarray:
     m, T = x.shape
     V = int(hp["vocab"])
     idx = rng.integers(0, V, size=(m, T))
-    if m >= 2:  # a word two sequences share
-        idx[int(rng.integers(1, m)), int(rng.integers(T))] = idx[0, 0]
-    if T >= 2:  # and a word repeated inside every sequence
-        for n in range(m):
-            i, j = rng.choice(T, size=2, replace=False)
-            idx[n, j] = idx[n, i]
+    pairs = [tuple(int(t) for t in rng.choice(T, size=2, replace=False)) for _ in range(m)] if T >= 2 else []
+    for n, (i, j) in enumerate(pairs):  # a word repeated inside every sequence
+        idx[n, j] = idx[n, i]
+    if m >= 2:  # and a word two sequences share (both uses of another sequence's repeated word, if it has one)
+        n = int(rng.integers(1, m))
+        for t in pairs[n] if pairs else (int(rng.integers(T)),):
+            idx[n, t] = idx[0, 0]
     return idx.astype(np.float64)
 
 
