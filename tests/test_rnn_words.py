@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from submissions import expectation
 
 from oracles import styles, torch_autograd
 from oracles.compare import compare_observation, failures
@@ -23,7 +24,6 @@ from oracles.layers.words import split_scores, word_indices
 from oracles.strategies import draw_case
 from reference import cs231n_rnn as R
 from reports.validate import validate_file
-from submissions import expectation
 
 REF = Path(R.__file__)
 HERE = Path(__file__).parent / "submissions" / "rnn_cs231n"
