@@ -129,7 +129,7 @@ def _module(**fns) -> types.ModuleType:
     return impl
 
 
-def test_a_skeleton_embedding_is_a_finding_not_silence():
+def test_a_skeleton_is_a_finding_not_silence():
     def word_embedding_forward(x, W):
         out, cache = None, None
         return out, cache
@@ -138,6 +138,15 @@ def test_a_skeleton_embedding_is_a_finding_not_silence():
     case = _case("fn:word_embedding", 0)
     obs = styles.run("cs231n", impl, case, "fn:word_embedding")
     assert "returned no output (None)" in obs.errors["output"]
+    assert set(obs.errors) == {"output", "grad_W"}  # the families the layer has: no dx, no db
+
+    def temporal_softmax_loss(x, y, mask, verbose=False):
+        loss, dx = None, None
+        return loss, dx
+
+    impl = _module(temporal_softmax_loss=temporal_softmax_loss)
+    obs = styles.run("cs231n", impl, _case("fn:temporal_softmax_loss", 0), "fn:temporal_softmax_loss")
+    assert set(obs.errors) == {"loss", "grad_x"} and "returned no output (None)" in obs.errors["loss"]
 
 
 def test_the_file_receives_integers_and_booleans():

@@ -148,8 +148,11 @@ def _embedding_core(impl, rec, case, x, p, hp, dout, *, loss_only):
     ok, ret = rec.call(("output", "grad_W"), "word_embedding_forward(x, W)", fwd, idx, p["W"])
     _watch(rec, snap, "word_embedding_forward")
     ret = pair(rec, ("output", "grad_W"), "word_embedding_forward", ret, 2, "(out, cache)") if ok else None
-    if ret is None or ret[0] is None:
-        return None  # the skeleton's out = None: conv_entries says "returned no output (None)"
+    if ret is None:
+        return None
+    if ret[0] is None:  # the skeleton's out = None; said here, for the families this layer has (no dx, no db)
+        rec.error(("output", "grad_W"), "word_embedding_forward returned no output (None): nothing to check")
+        return None
     res = {"out": ret[0]}
     if loss_only:
         return res
@@ -170,8 +173,9 @@ def _loss_core(impl, rec, case, x, p, hp, dout, *, loss_only):
     ret = pair(rec, ("loss", "grad_x"), "temporal_softmax_loss", ret, 2, "(loss, dx)") if ok else None
     if ret is None:
         return None
-    if ret[0] is None and ret[1] is None:
-        return None  # the skeleton: loss, dx = None, None
+    if ret[0] is None and ret[1] is None:  # the skeleton: loss, dx = None, None
+        rec.error(("loss", "grad_x"), "temporal_softmax_loss returned no output (None): nothing to check")
+        return None
     res = {"loss": ret[0]}
     if loss_only:
         return res
