@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from oracles.case import ACTIVATION_NAMES, Case, Spec, SpecSpace
+from oracles.layers import kind
 from reference.functions import ACTIVATIONS
 
 
@@ -230,6 +231,8 @@ def output_widths(space: SpecSpace, min_width: int, max_width: int, target: str,
 
 def _targets(rng: np.random.Generator, spec: Spec, m: int) -> np.ndarray:
     if spec.loss == "dot":  # the upstream gradient dout: any real tensor of the output's shape
+        if kind(spec.sequence[-1].kind).loss_layer:  # a layer that is a loss (temporal_softmax_loss): dL/dL = 1
+            return np.ones((m, *spec.out_shape))
         return rng.standard_normal((m, *spec.out_shape))
     n_out = spec.n_out
     if spec.target == "labels":

@@ -120,6 +120,11 @@ def build_layer_case(spec: Spec, m: int, seed: int, *, regime, scale, lr, steps,
             base = float(k.state_init.get(short, 0.0))
             state[full] = base * rng.uniform(0.5, 1.5, size=shape) if base else 0.3 * rng.standard_normal(shape)
     y = targets(rng, spec, m)
+    first = kind(spec.slots[0].layer.kind)
+    if first.encode is not None:
+        # integer inputs (word indices, labels, a mask) float-encoded in x (oracles/layers/words.py); a stream
+        # of their own, so the other numbers of the Case are the ones every other kind draws
+        x = first.encode(np.random.default_rng([int(seed), 0x1D5]), x, spec.slots[0].layer.hp)
     if regime == "large_logits":
         # scores around 1e3 (a linear classifier alone): exp overflows unless the softmax subtracts the max
         spread = float(np.sqrt(np.mean((x.reshape(m, -1) @ params["W1"].T) ** 2))) or 1.0

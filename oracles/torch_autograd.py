@@ -173,7 +173,10 @@ def _first_pass(net: _Net, with_x: bool, with_hidden: bool):
     if with_hidden:
         inputs += hidden
         keys += [f"A{l}" for l in range(1, len(hidden) + 1)]
-    g = torch.autograd.grad(loss, inputs)
+    # allow_unused: word indices reach the loss only through an integer cast (oracles/layers/words.py); their
+    # gradient is 0, not an error
+    g = torch.autograd.grad(loss, inputs, allow_unused=True)
+    g = tuple(torch.zeros_like(i) if v is None else v for i, v in zip(inputs, g))
     grads = {k: _np(v) for k, v in zip(keys, g)}
     return float(loss.detach()), grads, g[: len(net.names)], zs, {k: _np(v) for k, v in state.items()}
 

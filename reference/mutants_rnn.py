@@ -5,7 +5,8 @@ marked ``# BUG:``, ``bug_class`` the key the diagnosis names; oracles/diagnose/r
 The bugs the RNN/LSTM part of the assignment is known for: tanh' taken from the pre-activation, a backward
 through time that forgets to add the gradient carried from step t + 1 or the upstream dh[:, t] of the
 earlier steps, LSTM gates sliced in another order than i, f, o, g, and the cell gradient without the path
-through next_h = o * tanh(next_c).
+through next_h = o * tanh(next_c). The word embedding's: ``dW[x] += dout``, which keeps one gradient per
+repeated word; the temporal softmax loss's: a mean over N * T steps or over mask.sum(), a dx without the mask.
 
 This module imports numpy and reference only (the sandbox child may import it).
 """
@@ -98,6 +99,34 @@ def _lstm_backward_cell_reset(dh, cache):
     return dx, dprev_h, dWx, dWh, db
 
 
+def _word_embedding_backward_repeats_lost(dout, cache):
+    x, W = cache
+    dW = np.zeros_like(W, dtype=dout.dtype)
+    dW[x] += dout  # BUG: fancy-index += keeps one write per index: a repeated word needs np.add.at(dW, x, dout)
+    return dW
+
+
+def _temporal_softmax_loss_scaled(over: str):
+    def temporal_softmax_loss(x, y, mask, verbose=False):
+        N, T, V = x.shape
+        # BUG (one of): divided by N * T (a mean over every step), or by mask.sum(), not by N
+        div = N * T if over == "steps" else mask.sum()
+        loss, dx = R.temporal_softmax_loss(x, y, mask)
+        return loss * N / div, dx * N / div
+
+    return temporal_softmax_loss
+
+
+def _temporal_softmax_loss_dx_unmasked(x, y, mask, verbose=False):
+    N, T, V = x.shape
+    loss, _ = R.temporal_softmax_loss(x, y, mask)
+    flat = x.reshape(N * T, V)
+    p = np.exp(flat - flat.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    p[np.arange(N * T), y.reshape(N * T)] -= 1
+    return loss, (p / N).reshape(N, T, V)  # BUG: the mask is not applied to dx: padded steps get gradient
+
+
 _add("cs231n_rnn_step_tanh_of_preactivation", "rnn_tanh_derivative", "cs231n", "fn:rnn_step",
      "rnn_step_backward takes tanh' as 1 - z**2 of the pre-activation instead of 1 - next_h**2",
      clone_module(R, {"rnn_step_forward": _rnn_step_forward_keeps_z,
@@ -118,3 +147,15 @@ _add("cs231n_lstm_step_cell_grad_without_h_path", "lstm_cell_path", "cs231n", "f
 _add("cs231n_lstm_backward_cell_grad_reset", "rnn_carry_dropped", "cs231n", "fn:lstm",
      "lstm_backward starts every step from dnext_c = 0: the dprev_c of step t + 1 is dropped",
      clone_module(R, {"lstm_backward": _lstm_backward_cell_reset}), _R)
+_add("cs231n_word_embedding_repeats_lost", "embedding_repeats_lost", "cs231n", "fn:word_embedding",
+     "word_embedding_backward writes dW[x] += dout: a word used several times keeps one of its gradients",
+     clone_module(R, {"word_embedding_backward": _word_embedding_backward_repeats_lost}), _R)
+_add("cs231n_temporal_loss_mean_over_steps", "temporal_loss_mean_over_steps", "cs231n", "fn:temporal_softmax_loss",
+     "temporal_softmax_loss divides the loss and dx by N * T instead of N",
+     clone_module(R, {"temporal_softmax_loss": _temporal_softmax_loss_scaled("steps")}), _R)
+_add("cs231n_temporal_loss_mean_over_mask", "temporal_loss_mean_over_mask", "cs231n", "fn:temporal_softmax_loss",
+     "temporal_softmax_loss divides the loss and dx by mask.sum() instead of N",
+     clone_module(R, {"temporal_softmax_loss": _temporal_softmax_loss_scaled("mask")}), _R)
+_add("cs231n_temporal_loss_dx_unmasked", "temporal_loss_mask_dropped", "cs231n", "fn:temporal_softmax_loss",
+     "temporal_softmax_loss leaves the mask out of dx: padded steps get a gradient",
+     clone_module(R, {"temporal_softmax_loss": _temporal_softmax_loss_dx_unmasked}), _R)

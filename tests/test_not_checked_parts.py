@@ -18,8 +18,8 @@ HERE = Path(__file__).parent / "submissions" / "not_checked"
 
 
 @pytest.mark.parametrize("names, part", [
-    (["word_embedding_forward", "word_embedding_backward", "temporal_softmax_loss"], "CS231n's recurrent"),
-    (["lstm_forward", "lstm_backward", "temporal_softmax_loss"], "CS231n's recurrent"),
+    (["word_embedding_forward", "lstm_forward", "CaptioningRNN"], "CS231n's recurrent"),
+    (["lstm_forward", "lstm_backward", "CaptioningRNN"], "CS231n's recurrent"),
     (["RNNCell", "RNNCell.forward", "RNNCell.backward"], "MyTorch's recurrent"),
     (["CTCLoss", "CTCLoss.forward"], "MyTorch's recurrent"),
     (["rnn_cell_forward", "rnn_forward", "lstm_cell_backward"], "deeplearning.ai's recurrent"),
@@ -36,11 +36,20 @@ def test_cs231n_rnn_layers_are_checked_now():
     assert style == "cs231n"
 
 
-def test_cs231n_rnn_file_passes_and_lists_what_was_not_driven():
+@pytest.mark.parametrize("names", [["word_embedding_forward", "word_embedding_backward"], ["temporal_softmax_loss"]])
+def test_cs231n_word_embedding_and_temporal_loss_are_checked_now(names):
+    # a file with only these is cs231n (their entries run: tests/test_rnn_words.py), not "not checked"
+    style, reason = styles.detect(names)
+    assert style == "cs231n", reason
+
+
+def test_cs231n_rnn_file_passes_with_embedding_and_temporal_loss_checked():
     r = validate_file(HERE / "rnn_layers_cs231n_like.py", cases=4, timeout=5.0, shrink=False)
     assert r.verdict == "pass", r.render()
-    unchecked = r.render().split("not checked:")[1]
-    assert "word_embedding_forward" in unchecked and "temporal_softmax_loss" in unchecked
+    assert {"fn:word_embedding", "fn:temporal_softmax_loss"} <= {c.name.split(": ")[0] for c in r.checks}, r.render()
+    for name in ("word_embedding_forward", "word_embedding_backward", "temporal_softmax_loss"):
+        assert name in r.coverage.checked and name not in r.coverage.not_checked, r.coverage
+    assert "not checked:" not in r.render(), r.render()
 
 
 def test_a_checked_file_with_recurrent_helpers_keeps_its_style():

@@ -1,6 +1,7 @@
 """Diagnosis hypotheses for CS231n assignment 3's recurrent layers: which classic RNN/LSTM bug the numbers are.
 
-``recurrent_hypotheses(case, observed, expected, grad_bad)`` (called by oracles.diagnose.core) rebuilds the
+``recurrent_hypotheses(case, observed, expected, grad_bad)`` (called by oracles.diagnose.core; the word
+embedding's and the temporal loss's hypotheses are oracles/diagnose/words.py's, asked first) rebuilds the
 Case's single recurrent layer (oracles/layers/recurrent.py: packed inputs, loss sum(out * dout)) in float64
 torch with ONE bug planted, and names the bug whose output or gradients the observation equals:
 
@@ -26,6 +27,7 @@ import numpy as np
 
 from oracles.case import Case
 from oracles.diagnose._base import BUG_CLASSES, Diagnosis, _close
+from oracles.diagnose.words import word_hypotheses
 from oracles.layers.recurrent import RECURRENT_KINDS, seq_dims, step_dims
 from oracles.observation import Observation
 
@@ -143,6 +145,9 @@ def recurrent_model(case: Case, bug: str | None) -> dict[str, np.ndarray]:
 def recurrent_hypotheses(case: Case, observed: Observation, expected: Observation, grad_bad) -> list[Diagnosis]:
     """The recurrent bug whose numbers the observation equals (empty for other Specs or no match)."""
     spec = case.spec
+    words = word_hypotheses(case, observed, expected, grad_bad)  # the embedding and the temporal loss
+    if words:
+        return words
     if spec.is_mlp or len(spec.layers) != 1 or spec.layers[0].kind not in RECURRENT_KINDS or spec.loss != "dot":
         return []
     dtype = spec.dtype

@@ -18,6 +18,11 @@ needs to know about a kind of layer asks its row:
 * ``state``: buffers a forward reads and updates (running mean/var), with their initial values;
 * ``aux``: inputs the implementation chooses and the oracle must be told (a dropout mask): read back from
   the implementation (``Observation.aux``) and handed to the oracles;
+* ``encode``: for inputs that are integers in the course's API (word indices, labels, a mask): the Case's x
+  carries them as exact float-encoded integers, and ``encode(rng, x, hp)`` writes them into the drawn x
+  (m, *in_shape) when the Case is built; the course driver casts them back (oracles/layers/words.py);
+* ``loss_layer``: the layer computes a loss itself (its output is the per-sample loss): under loss 'dot' its
+  upstream gradient dout is 1, not a random tensor, so the Case's loss is the course's own loss;
 * ``numbered``: whether the layer starts a new layer number l (affine, conv): parameters are named
   ``W{l}``, ``b{l}`` after it and ``gamma{l}``, ``beta{l}``, ``running_mean{l}``, ``mask{l}`` after the
   numbered layer they follow, as CS231n, Saito and deeplearning.ai number them.
@@ -107,6 +112,8 @@ class LayerKind:
     state_init: Mapping[str, float] = field(default_factory=dict)
     aux: tuple[str, ...] = ()
     numbered: bool = False
+    encode: Callable | None = None  # (rng, x, hp) -> x with the integer parts written: see words.py
+    loss_layer: bool = False  # the output is a per-sample loss: dout = 1
     activation: bool = False  # elementwise, no parameters: an MLP's activations
     min_batch: int = 1  # batchnorm needs 2: one sample has no variance
     modes: tuple[str, ...] = ("train",)  # modes the forward distinguishes (train, test)

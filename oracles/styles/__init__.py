@@ -58,6 +58,7 @@ _DECISIVE = {
                # (not rnn_forward/lstm_forward alone: deeplearning.ai course 5 has functions of those names)
                "rnn_step_forward+rnn_step_backward", "lstm_step_forward+lstm_step_backward",
                "temporal_affine_forward+temporal_affine_backward",
+               "word_embedding_forward+word_embedding_backward", "temporal_softmax_loss",
                # assignment 1's linear classifiers (classifiers/softmax.py, linear_svm.py): cs231n_linear
                "softmax_loss_naive", "softmax_loss_vectorized", "svm_loss_naive", "svm_loss_vectorized"),
     # CMU 11-785 MyTorch (issue 11): layer classes with forward/backward, losses as classes, MLP0/1/4
@@ -86,8 +87,8 @@ _HINTS = {
 # an ERROR that says so, not "no style recognised" and a suggestion to force a style that has nothing to
 # run. Names from the real files of the corpus (docs/real-world/): MyTorch hw3p1's rnn_cell.py, gru_cell.py
 # and CTC.py, deeplearning.ai course 5's RNN step by step. CS231n assignment 3's RNN/LSTM layers are
-# checked (a forward without its backward is not: nothing to compare a gradient with); a file with only
-# its word embedding, temporal softmax loss or captioning net is still named here.
+# checked (a forward without its backward is not: nothing to compare a gradient with), the word embedding
+# and the temporal softmax loss too; a file with only its captioning net (or forwards alone) is named here.
 _NOT_CHECKED = {
     "CS231n's recurrent layers (assignment 3, rnn_layers.py)": (
         "rnn_step_forward", "rnn_step_backward", "rnn_forward+rnn_backward", "lstm_step_forward",

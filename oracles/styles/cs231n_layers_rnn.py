@@ -13,31 +13,43 @@ Each is checked as the course checks it: the forward output and every gradient i
 loss = sum(out * dout), dout the Case's seeded y. The Case packs several inputs (and an LSTM step's two
 outputs) in one vector per sample (oracles/layers/recurrent.py); here they are unpacked for the file and
 its answers packed back: gradient 'x' is [dx, dprev_h(, dprev_c)] or [dx, dh0], 'out' [next_h, next_c].
-word_embedding_* and temporal_softmax_loss are not driven (integer inputs and a mask the Case cannot
-carry yet): the coverage line lists them as not checked.
+
+* ``fn:word_embedding``: ``word_embedding_forward(x (N, T) int, W (V, D)) -> (out (N, T, D), cache)``,
+  ``word_embedding_backward(dout, cache) -> dW``: out and dW (no gradient for integer indices); every Case
+  has repeated words (oracles/layers/words.py), where ``dW[x] += dout`` loses gradient.
+* ``fn:temporal_softmax_loss``: ``temporal_softmax_loss(x (N, T, V), y (N, T) int, mask (N, T) bool)
+  -> (loss, dx)``: the loss (sum over the unmasked steps / N) and dx, with one all-False mask row.
+
+Their integer arguments travel float-encoded in the Case's x and are cast back here (words.py says why).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from oracles.case import SpecSpace
 from oracles.layers.recurrent import seq_dims, step_dims
-from oracles.styles._common import Snapshot, positional_count
+from oracles.layers.words import pack_scores, split_scores, word_indices
+from oracles.styles._common import Snapshot, get, positional_count
 from oracles.styles.conv_entries import BWD, FWD, Entry, function_pair, layer_space, pair, register
 
-__all__ = ["STEP_WIDTHS", "SEQ_WIDTHS"]
+__all__ = ["STEP_WIDTHS", "SEQ_WIDTHS", "EMBED_SHAPES", "LOSS_SHAPES"]
 
 # Packed input widths per sample: every (D, H) / (T, D, H) split of them is drawn (recurrent.py), so
 # D = 1, H = 1 and D != H all come up; T from 1 to 5. Small: the oracle's sequence loop is per step.
 STEP_WIDTHS = ((3,), (5,), (7,), (8,))
 SEQ_WIDTHS = ((5,), (7,), (9,), (11,))
 _TAFFINE_SHAPES = ((1, 3), (3, 2), (4, 1), (2, 5))
+# word indices (T,): T >= 2, so every sequence can hold a repeated word (words.py puts one in each)
+EMBED_SHAPES = ((2,), (3,), (4,), (6,))
+# (T, V + 2): V scores, the label and the mask of each step; T = 1 too, V from 2 to 10
+LOSS_SHAPES = ((1, 5), (3, 5), (4, 4), (2, 7), (5, 6), (3, 12))
 
 
 def _watch(rec, snap: Snapshot, what: str) -> None:
     for path in snap.changed():
         head = path.split("'")[1] if "'" in path else path
-        rec.mutated({"x": "x", "dout": "dout", "cache": "caches"}.get(head, f"params:{head}"))
+        rec.mutated({"x": "x", "y": "y", "mask": "mask", "dout": "dout", "cache": "caches"}.get(head, f"params:{head}"))
         rec.note(f"{what} wrote into its argument {path}")
 
 
@@ -129,6 +141,56 @@ def _taffine_core(impl, rec, case, x, p, hp, dout, *, loss_only):
     return res
 
 
+def _embedding_core(impl, rec, case, x, p, hp, dout, *, loss_only):
+    fwd, bwd = function_pair(impl, "word_embedding_forward", "word_embedding_backward")
+    idx = word_indices(x)  # the course passes integers: float indices would fail W[x] in a correct file
+    snap = Snapshot({"x": idx, "W": p["W"]}, "in")
+    ok, ret = rec.call(("output", "grad_W"), "word_embedding_forward(x, W)", fwd, idx, p["W"])
+    _watch(rec, snap, "word_embedding_forward")
+    ret = pair(rec, ("output", "grad_W"), "word_embedding_forward", ret, 2, "(out, cache)") if ok else None
+    if ret is None:
+        return None
+    if ret[0] is None:  # the skeleton's out = None; said here, for the families this layer has (no dx, no db)
+        rec.error(("output", "grad_W"), "word_embedding_forward returned no output (None): nothing to check")
+        return None
+    res = {"out": ret[0]}
+    if loss_only:
+        return res
+    snap = Snapshot({"dout": dout, "cache": ret[1]}, "in")
+    ok, dW = rec.call(("grad_W",), "word_embedding_backward(dout, cache)", bwd, dout, ret[1])
+    _watch(rec, snap, "word_embedding_backward")
+    if ok:
+        res["W1"] = dW
+    return res
+
+
+def _loss_core(impl, rec, case, x, p, hp, dout, *, loss_only):
+    fn = get(impl, "temporal_softmax_loss")
+    scores, y, mask = split_scores(x)
+    snap = Snapshot({"x": scores, "y": y, "mask": mask}, "in")
+    ok, ret = rec.call(("loss", "grad_x"), "temporal_softmax_loss(x, y, mask)", fn, scores, y, mask)
+    _watch(rec, snap, "temporal_softmax_loss")
+    ret = pair(rec, ("loss", "grad_x"), "temporal_softmax_loss", ret, 2, "(loss, dx)") if ok else None
+    if ret is None:
+        return None
+    if ret[0] is None and ret[1] is None:  # the skeleton: loss, dx = None, None
+        rec.error(("loss", "grad_x"), "temporal_softmax_loss returned no output (None): nothing to check")
+        return None
+    res = {"loss": ret[0]}
+    if loss_only:
+        return res
+    dx = _check(rec, "grad_x", "temporal_softmax_loss dx", ret[1], scores.shape)
+    if dx is not None:
+        res["x"] = pack_scores(dx)  # the labels' and mask's entries of the Case's x: no gradient, 0
+    return res
+
+
+def _loss_space(impl) -> SpecSpace:
+    # dout = 1 (a loss layer) and reduction 'mean': the Case's loss is sum(mask * CE) / N, the course's
+    return SpecSpace(layout="rows", sequences=("temporal_softmax_loss",), outputs=(("dot", ("identity",)),),
+                     targets=("dense",), reductions=("mean",), input_shapes=LOSS_SHAPES)
+
+
 def _present(fwd: str, bwd: str, n_args: int = 3):
     """Both functions, the forward taking the course's positional arguments: deeplearning.ai course 5 has an
     rnn_forward(x, a0, parameters) too, and calling it with five arguments would blame a file bpcheck misread."""
@@ -151,3 +213,19 @@ for _kind, _shapes, _n in (("rnn_step", STEP_WIDTHS, 5), ("lstm_step", STEP_WIDT
 register(Entry("cs231n", "fn:temporal_affine", _present("temporal_affine_forward", "temporal_affine_backward"),
                lambda impl: layer_space("temporal_affine", shapes=_TAFFINE_SHAPES), _taffine_core,
                ("temporal_affine_forward", "temporal_affine_backward")))
+
+register(Entry("cs231n", "fn:word_embedding", _present("word_embedding_forward", "word_embedding_backward", 2),
+               lambda impl: layer_space("word_embedding", shapes=EMBED_SHAPES), _embedding_core,
+               ("word_embedding_forward", "word_embedding_backward")))
+
+
+def _loss_present(impl) -> bool:
+    fn = get(impl, "temporal_softmax_loss")
+    if not callable(fn) or isinstance(fn, type):
+        return False
+    low, high = positional_count(fn)
+    return low <= 3 <= high
+
+
+register(Entry("cs231n", "fn:temporal_softmax_loss", _loss_present, _loss_space, _loss_core,
+               ("temporal_softmax_loss",)))

@@ -1,6 +1,8 @@
 """The pasteable smallest failing case for a CS231n recurrent layer checked on its own (rnn_step, rnn,
-lstm_step, lstm, temporal_affine): the Case's packed inputs unpacked into the handout's arguments as
-literals, the file's own forward/backward calls, and what correct layers return, unpacked the same way.
+lstm_step, lstm, temporal_affine, word_embedding, temporal_softmax_loss): the Case's packed inputs unpacked
+into the handout's arguments as literals, the file's own forward/backward calls, and what correct layers
+return, unpacked the same way. Word indices, labels and the mask (float-encoded in the Case,
+oracles/layers/words.py) are written as the int and bool literals the course passes.
 
 Hooked into reports/validate_snippets.snippet_for beside conv_snippets; None for any other Case."""
 
@@ -12,11 +14,12 @@ import numpy as np
 
 from oracles.case import Case
 from oracles.layers.recurrent import seq_dims, step_dims
+from oracles.layers.words import split_scores, word_indices
 from oracles.styles._common import array_literal as _lit
 
 __all__ = ["rnn_snippet"]
 
-_KINDS = ("rnn_step", "lstm_step", "rnn", "lstm", "temporal_affine")
+_KINDS = ("rnn_step", "lstm_step", "rnn", "lstm", "temporal_affine", "word_embedding", "temporal_softmax_loss")
 
 
 def _parts(case: Case, a: np.ndarray, kind: str, hp) -> list[tuple[str, np.ndarray]]:
@@ -48,6 +51,21 @@ def rnn_snippet(style: str, entry: str, case: Case, path: str, oracle) -> str | 
                   f"expected_out = {_lit(exp.out)}", f"expected_dx = {_lit(exp.grads['x'])}",
                   f"expected_dw = {_lit(exp.grads[slot.params['W']])}",
                   f"expected_db = {_lit(exp.grads[slot.params['b']])}"]
+        return "\n".join(lines) + "\n"
+    if kind == "word_embedding":
+        lines += [f"x = {_lit(word_indices(x))}", f"W = {_lit(case.params[slot.params['W']])}",
+                  f"dout = {_lit(dout)}", "out, cache = student.word_embedding_forward(x, W)",
+                  "dW = student.word_embedding_backward(dout, cache)", "",
+                  "# what a correct layer returns (torch float64 autograd); repeated words add up in dW:",
+                  f"expected_out = {_lit(exp.out)}", f"expected_dW = {_lit(exp.grads[slot.params['W']])}"]
+        return "\n".join(lines) + "\n"
+    if kind == "temporal_softmax_loss":
+        scores, y, mask = split_scores(x)
+        V = scores.shape[2]
+        lines += [f"x = {_lit(scores)}", f"y = {_lit(y)}", f"mask = {_lit(mask)}",
+                  "loss, dx = student.temporal_softmax_loss(x, y, mask)", "",
+                  "# what a correct loss returns (torch float64 autograd; summed over the steps, divided by N):",
+                  f"expected_loss = {exp.loss!r}", f"expected_dx = {_lit(exp.grads['x'][:, :, :V])}"]
         return "\n".join(lines) + "\n"
     parts = _parts(case, x, kind, hp)
     names = [n for n, _ in parts]

@@ -1,4 +1,4 @@
-# expect: pass (CS231n assignment 3's RNN layers are checked; its embedding and temporal loss are listed as not checked)
+# expect: pass (CS231n assignment 3's RNN layers, its word embedding and its temporal loss are all checked)
 # ruff: noqa
 # Written for bpcheck's tests: the layout of the public rnn_layers.py submissions we read (functions with
 # caches, vanilla RNN and LSTM, embeddings, temporal affine and loss), nothing else of the course.
@@ -39,6 +39,13 @@ def rnn_backward(dh, cache):
 
 def word_embedding_forward(x, W):
     return W[x], (x, W.shape)
+
+
+def word_embedding_backward(dout, cache):
+    x, shape = cache
+    dW = np.zeros(shape)
+    np.add.at(dW, x, dout)
+    return dW
 
 
 def temporal_softmax_loss(x, y, mask):
