@@ -117,6 +117,8 @@ def test_the_fixtures_get_their_expected_verdict_and_bug_class():
         if verdict == "fail":
             classes = {c.bug_class for c in r.checks if c.verdict == "fail"}
             assert bug in classes, (path.name, classes, r.render())
+            # the whole bug is named once: the factor it happens to show on a Case (1/T) is no second finding
+            assert not any("factor_half" in c.diagnosis or "factor_2" in c.diagnosis for c in r.checks), r.render()
         assert not r.coverage.not_checked, (path.name, r.coverage)
 
 

@@ -86,7 +86,10 @@ def diagnose(
     out[_first_nonfault(out):_first_nonfault(out)] = conv_hypotheses(case, observed, expected, grad_bad)  # issue 10
     recurrent = recurrent_hypotheses(case, observed, expected, grad_bad)
     if recurrent:  # the whole bug, named: the per-tensor factors it happens to show are not second findings
-        out = [o for o in out if o.bug_class != "constant_factor"]
+        # (a temporal loss divided by N * T reads "exactly 1/2 times the oracle's" on a Case with T = 2)
+        covered = {t for d in recurrent for t in d.tensors}
+        out = [o for o in out if not (o.bug_class == "constant_factor" or "factor" in o.evidence
+                                      and (not covered or set(o.tensors) <= covered))]
         out[_first_nonfault(out):_first_nonfault(out)] = recurrent
     # recomputed hypotheses, when the per-tensor view left something unexplained
     if grad_bad and case.spec.is_mlp and (len(patterns) < len(grad_bad) or all(d.bug_class == "constant_factor"
