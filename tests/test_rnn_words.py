@@ -23,6 +23,7 @@ from oracles.layers import kind
 from oracles.layers.words import split_scores, word_indices
 from oracles.strategies import draw_case
 from reference import cs231n_rnn as R
+from reference.mutants import clone_module
 from reports.validate import validate_file
 
 REF = Path(R.__file__)
@@ -123,12 +124,7 @@ def test_the_fixtures_get_their_expected_verdict_and_bug_class():
 
 
 def _module(**fns) -> types.ModuleType:
-    impl = types.ModuleType("student")
-    for n in R.__all__:
-        setattr(impl, n, getattr(R, n))
-    for n, f in fns.items():
-        setattr(impl, n, f)
-    return impl
+    return clone_module(R, fns)  # the reference with these functions replaced
 
 
 def test_a_skeleton_is_a_finding_not_silence():
