@@ -149,12 +149,15 @@ def bench_validate(file: str | Path | None = None, timeout: float = 240.0, repea
 
 
 def _expected_verdict(path: Path) -> str | None:
-    """pass / fail from a fixture's first line (``# expect: ...``)."""
+    """pass / fail / error from a fixture's first line (``# expect: ...``)."""
     first = path.read_text(encoding="utf-8").splitlines()[0] if path.stat().st_size else ""
     if not first.startswith("# expect:"):
         return None
     what = first.split(":", 1)[1].strip()
-    return "fail" if what.startswith("fail") else "pass"  # pass, warn and convention all accept the file
+    for verdict in ("fail", "error"):  # a course part bpcheck names as not checked expects ERROR
+        if what.startswith(verdict):
+            return verdict
+    return "pass"  # pass, warn and convention all accept the file
 
 
 def make_class(folder: Path, n: int) -> Path:

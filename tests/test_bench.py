@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -84,7 +85,18 @@ def test_grade_section_at_tiny_size(tmp_path):
     folder = bench_cmd.make_class(tmp_path / "class", 3)
     rows = read_expected(folder / "expected.tsv")
     assert [r[0] for r in rows] == sorted(p.name for p in folder.glob("*.py")) and {r[1] for r in rows} <= {
-        "pass", "fail"}
+        "pass", "fail", "error"}
+
+
+def test_a_class_expects_error_where_the_fixture_does():
+    """A fixture of a part bpcheck names as not checked (`# expect: error ...`) is expected ERROR in the
+    generated class, not pass (the 500-submission run counted it as a disagreement)."""
+    from reports.bench_commands import _expected_verdict
+
+    here = Path(__file__).parent / "submissions"
+    assert _expected_verdict(here / "not_checked" / "gru_cell_mytorch_like.py") == "error"
+    assert _expected_verdict(here / "not_checked" / "cs231n_rmsprop_cache_key.py") == "error"
+    assert _expected_verdict(here / "nielsen" / "full_matrix_missing_1_over_m.py") == "fail"
     gr = bench_cmd.bench_grade(n=3, workers=1, cases=3)
     assert gr["graded"] == 3 and gr["exit_code"] in (0, 1), gr.get("stderr")
     assert gr["seconds"] > 0 and gr["projected_500_seconds"] == pytest.approx(500 * gr["seconds"] / 3)
