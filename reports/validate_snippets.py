@@ -34,6 +34,10 @@ def snippet_for(style: str, entry: str, case: Case, path: str, oracle, names: se
     for write in (layer_snippet, pair_snippet, conv_snippet, rnn_snippet, mytorch_snippet, linear_snippet):
         if (layer := write(style, entry, case, path, oracle)) is not None:
             return layer
+    if not case.spec.is_mlp:
+        # the calls below spell an MLP (W, b per layer, one activation each); a net with normalization or dropout
+        # layers (FullyConnectedNet[batchnorm], ...[dropout]) would get a wrong call or none: say so instead
+        raise NoSnippet(f"not written for {entry} yet: a net with normalization or dropout layers")
     exp = oracle.expected(case, estimate=False)
     module = Path(path).stem
     if style == "nielsen":

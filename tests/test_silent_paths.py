@@ -33,6 +33,22 @@ def test_fcnet_whose_dropout_crashes_fails_by_name():
     assert any("KeyError: 'drop'" in c.message for c in bad)
     # the option is judged, so it is not listed as "not implemented" as well
     assert not any("dropout" in u for u in report.coverage.not_checked)
+    # no snippet is written for a net with dropout layers: said in words, not as bpcheck's own exception
+    # (it read "could not write one (MissingAux: ...)"; a batchnorm net's read "IndexError")
+    first = bad[0]
+    assert first.snippet is None and "not written for FullyConnectedNet[dropout]" in first.no_snippet, first
+    assert "could not write one" not in first.no_snippet
+
+
+def test_a_normalization_net_gets_no_snippet_rather_than_a_wrong_one():
+    from oracles import styles, torch_autograd
+    from oracles.strategies import draw_case
+    from reference import cs231n_fc_net
+    from reports.validate_snippets import NoSnippet, snippet_for
+
+    case = draw_case(styles.spec_space("cs231n", cs231n_fc_net, "FullyConnectedNet[batchnorm]"), 1)
+    with pytest.raises(NoSnippet, match=r"not written for FullyConnectedNet\[batchnorm\]"):
+        snippet_for("cs231n", "FullyConnectedNet[batchnorm]", case, "fc_net.py", torch_autograd)
 
 
 def test_fcnet_probe_tells_a_crash_from_an_absent_option():
