@@ -8,6 +8,7 @@ Numpy only: this runs inside the sandbox child.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 import os
@@ -103,35 +104,31 @@ def by_identity(fn: Callable) -> Callable:
     file's code decides. Each object is kept beside its reading, so an id is never reused for another."""
     memo: dict[int, tuple[object, object]] = {}
 
+    @functools.wraps(fn)
     def read(obj):
         hit = memo.get(id(obj))
         if hit is None or hit[0] is not obj:
-            if len(memo) > 10_000:
+            if len(memo) > 50_000:  # (bounded: a long in-process campaign reads many mutants' code)
                 memo.clear()
             hit = memo[id(obj)] = (obj, fn(obj))
         return hit[1]
 
-    read.__doc__, read.__name__, read.__wrapped__ = fn.__doc__, fn.__name__, fn
     return read
 
 
-_SIGNATURES: dict[int, tuple[object, inspect.Signature | None]] = {}
+@by_identity
+def _own_signature(fn) -> inspect.Signature | None:
+    try:
+        return inspect.signature(fn)
+    except (TypeError, ValueError):
+        return None
 
 
 def _signature(fn) -> inspect.Signature | None:
     """inspect.signature, read once per function or class: the drivers ask thousands of times per file (a
     bound method is a new object on every access, so its function's signature is kept, minus self)."""
     base = getattr(fn, "__func__", fn)
-    hit = _SIGNATURES.get(id(base))
-    if hit is None or hit[0] is not base:
-        try:
-            sig = inspect.signature(base)
-        except (TypeError, ValueError):
-            sig = None
-        if len(_SIGNATURES) > 50_000:
-            _SIGNATURES.clear()
-        hit = _SIGNATURES[id(base)] = (base, sig)
-    sig = hit[1]
+    sig = _own_signature(base)
     if base is not fn and sig is not None:  # bound (or a classmethod's): the first parameter is taken
         params = list(sig.parameters.values())
         if not params or params[0].kind not in (params[0].POSITIONAL_ONLY, params[0].POSITIONAL_OR_KEYWORD):
