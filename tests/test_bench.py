@@ -35,6 +35,12 @@ def test_fd_section_at_tiny_size(tiny):
     assert fd["localised"]["index"] == fd["planted"]["index"]
     assert fd["gradcheck_fast_bug_detected"]
     assert fd["max_norm_rel_err"] < 1e-8
+    # the screen's cold floor: positive, below the screen's own cold time (it is part of what the screen does)
+    # and its share of the cold budget consistent with the figures it is made of
+    assert 0 < fd["screen_floor_cold_cpu_seconds"] < fd["screen_cold_cpu_seconds"]
+    assert fd["screen_floor_share_of_cold_budget"] == pytest.approx(
+        fd["screen_floor_cold_cpu_seconds"] * bench_cmd.TARGETS["screen_speedup_vs_gradcheck_fast"]
+        / fd["gradcheck_fast_cold_cpu_seconds"])
     # the conv target: the wrong W1 element of oracles.conv_bench is named, tensor and index
     cv = fd["conv"]
     assert cv["failing_tensors"] == ["W1"] and cv["localised"] == cv["planted"][1] and cv["found_bug"]
