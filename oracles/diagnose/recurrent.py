@@ -1,4 +1,5 @@
-"""Diagnosis hypotheses for CS231n assignment 3's recurrent layers: which classic RNN/LSTM bug the numbers are.
+"""Diagnosis hypotheses for CS231n assignment 3's recurrent layers (and deeplearning.ai course 5's, driven through
+the same layer kinds by oracles/styles/dlai_layers_rnn.py): which classic RNN/LSTM bug the numbers are.
 
 ``recurrent_hypotheses(case, observed, expected, grad_bad)`` (called by oracles.diagnose.core; the word
 embedding's and the temporal loss's hypotheses are oracles/diagnose/words.py's, asked first) rebuilds the
@@ -6,13 +7,15 @@ Case's single recurrent layer (oracles/layers/recurrent.py: packed inputs, loss 
 torch with ONE bug planted, and names the bug whose output or gradients the observation equals:
 
 * ``rnn_tanh_derivative``: tanh' taken as 1 - z^2 of the pre-activation z, or as 1 - tanh(next_h)^2 (tanh
-  applied twice), where the right one is 1 - next_h^2;
+  applied twice), or left out (the upstream gradient used as dz), where the right one is 1 - next_h^2;
 * ``rnn_carry_dropped``: backward through time without the gradient carried from step t + 1 (dprev_h, or
-  the LSTM's dprev_c, not added into step t);
+  the LSTM's dprev_c, or both: real course-5 lstm_backward files pass da[:, :, t] and a dc_prevt left at 0);
 * ``rnn_upstream_dropped``: backward through time that starts from dh[:, T-1] and never adds the upstream
   dh[:, t] of the earlier steps;
 * ``lstm_gate_order``: the four gates sliced in another order than the handout's i, f, o, g (the forward
   output is another function, and the gradients are that function's);
+* ``lstm_dx_wrong_columns``: an LSTM step's dx computed with the hidden-state columns of the gates' weights
+  (course 5's W[:, :n_a], the da_prev formula; a shape error unless n_x == n_a, a real file's pattern);
 * ``lstm_cell_path``: the cell gradient without the path through next_h = o * tanh(next_c)
   (dc = dnext_c instead of dnext_c + dnext_h * o * (1 - tanh(next_c)^2)).
 
@@ -40,6 +43,8 @@ RECURRENT_BUG_CLASSES = {
     "rnn_upstream_dropped": "backward through time ignores the upstream gradient dh[:, t] of the earlier steps",
     "lstm_gate_order": "LSTM gates sliced in another order than the handout's i, f, o, g",
     "lstm_cell_path": "the cell-state gradient misses the path through next_h = o * tanh(next_c)",
+    "lstm_dx_wrong_columns": "an LSTM step's input gradient computed with the hidden-state columns of the gate "
+                             "weights (the da_prev formula) instead of the input's",
 }
 BUG_CLASSES.update(RECURRENT_BUG_CLASSES)
 
@@ -53,6 +58,14 @@ _BUGS = {
                 "is never added (dh_t = dh[:, t] + dprev_h)", False),
     "carry_c": ("rnn_carry_dropped", "each step's backward starts from dnext_c = 0: the dprev_c returned by step "
                 "t + 1 is never passed on", False),
+    "tanh_missing": ("rnn_tanh_derivative", "tanh' left out: the step's backward uses the upstream gradient "
+                     "(da_next / dnext_h) as the gradient of the pre-activation; it is da_next * (1 - a_next**2)",
+                     False),
+    "carry_both": ("rnn_carry_dropped", "each step's backward gets only the upstream gradient of its own hidden "
+                   "state and a cell gradient that stays 0: neither the da_prev nor the dc_prev returned by step "
+                   "t + 1 is passed on (da_next = da[:, :, t] + da_prevt, dc_next = dc_prevt)", False),
+    "dx_from_h": ("lstm_dx_wrong_columns", "dxt is computed with the a_prev columns of the gate weights "
+                  "(W[:, :n_a].T @ dgate, the da_prev formula); the input's columns are W[:, n_a:]", False),
     "upstream": ("rnn_upstream_dropped", "the backward starts from dh[:, T-1] and then only carries dprev_h: the "
                  "upstream dh[:, t] of every earlier step is never added (dh_t = dh[:, t] + dprev_h)", False),
     "gate_ifgo": ("lstm_gate_order", "the gates are sliced as i, f, g, o; the handout's order is i, f, o, g "
@@ -63,10 +76,10 @@ _BUGS = {
                   "(dc = dnext_c + dnext_h * o * (1 - tanh(next_c)**2))", False),
 }
 _FOR_KIND = {
-    "rnn_step": ("tanh_preact", "tanh_twice"),
-    "rnn": ("carry_h", "upstream", "tanh_preact", "tanh_twice"),
-    "lstm_step": ("gate_ifgo", "gate_ifog_swap", "cell_path"),
-    "lstm": ("gate_ifgo", "gate_ifog_swap", "carry_h", "carry_c", "upstream", "cell_path"),
+    "rnn_step": ("tanh_preact", "tanh_twice", "tanh_missing"),
+    "rnn": ("carry_h", "upstream", "tanh_preact", "tanh_twice", "tanh_missing"),
+    "lstm_step": ("gate_ifgo", "gate_ifog_swap", "cell_path", "dx_from_h"),
+    "lstm": ("gate_ifgo", "gate_ifog_swap", "carry_h", "carry_c", "carry_both", "upstream", "cell_path"),
 }
 
 
@@ -82,6 +95,8 @@ def _rnn_step(torch, x, h, Wx, Wh, b, bug):
         return _surrogate(t, z, 1 - z ** 2)
     if bug == "tanh_twice":
         return _surrogate(t, z, 1 - torch.tanh(t) ** 2)
+    if bug == "tanh_missing":
+        return _surrogate(t, z, torch.ones_like(z))
     return t
 
 
@@ -126,8 +141,8 @@ def recurrent_model(case: Case, bug: str | None) -> dict[str, np.ndarray]:
         xs = x[:, :T * D].reshape(m, T, D)
         h, c, hs = x[:, T * D:], torch.zeros(m, H, dtype=torch.float64), []
         for s in range(T):
-            h_in = h.detach() if bug == "carry_h" and s > 0 else h
-            c_in = c.detach() if bug == "carry_c" else c
+            h_in = h.detach() if bug in ("carry_h", "carry_both") and s > 0 else h
+            c_in = c.detach() if bug in ("carry_c", "carry_both") else c
             if kind == "rnn":
                 h = _rnn_step(torch, xs[:, s], h_in, Wx, Wh, b, bug)
             else:
@@ -139,6 +154,12 @@ def recurrent_model(case: Case, bug: str | None) -> dict[str, np.ndarray]:
     grads = torch.autograd.grad(loss, [x, Wx, Wh, b])
     res = {k: g.detach().numpy() for k, g in zip(("x", "Wx1", "Wh1", "b1"), grads)}
     res["out"] = out.detach().numpy()
+    if bug == "dx_from_h":  # dx = dgates @ Wh.T, the dprev_h formula: only a shape that D == H allows
+        D, H = step_dims(hp)
+        if D != H:
+            raise ValueError("dx from the hidden columns has the wrong shape unless D == H")
+        res["x"] = res["x"].copy()
+        res["x"][:, :D] = res["x"][:, D:D + H]
     return res
 
 
