@@ -4,7 +4,8 @@ replaced, the bug line marked ``# BUG:``, ``bug_class`` the key oracles/diagnose
 
 From real public files of the notebook (docs/real-world/layers.md, "deeplearning.ai course 5"): an lstm_backward
 that hands each step only da[:, :, t] and never updates dc_prevt (two files), one that never updates dc_prevt
-alone, and an lstm_cell_backward whose dxt uses the a_prev columns W[:, :n_a] (the da_prev formula). And the two
+alone, an lstm_forward that allocates ``c = a`` (one array: the hidden states returned are the cell states),
+and an lstm_cell_backward whose dxt uses the a_prev columns W[:, :n_a] (the da_prev formula). And the two
 classic RNN pitfalls the notebook's hints warn about: dtanh = da_next without tanh', and an rnn_backward that
 forgets to add da_prevt to da[:, :, t].
 
@@ -69,6 +70,23 @@ def _lstm_backward_carries(h: bool, c: bool):
     return lstm_backward
 
 
+def _lstm_forward_states_aliased(x, a0, parameters):
+    caches = []
+    n_x, m, T_x = x.shape
+    n_y, n_a = parameters["Wy"].shape
+    a = np.zeros((n_a, m, T_x), dtype=x.dtype)
+    c = a  # BUG: one array under two names: c[:, :, t] = c_next overwrites a[:, :, t]
+    y = np.zeros((n_y, m, T_x), dtype=x.dtype)
+    a_next, c_next = a0, np.zeros_like(a0)
+    for t in range(T_x):
+        a_next, c_next, yt, cache = R.lstm_cell_forward(x[:, :, t], a_next, c_next, parameters)
+        a[:, :, t] = a_next
+        y[:, :, t] = yt
+        c[:, :, t] = c_next
+        caches.append(cache)
+    return a, y, c, (caches, x)
+
+
 def _lstm_cell_backward_dxt_hidden_columns(da_next, dc_next, cache):
     gradients = R.lstm_cell_backward(da_next, dc_next, cache)
     # BUG: dxt uses the a_prev columns W[:, :n_a] (the da_prev formula); xt's columns are W[:, n_a:]
@@ -91,3 +109,6 @@ _add("dlai_lstm_backward_cell_carry_dropped", "rnn_carry_dropped", "dlai", "fn:l
 _add("dlai_lstm_cell_dxt_hidden_columns", "lstm_dx_wrong_columns", "dlai", "fn:lstm_cell",
      "lstm_cell_backward computes dxt with the a_prev columns W[:, :n_a] (shape (n_a, m), or da_prev's numbers)",
      clone_module(R, {"lstm_cell_backward": _lstm_cell_backward_dxt_hidden_columns}), _R, ("square",))
+_add("dlai_lstm_forward_states_aliased", "lstm_states_aliased", "dlai", "fn:lstm",
+     "lstm_forward allocates c = a: the hidden states it returns are the cell states",
+     clone_module(R, {"lstm_forward": _lstm_forward_states_aliased}), _R)

@@ -89,6 +89,9 @@ class RowsMixin:
         diag = ""
         bug = None
         useful = [d for d in diagnoses or [] if d.bug_class != "raised"]
+        if row.family.startswith("grad_") and any(tuple(d.tensors) == ("out",) for d in useful):
+            # a forward finding (the output alone) beside a gradient's own: a gradient row names the gradient's first
+            useful.sort(key=lambda d: tuple(d.tensors) == ("out",))
         if useful:
             diag = "\n".join(_short(str(d)) for d in useful[:2])
             bug = useful[0].bug_class

@@ -34,7 +34,8 @@ def snippet_for(style: str, entry: str, case: Case, path: str, oracle, names: se
     for write in (layer_snippet, pair_snippet, conv_snippet, rnn_snippet, mytorch_snippet, linear_snippet):
         if (layer := write(style, entry, case, path, oracle)) is not None:
             return layer
-    if style == "dlai" and not case.spec.is_mlp and case.spec.layers[0].kind in ("rnn_step", "lstm_step", "rnn", "lstm"):
+    if style == "dlai" and not case.spec.is_mlp and case.spec.layers[0].kind in ("rnn_step", "lstm_step", "rnn",
+                                                                                 "lstm"):
         raise NoSnippet(f"not written for {entry} yet (course 5's recurrent cells)")
     if not case.spec.is_mlp:
         # the calls below spell an MLP (W, b per layer, one activation each); a net with normalization or dropout

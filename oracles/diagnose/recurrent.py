@@ -14,6 +14,8 @@ torch with ONE bug planted, and names the bug whose output or gradients the obse
   dh[:, t] of the earlier steps;
 * ``lstm_gate_order``: the four gates sliced in another order than the handout's i, f, o, g (the forward
   output is another function, and the gradients are that function's);
+* ``lstm_states_aliased``: a sequence forward whose returned hidden states are the cell states (course 5's
+  ``c = a``: one array, so writing c[:, :, t] overwrites a[:, :, t]; a real file's pattern);
 * ``lstm_dx_wrong_columns``: an LSTM step's dx computed with the hidden-state columns of the gates' weights
   (course 5's W[:, :n_a], the da_prev formula; a shape error unless n_x == n_a, a real file's pattern);
 * ``lstm_cell_path``: the cell gradient without the path through next_h = o * tanh(next_c)
@@ -43,6 +45,7 @@ RECURRENT_BUG_CLASSES = {
     "rnn_upstream_dropped": "backward through time ignores the upstream gradient dh[:, t] of the earlier steps",
     "lstm_gate_order": "LSTM gates sliced in another order than the handout's i, f, o, g",
     "lstm_cell_path": "the cell-state gradient misses the path through next_h = o * tanh(next_c)",
+    "lstm_states_aliased": "the hidden states returned are the cell states: one array holds both (c = a)",
     "lstm_dx_wrong_columns": "an LSTM step's input gradient computed with the hidden-state columns of the gate "
                              "weights (the da_prev formula) instead of the input's",
 }
@@ -66,6 +69,9 @@ _BUGS = {
                    "t + 1 is passed on (da_next = da[:, :, t] + da_prevt, dc_next = dc_prevt)", False),
     "dx_from_h": ("lstm_dx_wrong_columns", "dxt is computed with the a_prev columns of the gate weights "
                   "(W[:, :n_a].T @ dgate, the da_prev formula); the input's columns are W[:, n_a:]", False),
+    "aliased": ("lstm_states_aliased", "the hidden states a returned are the cell states c: `c = a` makes both "
+                "names one array, so c[:, :, t] = c_next overwrites a[:, :, t] (allocate c with np.zeros of its own)",
+                True),
     "upstream": ("rnn_upstream_dropped", "the backward starts from dh[:, T-1] and then only carries dprev_h: the "
                  "upstream dh[:, t] of every earlier step is never added (dh_t = dh[:, t] + dprev_h)", False),
     "gate_ifgo": ("lstm_gate_order", "the gates are sliced as i, f, g, o; the handout's order is i, f, o, g "
@@ -79,7 +85,7 @@ _FOR_KIND = {
     "rnn_step": ("tanh_preact", "tanh_twice", "tanh_missing"),
     "rnn": ("carry_h", "upstream", "tanh_preact", "tanh_twice", "tanh_missing"),
     "lstm_step": ("gate_ifgo", "gate_ifog_swap", "cell_path", "dx_from_h"),
-    "lstm": ("gate_ifgo", "gate_ifog_swap", "carry_h", "carry_c", "carry_both", "upstream", "cell_path"),
+    "lstm": ("aliased", "gate_ifgo", "gate_ifog_swap", "carry_h", "carry_c", "carry_both", "upstream", "cell_path"),
 }
 
 
@@ -139,7 +145,7 @@ def recurrent_model(case: Case, bug: str | None) -> dict[str, np.ndarray]:
     else:
         T, D, H = seq_dims(hp)
         xs = x[:, :T * D].reshape(m, T, D)
-        h, c, hs = x[:, T * D:], torch.zeros(m, H, dtype=torch.float64), []
+        h, c, hs, cs = x[:, T * D:], torch.zeros(m, H, dtype=torch.float64), [], []
         for s in range(T):
             h_in = h.detach() if bug in ("carry_h", "carry_both") and s > 0 else h
             c_in = c.detach() if bug in ("carry_c", "carry_both") else c
@@ -148,7 +154,8 @@ def recurrent_model(case: Case, bug: str | None) -> dict[str, np.ndarray]:
             else:
                 h, c = _lstm_step(torch, xs[:, s], h_in, c_in, Wx, Wh, b, bug)
             hs.append(h)
-        out = torch.cat(hs, dim=1)
+            cs.append(c)
+        out = torch.cat(cs if bug == "aliased" else hs, dim=1)
         dh = dout.reshape(m, T, H)
         loss = (hs[-1] * dh[:, -1]).sum() if bug == "upstream" else (out.reshape(m, T, H) * dh).sum()
     grads = torch.autograd.grad(loss, [x, Wx, Wh, b])
@@ -161,6 +168,10 @@ def recurrent_model(case: Case, bug: str | None) -> dict[str, np.ndarray]:
         res["x"] = res["x"].copy()
         res["x"][:, :D] = res["x"][:, D:D + H]
     return res
+
+
+# forward bugs whose backward (run on the file's own caches) is untouched: a gradient bug may sit beside them
+_ALIASES = ("aliased",)
 
 
 def recurrent_hypotheses(case: Case, observed: Observation, expected: Observation, grad_bad) -> list[Diagnosis]:
@@ -177,9 +188,10 @@ def recurrent_hypotheses(case: Case, observed: Observation, expected: Observatio
     bad = [k for k in grad_bad if k in observed.grads]
     if not bad and not out_bad:
         return []
+    found: list[Diagnosis] = []
     for bug in _FOR_KIND[spec.layers[0].kind]:
         cls, text, forward = _BUGS[bug]
-        if forward and not out_bad:
+        if forward and (not out_bad or found):
             continue
         try:
             model = recurrent_model(case, bug)
@@ -195,5 +207,9 @@ def recurrent_hypotheses(case: Case, observed: Observation, expected: Observatio
                 continue  # this input cannot tell the bug from the right answer
             if not all(_close(observed.grads[k], model[k], dtype) for k in keys):
                 continue
-        return [Diagnosis(cls, f"{text} (the numbers are exactly that bug's)", tuple(keys))]
-    return []
+        found.append(Diagnosis(cls, f"{text} (the numbers are exactly that bug's)", tuple(keys)))
+        if not forward or bug not in _ALIASES:
+            return found
+        # a forward bug that leaves the backward's own numbers alone (the returned a aliased to c): a wrong gradient
+        # beside it is a second bug of its own, looked for among the backward hypotheses below
+    return found
