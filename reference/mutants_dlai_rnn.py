@@ -2,12 +2,12 @@
 (reference/dlai_rnn.py): one bug each (conventions of reference.mutants: a module copy with one definition
 replaced, the bug line marked ``# BUG:``, ``bug_class`` the key oracles/diagnose/recurrent.py names).
 
-From real public files of the notebook (docs/real-world/layers.md, "deeplearning.ai course 5"): an lstm_backward
-that hands each step only da[:, :, t] and never updates dc_prevt (two files), one that never updates dc_prevt
-alone, an lstm_forward that allocates ``c = a`` (one array: the hidden states returned are the cell states),
-and an lstm_cell_backward whose dxt uses the a_prev columns W[:, :n_a] (the da_prev formula). And the two
-classic RNN pitfalls the notebook's hints warn about: dtanh = da_next without tanh', and an rnn_backward that
-forgets to add da_prevt to da[:, :, t].
+From real public files of the notebook (docs/real-world/layers.md, "deeplearning.ai course 5"): an rnn_cell_backward
+with dtanh = da_next (tanh' missing) and an lstm_cell_backward without any gate activation derivative (one file),
+an lstm_backward that hands each step only da[:, :, t] and never updates dc_prevt (several files), one that never
+updates dc_prevt alone, an lstm_forward that allocates ``c = a`` (one array: the hidden states returned are the cell states),
+and an lstm_cell_backward whose dxt uses the a_prev columns W[:, :n_a] (the da_prev formula). And the classic
+pitfall the notebook's hint warns about: an rnn_backward that forgets to add da_prevt to da[:, :, t].
 
 This module imports numpy and reference only (the sandbox child may import it).
 """
@@ -87,6 +87,23 @@ def _lstm_forward_states_aliased(x, a0, parameters):
     return a, y, c, (caches, x)
 
 
+def _lstm_cell_backward_no_gate_derivatives(da_next, dc_next, cache):
+    a_next, c_next, a_prev, c_prev, ft, it, cct, ot, xt, parameters = cache
+    n_a, m = a_next.shape
+    dc = dc_next + da_next * ot * (1 - np.tanh(c_next) ** 2)
+    # BUG: the gate gradients stop at the gate values: * ot * (1 - ot), * (1 - cct**2), * it * (1 - it),
+    # * ft * (1 - ft) are missing
+    dz = {"o": da_next * np.tanh(c_next), "c": dc * it, "i": dc * cct, "f": dc * c_prev}
+    concat = np.concatenate([a_prev, xt], axis=0)
+    grads = {}
+    for g in "fico":
+        grads["dW" + g] = dz[g] @ concat.T
+        grads["db" + g] = np.sum(dz[g], axis=1, keepdims=True)
+    da_prev = sum(parameters["W" + g][:, :n_a].T @ dz[g] for g in "fico")
+    dxt = sum(parameters["W" + g][:, n_a:].T @ dz[g] for g in "fico")
+    return {"dxt": dxt, "da_prev": da_prev, "dc_prev": dc * ft, **grads}
+
+
 def _lstm_cell_backward_dxt_hidden_columns(da_next, dc_next, cache):
     gradients = R.lstm_cell_backward(da_next, dc_next, cache)
     # BUG: dxt uses the a_prev columns W[:, :n_a] (the da_prev formula); xt's columns are W[:, n_a:]
@@ -112,3 +129,6 @@ _add("dlai_lstm_cell_dxt_hidden_columns", "lstm_dx_wrong_columns", "dlai", "fn:l
 _add("dlai_lstm_forward_states_aliased", "lstm_states_aliased", "dlai", "fn:lstm",
      "lstm_forward allocates c = a: the hidden states it returns are the cell states",
      clone_module(R, {"lstm_forward": _lstm_forward_states_aliased}), _R)
+_add("dlai_lstm_cell_backward_no_gate_derivatives", "lstm_gate_derivative", "dlai", "fn:lstm_cell",
+     "lstm_cell_backward leaves out the gates' activation derivatives (sigmoid' of f, i, o; tanh' of the candidate)",
+     clone_module(R, {"lstm_cell_backward": _lstm_cell_backward_no_gate_derivatives}), _R)

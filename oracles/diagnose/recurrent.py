@@ -14,6 +14,8 @@ torch with ONE bug planted, and names the bug whose output or gradients the obse
   dh[:, t] of the earlier steps;
 * ``lstm_gate_order``: the four gates sliced in another order than the handout's i, f, o, g (the forward
   output is another function, and the gradients are that function's);
+* ``lstm_gate_derivative``: the gate gradients without the activations' derivatives (a real course-5 file:
+  dot = da_next * tanh(c_next), dcct = (...) * it, with no ot (1 - ot), no 1 - cct^2, ...);
 * ``lstm_states_aliased``: a sequence forward whose returned hidden states are the cell states (course 5's
   ``c = a``: one array, so writing c[:, :, t] overwrites a[:, :, t]; a real file's pattern);
 * ``lstm_dx_wrong_columns``: an LSTM step's dx computed with the hidden-state columns of the gates' weights
@@ -40,11 +42,13 @@ __all__ = ["RECURRENT_BUG_CLASSES", "recurrent_hypotheses", "recurrent_model"]
 
 RECURRENT_BUG_CLASSES = {
     "rnn_tanh_derivative": "tanh' computed from the wrong value (1 - z^2 of the pre-activation, or tanh applied "
-                           "to next_h again) instead of 1 - next_h^2",
+                           "to next_h again) or left out, instead of 1 - next_h^2",
     "rnn_carry_dropped": "backward through time does not add the gradient carried back from step t + 1",
     "rnn_upstream_dropped": "backward through time ignores the upstream gradient dh[:, t] of the earlier steps",
     "lstm_gate_order": "LSTM gates sliced in another order than the handout's i, f, o, g",
     "lstm_cell_path": "the cell-state gradient misses the path through next_h = o * tanh(next_c)",
+    "lstm_gate_derivative": "the LSTM gate gradients miss the activations' derivatives (sigmoid' = g (1 - g) of "
+                            "the gates, 1 - cct^2 of the candidate)",
     "lstm_states_aliased": "the hidden states returned are the cell states: one array holds both (c = a)",
     "lstm_dx_wrong_columns": "an LSTM step's input gradient computed with the hidden-state columns of the gate "
                              "weights (the da_prev formula) instead of the input's",
@@ -69,6 +73,9 @@ _BUGS = {
                    "t + 1 is passed on (da_next = da[:, :, t] + da_prevt, dc_next = dc_prevt)", False),
     "dx_from_h": ("lstm_dx_wrong_columns", "dxt is computed with the a_prev columns of the gate weights "
                   "(W[:, :n_a].T @ dgate, the da_prev formula); the input's columns are W[:, n_a:]", False),
+    "gate_no_derivative": ("lstm_gate_derivative", "the gate gradients stop at the gate values: dot = da_next * "
+                           "tanh(c_next) without ot * (1 - ot), dit / dft without it * (1 - it) / ft * (1 - ft), "
+                           "dcct without (1 - cct**2)", False),
     "aliased": ("lstm_states_aliased", "the hidden states a returned are the cell states c: `c = a` makes both "
                 "names one array, so c[:, :, t] = c_next overwrites a[:, :, t] (allocate c with np.zeros of its own)",
                 True),
@@ -84,8 +91,8 @@ _BUGS = {
 _FOR_KIND = {
     "rnn_step": ("tanh_preact", "tanh_twice", "tanh_missing"),
     "rnn": ("carry_h", "upstream", "tanh_preact", "tanh_twice", "tanh_missing"),
-    "lstm_step": ("gate_ifgo", "gate_ifog_swap", "cell_path", "dx_from_h"),
-    "lstm": ("aliased", "gate_ifgo", "gate_ifog_swap", "carry_h", "carry_c", "carry_both", "upstream", "cell_path"),
+    "lstm_step": ("gate_ifgo", "gate_ifog_swap", "cell_path", "dx_from_h", "gate_no_derivative"),
+    "lstm": ("aliased", "gate_ifgo", "gate_ifog_swap", "gate_no_derivative", "dx_from_h", "carry_h", "carry_c", "carry_both", "upstream", "cell_path"),
 }
 
 
@@ -116,6 +123,8 @@ def _lstm_step(torch, x, h, c, Wx, Wh, b, bug):
     part = {name: a[:, k * H:(k + 1) * H] for k, name in enumerate(order)}
     i, f, o, g = (torch.sigmoid(part["i"]), torch.sigmoid(part["f"]), torch.sigmoid(part["o"]),
                   torch.tanh(part["g"]))
+    if bug == "gate_no_derivative":  # each activation passes its upstream gradient through unchanged
+        i, f, o, g = (_surrogate(v, part[k], torch.ones_like(v)) for v, k in ((i, "i"), (f, "f"), (o, "o"), (g, "g")))
     c_next = f * c + i * g
     c_for_h = c_next.detach() if bug == "cell_path" else c_next
     return o * torch.tanh(c_for_h), c_next
@@ -145,9 +154,10 @@ def recurrent_model(case: Case, bug: str | None) -> dict[str, np.ndarray]:
     else:
         T, D, H = seq_dims(hp)
         xs = x[:, :T * D].reshape(m, T, D)
-        h, c, hs, cs = x[:, T * D:], torch.zeros(m, H, dtype=torch.float64), [], []
+        h, c, hs, cs, h_ins = x[:, T * D:], torch.zeros(m, H, dtype=torch.float64), [], [], []
         for s in range(T):
-            h_in = h.detach() if bug in ("carry_h", "carry_both") and s > 0 else h
+            h_in = h.detach() if bug in ("carry_h", "carry_both") and s > 0 else h * 1.0  # a node of its own
+            h_ins.append(h_in)
             c_in = c.detach() if bug in ("carry_c", "carry_both") else c
             if kind == "rnn":
                 h = _rnn_step(torch, xs[:, s], h_in, Wx, Wh, b, bug)
@@ -158,15 +168,20 @@ def recurrent_model(case: Case, bug: str | None) -> dict[str, np.ndarray]:
         out = torch.cat(cs if bug == "aliased" else hs, dim=1)
         dh = dout.reshape(m, T, H)
         loss = (hs[-1] * dh[:, -1]).sum() if bug == "upstream" else (out.reshape(m, T, H) * dh).sum()
-    grads = torch.autograd.grad(loss, [x, Wx, Wh, b])
+    seq_dx_from_h = bug == "dx_from_h" and not kind.endswith("_step")
+    grads = torch.autograd.grad(loss, [x, Wx, Wh, b] + (h_ins if seq_dx_from_h else []))
     res = {k: g.detach().numpy() for k, g in zip(("x", "Wx1", "Wh1", "b1"), grads)}
     res["out"] = out.detach().numpy()
     if bug == "dx_from_h":  # dx = dgates @ Wh.T, the dprev_h formula: only a shape that D == H allows
-        D, H = step_dims(hp)
+        D, H = step_dims(hp) if kind.endswith("_step") else seq_dims(hp)[1:]
         if D != H:
             raise ValueError("dx from the hidden columns has the wrong shape unless D == H")
         res["x"] = res["x"].copy()
-        res["x"][:, :D] = res["x"][:, D:D + H]
+        if seq_dx_from_h:  # each step's dx is the gradient its own step sends to the hidden state it received
+            T = seq_dims(hp)[0]
+            res["x"][:, :T * D] = np.concatenate([g.detach().numpy() for g in grads[4:]], axis=1)
+        else:
+            res["x"][:, :D] = res["x"][:, D:D + H]
     return res
 
 

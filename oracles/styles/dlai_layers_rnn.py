@@ -115,12 +115,16 @@ def left_as_none(fn) -> list[str]:
         return []
     none_only: dict[str, bool] = {}
     prev = None
+    blanks = []
     for ins in dis.get_instructions(code):
         if ins.opname in ("STORE_FAST", "STORE_NAME", "STORE_DEREF") and ins.argval in _SKELETON_NAMES:
             is_none = prev is not None and prev.opname == "LOAD_CONST" and prev.argval is None
             none_only[ins.argval] = none_only.get(ins.argval, True) and is_none
+        if (prev is not None and prev.opname in ("LOAD_GLOBAL", "LOAD_NAME") and prev.argval == "range"
+                and ins.opname == "LOAD_CONST" and ins.argval is None):
+            blanks.append("range(None)")  # the skeleton's `for t in reversed(range(None))` left unfilled
         prev = ins
-    return sorted(n for n, only in none_only.items() if only)
+    return sorted(n for n, only in none_only.items() if only) + blanks
 
 
 def _unwritten(rec, fn, what: str, grads=None, *, raised: bool = False) -> bool:
@@ -131,8 +135,11 @@ def _unwritten(rec, fn, what: str, grads=None, *, raised: bool = False) -> bool:
     names = left_as_none(fn)
     if not names:
         return False
-    shown = ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
-    rec.error(BWD, f"{what} {UNWRITTEN}: {shown} = None as the notebook hands it out, so there is nothing to check")
+    nones = [n for n in names if n != "range(None)"]
+    parts = [f"{', '.join(nones[:4])}{', ...' if len(nones) > 4 else ''} = None"] if nones else []
+    parts += ["range(None)"] if "range(None)" in names else []
+    left = " and ".join(parts)
+    rec.error(BWD, f"{what} {UNWRITTEN}: {left} left as the notebook hands it out, so there is nothing to check")
     return True
 
 
