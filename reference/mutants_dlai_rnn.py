@@ -5,8 +5,9 @@ replaced, the bug line marked ``# BUG:``, ``bug_class`` the key oracles/diagnose
 From real public files of the notebook (docs/real-world/layers.md, "deeplearning.ai course 5"): an rnn_cell_backward
 with dtanh = da_next (tanh' missing) and an lstm_cell_backward without any gate activation derivative (one file),
 an lstm_backward that hands each step only da[:, :, t] and never updates dc_prevt (several files), one that never
-updates dc_prevt alone, an lstm_forward that allocates ``c = a`` (one array: the hidden states returned are the cell states),
-and an lstm_cell_backward whose dxt uses the a_prev columns W[:, :n_a] (the da_prev formula). And the classic
+updates dc_prevt alone, an lstm_forward that allocates ``c = a`` (one array: the hidden states returned are the
+cell states), and an lstm_cell_backward whose dxt uses the a_prev columns W[:, :n_a] (the da_prev formula). And
+the classic
 pitfall the notebook's hint warns about: an rnn_backward that forgets to add da_prevt to da[:, :, t].
 
 This module imports numpy and reference only (the sandbox child may import it).

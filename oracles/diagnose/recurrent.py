@@ -92,7 +92,8 @@ _FOR_KIND = {
     "rnn_step": ("tanh_preact", "tanh_twice", "tanh_missing"),
     "rnn": ("carry_h", "upstream", "tanh_preact", "tanh_twice", "tanh_missing"),
     "lstm_step": ("gate_ifgo", "gate_ifog_swap", "cell_path", "dx_from_h", "gate_no_derivative"),
-    "lstm": ("aliased", "gate_ifgo", "gate_ifog_swap", "gate_no_derivative", "dx_from_h", "carry_h", "carry_c", "carry_both", "upstream", "cell_path"),
+    "lstm": ("aliased", "gate_ifgo", "gate_ifog_swap", "gate_no_derivative", "dx_from_h", "carry_h", "carry_c",
+             "carry_both", "upstream", "cell_path"),
 }
 
 
