@@ -7,8 +7,7 @@ with dtanh = da_next (tanh' missing) and an lstm_cell_backward without any gate 
 an lstm_backward that hands each step only da[:, :, t] and never updates dc_prevt (several files), one that never
 updates dc_prevt alone, an lstm_forward that allocates ``c = a`` (one array: the hidden states returned are the
 cell states), and an lstm_cell_backward whose dxt uses the a_prev columns W[:, :n_a] (the da_prev formula). And
-the classic
-pitfall the notebook's hint warns about: an rnn_backward that forgets to add da_prevt to da[:, :, t].
+the classic pitfall the notebook's hint warns about: an rnn_backward that forgets to add da_prevt to da[:, :, t].
 
 This module imports numpy and reference only (the sandbox child may import it).
 """
