@@ -128,19 +128,25 @@ def left_as_none(fn) -> list[str]:
 
 
 def _unwritten(rec, fn, what: str, grads=None, *, raised: bool = False) -> bool:
-    """The notebook's skeleton, fully or partly unfilled: an ERROR (the backward is optional and ungraded), not a
-    FAIL. Said when the call raised or returned None gradients and the function leaves skeleton names as None."""
+    """The notebook's skeleton left unfilled (gradient names still `= None`): an ERROR (the backward is optional
+    and ungraded), not a FAIL. Said when the call raised or returned None gradients. A body the student wrote
+    whose only blank is the loop's range(None) is theirs: it raises on every input, a FAIL (see _left_blank)."""
     if not raised and not (isinstance(grads, dict) and any(v is None for v in grads.values())):
         return False
-    names = left_as_none(fn)
-    if not names:
+    nones = [n for n in left_as_none(fn) if n != "range(None)"]
+    if not nones:
         return False
-    nones = [n for n in names if n != "range(None)"]
-    parts = [f"{', '.join(nones[:4])}{', ...' if len(nones) > 4 else ''} = None"] if nones else []
-    parts += ["range(None)"] if "range(None)" in names else []
-    left = " and ".join(parts)
-    rec.error(BWD, f"{what} {UNWRITTEN}: {left} left as the notebook hands it out, so there is nothing to check")
+    more = " and range(None)" if "range(None)" in left_as_none(fn) else ""
+    rec.error(BWD, f"{what} {UNWRITTEN}: {', '.join(nones[:4])}{', ...' if len(nones) > 4 else ''} = None{more} "
+                   f"left as the notebook hands it out, so there is nothing to check")
     return True
+
+
+def _left_blank(fn, message: str) -> str:
+    """The raise of a written backward, with the skeleton's blank that caused it named."""
+    if "range(None)" in left_as_none(fn) and "NoneType" in message:
+        return f"{message}; the loop over range(None) is left from the notebook's skeleton (its bound is T_x)"
+    return message
 
 
 def _core(kind: str):
@@ -196,7 +202,7 @@ def _core(kind: str):
         if not ok:
             if not _unwritten(rec, bwd, bwd_name, raised=bool(scratch.obs.errors)):
                 for fam, msg in scratch.obs.errors.items():
-                    rec.error(fam, msg)
+                    rec.error(fam, _left_blank(bwd, msg))
                 for unit, why in scratch.obs.not_checked.items():
                     rec.obs.not_checked.setdefault(unit, why)
             return res

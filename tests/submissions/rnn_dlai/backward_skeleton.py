@@ -1,8 +1,8 @@
 # expect: error not_written
 # ruff: noqa
 # Written for bpcheck's tests: the graded forwards done, the optional backwards left as the notebook hands them
-# out (the pattern of several real files): gradients = None, `n_x, m = None`, and a loop over range(None)
-# left unfilled in an otherwise written lstm_backward. ERROR (not written), never FAIL: the part is ungraded.
+# out (the pattern of several real files): gradients = None, `n_x, m = None`, loops over range(None).
+# ERROR (not written), never FAIL: the part is ungraded.
 import numpy as np
 from rnn_utils import *
 
@@ -145,17 +145,18 @@ def lstm_backward(da, caches):
     (caches, x) = caches
     (a1, c1, a0, c0, f1, i1, cc1, o1, x1, parameters) = caches[0]
     ### START CODE HERE ###
-    n_a, m, T_x = da.shape
-    n_x, m = x1.shape
-    dx = np.zeros((n_x, m, T_x))
-    da0 = np.zeros((n_a, m))
-    da_prevt = np.zeros((n_a, m))
-    dc_prevt = np.zeros((n_a, m))
+    n_a, m, T_x = None
+    n_x, m = None
+    dx = None
+    da0 = None
+    da_prevt = None
+    dc_prevt = None
     for t in reversed(range(None)):
-        gradients = lstm_cell_backward(da[:, :, t] + da_prevt, dc_prevt, caches[t])
-        da_prevt = gradients["da_prev"]
-        dc_prevt = gradients["dc_prev"]
-        dx[:, :, t] = gradients["dxt"]
+        gradients = None
+        da_prevt = None
+        dc_prevt = None
+        dx[:, :, t] = None
+    da0 = None
     ### END CODE HERE ###
-    gradients = {"dx": dx, "da0": da_prevt}
+    gradients = {"dx": dx, "da0": da0}
     return gradients
