@@ -219,3 +219,21 @@ def test_cs231n_rnn_forward_is_not_driven_as_dlai():
     impl.rnn_cell_forward, impl.rnn_cell_backward = R.rnn_cell_forward, R.rnn_cell_backward
     assert "fn:rnn" not in styles.entry_points("dlai", impl)
     assert "fn:rnn_cell" in styles.entry_points("dlai", impl)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("entry", ENTRIES)
+def test_the_snippet_replays_the_case_in_the_course_layout(entry, dtype):
+    # run as pasted against the reference: every expected_* value is what the reference returns there
+    from reports.validate_snippets import snippet_for
+
+    case = draw_case(styles.spec_space("dlai", R, entry), 2, dtype=dtype)
+    text = snippet_for("dlai", entry, case, str(Path(R.__file__)), torch_autograd)
+    assert "import dlai_rnn as student" in text and "parameters = {" in text
+    ns: dict = {}
+    exec(text.replace("import dlai_rnn as student", "student = __student__"), {"__student__": R}, ns)
+    wanted = [k for k in ns if k.startswith("expected_")]
+    assert len(wanted) >= 6, wanted
+    tol = 1e-10 if dtype == "float64" else 1e-4
+    for k in wanted:
+        np.testing.assert_allclose(ns[k[len("expected_"):]], ns[k], rtol=tol, atol=tol, err_msg=k)

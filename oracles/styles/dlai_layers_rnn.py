@@ -32,14 +32,15 @@ from oracles.styles.conv_entries import BWD, FWD, Entry, function_pair, layer_sp
 from oracles.styles.cs231n_layers_rnn import SEQ_WIDTHS, STEP_WIDTHS
 from oracles.styles.own_code import UNWRITTEN
 
-__all__ = ["GATES", "course_params", "from_course_grads", "left_as_none"]
+__all__ = ["GATES", "course_params", "from_course_grads", "left_as_none", "out_weights"]
 
 # the table's gate order (i, f, o, g) -> the course's parameter letters
 GATES = ("i", "f", "o", "c")
 _N_Y = 2
 
 
-def _out_weights(case, H: int, lstm: bool) -> dict[str, np.ndarray]:
+def out_weights(case, H: int, lstm: bool) -> dict[str, np.ndarray]:
+    """Wya / Wy (n_y, n_a) and by for the forwards' prediction (not judged), drawn from the Case's seed."""
     rng = np.random.default_rng([int(case.seed), 5])
     W, b = rng.standard_normal((_N_Y, H)), rng.standard_normal((_N_Y, 1))
     names = ("Wy", "by") if lstm else ("Wya", "by")
@@ -158,7 +159,7 @@ def _core(kind: str):
     def core(impl, rec, case, x, p, hp, dout, *, loss_only):
         fwd, bwd = function_pair(impl, fwd_name, bwd_name)
         m = case.m
-        params = {**course_params(p, lstm), **_out_weights(case, p["Wh"].shape[0], lstm)}
+        params = {**course_params(p, lstm), **out_weights(case, p["Wh"].shape[0], lstm)}
         if step:
             D, H = step_dims(hp)
             ins = [x[:, :D].T, x[:, D:D + H].T] + ([x[:, D + H:].T] if lstm else [])
