@@ -184,6 +184,18 @@ def compute_cost(a3, Y):
     logprobs = np.multiply(-np.log(a3), Y) + np.multiply(-np.log(1 - a3), 1 - Y)
     return 1.0 / m * np.nansum(logprobs)
 """
+# Course 5 week 1 ("Building your Recurrent Neural Network - Step by Step"): rnn_utils' softmax over the columns
+# (one example per column) and sigmoid, which the cells' forwards call (the file's Adam helpers are not needed)
+_RNN_UTILS = """
+import numpy as np
+
+def softmax(x):
+    e_x = np.exp(x - np.max(x))
+    return e_x / e_x.sum(axis=0)
+
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+"""
 LIBRARY_STAND_INS = ("scipy.special", "past.builtins")
 COURSE_HELPERS = {
     "scipy.special": _SCIPY_SPECIAL,
@@ -191,6 +203,7 @@ COURSE_HELPERS = {
     **{m: _DLAI_UTILS for m in ("dnn_utils", "dnn_utils_v2", "dnn_app_utils", "dnn_app_utils_v2",
                                 "dnn_app_utils_v3")},
     "planar_utils": _PLANAR_UTILS,
+    "rnn_utils": _RNN_UTILS,
     "reg_utils": _REG_UTILS,  # with the three-layer model the graded regularization functions wrap
     **{m: _DLAI_C2_UTILS for m in ("opt_utils", "opt_utils_v1a", "opt_utils_v1b")},
     "common.functions": _SAITO_FUNCTIONS,

@@ -779,6 +779,7 @@ _add("cs231n_reg_on_bias", "reg_on_bias", "cs231n", None, "L2 gradient added to 
 # Later families (issues 9-11) register themselves in MUTANTS too.
 from reference import (  # noqa: E402,F401
     mutants_conv,
+    mutants_dlai_rnn,
     mutants_linear,  # noqa: E402,F401  (CS231n assignment 1's linear classifiers)
     mutants_mytorch,
     mutants_norm,

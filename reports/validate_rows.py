@@ -89,6 +89,9 @@ class RowsMixin:
         diag = ""
         bug = None
         useful = [d for d in diagnoses or [] if d.bug_class != "raised"]
+        if row.family.startswith("grad_") and any(tuple(d.tensors) == ("out",) for d in useful):
+            # a forward finding (the output alone) beside a gradient's own: a gradient row names the gradient's first
+            useful.sort(key=lambda d: tuple(d.tensors) == ("out",))
         if useful:
             diag = "\n".join(_short(str(d)) for d in useful[:2])
             bug = useful[0].bug_class
@@ -260,7 +263,8 @@ def _head(verdict: str, row: _Row, n_bad: int) -> str:
     """'3 of 20 cases disagree with the oracle', '20 of 20 cases raised in the submission', ..."""
     n = f"{n_bad} of {row.n_cases} cases"
     if verdict == "error":
-        return f"{n} could not be checked (a fault of bpcheck's, not the submission's)"
+        # bpcheck's own limit, a helper module not given, an optional part left unwritten: not judged either way
+        return f"{n} could not be checked (not judged: no finding against the submission)"
     if verdict == "warn":
         return f"{n} raise a warning"
     k = row.kinds

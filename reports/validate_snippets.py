@@ -26,12 +26,14 @@ def snippet_for(style: str, entry: str, case: Case, path: str, oracle, names: se
     file through, which the snippet replays). Raises NoSnippet when no faithful snippet can be written."""
     from oracles.styles.conv_snippets import conv_snippet  # a single conv/pool layer: its own call
     from oracles.styles.cs231n_linear import snippet as linear_snippet  # assignment 1's linear classifiers
+    from oracles.styles.dlai_rnn_snippets import dlai_rnn_snippet  # course 5's cells: the notebook's layout
     from oracles.styles.mytorch_snippets import mytorch_snippet  # MyTorch layers, losses alone
     from oracles.styles.norm_snippets import layer_snippet  # a single norm/dropout layer: its own call
     from oracles.styles.rnn_snippets import rnn_snippet  # a single recurrent layer: the handout's own calls
     from oracles.styles.saito_naive import snippet as pair_snippet  # MulLayer / AddLayer alone
 
-    for write in (layer_snippet, pair_snippet, conv_snippet, rnn_snippet, mytorch_snippet, linear_snippet):
+    for write in (layer_snippet, pair_snippet, conv_snippet, rnn_snippet, dlai_rnn_snippet, mytorch_snippet,
+                  linear_snippet):
         if (layer := write(style, entry, case, path, oracle)) is not None:
             return layer
     if not case.spec.is_mlp:

@@ -23,6 +23,8 @@ def _error_pattern(family: str, text: str, case: Case) -> Diagnosis:
     if found:
         a, e = _shape_tuple(found.group(1)), _shape_tuple(found.group(2))
         ev = {"shape": a, "expected_shape": e}
+        if "(dxt from the a_prev columns" in text:  # said by dlai_layers_rnn only when dxt has a_prev's shape
+            return Diagnosis("lstm_dx_wrong_columns", text, (family,), ev)
         if "transposed?" in text or (len(a) == 2 and a == e[::-1]):
             return Diagnosis("transpose", text, (family,), ev)
         n = e[0] if e else 0

@@ -43,7 +43,9 @@ _DECISIVE = {
     "dlai": ("L_model_forward", "L_model_backward", "linear_activation_forward", "linear_activation_backward",
              "initialize_parameters_deep", "forward_propagation+backward_propagation",
              "compute_cost_with_regularization", "forward_propagation_with_dropout",
-             "conv_single_step", "create_mask_from_window", "distribute_value", "pool_forward+pool_backward"),
+             "conv_single_step", "create_mask_from_window", "distribute_value", "pool_forward+pool_backward",
+             # course 5 week 1's RNN step by step: checked by dlai_layers_rnn (a cell's forward with its backward)
+             "rnn_cell_forward+rnn_cell_backward", "lstm_cell_forward+lstm_cell_backward"),
     "saito": ("Affine", "SoftmaxWithLoss", "AffineLayer", "SoftmaxWithLossLayer", "MulLayer", "AddLayer", "Mullayer",
               "Addlayer", "MullLayer",
               "MultiLayerNet", "TwoLayerNet.gradient", "cross_entropy_error", "SquaredLoss",
@@ -96,8 +98,9 @@ _NOT_CHECKED = {
         "temporal_softmax_loss", "CaptioningRNN"),
     "MyTorch's recurrent cells and CTC (11-785 hw3)": (
         "RNNCell.backward", "GRUCell.backward", "RNN_Cell.backward", "CTC", "CTCLoss", "RNNPhonemeClassifier"),
-    "deeplearning.ai's recurrent network step by step (course 5)": (
-        "rnn_cell_forward", "rnn_cell_backward", "lstm_cell_forward", "lstm_cell_backward"),
+    # course 5's cells with their backwards are checked (dlai_layers_rnn); forwards alone have no gradient to judge
+    "deeplearning.ai's recurrent network step by step (course 5), forwards without their backwards": (
+        "rnn_cell_forward", "lstm_cell_forward", "rnn_cell_backward", "lstm_cell_backward"),
     # MyTorch hw2's models/mlp.py, "only for your reference": MLP(layer_sizes) chains Linear and ReLU from
     # `from layers import *`, a module no handout ships; which layers (and which year's API) it is built from
     # cannot be told, and its own code is the chaining alone

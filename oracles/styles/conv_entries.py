@@ -66,7 +66,13 @@ def register(e: Entry) -> Entry:
 
 def _load() -> None:
     # the per-course modules register their entries on import
-    from oracles.styles import cs231n_layers_conv, cs231n_layers_rnn, dlai_layers_conv, saito_layers_conv  # noqa: F401
+    from oracles.styles import (  # noqa: F401
+        cs231n_layers_conv,
+        cs231n_layers_rnn,
+        dlai_layers_conv,
+        dlai_layers_rnn,
+        saito_layers_conv,
+    )
 
 
 def entry_points(style: str, impl) -> list[str]:

@@ -20,7 +20,7 @@ from oracles.styles._common import get
 from oracles.styles._coverage import _home_module
 
 __all__ = ["home_module_name", "is_own", "own_entries", "EXTENSION_NAMES", "missing_extension", "unjudgeable",
-           "stubbed_module"]
+           "stubbed_module", "UNWRITTEN"]
 
 
 def home_module_name(impl) -> str | None:
@@ -77,6 +77,10 @@ def missing_extension(text: str) -> str | None:
     return None
 
 
+# what a driver says of a function left as the course's skeleton in a part the course does not grade
+UNWRITTEN = "is not written (the notebook's optional, ungraded exercise)"
+
+
 def unjudgeable(text: str) -> str | None:
     """Why an error text is not the submission's fault, or None: the course's unbuilt extension, or a module the
     file imports that bpcheck replaced with a stub because it was not given with it (StubError, import_guard).
@@ -84,6 +88,8 @@ def unjudgeable(text: str) -> str | None:
     imported by a helper) is the submission's own doing and stays a FAIL."""
     if (why := missing_extension(text)) is not None:
         return why
+    if UNWRITTEN in text:  # deeplearning.ai course 5's optional backward left as the notebook hands it
+        return "not checked: the optional (ungraded) backward is not written"
     if stubbed_module(text):
         return "not checked: a module the file imports is not available here (see the message for the fix)"
     return None
