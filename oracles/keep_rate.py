@@ -116,6 +116,10 @@ class DropoutReading:
             what += (f"; it fits the chance that a standard normal draw falls below (or above) p, "
                      f"Phi({self.p:g}) = {_phi(self.p):.4f}: the mask compares np.random.randn with p, where a "
                      f"uniform draw (np.random.rand) belongs")
+        elif self.meaning == "neither" and self.n and self.kept in (0, self.n):
+            # e.g. mask = np.random.rand(*x.shape) < p / p (a real CS231n file): a mask that is all ones
+            what += ("; every unit was kept: the mask drops nothing (no dropout at all)" if self.kept
+                     else "; no unit was kept: the mask drops everything")
         scale = "no unit kept" if self.scale is None else f"kept units scaled by {self.scale:.6g}"
         if self.inverted is True:
             scale += " (inverted dropout: 1 / keep probability)"

@@ -226,6 +226,8 @@ def _dropout_forward_with(bug: str):
                 mask = (np.random.rand(*x.shape) < p).astype(x.dtype)  # BUG: no 1/p: not inverted
             elif bug == "randn":
                 mask = ((np.random.randn(*x.shape) < p) / p).astype(x.dtype)  # BUG: a normal draw, not uniform
+            elif bug == "keep_all":
+                mask = (np.random.rand(*x.shape) < p / p).astype(x.dtype)  # BUG: p / p = 1: every unit kept, unscaled
             elif bug == "p_as_drop":
                 mask = ((np.random.rand(*x.shape) >= p) / (1 - p)).astype(x.dtype)  # BUG: p read as drop prob
             else:
@@ -255,6 +257,9 @@ _add("cs231n_dropout_scaled_at_test", "dropout_test_scale", "cs231n", "fn:dropou
 _add("cs231n_dropout_mask_randn", "dropout_mask_normal", "cs231n", "fn:dropout",
      "dropout_forward draws its mask as randn < p: a unit is kept with probability Phi(p), not p (a real file)",
      clone_module(cs231n_norm, {"dropout_forward": _dropout_forward_with("randn")}), _C)
+_add("cs231n_dropout_keeps_all", "dropout_keep_rate_wrong", "cs231n", "fn:dropout",
+     "dropout_forward's mask is rand < p / p: every unit kept, nothing dropped (a real file, holdout.tsv)",
+     clone_module(cs231n_norm, {"dropout_forward": _dropout_forward_with("keep_all")}), _C)
 _add("cs231n_dropout_mask_regenerated", "dropout_backward_mask", "cs231n", "fn:dropout",
      "dropout_backward draws a fresh mask",
      clone_module(cs231n_norm, {"dropout_backward": _dropout_backward_fresh_mask}), _C)

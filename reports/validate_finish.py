@@ -54,8 +54,8 @@ class FinishMixin:
             report.checks.append(Check(
                 "files", "warn",
                 f"the submission created files while being checked: {', '.join(files[:8])}; they are ignored "
-                f"(results only travel over an authenticated pipe, and file contents cannot be written in the "
-                f"sandbox)", bug_class="files_written"))
+                f"(results only travel over an authenticated pipe; what open() writes stays in memory and is "
+                f"dropped, so the files stay empty)", bug_class="files_written"))
         # loader hook: numpy 1.x APIs (fine on the course's numpy) and Python 2 '/' that truncated (notes)
         warn, notes = compat_findings(self.sb.compat, strict=self.o.strict_numpy)
         if warn:

@@ -3,6 +3,8 @@
     python scripts/corpus.py materialize --mirror /work/.mirror --out corpus/
     python scripts/corpus.py score --corpus corpus/ [--manifest docs/real-world/mlp.tsv ...] [--jobs 2]
     python scripts/corpus.py expected --out corpus-expected.tsv     # then: bpcheck grade corpus --expected it
+    python scripts/corpus.py score --blind --save DIR ...   # rows not judged yet: verdicts only, reports kept
+    python scripts/corpus.py score --replay DIR ...         # score reports saved earlier (no bpcheck run)
 
 The manifests (docs/real-world/*.tsv) are data: one row per third-party file, byte-exact at a full
 commit, with the truth established by hand (see docs/real-world.md). The files themselves are never
@@ -340,8 +342,24 @@ def cmd_materialize(args) -> int:
     return 1 if more else 0
 
 
+def replay_row(row: Row, saved: Path) -> Outcome:
+    """The outcome of a report kept by an earlier `score --save` run: a measurement taken before the truth
+    was written (or before bpcheck changed) is scored later without running bpcheck again."""
+    f = saved / f"{row.id}.json"
+    if not f.exists():
+        return Outcome(row, "missing", 0.0, "", f"{f} not found (score with --save first)")
+    return outcome_from_json(row, f.read_text(encoding="utf-8"), 0.0, 0)
+
+
+def format_blind(o: Outcome) -> str:
+    """A blind line: the verdict only, never the diagnosis (the truth is established without reading it)."""
+    extra = f"  ({o.detail})" if o.detail else ""
+    return f"{o.row.id:40} got {o.got:7} {o.seconds:6.1f}s{extra}"
+
+
 def cmd_score(args) -> int:
-    rows, problems = load_manifests(args.manifest or [DEFAULT_MANIFESTS])
+    # --blind: rows whose truth is not written yet are run too; there is nothing to score them against
+    rows, problems = load_manifests(args.manifest or [DEFAULT_MANIFESTS], judged=not args.blind)
     for p in problems:
         print(f"corpus: {p}", file=sys.stderr)
     rows = _select(rows, args.only)
@@ -352,12 +370,24 @@ def cmd_score(args) -> int:
     corpus = Path(args.corpus)
     save = Path(args.save) if args.save else None
     outcomes: list[Outcome] = []
-    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        futures = [pool.submit(_safe_run, r, corpus, args.timeout, extra, save) for r in rows]
-        for f in futures:
-            o = f.result()
-            outcomes.append(o)
-            print(format_line(o), flush=True)
+    if args.replay:
+        outcomes = [replay_row(r, Path(args.replay)) for r in rows]
+        for o in outcomes:
+            print(format_blind(o) if args.blind else format_line(o), flush=True)
+    else:
+        with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+            futures = [pool.submit(_safe_run, r, corpus, args.timeout, extra, save) for r in rows]
+            for f in futures:
+                o = f.result()
+                outcomes.append(o)
+                print(format_blind(o) if args.blind else format_line(o), flush=True)
+    if args.blind:
+        counts = defaultdict(int)
+        for o in outcomes:
+            counts[o.got] += 1
+        print(f"\nN files: {len(outcomes)} (blind: not scored); verdicts: "
+              + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+        return 0
     s = score_outcomes(outcomes)
     print()
     print(format_summary(s))
@@ -402,6 +432,10 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--timeout", type=float, default=900.0, help="seconds per file before it counts as timeout")
     s.add_argument("--json", help="also write the per-row outcomes to this JSON file")
     s.add_argument("--save", help="folder to keep each file's bpcheck JSON report in")
+    s.add_argument("--blind", action="store_true",
+                   help="also run rows whose truth is not written yet; print verdicts only (keep reports with --save)")
+    s.add_argument("--replay", metavar="DIR",
+                   help="score the reports a --save run kept in DIR instead of running bpcheck")
     s.add_argument("--bpcheck-arg", action="append", metavar="ARG",
                    help="extra argument for bpcheck validate (repeat), e.g. --bpcheck-arg=--cases=20")
     e = sub.add_parser("expected", help="write the hand-grade TSV for `bpcheck grade corpus --expected FILE`")

@@ -99,3 +99,14 @@ def test_declared_meaning_from_the_docstring(doc, meaning):
     from oracles.keep_rate import declared_meaning
 
     assert declared_meaning(doc) == meaning
+
+
+def test_a_mask_that_keeps_every_unit_is_said_so():
+    # mask = np.random.rand(...) < p / p (a held-out real file): p / p = 1, every unit kept and unscaled
+    x = np.random.default_rng(0).standard_normal((100, 100)) + 3.0
+    r = read_dropout(x, x.copy(), 0.3)
+    assert r.meaning == "neither" and "every unit was kept" in r.describe(), r.describe()
+    r = read_dropout(x, np.zeros_like(x), 0.3)
+    assert r.meaning == "neither" and "no unit was kept" in r.describe(), r.describe()
+    good = read_dropout(x, x * (np.random.default_rng(1).random(x.shape) < 0.3) / 0.3, 0.3)
+    assert good.meaning == "keep" and "every unit" not in good.describe()

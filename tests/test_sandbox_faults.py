@@ -163,6 +163,31 @@ def test_forged_result_files_stay_empty_and_are_listed(tmp_path):
     assert (forged.stat().st_size if forged.exists() else 0) == before == 0
 
 
+def test_a_checkpoint_written_inside_the_sandbox_is_no_exception_and_keeps_no_content(tmp_path):
+    # Real Nielsen rewrites save their weights from SGD (json.dump, np.save). With RLIMIT_FSIZE = 0 the write
+    # raised OSError(EFBIG) inside the student's code, and a correct file failed its training loop.
+    student = tmp_path / "checkpoints.py"
+    student.write_text((FAULTS / "forged_results.py").read_text().split("    def backprop(self, x, y):")[0] + (
+        "    def backprop(self, x, y):\n"
+        "        with open('ckpt.json', 'w') as f:\n"
+        "            json.dump({'w': [w.tolist() for w in self.weights]}, f)\n"
+        "        with open('ckpt.npy', 'wb') as f:\n"
+        "            np.save(f, self.weights[0])\n"
+        "        with open('log.txt', 'a') as f:\n"
+        "            f.write('step')\n"
+        "        return [np.ones(b.shape) for b in self.biases], [np.ones(w.shape) for w in self.weights]\n"))
+    sb = Sandbox(student)
+    try:
+        assert sb.load().ok
+        r = sb.run("nielsen", "Network", [_case()])[0]
+        files = sb.written_files()
+        sizes = [(Path(sb.workdir) / f).stat().st_size for f in files]
+    finally:
+        sb.close()
+    assert r.fault is None and not r.obs.errors, (r.fault, r.obs.errors)
+    assert {"ckpt.json", "ckpt.npy", "log.txt"} <= set(files) and sizes == [0] * len(files)
+
+
 def test_bytes_written_into_the_result_pipe_are_rejected():
     _, results, _ = _run("pipe_forgery.py", n=2)
     for r in results:

@@ -94,3 +94,15 @@ def test_a_backward_pass_inlined_in_the_update_is_checked_through_the_update(tmp
     bad.write_text(path.read_text().replace("step = eta / len(mini_batch)", "step = eta"))
     r = validate_file(bad, cases=8, shrink=False, timeout=5.0)
     assert _by_name(r)["Network: update"].verdict == "fail"
+
+
+def test_a_passing_batch_that_misses_a_class_refutes_class_absent():
+    # A held-out real softmax_loss without the max shift (holdout.tsv, cs231n-againstentropy-a1-layers) had one
+    # NaN Case, which happened to miss the highest class: it was named class_absent, though other class-absent
+    # Cases passed. Targets sized from y.max() break every such batch; the overflow is what is left.
+    r = validate_file(SUBMISSIONS / "real" / "cs231n_a1_softmax_no_shift.py", cases=10, shrink=False, timeout=5.0)
+    checks = _by_name(r)
+    assert r.verdict == "fail"
+    named = {c.bug_class for n, c in checks.items() if n.startswith("fn:softmax_loss") and c.verdict == "fail"}
+    assert named and "class_absent" not in named, named
+    assert "large_inputs" in named, named

@@ -65,6 +65,7 @@ BUG_CLASSES: dict[str, str] = {
     "dropout_test_scale": "dropout rescales at test time too",
     "dropout_backward_mask": "dropout backward uses a different mask than the forward pass",
     "dropout_p_flipped": "dropout keeps units with probability 1 - p",
+    "dropout_keep_rate_wrong": "dropout keeps units at a rate that is neither p nor 1 - p (e.g. every unit)",
     "reg_cost_scale": "the L2 term of the cost is scaled wrong (lambda / m for lambda / (2 m))",
 }
 

@@ -44,6 +44,7 @@ NORM_BUG_CLASSES = {
     "dropout_backward_mask": "the dropout backward does not reuse the forward pass's mask",
     "dropout_backward_unscaled": "inverted dropout's backward leaves out the 1 / keep-probability its forward applies",
     "dropout_p_flipped": "the dropout keep rate reads p the wrong way (keep vs drop probability)",
+    "dropout_keep_rate_wrong": "the dropout mask keeps units at a rate that is neither p nor 1 - p",
     "dropout_mask_normal": "the dropout mask compares a standard normal draw (randn) with p, not a uniform one",
     "norm_eps_outside": "the normalisation divides by sqrt(var) + eps: eps belongs inside the sqrt",
     "running_var_eps": "the running variance takes in var + eps, not the batch variance",
@@ -149,7 +150,8 @@ def norm_patterns(case: Case, bad, observed: Observation, expected: Observation)
         for v in bad:  # the drivers' binomial test of the keep rate, in any sequence
             text = observed.errors.get(v.check) or ""
             if v.status == "error" and "keep rate" in text:
-                cls = "dropout_mask_normal" if "np.random.randn" in text else "dropout_p_flipped"
+                cls = ("dropout_mask_normal" if "np.random.randn" in text else
+                       "dropout_keep_rate_wrong" if "fits neither" in text else "dropout_p_flipped")
                 out.append(Diagnosis(cls, text, (v.check,)))
         if not spec.is_mlp and spec.loss != "dot" and "dropout" in spec.kinds().split(">"):
             out += _dropout_net(case, bad, observed, expected)
