@@ -781,6 +781,7 @@ from reference import (  # noqa: E402,F401
     mutants_conv,
     mutants_linear,  # noqa: E402,F401  (CS231n assignment 1's linear classifiers)
     mutants_mytorch,
+    mutants_mytorch_cells,
     mutants_norm,
     mutants_optim,
     mutants_rnn,
