@@ -96,9 +96,10 @@ _NOT_CHECKED = {
         "rnn_step_forward", "rnn_step_backward", "rnn_forward+rnn_backward", "lstm_step_forward",
         "lstm_step_backward", "lstm_forward+lstm_backward", "word_embedding_forward", "temporal_affine_forward",
         "temporal_softmax_loss", "CaptioningRNN"),
-    # MyTorch hw3p1's RNNCell and GRUCell are checked (oracles/styles/mytorch_cells.py); its CTC and classifiers not
-    "MyTorch's CTC and recurrent classifiers (11-785 hw3)": (
-        "RNN_Cell.backward", "CTC", "CTCLoss", "RNNPhonemeClassifier"),
+    # MyTorch hw3p1's RNNCell and GRUCell are checked (oracles/styles/mytorch_cells.py); its CTC and classifiers
+    # are not, nor S20's cells (RNN_Cell, GRU_Cell: another API, a GRU without biases)
+    "MyTorch's CTC, recurrent classifiers or S20 cells (11-785 hw3)": (
+        "RNN_Cell.backward", "GRU_Cell.backward", "CTC", "CTCLoss", "RNNPhonemeClassifier"),
     "deeplearning.ai's recurrent network step by step (course 5)": (
         "rnn_cell_forward", "rnn_cell_backward", "lstm_cell_forward", "lstm_cell_backward"),
     # MyTorch hw2's models/mlp.py, "only for your reference": MLP(layer_sizes) chains Linear and ReLU from
