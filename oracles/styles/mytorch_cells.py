@@ -151,9 +151,18 @@ def _rnn(case: Case, cls: type, rec: Recorder) -> None:
         rec.obs.grads["x"] = np.concatenate([dx_sum, dh_sum], axis=1)
     for n in RNN_PARAMS:
         fam = "grad_b" if n.startswith("b") else "grad_W"
-        v = rec.array(fam, f"RNNCell.d{n}", getattr(obj, "d" + n, None), P[n].shape, loose=fam == "grad_b")
+        v = rec.array(fam, f"RNNCell.d{n}", getattr(obj, "d" + n, None), P[n].shape, loose=True)
         if v is not None:
             rec.obs.grads[slot.params[n]] = v * m
+
+
+# an earlier handout names the GRU's biases as torch does (init_weights(..., bir, biz, bin, bhr, bhz, bhn), gradients
+# dbir ...): same order, same meaning (neelpawarcmu/mytorch-library's gru_cell.py)
+_ALIAS = {"brx": "bir", "bzx": "biz", "bnx": "bin", "brh": "bhr", "bzh": "bhz", "bnh": "bhn"}
+
+
+def _torch_bias_names(obj) -> bool:
+    return not hasattr(obj, "dbrx") and hasattr(obj, "dbir")
 
 
 def _s20_gru(cls: type) -> bool:
@@ -195,6 +204,9 @@ def _gru(case: Case, cls: type, rec: Recorder) -> None:
         outs.append(out)
         delta = np.ascontiguousarray(dout[i])
         if i == 0:
+            if _torch_bias_names(obj):
+                rec.note("GRUCell: the bias gradients read as dbir, dbiz, dbin, dbhr, dbhz, dbhn (torch's names, an "
+                         "earlier handout's) for dbrx, dbzx, dbnx, dbrh, dbzh, dbnh")
             row_delta = _takes_row_delta(cls, D, H, P, x, h, delta)
             if row_delta:
                 rec.note("GRUCell.backward raises on delta of shape (H,) and runs on (1, H): given (1, H), as the "
@@ -216,7 +228,8 @@ def _gru(case: Case, cls: type, rec: Recorder) -> None:
             if sums[n] is None:
                 continue
             fam = "grad_b" if n.startswith("b") else "grad_W"
-            v = rec.array(fam, f"GRUCell.d{n}", getattr(obj, "d" + n, None), P[n].shape, loose=fam == "grad_b")
+            attr = "d" + _ALIAS.get(n, n) if _torch_bias_names(obj) else "d" + n
+            v = rec.array(fam, f"GRUCell.{attr}", getattr(obj, attr, None), P[n].shape, loose=True)
             sums[n] = None if v is None else sums[n] + v
     rec.obs.out = np.stack(outs)
     if all(g is not None for g in gxs):
