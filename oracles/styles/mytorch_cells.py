@@ -24,6 +24,9 @@ packed inputs [x, h_prev_t], loss sum(h_t * delta)).
 
 from __future__ import annotations
 
+import inspect
+import re
+
 import numpy as np
 
 from oracles.case import Case, SpecSpace
@@ -73,7 +76,44 @@ def spec_space(impl, entry: str) -> SpecSpace:
 
 def run(impl, case: Case, entry: str, rec: Recorder) -> None:
     name, cls = _name(impl, entry)
+    why = _foreign_activations(cls)
+    if why:  # declined, not an error: the judge reports the entry as not checked, with why
+        rec.decline(cls.forward, name, why)
+        rec.decline(cls.backward, name, why)
+        return
     (_rnn if name == "RNNCell" else _gru)(case, cls, rec)
+
+
+_ACT_ATTRS = ("activation", "r_act", "z_act", "h_act")
+
+
+def _foreign_activations(cls: type) -> str | None:
+    """Why the cell cannot be judged here, when its activations come from a module that is not hw3's.
+
+    The hw3p1 handout ships mytorch/activation.py with callable Sigmoid/Tanh objects (``__call__``) whose
+    backward takes ``state``; real repositories often carry hw1's activation.py there instead (no ``__call__``:
+    ``self.activation(z)`` raises), and the autograd variant's Tanh(autograd_engine) needs an engine. Either way the
+    cell's own code never runs: not the cell's bug, and nothing bpcheck can judge (ERROR, not checked)."""
+    probe = Recorder(None)
+    ok, obj = probe.call(("x",), "probe", cls, 2, 3)
+    if not ok:
+        message = next(iter(probe.obs.errors.values()), "")
+        if "autograd_engine" in message:
+            return (f"{cls.__name__}'s activations take an autograd_engine (hw3p1's autograd variant, another API): "
+                    f"not judged")
+        return None
+    try:
+        source = inspect.getsource(cls)
+    except (OSError, TypeError):
+        return None
+    for attr in _ACT_ATTRS:
+        act = getattr(obj, attr, None)
+        if (act is not None and not callable(act) and type(act).__module__ != cls.__module__
+                and re.search(rf"self\.{attr}\(", source)):  # only a cell that calls it: .forward() would run
+            return (f"{cls.__name__} calls self.{attr}(...) as hw3's handout activation.py defines it (with "
+                    f"__call__), but the {type(act).__name__} it imported ({type(act).__module__}) has no __call__: "
+                    f"another homework's activation.py; not judged (validate it beside hw3's activation.py)")
+    return None
 
 
 def _weights(case: Case, names) -> dict[str, np.ndarray]:
@@ -175,9 +215,8 @@ def _gru(case: Case, cls: type, rec: Recorder) -> None:
     if _s20_gru(cls):
         why = ("GRUCell follows the S20 handout (init_weights(Wzh, Wrh, Wh, Wzx, Wrx, Wx): no biases, candidate "
                "tanh(Wx x + Wh (r * h))); bpcheck checks the S21-on GRU (Wrx ... bnh) only, so it was not judged")
-        rec.decline(cls.backward, "GRUCell", why)
+        rec.decline(cls.backward, "GRUCell", why)  # declined, not an error: the judge reports it as not checked
         rec.decline(cls.forward, "GRUCell", why)
-        rec.error(_FAMS, why)
         return
     D, H = step_dims(case.spec.slots[0].layer.hp)
     m, t, slot = case.m, case.typed, case.spec.slots[0]
