@@ -25,6 +25,7 @@ from reports.mutation_run import run_mutant
 from reports.validate import validate_file
 
 HERE = Path(__file__).parent / "submissions" / "mytorch_cells"
+REAL = Path(__file__).parent / "submissions" / "real_layers" / "fx" / "mytorch_hw3"  # real patterns (patterns.tsv)
 CELL_MUTANTS = sorted(n for n, m in MUTANTS.items() if m.entry in ("cell:RNNCell", "cell:GRUCell"))
 ENTRIES = (("cell:RNNCell", R), ("cell:GRUCell", G))
 
@@ -136,8 +137,8 @@ def test_each_cell_mutant_is_killed_and_named(name):
 
 
 def test_the_fixtures_get_their_expected_verdict_and_bug_class():
-    paths = sorted(HERE.glob("*.py"))
-    assert len(paths) >= 4
+    paths = sorted(HERE.glob("*.py")) + sorted(REAL.glob("*.py"))
+    assert len(paths) >= 5
     for path in paths:
         r = validate_file(path, cases=6, timeout=10.0, shrink=False)
         (verdict, bug), = expectation(path)
