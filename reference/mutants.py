@@ -782,6 +782,7 @@ from reference import (  # noqa: E402,F401
     mutants_dlai_rnn,
     mutants_linear,  # noqa: E402,F401  (CS231n assignment 1's linear classifiers)
     mutants_mytorch,
+    mutants_mytorch_cells,
     mutants_norm,
     mutants_optim,
     mutants_rnn,

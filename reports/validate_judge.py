@@ -311,8 +311,11 @@ class Judge(RowsMixin, SelfCheckMixin, FinishMixin):
                 row.bad_ordinary += 1
                 row.ordinary_statuses["error"] += 1
             row.fault = "empty"
-            row.first = (cases[0], "the driver came back with nothing to compare (no output, no gradient, no "
-                         "finding): this entry point was not judged", [], [], None, None, "error")
+            declined = {u: w for r in results if r.obs is not None for u, w in r.obs.not_checked.items()}
+            why = ("not checked: " + "; ".join(dict.fromkeys(declined.values())) if declined else
+                   "the driver came back with nothing to compare (no output, no gradient, no finding): this entry "
+                   "point was not judged")  # a driver that declined says why (MyTorch's S20 GRU cell)
+            row.first = (cases[0], why, [], [], None, None, "error")
         if self_checks:
             self.self_checks.append((entry, self_checks))
 

@@ -24,6 +24,7 @@ def snippet_for(style: str, entry: str, case: Case, path: str, oracle, names: se
 
     calls: ``Observation.calls`` the driver recorded for this Case (Nielsen: the bound calls it judged the
     file through, which the snippet replays). Raises NoSnippet when no faithful snippet can be written."""
+    from oracles.styles.cell_snippets import cell_snippet  # MyTorch hw3p1's RNNCell / GRUCell alone
     from oracles.styles.conv_snippets import conv_snippet  # a single conv/pool layer: its own call
     from oracles.styles.cs231n_linear import snippet as linear_snippet  # assignment 1's linear classifiers
     from oracles.styles.dlai_rnn_snippets import dlai_rnn_snippet  # course 5's cells: the notebook's layout
@@ -32,8 +33,8 @@ def snippet_for(style: str, entry: str, case: Case, path: str, oracle, names: se
     from oracles.styles.rnn_snippets import rnn_snippet  # a single recurrent layer: the handout's own calls
     from oracles.styles.saito_naive import snippet as pair_snippet  # MulLayer / AddLayer alone
 
-    for write in (layer_snippet, pair_snippet, conv_snippet, rnn_snippet, dlai_rnn_snippet, mytorch_snippet,
-                  linear_snippet):
+    for write in (layer_snippet, pair_snippet, conv_snippet, rnn_snippet, dlai_rnn_snippet, cell_snippet,
+                  mytorch_snippet, linear_snippet):
         if (layer := write(style, entry, case, path, oracle)) is not None:
             return layer
     if not case.spec.is_mlp:

@@ -20,8 +20,9 @@ HERE = Path(__file__).parent / "submissions" / "not_checked"
 @pytest.mark.parametrize("names, part", [
     (["word_embedding_forward", "lstm_forward", "CaptioningRNN"], "CS231n's recurrent"),
     (["lstm_forward", "lstm_backward", "CaptioningRNN"], "CS231n's recurrent"),
-    (["RNNCell", "RNNCell.forward", "RNNCell.backward"], "MyTorch's recurrent"),
-    (["CTCLoss", "CTCLoss.forward"], "MyTorch's recurrent"),
+    (["RNN_Cell", "RNN_Cell.forward", "RNN_Cell.backward"], "MyTorch's CTC, recurrent classifiers or S20 cells"),
+    (["GRU_Cell", "GRU_Cell.init_weights", "GRU_Cell.backward"], "MyTorch's CTC, recurrent classifiers or S20 cells"),
+    (["CTCLoss", "CTCLoss.forward"], "MyTorch's CTC"),
     (["rnn_cell_forward", "rnn_forward", "lstm_cell_backward"], "deeplearning.ai's recurrent"),
 ])
 def test_a_recurrent_file_is_named_as_not_checked(names, part):
@@ -52,6 +53,21 @@ def test_cs231n_rnn_file_passes_with_embedding_and_temporal_loss_checked():
     assert "not checked:" not in r.render(), r.render()
 
 
+@pytest.mark.parametrize("names", [["RNNCell", "RNNCell.forward", "RNNCell.backward"],
+                                   ["GRUCell", "GRUCell.init_weights", "GRUCell.forward", "GRUCell.backward"]])
+def test_mytorch_hw3_cells_are_checked_now(names):
+    # hw3p1's RNNCell / GRUCell decide the mytorch style: their cell: entries run (tests/test_mytorch_cells.py)
+    style, reason = styles.detect(names)
+    assert style == "mytorch", reason
+
+
+def test_the_mytorch_gru_fixture_is_judged_now_and_its_bug_named():
+    # it was "not checked" until session 8; a correct cell passes (tests/test_mytorch_cells.py), this one is not
+    r = validate_file(HERE / "gru_cell_mytorch_like.py", cases=4, timeout=10.0, shrink=False)
+    assert r.verdict == "fail", r.render()
+    assert {c.bug_class for c in r.checks if c.verdict == "fail"} == {"gru_dh_path_missing"}, r.render()
+
+
 def test_a_checked_file_with_recurrent_helpers_keeps_its_style():
     style, _ = styles.detect(["affine_forward", "affine_backward", "softmax_loss", "rnn_step_forward"])
     assert style == "cs231n"  # its recurrent functions are listed as not checked by coverage instead
@@ -62,7 +78,7 @@ def test_an_unknown_file_still_gets_the_style_advice():
     assert "no style recognised" in styles.detect(["main", "load_data"])[1]
 
 
-@pytest.mark.parametrize("name, part", [("gru_cell_mytorch_like.py", "MyTorch's recurrent cells")])
+@pytest.mark.parametrize("name, part", [("ctc_mytorch_like.py", "MyTorch's CTC")])
 def test_validate_says_not_checked_without_forcing_advice(name, part):
     r = validate_file(HERE / name, cases=4, timeout=5.0)
     assert r.verdict == "error"

@@ -15,6 +15,7 @@ from oracles.diagnose.conventions import detect_convention
 from oracles.diagnose.faults import _error_pattern, _shape_change_pattern
 from oracles.diagnose.flatten import flatten_patterns
 from oracles.diagnose.linear import linear_patterns
+from oracles.diagnose.mytorch_cells import cell_hypotheses
 from oracles.diagnose.norm import norm_patterns
 from oracles.diagnose.pair import pair_patterns
 from oracles.diagnose.recompute import _recompute_match, _skipped_activation_match
@@ -84,7 +85,8 @@ def diagnose(
         out.extend(_merge_patterns(patterns, grad_bad))
 
     out[_first_nonfault(out):_first_nonfault(out)] = conv_hypotheses(case, observed, expected, grad_bad)  # issue 10
-    recurrent = recurrent_hypotheses(case, observed, expected, grad_bad)
+    recurrent = recurrent_hypotheses(case, observed, expected, grad_bad) or cell_hypotheses(
+        case, observed, expected, grad_bad)
     if recurrent:  # the whole bug, named: the per-tensor factors it happens to show are not second findings
         # (a temporal loss divided by N * T reads "exactly 1/2 times the oracle's" on a Case with T = 2)
         covered = {t for d in recurrent for t in d.tensors}

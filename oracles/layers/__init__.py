@@ -7,7 +7,7 @@
 Importing this package registers every kind (numpy only at import time: the sandbox child imports it).
 """
 
-from oracles.layers import conv, dense, linear, mytorch_kinds, norm, pair, recurrent, words  # noqa: F401  (registration)
+from oracles.layers import conv, dense, linear, mytorch_cells, mytorch_kinds, norm, pair, recurrent, words  # noqa: F401  (registration)
 from oracles.layers.table import KINDS, Ctx, Hyper, Layer, LayerKind, MissingAux, Param, Slot, kind, out_shapes, slots
 
 __all__ = ["KINDS", "Ctx", "Hyper", "Layer", "LayerKind", "MissingAux", "Param", "Slot", "kind", "out_shapes", "slots"]

@@ -72,7 +72,9 @@ _DECISIVE = {
                 # S20-F21 hw1: BatchNorm(in_feature, alpha), activations with derivative(), the bonus Dropout(p)
                 # (forward through __call__, which Saito's Dropout has not); hw2's bonus BatchNorm2d, Dropout2d
                 "BatchNorm.backward", "Sigmoid.derivative", "Tanh.derivative", "ReLU.derivative",
-                "Dropout.__call__+Dropout.backward", "BatchNorm2d.backward", "Dropout2d.backward"),
+                "Dropout.__call__+Dropout.backward", "BatchNorm2d.backward", "Dropout2d.backward",
+                # hw3p1's recurrent cells (rnn_cell.py, gru_cell.py): checked by mytorch_cells
+                "RNNCell.backward", "GRUCell.backward"),
 }
 _HINTS = {
     "nielsen": ("Network", "NeuralNetwork", "sigmoid_prime", "cost_derivative", "feedforward"),
@@ -87,8 +89,8 @@ _HINTS = {
 
 # Course assignments bpcheck recognises but does not check (yet): a file that is only one of these gets
 # an ERROR that says so, not "no style recognised" and a suggestion to force a style that has nothing to
-# run. Names from the real files of the corpus (docs/real-world/): MyTorch hw3p1's rnn_cell.py, gru_cell.py
-# and CTC.py, deeplearning.ai course 5's RNN step by step. CS231n assignment 3's RNN/LSTM layers are
+# run. Names from the real files of the corpus (docs/real-world/): MyTorch hw3p1's CTC.py and
+# rnn_classifier.py, deeplearning.ai course 5's RNN step by step. CS231n assignment 3's RNN/LSTM layers are
 # checked (a forward without its backward is not: nothing to compare a gradient with), the word embedding
 # and the temporal softmax loss too; a file with only its captioning net (or forwards alone) is named here.
 _NOT_CHECKED = {
@@ -96,8 +98,10 @@ _NOT_CHECKED = {
         "rnn_step_forward", "rnn_step_backward", "rnn_forward+rnn_backward", "lstm_step_forward",
         "lstm_step_backward", "lstm_forward+lstm_backward", "word_embedding_forward", "temporal_affine_forward",
         "temporal_softmax_loss", "CaptioningRNN"),
-    "MyTorch's recurrent cells and CTC (11-785 hw3)": (
-        "RNNCell.backward", "GRUCell.backward", "RNN_Cell.backward", "CTC", "CTCLoss", "RNNPhonemeClassifier"),
+    # MyTorch hw3p1's RNNCell and GRUCell are checked (oracles/styles/mytorch_cells.py); its CTC and classifiers
+    # are not, nor S20's cells (RNN_Cell, GRU_Cell: another API, a GRU without biases)
+    "MyTorch's CTC, recurrent classifiers or S20 cells (11-785 hw3)": (
+        "RNN_Cell.backward", "GRU_Cell.backward", "CTC", "CTCLoss", "RNNPhonemeClassifier"),
     # course 5's cells with their backwards are checked (dlai_layers_rnn); forwards alone have no gradient to judge
     "deeplearning.ai's recurrent network step by step (course 5), forwards without their backwards": (
         "rnn_cell_forward", "lstm_cell_forward", "rnn_cell_backward", "lstm_cell_backward"),

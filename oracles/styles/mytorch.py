@@ -9,6 +9,7 @@ Entry points
 * ``layer:Linear``, ``layer:<activation>``, ``loss:<MSELoss|CrossEntropyLoss>``: the parts of a file
   without a ``layers`` net (a ``linear.py``, ``activation.py`` or ``loss.py`` validated on its own), and
   ``layer:GELU`` / ``layer:Softmax`` always (oracles/styles/mytorch_parts.py).
+* ``cell:RNNCell`` / ``cell:GRUCell``: hw3p1's recurrent cells, one time step (oracles/styles/mytorch_cells.py).
 * ``MLP0`` / ``MLP1`` / ``MLP4``: the file's models (fixed 2-3, 2-3-2, 2-4-8-8-4-2 nets, ReLU after
   every Linear): weights set in ``model.layers``, ``model.forward(A0)``, ``model.backward(dLdA)``
   with the gradient of the mean 1/2 ||A - Y||^2 as dLdA (the models carry no loss); dLdW, dLdb come
@@ -43,8 +44,17 @@ import numpy as np
 
 from oracles.case import Case, SpecSpace
 from oracles.observation import Observation
-from oracles.styles import mytorch_dropout, mytorch_layers, mytorch_parts
-from oracles.styles._common import Recorder, Snapshot, UnsupportedCase, accepts, get, positional_count, require
+from oracles.styles import mytorch_cells, mytorch_dropout, mytorch_layers, mytorch_parts
+from oracles.styles._common import (
+    Recorder,
+    Snapshot,
+    UnsupportedCase,
+    _signature,
+    accepts,
+    get,
+    positional_count,
+    require,
+)
 from oracles.styles.own_code import own_entries
 
 __all__ = ["MODELS", "ENTRIES", "entry_points", "spec_space", "run", "own_loss", "era"]
@@ -121,6 +131,10 @@ def _act_backward_kind(obj) -> str:
     back = getattr(obj, "backward", None)
     if back is None:
         return "derivative"
+    sig = _signature(back)
+    first = next(iter(sig.parameters), None) if sig is not None else None
+    if first == "state":  # hw3's Tanh/Sigmoid: backward(state=None) -> dA/dZ at the given (or stored) output
+        return "dAdZ"
     return "dLdA" if positional_count(back)[1] >= 1 else "dAdZ"
 
 
@@ -171,11 +185,13 @@ def entry_points(impl) -> list[str]:
     # a class the file only imports (pool.py's `from resampling import *`) is judged in its own file, not here:
     # a square-only Downsample2d read as pool.py's FAIL (docs/real-world/layers.tsv, shrikiran's pool/conv rows)
     alone = (mytorch_parts.entry_points(impl, with_net="layers" in out) + mytorch_layers.entry_points(impl)
-             + mytorch_dropout.entry_points(impl))
+             + mytorch_dropout.entry_points(impl) + mytorch_cells.entry_points(impl))
     return out + own_entries(impl, alone, lambda e: [e.split(":", 1)[1]] if ":" in e else [])
 
 
 def spec_space(impl, entry: str) -> SpecSpace:
+    if mytorch_cells.owns(entry):
+        return mytorch_cells.spec_space(impl, entry)
     if mytorch_dropout.owns(entry):
         return mytorch_dropout.spec_space(impl, entry)
     if mytorch_parts.owns(entry):
@@ -386,7 +402,9 @@ def _model_pass(rec: Recorder, model, entry: str, layers: list, case: Case, api:
 def run(impl, case: Case, entry: str) -> Observation:
     require(spec_space(impl, entry), case, "mytorch", entry)
     rec = Recorder(case)
-    if mytorch_dropout.owns(entry):
+    if mytorch_cells.owns(entry):
+        mytorch_cells.run(impl, case, entry, rec)
+    elif mytorch_dropout.owns(entry):
         mytorch_dropout.run(impl, case, entry, rec)
     elif mytorch_parts.owns(entry):
         mytorch_parts.run(impl, case, entry, rec)
@@ -399,7 +417,8 @@ def run(impl, case: Case, entry: str) -> Observation:
 
 def own_loss(impl, case: Case, entry: str) -> float | None:
     require(spec_space(impl, entry), case, "mytorch", entry)
-    if entry in MODELS or entry.startswith(mytorch_layers.PREFIX) or mytorch_parts.owns(entry):
+    if entry in MODELS or entry.startswith(mytorch_layers.PREFIX) or mytorch_parts.owns(entry) or \
+            mytorch_cells.owns(entry):
         return None
     rec = Recorder(case)
     _run(impl, case, entry, rec, loss_only=True)
