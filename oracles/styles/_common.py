@@ -84,6 +84,14 @@ def get(impl, name: str):
 _PROBED: dict[int, tuple[object, dict]] = {}  # id(impl) -> (impl, {key: reading}); impl kept: ids stay unique
 
 
+def layer_class(impl, name: str) -> type | None:
+    """The class ``name`` when the file defines it with callable ``forward`` and ``backward`` (a MyTorch layer)."""
+    c = get(impl, name)
+    if isinstance(c, type) and callable(getattr(c, "forward", None)) and callable(getattr(c, "backward", None)):
+        return c
+    return None
+
+
 def probed(impl, key: str, fn):
     """fn() once per implementation and key, with numpy's global RNG seeded and restored around it: the
     same file always reads the same way (spec_space is asked again by every run).

@@ -25,7 +25,7 @@ import numpy as np
 from oracles.case import Case, SpecSpace
 from oracles.layers.conv import kernel
 from oracles.observation import Observation
-from oracles.styles._common import Recorder, Snapshot, UnsupportedCase, get, require
+from oracles.styles._common import Recorder, Snapshot, UnsupportedCase, get, positional_count, require
 
 __all__ = ["Entry", "register", "entry_points", "owns", "spec_space", "run", "own_loss", "layer_space",
            "net_space", "SHAPES", "tie_probe", "pair"]
@@ -257,3 +257,16 @@ def function_pair(impl, fwd: str, bwd: str):
         return f, b
     return None
 
+
+def pair_taking(fwd: str, bwd: str, n_args: int):
+    """A ``present`` test: both functions defined, the forward taking ``n_args`` positional arguments. Two courses
+    share names with other arities (CS231n's rnn_forward(x, h0, Wx, Wh, b), deeplearning.ai course 5's
+    rnn_forward(x, a0, parameters)): calling one with the other's arguments would blame a file bpcheck misread."""
+    def present(impl) -> bool:
+        fns = function_pair(impl, fwd, bwd)
+        if fns is None:
+            return False
+        low, high = positional_count(fns[0])
+        return low <= n_args <= high
+
+    return present

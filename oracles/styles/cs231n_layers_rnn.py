@@ -31,7 +31,7 @@ from oracles.case import SpecSpace
 from oracles.layers.recurrent import seq_dims, step_dims
 from oracles.layers.words import pack_scores, split_scores, word_indices
 from oracles.styles._common import Snapshot, get, positional_count
-from oracles.styles.conv_entries import BWD, FWD, Entry, function_pair, layer_space, pair, register
+from oracles.styles.conv_entries import BWD, FWD, Entry, function_pair, layer_space, pair, pair_taking, register
 
 __all__ = ["STEP_WIDTHS", "SEQ_WIDTHS", "EMBED_SHAPES", "LOSS_SHAPES"]
 
@@ -192,16 +192,8 @@ def _loss_space(impl) -> SpecSpace:
 
 
 def _present(fwd: str, bwd: str, n_args: int = 3):
-    """Both functions, the forward taking the course's positional arguments: deeplearning.ai course 5 has an
-    rnn_forward(x, a0, parameters) too, and calling it with five arguments would blame a file bpcheck misread."""
-    def present(impl) -> bool:
-        fns = function_pair(impl, fwd, bwd)
-        if fns is None:
-            return False
-        low, high = positional_count(fns[0])
-        return low <= n_args <= high
-
-    return present
+    """Both functions, the forward taking the course's positional arguments (conv_entries.pair_taking)."""
+    return pair_taking(fwd, bwd, n_args)
 
 
 for _kind, _shapes, _n in (("rnn_step", STEP_WIDTHS, 5), ("lstm_step", STEP_WIDTHS, 6), ("rnn", SEQ_WIDTHS, 5),

@@ -27,8 +27,9 @@ from __future__ import annotations
 import numpy as np
 
 from oracles.layers.recurrent import seq_dims, step_dims
-from oracles.styles._common import Recorder, Snapshot, positional_count
+from oracles.styles._common import Recorder, Snapshot
 from oracles.styles.conv_entries import BWD, FWD, Entry, function_pair, layer_space, pair, register
+from oracles.styles.conv_entries import pair_taking as _present
 from oracles.styles.cs231n_layers_rnn import SEQ_WIDTHS, STEP_WIDTHS
 from oracles.styles.own_code import UNWRITTEN
 
@@ -232,19 +233,6 @@ def _core(kind: str):
         return res
 
     return core
-
-
-def _present(fwd: str, bwd: str, n_args: int):
-    """Both functions, the forward taking the course's positional arguments (CS231n has rnn_forward(x, h0, Wx, Wh,
-    b) with five: calling that one with three would blame a file bpcheck misread)."""
-    def present(impl) -> bool:
-        fns = function_pair(impl, fwd, bwd)
-        if fns is None:
-            return False
-        low, high = positional_count(fns[0])
-        return low <= n_args <= high
-
-    return present
 
 
 for _entry, _kind, _prefix, _n, _shapes in (("fn:rnn_cell", "rnn_step", "rnn_cell", 3, STEP_WIDTHS),

@@ -32,7 +32,8 @@ import numpy as np
 from oracles.case import Case, SpecSpace
 from oracles.layers.mytorch_cells import GRU_PARAMS, RNN_PARAMS
 from oracles.layers.recurrent import step_dims
-from oracles.styles._common import Recorder, Snapshot, UnsupportedCase, get, positional_count
+from oracles.styles._common import Recorder, Snapshot, UnsupportedCase, positional_count
+from oracles.styles._common import layer_class as _cls
 
 __all__ = ["PREFIX", "CELLS", "SPLIT", "entry_points", "owns", "spec_space", "run"]
 
@@ -43,13 +44,6 @@ SPLIT = (0.25, 0.75)  # RNNCell's two backward calls: unequal, so an assigning f
 WIDTHS = ((3,), (5,), (7,), (8,))
 _FAMS = ("output", "grad_x", "grad_W", "grad_b")
 _OUT = (("dot", ("identity",)),)
-
-
-def _cls(impl, name: str) -> type | None:
-    c = get(impl, name)
-    if isinstance(c, type) and callable(getattr(c, "forward", None)) and callable(getattr(c, "backward", None)):
-        return c
-    return None
 
 
 def entry_points(impl) -> list[str]:

@@ -20,7 +20,8 @@ import numpy as np
 
 from oracles.case import Case, SpecSpace
 from oracles.keep_rate import read_dropout
-from oracles.styles._common import Recorder, Snapshot, UnsupportedCase, get, probed
+from oracles.styles._common import Recorder, Snapshot, UnsupportedCase, probed
+from oracles.styles._common import layer_class as _cls
 
 __all__ = ["CLASSES", "entry_points", "owns", "spec_space", "run"]
 
@@ -29,13 +30,6 @@ PREFIX = "layer:"
 _FLAT = ((3,), (5,), (8,), (12,))
 _IMAGES = ((2, 3, 3), (3, 2, 4), (1, 4, 2), (4, 1, 1))
 _PROBE_P = 0.3  # not 0.5: keep and drop must be told apart
-
-
-def _cls(impl, name: str) -> type | None:
-    c = get(impl, name)
-    if isinstance(c, type) and callable(getattr(c, "forward", None)) and callable(getattr(c, "backward", None)):
-        return c
-    return None
 
 
 def entry_points(impl) -> list[str]:
