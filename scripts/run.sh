@@ -30,10 +30,11 @@ case "$cmd" in
     # The suite is CPU-bound and CI has 2 cores: two xdist worker processes. A fixed 2, not `-n auto`: auto
     # counts physical cores through psutil (installed with distributed), 1 on a 2-vCPU hyper-threaded host.
     # The ci profile stays deterministic under xdist: derandomize seeds each property from its own code.
-    # --dist load (xdist's default), not loadfile: tests/test_properties.py alone is a third of the suite.
+    # --dist worksteal: an idle worker takes queued tests from the busy one, so the run does not end on one
+    # worker still holding a queue of slow tests (load hands out fixed chunks; loadfile balances whole files worse).
     workers="${BPCHECK_TEST_WORKERS:-2}"
     xdist=()
-    [ "$workers" = 0 ] || xdist=(-n "$workers" --dist load)
+    [ "$workers" = 0 ] || xdist=(-n "$workers" --dist worksteal)
     exec "$venv/bin/python" -m pytest -q ${xdist[@]+"${xdist[@]}"} "$@" ;;
   bpcheck) exec "$venv/bin/bpcheck" "$@" ;;
   *) echo "usage: bash scripts/run.sh {report|test|bpcheck} [ARGS...]" >&2; exit 2 ;;
