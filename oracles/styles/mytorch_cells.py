@@ -46,6 +46,14 @@ _FAMS = ("output", "grad_x", "grad_W", "grad_b")
 _OUT = (("dot", ("identity",)),)
 
 
+def _returned_pair(rec: Recorder, what: str, ret) -> bool:
+    """Whether a cell's backward returned (dx, dh_prev_t), as both handouts have it; an error row if not."""
+    if isinstance(ret, (tuple, list)) and len(ret) == 2:
+        return True
+    rec.error(_FAMS[1:], f"{what} returned {type(ret).__name__}; expected (dx, dh_prev_t)")
+    return False
+
+
 def entry_points(impl) -> list[str]:
     return [PREFIX + n for n in CELLS if _cls(impl, n) is not None]
 
@@ -172,8 +180,7 @@ def _rnn(case: Case, cls: type, rec: Recorder) -> None:
         _watch(rec, snap, "dout")
         if not ok:
             return
-        if not (isinstance(ret, (tuple, list)) and len(ret) == 2):
-            rec.error(_FAMS[1:], f"{what} returned {type(ret).__name__}; expected (dx, dh_prev_t)")
+        if not _returned_pair(rec, what, ret):
             return
         dx = rec.array("grad_x", f"{what} dx", ret[0], (m, D))
         dh = rec.array("grad_x", f"{what} dh_prev_t", ret[1], (m, H))
@@ -251,8 +258,7 @@ def _gru(case: Case, cls: type, rec: Recorder) -> None:
         _watch(rec, snap, "dout")
         if not ok:
             return
-        if not (isinstance(ret, (tuple, list)) and len(ret) == 2):
-            rec.error(_FAMS[1:], f"{what} returned {type(ret).__name__}; expected (dx, dh_prev_t)")
+        if not _returned_pair(rec, what, ret):
             return
         dx = rec.array("grad_x", f"{what} dx", ret[0], (D,), loose=True)
         dh = rec.array("grad_x", f"{what} dh_prev_t", ret[1], (H,), loose=True)
