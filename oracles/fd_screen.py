@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import zlib
 from collections.abc import Callable
 
@@ -424,7 +425,8 @@ def _judge_together(names, fd, cl, nd, family: float, dtype: str) -> list[str]:
     scale / sqrt(n), as judge() in screen_mlp does). The bound only grows with est >= 0, so a tensor
     inside it at est = 0 passes whatever its estimate: the rounding floor (``_floor``: a second look
     at the loss) is computed only for the others, or when a verdict is read. ``fd``, ``cl``, ``nd``:
-    lists of lists; the tensors with a direction across a kink are left to compare_tensor."""
+    lists of lists; the tensors with a direction across a kink are left to compare_tensor.
+    oracles/fd_kernel.py's _judge is the same, compiled."""
     from oracles.compare import tolerance
 
     tol = tolerance(dtype, "fd")
@@ -442,8 +444,39 @@ def _judge_together(names, fd, cl, nd, family: float, dtype: str) -> list[str]:
     return clear
 
 
+# as fd_forward's @_quiet, and the sigmoid shortcut's inf * 0 where a step is absurdly large (the numpy
+# pass falls back to the plain way there); around the numpy parts only (compiled code raises no warnings)
+_QUIET = dict(over="ignore", under="ignore", invalid="ignore")
+
+
+@functools.cache
+def _kernels():
+    """oracles.fd_kernel (the compiled first stage), or None: numba missing or failing to load here, or
+    BPCHECK_NO_JIT set. Either way the verdicts are the same (tests/test_fd_kernel.py)."""
+    if os.environ.get("BPCHECK_NO_JIT"):
+        return None
+    try:
+        from oracles import fd_kernel
+    except Exception:  # noqa: BLE001 - numba absent, or its import failing here (a sandbox, a platform)
+        return None
+    return fd_kernel
+
+
+def _shape(case: Case, name: str) -> tuple[int, ...]:
+    """The shape of a tensor the screen can check: W_l, b_l (the Case's), x, A_l (m, n_l)."""
+    if name == "x":
+        return tuple(np.shape(case.x))
+    if name[0] == "A":
+        return (case.m, case.spec.sizes[int(name[1:])])
+    return tuple(np.shape(case.params[name]))
+
+
 def screen_mlp(case: Case, grads: dict, *, directions: int = 8, seed: int = 0, names=None) -> dict[str, ScreenResult]:
-    """finite_diff.screen for MLP Specs (see there)."""
+    """finite_diff.screen for MLP Specs (see there).
+
+    Stage 1 runs compiled (oracles/fd_kernel.py) where numba is available and the net not too deep,
+    else in numpy (``_screen_values``); the float64 forward pass (``_prepare``) is made only when a
+    decision or a verdict read needs it (stage 2, the rounding floor)."""
     from oracles.compare import compare_tensor  # numpy-only module; imported late to keep this light
 
     if directions < 1:
@@ -451,23 +484,51 @@ def screen_mlp(case: Case, grads: dict, *, directions: int = 8, seed: int = 0, n
     if names is None:
         names = [n for n in fd_names(case) if n in grads]
     names = _check_names(case, names)
-    net = _prepare(case, floor=False)
+    compiled = _kernels()
+    if compiled is not None and not compiled.takes(case):
+        compiled = None
+    nets: list[_Net] = []
+
+    def net() -> _Net:
+        if not nets:
+            with np.errstate(**_QUIET):
+                nets.append(_prepare(case, floor=False))
+        return nets[0]
+
     results: dict[str, ScreenResult] = {}
-    claimed: dict[str, np.ndarray] = {}
+    given: dict[str, np.ndarray] = {}
     dirs: dict[str, tuple] = {}
     keys: dict[str, tuple] = {}
     for name in names:
-        shape = _tensor_value(net, name).shape
+        shape = _shape(case, name)
         g, problem = _claimed(grads, name, shape)
         if g is None:
             empty = np.zeros(0)
             results[name] = ScreenResult(name, "error", empty, empty, empty, np.zeros(0, bool), detail=problem)
             continue
-        keys[name] = (name, tuple(shape), int(directions), int(seed))
+        keys[name] = (name, shape, int(directions), int(seed))
         dirs[name] = _directions(*keys[name])
-        claimed[name] = _along(dirs[name], g)
+        given[name] = g
     if not dirs:
         return results
+    todo = list(dirs)
+    if compiled is not None:
+        fd, cl, nd, steps = compiled.first_stage(case, todo, dirs, given)
+        claimed = dict(zip(todo, cl))
+    else:
+        with np.errstate(**_QUIET):
+            claimed = {name: _along(dirs[name], given[name]) for name in todo}
+            fd, steps, _, nd = _screen_values(net(), todo, dirs, keys, two_steps=False)
+
+    def values(again: list[str]):
+        """Stage 2: (fd, steps, trunc, nondiff) with the +-2h evaluations (``_screen_values``, two_steps)."""
+        if compiled is None:
+            return _screen_values(net(), again, dirs, keys, two_steps=True)
+        fd1, _, nd1, steps2 = compiled.first_stage(case, again, dirs, given)
+        fd2, _, nd2, _ = compiled.first_stage(case, again, dirs, given, mult=2.0)
+        kink = nd1 | nd2
+        return np.where(kink, np.nan, fd1), steps2, np.abs(fd1 - fd2) / 3.0, kink
+
     dtype = case.spec.dtype
     impl_err: dict[str, float] = {}
     family: list[float] = []
@@ -508,18 +569,24 @@ def screen_mlp(case: Case, grads: dict, *, directions: int = 8, seed: int = 0, n
     # ever widen what is allowed, so a pass here is a pass; anything else is judged again (stage 2)
     # with the two-step estimate and the implementation's rounding bound (error_model, ~0.3 ms, so
     # only computed here), and with the kink check widened to +-2h.
-    todo = list(dirs)
-    fd, steps, _, nd = _screen_values(net, todo, dirs, keys, two_steps=False)
-    fd_l, nd_l = fd.tolist(), nd.tolist()
-    family.append(_family_scale(list(zip(fd_l, nd_l))))
+    if compiled is not None:
+        from oracles.compare import tolerance
+
+        tol = tolerance(dtype, "fd")
+        scale0, clear = compiled.judged(fd, cl, nd, todo, tol.rtol, tol.atol, judge_margin)
+        family.append(scale0)
+    else:
+        fd_l, nd_l = fd.tolist(), nd.tolist()
+        family.append(_family_scale(list(zip(fd_l, nd_l))))
+        clear = _judge_together(todo, fd_l, [claimed[name].tolist() for name in todo], nd_l, family[0], dtype)
     errs: list = []
 
     def err_rows() -> np.ndarray:
         if not errs:
-            errs.append(_err_rows(net, steps))
+            with np.errstate(**_QUIET):
+                errs.append(_err_rows(net(), steps))
         return errs[0]
 
-    clear = _judge_together(todo, fd_l, [claimed[name].tolist() for name in todo], nd_l, family[0], dtype)
     rest = []
     for t, name in enumerate(todo):
         if name not in clear:
@@ -527,22 +594,23 @@ def screen_mlp(case: Case, grads: dict, *, directions: int = 8, seed: int = 0, n
             continue
         def verdict(t=t, name=name):
             # what judge() below would have said: compare_tensor with the FD error estimate
-            n = len(fd_l[t])
-            scale = max(family[0], max(map(abs, fd_l[t])))
+            n = len(fd[t])
+            scale = max(family[0], float(np.abs(fd[t]).max()))
             return compare_tensor(f"screen['{name}']", claimed[name], fd[t], dtype=dtype, oracle="fd",
                                   scale=scale / math.sqrt(n), err_est=_norm(err_rows()[t]), check=check_of(name))
 
         results[name] = ScreenResult(name, "pass", fd[t], claimed[name], lambda t=t: err_rows()[t], nd[t],
                                      judge=verdict)
     if rest:
-        at = {name: t for t, name in enumerate(todo)}
-        err = err_rows()
-        again = judge({name: (fd[at[name]], err[at[name]], nd[at[name]]) for name in rest}, final=False)
-        if again:
-            from oracles.error_model import rounding_bounds  # numpy-only, like this module
+        with np.errstate(**_QUIET):
+            at = {name: t for t, name in enumerate(todo)}
+            err = err_rows()
+            again = judge({name: (fd[at[name]], err[at[name]], nd[at[name]]) for name in rest}, final=False)
+            if again:
+                from oracles.error_model import rounding_bounds  # numpy-only, like this module
 
-            impl_err.update(rounding_bounds(case))
-            fd2, steps2, trunc2, nd2 = _screen_values(net, again, dirs, keys, two_steps=True)
-            err2 = _err_rows(net, steps2, trunc2)
-            judge({name: (fd2[t], err2[t], nd2[t]) for t, name in enumerate(again)}, final=True)
+                impl_err.update(rounding_bounds(case))
+                fd2, steps2, trunc2, nd2 = values(again)
+                err2 = _err_rows(net(), steps2, trunc2)
+                judge({name: (fd2[t], err2[t], nd2[t]) for t, name in enumerate(again)}, final=True)
     return {name: results[name] for name in names}

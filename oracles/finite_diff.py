@@ -156,12 +156,16 @@ def fd_names(case: Case) -> list[str]:
     """Every tensor finite differences can check: W*, b*, x and the hidden activations A*."""
     if not case.spec.is_mlp:
         return _layers().fd_names(case)
-    L = case.spec.n_layers
-    return param_names(L) + ["x"] + [f"A{l}" for l in range(1, L)]
+    return list(_mlp_names(case.spec.n_layers))
+
+
+@functools.lru_cache(maxsize=32)
+def _mlp_names(L: int) -> tuple[str, ...]:
+    return tuple(param_names(L) + ["x"] + [f"A{l}" for l in range(1, L)])
 
 
 def _check_names(case: Case, names) -> list[str]:
-    allowed = fd_names(case)
+    allowed = _mlp_names(case.spec.n_layers) if case.spec.is_mlp else fd_names(case)
     names = list(allowed[: 2 * case.spec.n_layers + 1] if names is None else names)
     bad = [n for n in names if n not in allowed]
     if bad:
@@ -335,10 +339,7 @@ def screen(case: Case, grads: dict, *, directions: int = 8, seed: int = 0, names
                                     impl_err=impl_err)
     from oracles.fd_screen import screen_mlp  # (it imports this module: a late import breaks the cycle)
 
-    # as @_quiet, and the sigmoid shortcut's inf * 0 where a step is absurdly large (fd_screen falls
-    # back to the plain pass there)
-    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-        return screen_mlp(case, grads, directions=directions, seed=seed, names=names)
+    return screen_mlp(case, grads, directions=directions, seed=seed, names=names)  # (quiet where it uses numpy)
 
 
 def __getattr__(name: str):

@@ -79,3 +79,17 @@ def dask_address():
         yield cluster.scheduler_address
     finally:
         cluster.close()
+
+
+@pytest.fixture(params=["compiled", "numpy"])
+def screen_path(request, monkeypatch):
+    """Run a test once with the MLP screen's compiled first stage (oracles/fd_kernel.py) and once with the
+    numpy one it replaces where numba is missing (BPCHECK_NO_JIT): both must give the same verdicts."""
+    from oracles import fd_screen
+
+    if request.param == "compiled":
+        if fd_screen._kernels() is None:
+            pytest.skip("numba is not available here: the compiled screen cannot run")
+    else:
+        monkeypatch.setattr(fd_screen, "_kernels", lambda: None)
+    return request.param

@@ -29,7 +29,7 @@ def _case(seed: int, reg: float = 0.0, reduction: str = "sum") -> Case:
 
 
 @pytest.mark.parametrize("reg,reduction", [(0.0, "sum"), (0.3, "mean")])
-def test_batched_directions_equal_plain_central_differences(reg, reduction):
+def test_batched_directions_equal_plain_central_differences(reg, reduction, screen_path):
     case = _case(4, reg, reduction)
     grads = ta.loss_and_grads(case)[1]
     res = fd.screen(case, grads, names=["W1", "b1", "W2", "b2", "x"], directions=3)
@@ -48,7 +48,7 @@ def test_batched_directions_equal_plain_central_differences(reg, reduction):
             assert r.claimed[k] == pytest.approx(float(np.sum(U[k] * grads[name])), rel=1e-12, abs=1e-12)
 
 
-def test_vectorised_judge_never_passes_what_compare_tensor_fails():
+def test_vectorised_judge_never_passes_what_compare_tensor_fails(screen_path):
     """Errors swept across the allowed bound: every tensor the fast judge passed carries a
     compare_tensor verdict that passes too, and the sweep reaches both sides of the bound."""
     fast, statuses = 0, set()
@@ -86,7 +86,7 @@ def test_judge_margin_sends_near_bound_tensors_to_compare_tensor():
     assert fd_screen._judge_together(["W1"], [f], [[math.nan, -2.0, 0.5]], [[False] * 3], 0.0, "float64") == []
 
 
-def test_the_rounding_floor_is_computed_only_when_needed(monkeypatch):
+def test_the_rounding_floor_is_computed_only_when_needed(monkeypatch, screen_path):
     case = _case(5)
     grads = ta.loss_and_grads(case)[1]
     calls = []
@@ -104,7 +104,9 @@ def test_the_rounding_floor_is_computed_only_when_needed(monkeypatch):
 
 def test_sigmoid_shortcut_equals_plain_pass_and_falls_back_where_it_overflows(monkeypatch):
     """W and b entering a sigmoid layer take e^-z e^-(+-hP) (fd_screen._directional_pass): the same losses as
-    the plain pass to rounding; where a step is so large that the product is inf * 0, the plain pass is used."""
+    the plain pass to rounding; where a step is so large that the product is inf * 0, the plain pass is used.
+    (The numpy pass; the compiled one's fallback: tests/test_fd_kernel.py.)"""
+    monkeypatch.setattr(fd_screen, "_kernels", lambda: None)
     rng = np.random.default_rng(3)
     spec = Spec((6, 5, 3), ("sigmoid", "sigmoid"), "quadratic")
     params = {"W1": rng.standard_normal((5, 6)), "b1": rng.standard_normal(5),
