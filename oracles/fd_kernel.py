@@ -64,11 +64,13 @@ def _act(code, z):
     return z
 
 
-@jit
+@numba.njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
 def _abs_max(a):
+    """max |a| (the step rule's scale). fastmath (no NaN: a Case's numbers are finite) lets the max vectorise."""
     best = 0.0
-    for v in a.ravel():
-        best = max(best, abs(v))
+    flat = a.ravel()
+    for i in range(flat.size):
+        best = max(best, abs(flat[i]))
     return best
 
 
@@ -288,12 +290,14 @@ def _judge(fd, claimed, kinked, rtol, atol, margin):
 
 
 @jit
-def _first_stage(X, Ws, bs, codes, L, loss, y, labels, scale, reg, present, R, S, G, mult, d):
+def _first_stage(X, Ws, bs, codes, L, loss, y, labels, scale, reg, present, R, S, G, mult, d, tol):
     """The forward pass at theta, then for every tensor present (layer by layer: W_l, b_l, the layer's
     input x or A_{l-1}; present[l, kind]) its d directions: the claimed <U, g> and the central difference
     of the loss along U at steps +-mult h. R[3l + kind], S[3l + kind]: the directions' factors (r, s) of
     a matrix, (empty, u) of a vector; G[3l + kind] the claimed gradient (a vector as one row).
-    Returns fd (NaN where kinked), claimed, kinked and the steps h (each (T, d), tensors in that order)."""
+    Returns fd (NaN where kinked), claimed, kinked and the steps h (each (T, d), tensors in that order),
+    and _judge's family scale and cleared tensors (T,) with tol = (rtol, atol, margin): one call, as a
+    second kernel call costs ~30 us after other code ran."""
     m = X.shape[0]
     # per layer (placeholders first: numba types a list by its elements); acts: a_1 .. a_L, since x is X
     # (its own type, read-only or not)
@@ -346,7 +350,8 @@ def _first_stage(X, Ws, bs, codes, L, loss, y, labels, scale, reg, present, R, S
             else:
                 theta_max = _abs_max(X) if l == 0 else _abs_max(acts[l - 1])
             h = STEP * max(1.0, theta_max)
-            steps[t, :] = h
+            for q in range(d):
+                steps[t, q] = h
             _along(g, r, s_, claimed[t])
             if kind == 0:  # W_l: U = r s^T, d z_l = (a_{l-1} s) (x) r
                 if l == 0:
@@ -356,15 +361,12 @@ def _first_stage(X, Ws, bs, codes, L, loss, y, labels, scale, reg, present, R, S
             elif kind == 2:  # x or A_{l-1}: U = r s^T, d z_l = r (x) (W_l s)
                 _affine(s_, W, np.zeros(n), Qs)
             for q in range(d):
-                if kind == 0:
-                    P[:] = PT[:, q]
-                    Q[:] = r[q]
-                elif kind == 1:  # b_l: d z_l = 1 (x) u
-                    P[:] = 1.0
-                    Q[:] = s_[q]
-                else:
-                    P[:] = r[q]
-                    Q[:] = Qs[q]
+                # (element loops, not slice assignments: those compile a shape check with string formatting,
+                # a third of the compile time)
+                for s in range(m):
+                    P[s] = PT[s, q] if kind == 0 else (1.0 if kind == 1 else r[q, s])
+                for i in range(n):
+                    Q[i] = r[q, i] if kind == 0 else (s_[q, i] if kind == 1 else Qs[q, i])
                 kinked[t, q] = _copy_losses(l, P, Q, kind < 2, mult * h, Ws, bs, codes, L, zs, es, bufs,
                                             y, labels, loss, f)
                 fd[t, q] = scale * (f[0] - f[1]) / (2.0 * mult * h) if not kinked[t, q] else math.nan
@@ -375,7 +377,8 @@ def _first_stage(X, Ws, bs, codes, L, loss, y, labels, scale, reg, present, R, S
                             v += r[q, i] * W[i, j] * s_[q, j]
                     fd[t, q] += reg * v
             t += 1
-    return fd, claimed, kinked, steps
+    family, clear = _judge(fd, claimed, kinked, tol[0], tol[1], tol[2])
+    return fd, claimed, kinked, steps, family, clear
 
 
 # ---------------------------------------------------------------- what fd_screen calls
@@ -447,11 +450,12 @@ def _dense_targets(m: int) -> np.ndarray:
     return _read_only(np.full(m, -1, dtype=np.int64))
 
 
-def first_stage(case: Case, names: list[str], dirs: dict, grads: dict, *, mult: float = 1.0):
+def first_stage(case: Case, names: list[str], dirs: dict, grads: dict, *, mult: float = 1.0,
+                tol: tuple[float, float, float] = (0.0, 0.0, 0.0)):
     """(fd, claimed, kinked, steps) for ``names``, each (T, d), rows in that order: the screen's central
     differences at +- mult h along ``dirs`` (name -> fd_screen._directions factors), with the regulariser's
-    exact term, and the claimed <U, grads[name]> (grads: float64 arrays of the tensors' shapes).
-    Also (``judged``) the family scale and the names fd_screen._judge_together would clear: see there."""
+    exact term, and the claimed <U, grads[name]> (grads: float64 arrays of the tensors' shapes); then the
+    family scale and the names fd_screen._judge_together would clear with ``tol`` = (rtol, atol, margin)."""
     spec = case.spec
     L = len(spec.activations)
     params = case.params
@@ -472,12 +476,16 @@ def first_stage(case: Case, names: list[str], dirs: dict, grads: dict, *, mult: 
     x = _f64(case, case.x)
     scale = 1.0 / len(x) if spec.reduction == "mean" else 1.0
     out = _first_stage(x, Ws, bs, codes, L, LOSS_CODES[spec.loss], y, labels, scale, float(spec.reg), present,
-                       tuple(R), tuple(S), tuple(G), float(mult), len(S[index[0]]))
-    return out if rows is None else tuple(a[rows] for a in out)
+                       tuple(R), tuple(S), tuple(G), float(mult), len(S[index[0]]), tol)
+    fd, claimed, kinked, steps, family, clear = out if rows is None else [a[rows] for a in out[:4]] + list(out[4:])
+    if rows is not None:
+        clear = clear[rows]
+    return fd, claimed, kinked, steps, family, [n for n, c in zip(names, clear.tolist()) if c]
 
 
 def judged(fd: np.ndarray, claimed: np.ndarray, kinked: np.ndarray, names: list[str], rtol: float, atol: float,
            margin: float) -> tuple[float, list[str]]:
-    """(family scale, the names cleared): fd_screen._family_scale and _judge_together, compiled."""
+    """(family scale, the names cleared): fd_screen._family_scale and _judge_together, compiled (the judge
+    first_stage applies; for tests and for judging other numbers)."""
     family, clear = _judge(fd, claimed, kinked, rtol, atol, margin)
     return family, [n for n, c in zip(names, clear.tolist()) if c]

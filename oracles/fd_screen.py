@@ -465,10 +465,10 @@ def _kernels():
 def _shape(case: Case, name: str) -> tuple[int, ...]:
     """The shape of a tensor the screen can check: W_l, b_l (the Case's), x, A_l (m, n_l)."""
     if name == "x":
-        return tuple(np.shape(case.x))
+        return case.x.shape
     if name[0] == "A":
         return (case.m, case.spec.sizes[int(name[1:])])
-    return tuple(np.shape(case.params[name]))
+    return case.params[name].shape
 
 
 def screen_mlp(case: Case, grads: dict, *, directions: int = 8, seed: int = 0, names=None) -> dict[str, ScreenResult]:
@@ -512,8 +512,13 @@ def screen_mlp(case: Case, grads: dict, *, directions: int = 8, seed: int = 0, n
     if not dirs:
         return results
     todo = list(dirs)
+    dtype = case.spec.dtype
     if compiled is not None:
-        fd, cl, nd, steps = compiled.first_stage(case, todo, dirs, given)
+        from oracles.compare import tolerance
+
+        tol = tolerance(dtype, "fd")
+        fd, cl, nd, steps, scale0, clear = compiled.first_stage(case, todo, dirs, given,
+                                                               tol=(tol.rtol, tol.atol, judge_margin))
         claimed = dict(zip(todo, cl))
     else:
         with np.errstate(**_QUIET):
@@ -524,12 +529,11 @@ def screen_mlp(case: Case, grads: dict, *, directions: int = 8, seed: int = 0, n
         """Stage 2: (fd, steps, trunc, nondiff) with the +-2h evaluations (``_screen_values``, two_steps)."""
         if compiled is None:
             return _screen_values(net(), again, dirs, keys, two_steps=True)
-        fd1, _, nd1, steps2 = compiled.first_stage(case, again, dirs, given)
-        fd2, _, nd2, _ = compiled.first_stage(case, again, dirs, given, mult=2.0)
+        fd1, _, nd1, steps2, _, _ = compiled.first_stage(case, again, dirs, given)
+        fd2, _, nd2, _, _, _ = compiled.first_stage(case, again, dirs, given, mult=2.0)
         kink = nd1 | nd2
         return np.where(kink, np.nan, fd1), steps2, np.abs(fd1 - fd2) / 3.0, kink
 
-    dtype = case.spec.dtype
     impl_err: dict[str, float] = {}
     family: list[float] = []
 
@@ -570,10 +574,6 @@ def screen_mlp(case: Case, grads: dict, *, directions: int = 8, seed: int = 0, n
     # with the two-step estimate and the implementation's rounding bound (error_model, ~0.3 ms, so
     # only computed here), and with the kink check widened to +-2h.
     if compiled is not None:
-        from oracles.compare import tolerance
-
-        tol = tolerance(dtype, "fd")
-        scale0, clear = compiled.judged(fd, cl, nd, todo, tol.rtol, tol.atol, judge_margin)
         family.append(scale0)
     else:
         fd_l, nd_l = fd.tolist(), nd.tolist()
@@ -588,6 +588,7 @@ def screen_mlp(case: Case, grads: dict, *, directions: int = 8, seed: int = 0, n
         return errs[0]
 
     rest = []
+    fd_rows, nd_rows = list(fd), list(nd)  # (one call each, not an indexing per tensor)
     for t, name in enumerate(todo):
         if name not in clear:
             rest.append(name)
@@ -599,7 +600,7 @@ def screen_mlp(case: Case, grads: dict, *, directions: int = 8, seed: int = 0, n
             return compare_tensor(f"screen['{name}']", claimed[name], fd[t], dtype=dtype, oracle="fd",
                                   scale=scale / math.sqrt(n), err_est=_norm(err_rows()[t]), check=check_of(name))
 
-        results[name] = ScreenResult(name, "pass", fd[t], claimed[name], lambda t=t: err_rows()[t], nd[t],
+        results[name] = ScreenResult(name, "pass", fd_rows[t], claimed[name], lambda t=t: err_rows()[t], nd_rows[t],
                                      judge=verdict)
     if rest:
         with np.errstate(**_QUIET):

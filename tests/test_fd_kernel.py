@@ -42,7 +42,7 @@ def test_compiled_first_stage_equals_the_numpy_one(seed, dtype, shuffled):
         names = list(np.random.default_rng(seed).permutation(names))
     net = _prepare(case, floor=False)
     fd_np, steps_np, _, kink_np = fd_screen._screen_values(net, names, dirs, keys, two_steps=False)
-    fd_k, claimed_k, kink_k, steps_k = kernel.first_stage(case, names, dirs, grads)
+    fd_k, claimed_k, kink_k, steps_k, _, _ = kernel.first_stage(case, names, dirs, grads)
     # (equal for W, b, x; an A_l's step scales with max |a_l|, which the two forward passes round apart)
     assert np.allclose(steps_np, steps_k, rtol=1e-13, atol=0)
     assert np.array_equal(kink_np, kink_k), case.describe()
@@ -55,7 +55,7 @@ def test_compiled_first_stage_equals_the_numpy_one(seed, dtype, shuffled):
     assert np.allclose(claimed_k, claimed_np, rtol=1e-12, atol=1e-12 * max(1.0, float(np.abs(claimed_np).max())))
     # stage 2's +-2h points: the same kinks there too
     fd2_np, _, trunc_np, kink2_np = fd_screen._screen_values(net, names, dirs, keys, two_steps=True)
-    _, _, kink2_k, _ = kernel.first_stage(case, names, dirs, grads, mult=2.0)
+    _, _, kink2_k, _, _, _ = kernel.first_stage(case, names, dirs, grads, mult=2.0)
     assert np.array_equal(kink2_np, kink_k | kink2_k)
 
 
@@ -72,9 +72,9 @@ def test_compiled_judge_clears_what_the_python_judge_clears(seed, log_rel):
     noisy = {n: g + 10.0**log_rel * max(1.0, float(np.abs(g).max())) * rng.standard_normal(g.shape)
              for n, g in grads.items() if n in names}
     names = [n for n in names if n in noisy]
-    fd_k, claimed, kink, _ = kernel.first_stage(case, names, dirs, noisy)
     tol = tolerance(case.spec.dtype, "fd")
-    family, cleared = kernel.judged(fd_k, claimed, kink, names, tol.rtol, tol.atol, fd_screen.judge_margin)
+    fd_k, claimed, kink, _, family, cleared = kernel.first_stage(
+        case, names, dirs, noisy, tol=(tol.rtol, tol.atol, fd_screen.judge_margin))
     fd_l, kink_l = fd_k.tolist(), kink.tolist()
     assert family == pytest.approx(fd_screen._family_scale(list(zip(fd_l, kink_l))), rel=1e-12, abs=0)
     assert cleared == fd_screen._judge_together(names, fd_l, claimed.tolist(), kink_l, family, case.spec.dtype)
@@ -91,7 +91,8 @@ def test_compiled_screen_gives_the_numpy_screens_verdicts(monkeypatch):
             monkeypatch.setattr(fd_screen, "_kernels", lambda: None)
             plain = fd.screen(case, grads)
             monkeypatch.undo()
-            assert {n: r.status for n, r in compiled.items()} == {n: r.status for n, r in plain.items()}, case.describe()
+            statuses = {n: r.status for n, r in compiled.items()}
+            assert statuses == {n: r.status for n, r in plain.items()}, case.describe()
             seen |= {r.status for r in compiled.values()}
     assert {"pass", "fail"} <= seen
 
@@ -174,7 +175,7 @@ def test_a_bias_step_across_a_relu_kink_is_marked():
     case = Case(spec, params, x, rng.random((3, 2)))
     names, keys, dirs, grads = _inputs(case, 4, 0)
     names = ["W1", "b1", "W2", "b2"]
-    _, _, kink, _ = kernel.first_stage(case, names, dirs, grads)
+    _, _, kink, _, _, _ = kernel.first_stage(case, names, dirs, grads)
     _, _, _, kink_np = fd_screen._screen_values(_prepare(case, floor=False), names, dirs, keys, two_steps=False)
     assert kink[1].all() and np.array_equal(kink, kink_np)
     assert fd.screen(case, ta.loss_and_grads(case)[1])["b1"].status == "nondiff"
