@@ -70,7 +70,8 @@ def _abs_max(a):
     best = 0.0
     flat = a.ravel()
     for i in range(flat.size):
-        best = max(best, abs(flat[i]))
+        v = abs(flat[i])
+        best = v if v > best else best
     return best
 
 
@@ -463,8 +464,8 @@ def first_stage(case: Case, names: list[str], dirs: dict, grads: dict, *, mult: 
     pad = MAX_LAYERS - L
     Ws = tuple([_f64(case, params[f"W{l}"]) for l in range(1, L + 1)]) + _PAD2[pad]
     bs = tuple([_f64(case, params[f"b{l}"]) for l in range(1, L + 1)]) + _PAD1[pad]
-    if spec.target == "labels":
-        labels, y = np.ascontiguousarray(case.y, dtype=np.int64), _NO_VALUES
+    if spec.target == "labels":  # (read-only, as the dense targets' -1s: one compiled signature for both)
+        labels, y = _read_only(np.ascontiguousarray(case.y, dtype=np.int64).view()), _NO_VALUES
     else:
         labels, y = _dense_targets(len(case.x)), _f64(case, case.y)
     R, S, G = [_EMPTY_RO] * (3 * MAX_LAYERS), [_EMPTY_RO] * (3 * MAX_LAYERS), [_EMPTY2] * (3 * MAX_LAYERS)
@@ -489,3 +490,27 @@ def judged(fd: np.ndarray, claimed: np.ndarray, kinked: np.ndarray, names: list[
     first_stage applies; for tests and for judging other numbers)."""
     family, clear = _judge(fd, claimed, kinked, rtol, atol, margin)
     return family, [n for n, c in zip(names, clear.tolist()) if c]
+
+
+def warm() -> None:
+    """Compile (or load from numba's on-disk cache) the kernel by screening two small Cases, one with
+    dense targets and one with labels (the same compiled signature): ~20 s the first time on a machine,
+    ~0.5 s after. scripts/run.sh runs it once after setting up, so the first screen in a test or a
+    report does not pay for it (or, in parallel workers, pay for it once each)."""
+    from oracles.case import Spec
+    from oracles.fd_screen import _directions, _shape
+
+    rng = np.random.default_rng(0)
+    for spec in (Spec((3, 4, 2), ("sigmoid", "sigmoid"), "quadratic"),
+                 Spec((3, 4, 2), ("relu", "identity"), "softmax_cross_entropy", target="labels")):
+        params = {f"{k}{l}": rng.standard_normal((spec.sizes[l], spec.sizes[l - 1]) if k == "W" else spec.sizes[l])
+                  for l in (1, 2) for k in "Wb"}
+        y = rng.integers(0, 2, 3) if spec.target == "labels" else rng.random((3, 2))
+        case = Case(spec, params, rng.standard_normal((3, 3)), y)
+        names = ["W1", "b1", "W2", "b2"]
+        dirs = {n: _directions(n, _shape(case, n), 2, 0) for n in names}
+        first_stage(case, names, dirs, {n: np.zeros(_shape(case, n)) for n in names})
+
+
+if __name__ == "__main__":
+    warm()

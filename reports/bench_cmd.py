@@ -232,7 +232,8 @@ def format_table(results: dict) -> str:
              f"{_fmt(fd['full_speedup_vs_gradcheck_slow_wall'], 'x')} wall "
              f"(target >= {TARGETS['full_speedup_vs_gradcheck_slow']:g}x)"),
             ("fd", "max norm-wise rel. error vs autograd", _fmt(fd["max_norm_rel_err"]), "target <= 1e-8"),
-            ("fd", "directional screen (correct grads)", _fmt(fd["screen_seconds"] * 1e3, " ms"),
+            ("fd", "directional screen (correct grads, " + ("compiled" if fd.get("screen_compiled") else "numpy") + ")",
+             _fmt(fd["screen_seconds"] * 1e3, " ms"),
              f"gradcheck fast {_fmt(fd['gradcheck_fast_seconds'] * 1e3, ' ms')}: "
              f"{_fmt(fd['screen_speedup_vs_gradcheck_fast'], 'x')} CPU, "
              f"{_fmt(fd['screen_speedup_vs_gradcheck_fast_wall'], 'x')} wall "

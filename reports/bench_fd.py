@@ -88,7 +88,12 @@ def bench_fd(sizes=(784, 30, 10), batch: int = 16, seed: int = 0, repeats: int =
         except GradcheckError:  # fast mode re-runs the whole slow Jacobian to write this
             return False
 
-    out: dict = {"net": list(sizes), "batch": batch, "n_params": case.spec.n_params, "dtype": "float64"}
+    from oracles import fd_screen
+
+    kernels = fd_screen._kernels()
+    out: dict = {"net": list(sizes), "batch": batch, "n_params": case.spec.n_params, "dtype": "float64",
+                 # which first stage the screen ran: compiled (oracles/fd_kernel.py) or numpy (no numba here)
+                 "screen_compiled": kernels is not None and kernels.takes(case)}
     # warm both sides up (imports, allocations), then measure
     gradcheck(True, False)
     fd.screen(case, good, names=names)

@@ -22,6 +22,14 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   "$venv/bin/python" -m pip install -q -c constraints.txt -e ".[dev,cluster]" >&2
   echo "$want" > "$stamp"
 fi
+# The compiled screen (oracles/fd_kernel.py): compile it once here (~20 s, cached on disk by numba) rather
+# than in the first screen of every test worker or report; again only when that file changes.
+kernel_stamp="$venv/.bpcheck-kernel"
+kernel_want="$(sha256sum oracles/fd_kernel.py | cut -c1-16)"
+if [ ! -f "$kernel_stamp" ] || [ "$(cat "$kernel_stamp")" != "$kernel_want" ]; then
+  echo "bpcheck: compiling the screen's kernel (once, ~20 s) ..." >&2
+  "$venv/bin/python" -m oracles.fd_kernel && echo "$kernel_want" > "$kernel_stamp"
+fi
 cmd="${1:-report}"; shift || true
 case "$cmd" in
   report) exec "$venv/bin/bpcheck" report "$@" ;;

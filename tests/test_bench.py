@@ -38,6 +38,10 @@ def test_fd_section_at_tiny_size(tiny):
     # the screen's cold floor: positive, below the screen's own cold time (it is part of what the screen does)
     # and its share of the cold budget consistent with the figures it is made of
     assert 0 < fd["screen_floor_cold_cpu_seconds"] < fd["screen_cold_cpu_seconds"]
+    # the bench says which first stage it timed: the compiled one wherever numba loads
+    from oracles import fd_screen
+
+    assert fd["screen_compiled"] is (fd_screen._kernels() is not None)
     assert fd["screen_floor_share_of_cold_budget"] == pytest.approx(
         fd["screen_floor_cold_cpu_seconds"] * bench_cmd.TARGETS["screen_speedup_vs_gradcheck_fast"]
         / fd["gradcheck_fast_cold_cpu_seconds"])
