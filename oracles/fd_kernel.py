@@ -39,7 +39,7 @@ MAX_LAYERS = 4
 ACT_CODES = {"identity": 0, "sigmoid": 1, "tanh": 2, "relu": 3, "leaky_relu": 4, "softplus": 5}
 LOSS_CODES = {"quadratic": 0, "binary_cross_entropy": 1, "softmax_cross_entropy": 2, "hinge": 3}
 _RELU, _LEAKY, _SIGMOID = ACT_CODES["relu"], ACT_CODES["leaky_relu"], ACT_CODES["sigmoid"]
-# |D| up to which e^-D is its degree-4 Taylor polynomial to rounding (fd_screen._TAYLOR_MAX)
+# |D| up to which e^-D is its degree-4 Taylor polynomial to rounding (fd_pass._TAYLOR_MAX)
 TAYLOR_MAX = 1e-3
 
 # reassoc: dot products vectorise (their order of additions is rounding); contract: FMA.
@@ -203,7 +203,7 @@ def _loss_pair(Z, y, labels, code, out):
 @jit
 def _copy_losses(l, P, Q, pm1, h, Ws, bs, codes, L, zs, es, bufs, y, labels, loss, f):
     """f[0], f[1]: the loss at theta +- h U for a direction U entering at layer l (0-based) as
-    d z_l = P (x) Q (fd_screen._direction_factors). ``pm1``: Q is +-1 (W and b directions), so a sigmoid
+    d z_l = P (x) Q (fd_pass._direction_factors). ``pm1``: Q is +-1 (W and b directions), so a sigmoid
     layer takes e^-(z + dz) = e^-z e^-(+-h P[s]); copies in flight through a later sigmoid layer move z
     by D, a few h, and take e^-z e^-D with e^-D by its Taylor polynomial where exact (fd_screen's
     shortcuts, the same numbers up to rounding). Returns whether a kink lies between the two points."""
@@ -392,7 +392,7 @@ def _read_only(a: np.ndarray) -> np.ndarray:
 _EMPTY1, _EMPTY2 = np.zeros(0), np.zeros((0, 0))
 _PAD1 = [(_EMPTY1,) * k for k in range(MAX_LAYERS)]  # the weights' tuples padded to MAX_LAYERS
 _PAD2 = [(_EMPTY2,) * k for k in range(MAX_LAYERS)]
-_EMPTY_RO = _read_only(np.zeros((0, 0)))  # the directions' factors are read-only (fd_screen._directions)
+_EMPTY_RO = _read_only(np.zeros((0, 0)))  # the directions' factors are read-only (fd_pass._directions)
 _NO_VALUES = np.zeros((0, 0))
 
 
@@ -454,7 +454,7 @@ def _dense_targets(m: int) -> np.ndarray:
 def first_stage(case: Case, names: list[str], dirs: dict, grads: dict, *, mult: float = 1.0,
                 tol: tuple[float, float, float] = (0.0, 0.0, 0.0)):
     """(fd, claimed, kinked, steps) for ``names``, each (T, d), rows in that order: the screen's central
-    differences at +- mult h along ``dirs`` (name -> fd_screen._directions factors), with the regulariser's
+    differences at +- mult h along ``dirs`` (name -> fd_pass._directions factors), with the regulariser's
     exact term, and the claimed <U, grads[name]> (grads: float64 arrays of the tensors' shapes); then the
     family scale and the names fd_screen._judge_together would clear with ``tol`` = (rtol, atol, margin)."""
     spec = case.spec

@@ -346,11 +346,15 @@ def screen(case: Case, grads: dict, *, directions: int = 8, seed: int = 0, names
 
 
 def __getattr__(name: str):
-    """ScreenResult and the direction helpers moved to oracles.fd_screen; their old names still work."""
-    if name in ("ScreenResult", "_rademacher", "_directions", "_dense", "_along"):
+    """ScreenResult moved to oracles.fd_screen, the direction helpers to oracles.fd_pass; their old names work."""
+    if name == "ScreenResult":
         from oracles import fd_screen
 
-        return getattr(fd_screen, name)
+        return fd_screen.ScreenResult
+    if name in ("_rademacher", "_directions", "_dense", "_along"):
+        from oracles import fd_pass
+
+        return getattr(fd_pass, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
