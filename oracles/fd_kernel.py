@@ -123,11 +123,12 @@ def _affine(A, W, b, out):
 
 @jit
 def _along(G, r, s, out):
-    """out[k] = r_k^T G s_k (a matrix's rank-one directions) or, with r empty, G . s_k (a vector's, G one row)."""
+    """out[k] = r_k^T G s_k (a matrix's rank-one directions) or, with r empty ((d, 0)), G . s_k (a vector's,
+    G one row)."""
     Gs = np.empty((G.shape[0], s.shape[0]))
     _affine(G, s, np.zeros(s.shape[0]), Gs)  # (G s_k)_i for every k
     for k in range(s.shape[0]):
-        if r.shape[0] == 0:
+        if r.shape[1] == 0:
             out[k] = Gs[0, k]
         else:
             t = 0.0
@@ -291,11 +292,13 @@ def _judge(fd, claimed, kinked, rtol, atol, margin):
 
 
 @jit
-def _first_stage(X, Ws, bs, codes, L, loss, y, labels, scale, reg, present, R, S, G, mult, d, tol):
+def _first_stage(X, Ws, bs, codes, L, loss, y, labels, scale, reg, present, F, at, G, mult, d, tol):
     """The forward pass at theta, then for every tensor present (layer by layer: W_l, b_l, the layer's
     input x or A_{l-1}; present[l, kind]) its d directions: the claimed <U, g> and the central difference
-    of the loss along U at steps +-mult h. R[3l + kind], S[3l + kind]: the directions' factors (r, s) of
-    a matrix, (empty, u) of a vector; G[3l + kind] the claimed gradient (a vector as one row).
+    of the loss along U at steps +-mult h. The directions' factors (r, s) of a matrix, (empty, u) of a
+    vector, packed in F: slot 3l + kind's r is F[at[i, 0]:] as (d, at[i, 1]), its s F[at[i, 2]:] as
+    (d, at[i, 3]) (one array, not two tuples of twelve: each array in a tuple argument costs its own type
+    check per call); G[3l + kind] the claimed gradient (a vector as one row).
     Returns fd (NaN where kinked), claimed, kinked and the steps h (each (T, d), tensors in that order),
     and _judge's family scale and cleared tensors (T,) with tol = (rtol, atol, margin): one call, as a
     second kernel call costs ~30 us after other code ran."""
@@ -343,7 +346,10 @@ def _first_stage(X, Ws, bs, codes, L, loss, y, labels, scale, reg, present, R, S
         for kind in range(3):
             if not present[l, kind]:
                 continue
-            r, s_, g = R[3 * l + kind], S[3 * l + kind], G[3 * l + kind]
+            i = 3 * l + kind
+            r = F[at[i, 0] : at[i, 0] + d * at[i, 1]].reshape(d, at[i, 1])
+            s_ = F[at[i, 2] : at[i, 2] + d * at[i, 3]].reshape(d, at[i, 3])
+            g = G[i]
             if kind == 0:
                 theta_max = _abs_max(W)
             elif kind == 1:
@@ -392,7 +398,6 @@ def _read_only(a: np.ndarray) -> np.ndarray:
 _EMPTY1, _EMPTY2 = np.zeros(0), np.zeros((0, 0))
 _PAD1 = [(_EMPTY1,) * k for k in range(MAX_LAYERS)]  # the weights' tuples padded to MAX_LAYERS
 _PAD2 = [(_EMPTY2,) * k for k in range(MAX_LAYERS)]
-_EMPTY_RO = _read_only(np.zeros((0, 0)))  # the directions' factors are read-only (fd_pass._directions)
 _NO_VALUES = np.zeros((0, 0))
 
 
@@ -424,25 +429,37 @@ def _slot(name: str) -> tuple[int, int]:
 
 
 @functools.lru_cache(maxsize=256)
-def _plan(activations: tuple[str, ...], loss: str, names: tuple[str, ...]):
-    """What depends on the Spec's shape and the names only: the activation codes (the last layer's
-    logits for the losses that read them), which slots are present, each name's slot index, and the
-    rows that put the kernel's layer order back into ``names`` order (None: the same). Read-only."""
+def _plan(activations: tuple[str, ...], loss: str, keys: tuple[tuple, ...]):
+    """What depends on the Spec's shape and the directions only (``keys``: fd_pass._directions's arguments per
+    tensor): the activation codes (the last layer's logits for the losses that read them), which slots are
+    present, each tensor's slot index, its directions packed (F, at: see _first_stage), and the rows that
+    put the kernel's layer order back into the keys' order (None: the same). Read-only, like the directions."""
+    from oracles.fd_pass import _directions
+
     L = len(activations)
+    names = [k[0] for k in keys]
     codes = np.array([ACT_CODES[a] for a in activations] + [0] * (MAX_LAYERS - L), dtype=np.int64)
     if loss != "quadratic":
         codes[L - 1] = 0  # the other losses read the logits
     present = np.zeros((MAX_LAYERS, 3), dtype=np.int64)
-    index = []
-    for name in names:
-        l, kind = _slot(name)
+    at = np.zeros((3 * MAX_LAYERS, 4), dtype=np.int64)
+    parts, size, index = [], 0, []
+    for key in keys:
+        l, kind = _slot(key[0])
         present[l, kind] = 1
-        index.append(3 * l + kind)
+        i = 3 * l + kind
+        index.append(i)
+        factors = _directions(*key)
+        r, s = factors if len(factors) == 2 else (np.zeros((len(factors[0]), 0)), factors[0])
+        at[i] = size, r.shape[1], size + r.size, s.shape[1]
+        parts += [r.ravel(), s.ravel()]
+        size += r.size + s.size
+    F = np.concatenate(parts)
     order = sorted(names, key=_slot)
-    rows = None if order == list(names) else [order.index(n) for n in names]
-    for a in (codes, present):
+    rows = None if order == names else [order.index(n) for n in names]
+    for a in (codes, present, at, F):
         a.flags.writeable = False
-    return codes, present, tuple(index), rows
+    return codes, present, F, at, tuple(index), rows
 
 
 @functools.lru_cache(maxsize=16)
@@ -451,16 +468,17 @@ def _dense_targets(m: int) -> np.ndarray:
     return _read_only(np.full(m, -1, dtype=np.int64))
 
 
-def first_stage(case: Case, names: list[str], dirs: dict, grads: dict, *, mult: float = 1.0,
+def first_stage(case: Case, keys: list[tuple], grads: dict, *, mult: float = 1.0,
                 tol: tuple[float, float, float] = (0.0, 0.0, 0.0)):
-    """(fd, claimed, kinked, steps) for ``names``, each (T, d), rows in that order: the screen's central
-    differences at +- mult h along ``dirs`` (name -> fd_pass._directions factors), with the regulariser's
-    exact term, and the claimed <U, grads[name]> (grads: float64 arrays of the tensors' shapes); then the
-    family scale and the names fd_screen._judge_together would clear with ``tol`` = (rtol, atol, margin)."""
+    """(fd, claimed, kinked, steps) for the tensors of ``keys`` (fd_pass._directions's arguments, name first),
+    each (T, d), rows in that order: the screen's central differences at +- mult h along those directions,
+    with the regulariser's exact term, and the claimed <U, grads[name]> (grads: float64 arrays of the
+    tensors' shapes); then the family scale and the names fd_screen._judge_together would clear with
+    ``tol`` = (rtol, atol, margin)."""
     spec = case.spec
     L = len(spec.activations)
     params = case.params
-    codes, present, index, rows = _plan(spec.activations, spec.loss, tuple(names))
+    codes, present, F, at, index, rows = _plan(spec.activations, spec.loss, tuple(keys))
     pad = MAX_LAYERS - L
     Ws = tuple([_f64(case, params[f"W{l}"]) for l in range(1, L + 1)]) + _PAD2[pad]
     bs = tuple([_f64(case, params[f"b{l}"]) for l in range(1, L + 1)]) + _PAD1[pad]
@@ -468,20 +486,18 @@ def first_stage(case: Case, names: list[str], dirs: dict, grads: dict, *, mult: 
         labels, y = _read_only(np.ascontiguousarray(case.y, dtype=np.int64).view()), _NO_VALUES
     else:
         labels, y = _dense_targets(len(case.x)), _f64(case, case.y)
-    R, S, G = [_EMPTY_RO] * (3 * MAX_LAYERS), [_EMPTY_RO] * (3 * MAX_LAYERS), [_EMPTY2] * (3 * MAX_LAYERS)
-    for name, i in zip(names, index):
-        factors = dirs[name]
-        R[i], S[i] = factors if len(factors) == 2 else (_EMPTY_RO, factors[0])
-        g = _kernel_array(grads[name])
+    G = [_EMPTY2] * (3 * MAX_LAYERS)
+    for key, i in zip(keys, index):
+        g = _kernel_array(grads[key[0]])
         G[i] = g if g.ndim == 2 else g.reshape(1, -1)
     x = _f64(case, case.x)
     scale = 1.0 / len(x) if spec.reduction == "mean" else 1.0
     out = _first_stage(x, Ws, bs, codes, L, LOSS_CODES[spec.loss], y, labels, scale, float(spec.reg), present,
-                       tuple(R), tuple(S), tuple(G), float(mult), len(S[index[0]]), tol)
+                       F, at, tuple(G), float(mult), keys[0][2], tol)
     fd, claimed, kinked, steps, family, clear = out if rows is None else [a[rows] for a in out[:4]] + list(out[4:])
     if rows is not None:
         clear = clear[rows]
-    return fd, claimed, kinked, steps, family, [n for n, c in zip(names, clear.tolist()) if c]
+    return fd, claimed, kinked, steps, family, [key[0] for key, c in zip(keys, clear.tolist()) if c]
 
 
 def judged(fd: np.ndarray, claimed: np.ndarray, kinked: np.ndarray, names: list[str], rtol: float, atol: float,
@@ -498,7 +514,7 @@ def warm() -> None:
     ~0.5 s after. scripts/run.sh runs it once after setting up, so the first screen in a test or a
     report does not pay for it (or, in parallel workers, pay for it once each)."""
     from oracles.case import Spec
-    from oracles.fd_screen import _directions, _shape
+    from oracles.fd_screen import _shape
 
     rng = np.random.default_rng(0)
     for spec in (Spec((3, 4, 2), ("sigmoid", "sigmoid"), "quadratic"),
@@ -507,9 +523,8 @@ def warm() -> None:
                   for l in (1, 2) for k in "Wb"}
         y = rng.integers(0, 2, 3) if spec.target == "labels" else rng.random((3, 2))
         case = Case(spec, params, rng.standard_normal((3, 3)), y)
-        names = ["W1", "b1", "W2", "b2"]
-        dirs = {n: _directions(n, _shape(case, n), 2, 0) for n in names}
-        first_stage(case, names, dirs, {n: np.zeros(_shape(case, n)) for n in names})
+        keys = [(n, _shape(case, n), 2, 0) for n in ("W1", "b1", "W2", "b2")]
+        first_stage(case, keys, {k[0]: np.zeros(k[1]) for k in keys})
 
 
 if __name__ == "__main__":

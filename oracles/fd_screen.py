@@ -224,7 +224,7 @@ def screen_mlp(case: Case, grads: dict, *, directions: int = 8, seed: int = 0, n
         from oracles.compare import tolerance
 
         tol = tolerance(dtype, "fd")
-        fd, cl, nd, steps, scale0, clear = compiled.first_stage(case, todo, dirs, given,
+        fd, cl, nd, steps, scale0, clear = compiled.first_stage(case, [keys[n] for n in todo], given,
                                                                tol=(tol.rtol, tol.atol, judge_margin))
         claimed = dict(zip(todo, cl))
     else:
@@ -236,8 +236,8 @@ def screen_mlp(case: Case, grads: dict, *, directions: int = 8, seed: int = 0, n
         """Stage 2: (fd, steps, trunc, nondiff) with the +-2h evaluations (``_screen_values``, two_steps)."""
         if compiled is None:
             return _screen_values(net(), again, dirs, keys, two_steps=True)
-        fd1, _, nd1, steps2, _, _ = compiled.first_stage(case, again, dirs, given)
-        fd2, _, nd2, _, _, _ = compiled.first_stage(case, again, dirs, given, mult=2.0)
+        fd1, _, nd1, steps2, _, _ = compiled.first_stage(case, [keys[n] for n in again], given)
+        fd2, _, nd2, _, _, _ = compiled.first_stage(case, [keys[n] for n in again], given, mult=2.0)
         kink = nd1 | nd2
         return np.where(kink, np.nan, fd1), steps2, np.abs(fd1 - fd2) / 3.0, kink
 

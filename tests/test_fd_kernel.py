@@ -42,7 +42,7 @@ def test_compiled_first_stage_equals_the_numpy_one(seed, dtype, shuffled):
         names = list(np.random.default_rng(seed).permutation(names))
     net = _prepare(case, floor=False)
     fd_np, steps_np, _, kink_np = fd_screen._screen_values(net, names, dirs, keys, two_steps=False)
-    fd_k, claimed_k, kink_k, steps_k, _, _ = kernel.first_stage(case, names, dirs, grads)
+    fd_k, claimed_k, kink_k, steps_k, _, _ = kernel.first_stage(case, [keys[n] for n in names], grads)
     # (equal for W, b, x; an A_l's step scales with max |a_l|, which the two forward passes round apart)
     assert np.allclose(steps_np, steps_k, rtol=1e-13, atol=0)
     assert np.array_equal(kink_np, kink_k), case.describe()
@@ -55,7 +55,7 @@ def test_compiled_first_stage_equals_the_numpy_one(seed, dtype, shuffled):
     assert np.allclose(claimed_k, claimed_np, rtol=1e-12, atol=1e-12 * max(1.0, float(np.abs(claimed_np).max())))
     # stage 2's +-2h points: the same kinks there too
     fd2_np, _, trunc_np, kink2_np = fd_screen._screen_values(net, names, dirs, keys, two_steps=True)
-    _, _, kink2_k, _, _, _ = kernel.first_stage(case, names, dirs, grads, mult=2.0)
+    _, _, kink2_k, _, _, _ = kernel.first_stage(case, [keys[n] for n in names], grads, mult=2.0)
     assert np.array_equal(kink2_np, kink_k | kink2_k)
 
 
@@ -66,7 +66,7 @@ def test_compiled_judge_clears_what_the_python_judge_clears(seed, log_rel):
     from oracles.compare import tolerance
 
     case = draw_case(SPACE, seed, max_layers=3, max_width=6, max_batch=5)
-    names, _, dirs, _ = _inputs(case, 4, seed)
+    names, keys, dirs, _ = _inputs(case, 4, seed)
     grads = ta.loss_and_grads(case)[1]
     rng = np.random.default_rng(seed)
     noisy = {n: g + 10.0**log_rel * max(1.0, float(np.abs(g).max())) * rng.standard_normal(g.shape)
@@ -74,7 +74,7 @@ def test_compiled_judge_clears_what_the_python_judge_clears(seed, log_rel):
     names = [n for n in names if n in noisy]
     tol = tolerance(case.spec.dtype, "fd")
     fd_k, claimed, kink, _, family, cleared = kernel.first_stage(
-        case, names, dirs, noisy, tol=(tol.rtol, tol.atol, fd_screen.judge_margin))
+        case, [keys[n] for n in names], noisy, tol=(tol.rtol, tol.atol, fd_screen.judge_margin))
     fd_l, kink_l = fd_k.tolist(), kink.tolist()
     assert family == pytest.approx(fd_screen._family_scale(list(zip(fd_l, kink_l))), rel=1e-12, abs=0)
     assert cleared == fd_screen._judge_together(names, fd_l, claimed.tolist(), kink_l, family, case.spec.dtype)
@@ -107,7 +107,7 @@ def test_the_shortcut_falls_back_where_it_overflows():
     huge = Case(spec, params, rng.standard_normal((4, 6)) * 1e8, rng.random((4, 3)))
     names, keys, dirs, grads = _inputs(huge, 4, 0)
     names = ["W1", "b1", "W2", "b2"]
-    fd_k = kernel.first_stage(huge, names, dirs, grads)[0]
+    fd_k = kernel.first_stage(huge, [keys[n] for n in names], grads)[0]
     with np.errstate(over="ignore", invalid="ignore"):  # (as screen_mlp runs the numpy pass)
         fd_np = fd_screen._screen_values(_prepare(huge, floor=False), names, dirs, keys, two_steps=False)[0]
     assert np.isfinite(fd_k).all() and np.allclose(fd_k, fd_np, rtol=1e-6, atol=1e-9)
@@ -175,7 +175,7 @@ def test_a_bias_step_across_a_relu_kink_is_marked():
     case = Case(spec, params, x, rng.random((3, 2)))
     names, keys, dirs, grads = _inputs(case, 4, 0)
     names = ["W1", "b1", "W2", "b2"]
-    _, _, kink, _, _, _ = kernel.first_stage(case, names, dirs, grads)
+    _, _, kink, _, _, _ = kernel.first_stage(case, [keys[n] for n in names], grads)
     _, _, _, kink_np = fd_screen._screen_values(_prepare(case, floor=False), names, dirs, keys, two_steps=False)
     assert kink[1].all() and np.array_equal(kink, kink_np)
     assert fd.screen(case, ta.loss_and_grads(case)[1])["b1"].status == "nondiff"
