@@ -299,9 +299,9 @@ def _first_stage(X, Ws, bs, codes, L, loss, y, labels, scale, reg, present, F, a
     vector, packed in F: slot 3l + kind's r is F[at[i, 0]:] as (d, at[i, 1]), its s F[at[i, 2]:] as
     (d, at[i, 3]) (one array, not two tuples of twelve: each array in a tuple argument costs its own type
     check per call); G[3l + kind] the claimed gradient (a vector as one row).
-    Returns fd (NaN where kinked), claimed, kinked and the steps h (each (T, d), tensors in that order),
-    and _judge's family scale and cleared tensors (T,) with tol = (rtol, atol, margin): one call, as a
-    second kernel call costs ~30 us after other code ran."""
+    Returns (fd (NaN where kinked), claimed, steps h) as one (3, T, d) array, (kinked, cleared) as one
+    (T, d + 1) array, tensors in that order, and _judge's family scale, with tol = (rtol, atol, margin):
+    the judge in the same call, as a second kernel call costs ~30 us after other code ran."""
     m = X.shape[0]
     # per layer (placeholders first: numba types a list by its elements); acts: a_1 .. a_L, since x is X
     # (its own type, read-only or not)
@@ -331,10 +331,11 @@ def _first_stage(X, Ws, bs, codes, L, loss, y, labels, scale, reg, present, F, a
     for l in range(L):
         for kind in range(3):
             T += present[l, kind]
-    fd = np.empty((T, d))
-    claimed = np.empty((T, d))
-    kinked = np.zeros((T, d), dtype=np.bool_)
-    steps = np.empty((T, d))
+    # two arrays out, not five: returning each costs a Python-level call (numba looks up ndarray's class)
+    values = np.empty((3, T, d))
+    fd, claimed, steps = values[0], values[1], values[2]
+    flags = np.zeros((T, d + 1), dtype=np.bool_)  # kinked directions, then whether the tensor cleared
+    kinked = flags[:, :d]
     f = np.empty(2)
     P = np.empty(m)
     t = 0
@@ -385,7 +386,8 @@ def _first_stage(X, Ws, bs, codes, L, loss, y, labels, scale, reg, present, F, a
                     fd[t, q] += reg * v
             t += 1
     family, clear = _judge(fd, claimed, kinked, tol[0], tol[1], tol[2])
-    return fd, claimed, kinked, steps, family, clear
+    flags[:, d] = clear
+    return values, flags, family
 
 
 # ---------------------------------------------------------------- what fd_screen calls
@@ -406,17 +408,23 @@ def takes(case: Case) -> bool:
     return case.spec.n_layers <= MAX_LAYERS
 
 
+_F64 = np.dtype(np.float64)
+
+
 def _f64(case: Case, a) -> np.ndarray:
-    """fd_forward._prepare's float64 view of a Case array, C-contiguous and writeable as the kernel's
-    tuples take them (one element type per tuple: a read-only array, rare, is copied)."""
-    if case.spec.dtype != "float64" or np.asarray(a).dtype != np.float64:
+    """fd_forward._prepare's float64 view of a Case array, C-contiguous, aligned and writeable as the
+    kernel's tuples take them (one element type per tuple: anything else, rare, is copied)."""
+    if case.spec.dtype != "float64":
         a = np.asarray(case.typed(np.asarray(a)), dtype=np.float64)
     return _kernel_array(a)
 
 
-def _kernel_array(a: np.ndarray) -> np.ndarray:
+def _kernel_array(a) -> np.ndarray:
+    # (the common case in two attribute reads: after other code ran, each numpy call here cost ~2-5 us)
+    if type(a) is np.ndarray and a.dtype is _F64 and a.flags.carray:
+        return a
     a = np.ascontiguousarray(a, dtype=np.float64)
-    return a if a.flags.writeable else a.copy()
+    return a if a.flags.carray else a.copy()
 
 
 def _slot(name: str) -> tuple[int, int]:
@@ -494,10 +502,12 @@ def first_stage(case: Case, keys: list[tuple], grads: dict, *, mult: float = 1.0
     scale = 1.0 / len(x) if spec.reduction == "mean" else 1.0
     out = _first_stage(x, Ws, bs, codes, L, LOSS_CODES[spec.loss], y, labels, scale, float(spec.reg), present,
                        F, at, tuple(G), float(mult), keys[0][2], tol)
-    fd, claimed, kinked, steps, family, clear = out if rows is None else [a[rows] for a in out[:4]] + list(out[4:])
+    values, flags, family = out
     if rows is not None:
-        clear = clear[rows]
-    return fd, claimed, kinked, steps, family, [key[0] for key, c in zip(keys, clear.tolist()) if c]
+        values, flags = values[:, rows], flags[rows]
+    d = values.shape[2]
+    cleared = [key[0] for key, c in zip(keys, flags[:, d].tolist()) if c]
+    return values[0], values[1], flags[:, :d], values[2], family, cleared
 
 
 def judged(fd: np.ndarray, claimed: np.ndarray, kinked: np.ndarray, names: list[str], rtol: float, atol: float,

@@ -204,7 +204,6 @@ def screen_mlp(case: Case, grads: dict, *, directions: int = 8, seed: int = 0, n
 
     results: dict[str, ScreenResult] = {}
     given: dict[str, np.ndarray] = {}
-    dirs: dict[str, tuple] = {}
     keys: dict[str, tuple] = {}
     for name in names:
         shape = _shape(case, name)
@@ -214,11 +213,12 @@ def screen_mlp(case: Case, grads: dict, *, directions: int = 8, seed: int = 0, n
             results[name] = ScreenResult(name, "error", empty, empty, empty, np.zeros(0, bool), detail=problem)
             continue
         keys[name] = (name, shape, int(directions), int(seed))
-        dirs[name] = _directions(*keys[name])
         given[name] = g
-    if not dirs:
+    if not keys:
         return results
-    todo = list(dirs)
+    todo = list(keys)
+    # (the numpy pass's directions; the compiled one packs them itself, cached by their keys)
+    dirs = {name: _directions(*key) for name, key in keys.items()} if compiled is None else {}
     dtype = case.spec.dtype
     if compiled is not None:
         from oracles.compare import tolerance
