@@ -28,6 +28,7 @@ from collections.abc import Callable
 import numpy as np
 
 from oracles.case import Case
+from oracles.compare import compare_tensor, tolerance  # (numpy-only, as this module)
 from oracles.fd_forward import EPS, _floor, _Net, _norm, _prepare
 from oracles.fd_pass import (  # noqa: F401 - the numpy first stage; its names are used here and by tests
     _SIGNS,
@@ -134,8 +135,6 @@ def _judge_together(names, fd, cl, nd, family: float, dtype: str) -> list[str]:
     at the loss) is computed only for the others, or when a verdict is read. ``fd``, ``cl``, ``nd``:
     lists of lists; the tensors with a direction across a kink are left to compare_tensor.
     oracles/fd_kernel.py's _judge is the same, compiled."""
-    from oracles.compare import tolerance
-
     tol = tolerance(dtype, "fd")
     clear = []
     for t, name in enumerate(names):
@@ -151,6 +150,7 @@ def _judge_together(names, fd, cl, nd, family: float, dtype: str) -> list[str]:
     return clear
 
 
+_F64 = np.dtype(np.float64)
 # as fd_forward's @_quiet, and the sigmoid shortcut's inf * 0 where a step is absurdly large (the numpy
 # pass falls back to the plain way there); around the numpy parts only (compiled code raises no warnings)
 _QUIET = dict(over="ignore", under="ignore", invalid="ignore")
@@ -184,8 +184,6 @@ def screen_mlp(case: Case, grads: dict, *, directions: int = 8, seed: int = 0, n
     Stage 1 runs compiled (oracles/fd_kernel.py) where numba is available and the net not too deep,
     else in numpy (``_screen_values``); the float64 forward pass (``_prepare``) is made only when a
     decision or a verdict read needs it (stage 2, the rounding floor)."""
-    from oracles.compare import compare_tensor  # numpy-only module; imported late to keep this light
-
     if directions < 1:
         raise ValueError(f"directions={directions} must be >= 1")
     if names is None:
@@ -207,7 +205,9 @@ def screen_mlp(case: Case, grads: dict, *, directions: int = 8, seed: int = 0, n
     keys: dict[str, tuple] = {}
     for name in names:
         shape = _shape(case, name)
-        g, problem = _claimed(grads, name, shape)
+        g = grads.get(name)
+        if not (type(g) is np.ndarray and g.dtype is _F64 and g.shape == shape):  # (else: the usual case)
+            g, problem = _claimed(grads, name, shape)
         if g is None:
             empty = np.zeros(0)
             results[name] = ScreenResult(name, "error", empty, empty, empty, np.zeros(0, bool), detail=problem)
@@ -221,8 +221,6 @@ def screen_mlp(case: Case, grads: dict, *, directions: int = 8, seed: int = 0, n
     dirs = {name: _directions(*key) for name, key in keys.items()} if compiled is None else {}
     dtype = case.spec.dtype
     if compiled is not None:
-        from oracles.compare import tolerance
-
         tol = tolerance(dtype, "fd")
         fd, cl, nd, steps, scale0, clear = compiled.first_stage(case, [keys[n] for n in todo], given,
                                                                tol=(tol.rtol, tol.atol, judge_margin))

@@ -342,9 +342,14 @@ def screen(case: Case, grads: dict, *, directions: int = 8, seed: int = 0, names
         with np.errstate(over="ignore", under="ignore"):  # (as @_quiet)
             return _layers().screen(case, grads, directions=directions, seed=seed, names=names, given=given,
                                     impl_err=impl_err)
+    return _screen_mlp()(case, grads, directions=directions, seed=seed, names=names)  # (quiet where it uses numpy)
+
+
+@functools.cache
+def _screen_mlp():
     from oracles.fd_screen import screen_mlp  # (it imports this module: a late import breaks the cycle)
 
-    return screen_mlp(case, grads, directions=directions, seed=seed, names=names)  # (quiet where it uses numpy)
+    return screen_mlp
 
 
 def __getattr__(name: str):
