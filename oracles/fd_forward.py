@@ -190,18 +190,21 @@ class _Net:
         return self.x.shape[0]
 
 
+def _as_float64(case: Case, a) -> np.ndarray:
+    """A Case's array in float64, as the implementation received it (``case.typed``: float32 Cases keep
+    their rounding); a float64 array of a float64 Case is returned as it is (never written to)."""
+    a = np.asarray(a)
+    if case.spec.dtype == "float64" and a.dtype == np.float64:
+        return a
+    return np.asarray(case.typed(a), dtype=np.float64)
+
+
 def _prepare(case: Case, params: dict | None = None, x: np.ndarray | None = None, *, floor: bool = True) -> _Net:
     """The Case in float64 with its forward pass; with ``floor`` also the per-sample losses and the
     rounding floor (``_floor``; the screen asks for them only when a decision needs them)."""
     spec = case.spec
     params = case.params if params is None else params
-
-    def f64(a):
-        a = np.asarray(a)
-        if spec.dtype == "float64" and a.dtype == np.float64:
-            return a  # already what the implementation receives; never written to here
-        return np.asarray(case.typed(a), dtype=np.float64)
-
+    f64 = functools.partial(_as_float64, case)
     L = spec.n_layers
     W = [f64(params[f"W{l}"]) for l in range(1, L + 1)]
     b = [f64(params[f"b{l}"]) for l in range(1, L + 1)]

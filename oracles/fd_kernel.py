@@ -31,7 +31,8 @@ import numba
 import numpy as np
 
 from oracles.case import Case
-from oracles.fd_forward import LEAKY_SLOPE, STEP
+from oracles.fd_forward import LEAKY_SLOPE, STEP, _as_float64
+from oracles.fd_pass import _TAYLOR_MAX as TAYLOR_MAX  # (|D| up to which e^-D is its degree-4 Taylor polynomial)
 
 __all__ = ["MAX_LAYERS", "ACT_CODES", "LOSS_CODES", "takes", "first_stage"]
 
@@ -39,9 +40,6 @@ MAX_LAYERS = 4
 ACT_CODES = {"identity": 0, "sigmoid": 1, "tanh": 2, "relu": 3, "leaky_relu": 4, "softplus": 5}
 LOSS_CODES = {"quadratic": 0, "binary_cross_entropy": 1, "softmax_cross_entropy": 2, "hinge": 3}
 _RELU, _LEAKY, _SIGMOID = ACT_CODES["relu"], ACT_CODES["leaky_relu"], ACT_CODES["sigmoid"]
-# |D| up to which e^-D is its degree-4 Taylor polynomial to rounding (fd_pass._TAYLOR_MAX)
-TAYLOR_MAX = 1e-3
-
 # reassoc: dot products vectorise (their order of additions is rounding); contract: FMA.
 # error_model="numpy": x / 0 is inf or nan as in numpy, not a ZeroDivisionError, whose check per
 # division also kept the loops from vectorising (measured 5x slower).
@@ -64,9 +62,9 @@ def _act(code, z):
     return z
 
 
-@numba.njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
+@jit
 def _abs_max(a):
-    """max |a| (the step rule's scale). fastmath (no NaN: a Case's numbers are finite) lets the max vectorise."""
+    """max |a| (the step rule's scale)."""
     best = 0.0
     flat = a.ravel()
     for i in range(flat.size):
@@ -347,10 +345,10 @@ def _first_stage(X, Ws, bs, codes, L, loss, y, labels, scale, reg, present, F, a
         for kind in range(3):
             if not present[l, kind]:
                 continue
-            i = 3 * l + kind
-            r = F[at[i, 0] : at[i, 0] + d * at[i, 1]].reshape(d, at[i, 1])
-            s_ = F[at[i, 2] : at[i, 2] + d * at[i, 3]].reshape(d, at[i, 3])
-            g = G[i]
+            slot = 3 * l + kind
+            r = F[at[slot, 0] : at[slot, 0] + d * at[slot, 1]].reshape(d, at[slot, 1])
+            s_ = F[at[slot, 2] : at[slot, 2] + d * at[slot, 3]].reshape(d, at[slot, 3])
+            g = G[slot]
             if kind == 0:
                 theta_max = _abs_max(W)
             elif kind == 1:
@@ -400,7 +398,6 @@ def _read_only(a: np.ndarray) -> np.ndarray:
 _EMPTY1, _EMPTY2 = np.zeros(0), np.zeros((0, 0))
 _PAD1 = [(_EMPTY1,) * k for k in range(MAX_LAYERS)]  # the weights' tuples padded to MAX_LAYERS
 _PAD2 = [(_EMPTY2,) * k for k in range(MAX_LAYERS)]
-_NO_VALUES = np.zeros((0, 0))
 
 
 def takes(case: Case) -> bool:
@@ -412,11 +409,9 @@ _F64 = np.dtype(np.float64)
 
 
 def _f64(case: Case, a) -> np.ndarray:
-    """fd_forward._prepare's float64 view of a Case array, C-contiguous, aligned and writeable as the
-    kernel's tuples take them (one element type per tuple: anything else, rare, is copied)."""
-    if case.spec.dtype != "float64":
-        a = np.asarray(case.typed(np.asarray(a)), dtype=np.float64)
-    return _kernel_array(a)
+    """fd_forward._as_float64, C-contiguous, aligned and writeable as the kernel's tuples take them (one
+    element type per tuple: anything else, rare, is copied)."""
+    return _kernel_array(_as_float64(case, a))
 
 
 def _kernel_array(a) -> np.ndarray:
@@ -465,9 +460,7 @@ def _plan(activations: tuple[str, ...], loss: str, keys: tuple[tuple, ...]):
     F = np.concatenate(parts)
     order = sorted(names, key=_slot)
     rows = None if order == names else [order.index(n) for n in names]
-    for a in (codes, present, at, F):
-        a.flags.writeable = False
-    return codes, present, F, at, tuple(index), rows
+    return _read_only(codes), _read_only(present), _read_only(F), _read_only(at), tuple(index), rows
 
 
 @functools.lru_cache(maxsize=16)
@@ -491,7 +484,7 @@ def first_stage(case: Case, keys: list[tuple], grads: dict, *, mult: float = 1.0
     Ws = tuple([_f64(case, params[f"W{l}"]) for l in range(1, L + 1)]) + _PAD2[pad]
     bs = tuple([_f64(case, params[f"b{l}"]) for l in range(1, L + 1)]) + _PAD1[pad]
     if spec.target == "labels":  # (read-only, as the dense targets' -1s: one compiled signature for both)
-        labels, y = _read_only(np.ascontiguousarray(case.y, dtype=np.int64).view()), _NO_VALUES
+        labels, y = _read_only(np.ascontiguousarray(case.y, dtype=np.int64).view()), _EMPTY2
     else:
         labels, y = _dense_targets(len(case.x)), _f64(case, case.y)
     G = [_EMPTY2] * (3 * MAX_LAYERS)

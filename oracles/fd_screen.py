@@ -150,7 +150,6 @@ def _judge_together(names, fd, cl, nd, family: float, dtype: str) -> list[str]:
     return clear
 
 
-_F64 = np.dtype(np.float64)
 # as fd_forward's @_quiet, and the sigmoid shortcut's inf * 0 where a step is absurdly large (the numpy
 # pass falls back to the plain way there); around the numpy parts only (compiled code raises no warnings)
 _QUIET = dict(over="ignore", under="ignore", invalid="ignore")
@@ -205,9 +204,7 @@ def screen_mlp(case: Case, grads: dict, *, directions: int = 8, seed: int = 0, n
     keys: dict[str, tuple] = {}
     for name in names:
         shape = _shape(case, name)
-        g = grads.get(name)
-        if not (type(g) is np.ndarray and g.dtype is _F64 and g.shape == shape):  # (else: the usual case)
-            g, problem = _claimed(grads, name, shape)
+        g, problem = _claimed(grads, name, shape)
         if g is None:
             empty = np.zeros(0)
             results[name] = ScreenResult(name, "error", empty, empty, empty, np.zeros(0, bool), detail=problem)

@@ -165,10 +165,8 @@ def _mlp_names(L: int) -> tuple[str, ...]:
 
 
 def _check_names(case: Case, names) -> list[str]:
-    spec = case.spec
-    L = spec.n_layers
-    allowed = _mlp_names(L) if spec.is_mlp else fd_names(case)
-    names = list(allowed[: 2 * L + 1] if names is None else names)
+    allowed = fd_names(case)
+    names = list(allowed[: 2 * case.spec.n_layers + 1] if names is None else names)
     bad = [n for n in names if n not in allowed]
     if bad:
         raise ValueError(f"finite differences: unknown tensor name(s) {bad}; choose from {allowed}")
