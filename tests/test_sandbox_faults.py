@@ -140,6 +140,18 @@ def test_monkey_patching_is_detected_and_never_reaches_the_parent():
     assert np.dot is _DOT
 
 
+def _run_listing_writes(student: Path):
+    """One Nielsen Case of ``student`` in a sandbox: its result, the files it wrote, and their sizes."""
+    sb = Sandbox(student)
+    try:
+        assert sb.load().ok
+        r = sb.run("nielsen", "Network", [_case()])[0]
+        files = sb.written_files()
+        return r, files, [(Path(sb.workdir) / f).stat().st_size for f in files]
+    finally:
+        sb.close()
+
+
 def test_forged_result_files_stay_empty_and_are_listed(tmp_path):
     # The fixture also forges a file outside its working directory. It names a fixed /tmp path; this test
     # points that write at a path of its own (outside the child's working directory all the same), so a
@@ -150,14 +162,7 @@ def test_forged_result_files_stay_empty_and_are_listed(tmp_path):
     assert "/tmp/bpcheck_forged_results.json" in src
     student.write_text(src.replace("/tmp/bpcheck_forged_results.json", str(forged)))
     before = forged.stat().st_size if forged.exists() else 0
-    sb = Sandbox(student)
-    try:
-        assert sb.load().ok
-        r = sb.run("nielsen", "Network", [_case()])[0]
-        files = sb.written_files()
-        sizes = [(Path(sb.workdir) / f).stat().st_size for f in files]
-    finally:
-        sb.close()
+    r, files, sizes = _run_listing_writes(student)
     assert r.fault is None and not r.obs.errors  # its gradients are right; only the forgery is noted
     assert "results.json" in files and sizes == [0] * len(files)
     assert (forged.stat().st_size if forged.exists() else 0) == before == 0
@@ -176,14 +181,7 @@ def test_a_checkpoint_written_inside_the_sandbox_is_no_exception_and_keeps_no_co
         "        with open('log.txt', 'a') as f:\n"
         "            f.write('step')\n"
         "        return [np.ones(b.shape) for b in self.biases], [np.ones(w.shape) for w in self.weights]\n"))
-    sb = Sandbox(student)
-    try:
-        assert sb.load().ok
-        r = sb.run("nielsen", "Network", [_case()])[0]
-        files = sb.written_files()
-        sizes = [(Path(sb.workdir) / f).stat().st_size for f in files]
-    finally:
-        sb.close()
+    r, files, sizes = _run_listing_writes(student)
     assert r.fault is None and not r.obs.errors, (r.fault, r.obs.errors)
     assert {"ckpt.json", "ckpt.npy", "log.txt"} <= set(files) and sizes == [0] * len(files)
 
