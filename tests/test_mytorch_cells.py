@@ -16,13 +16,13 @@ from submissions import expectation
 from oracles import styles, torch_autograd
 from oracles.compare import compare_observation, failures
 from oracles.diagnose.mytorch_cells import cell_model
-from oracles.layers import kind
 from oracles.strategies import draw_case
 from reference.mutants import MUTANTS, clone_module
 from reference.mytorch.nn import gru_cell as G
 from reference.mytorch.nn import rnn_cell as R
 from reports.mutation_run import run_mutant
 from reports.validate import validate_file
+from tests.layer_twins import assert_forward_twins_agree
 
 HERE = Path(__file__).parent / "submissions" / "mytorch_cells"
 REAL = Path(__file__).parent / "submissions" / "real_layers" / "fx" / "mytorch_hw3"  # real patterns (patterns.tsv)
@@ -77,12 +77,7 @@ def test_reference_cells_match_torch_nn(N, D, H):
 @pytest.mark.parametrize("entry, impl", ENTRIES)
 def test_table_twins_agree_and_equal_torch_nn(entry, impl):
     case = draw_case(styles.spec_space("mytorch", impl, entry), 3)
-    slot = case.spec.slots[0]
-    k = kind(slot.layer.kind)
-    p = {s: case.params[f] for s, f in slot.params.items()}
-    a = k.numpy(case.x, p, slot.layer.hp, None)
-    b = k.torch(torch.tensor(case.x), {s: torch.tensor(v) for s, v in p.items()}, slot.layer.hp, None)
-    np.testing.assert_allclose(a, b.numpy(), rtol=1e-13, atol=1e-13)
+    slot, p, a = assert_forward_twins_agree(case)
     D, H = slot.layer.hp["dims"]
     rnn, gru = _nn_cells(D, H, 0)
     with torch.no_grad():

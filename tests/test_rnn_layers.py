@@ -16,12 +16,12 @@ import torch
 
 from oracles import styles, torch_autograd
 from oracles.diagnose.recurrent import recurrent_model
-from oracles.layers import kind
 from oracles.strategies import draw_case
 from reference import cs231n_rnn as R
 from reference.mutants import MUTANTS
 from reports.mutation_run import run_mutant
 from reports.validate import validate_file
+from tests.layer_twins import assert_forward_twins_agree
 
 REF = Path(R.__file__)
 RNN_MUTANTS = sorted(n for n, m in MUTANTS.items() if m.source == "reference/cs231n_rnn.py")
@@ -74,12 +74,7 @@ def test_reference_lstm_and_rnn_match_torch(N, T, D, H):
 def test_table_numpy_forward_equals_its_torch_twin(name):
     impl = R
     case = draw_case(styles.spec_space("cs231n", impl, f"fn:{name}"), 3)
-    slot = case.spec.slots[0]
-    k = kind(name)
-    p = {s: case.params[f] for s, f in slot.params.items()}
-    a = k.numpy(case.x, p, slot.layer.hp, None)
-    b = k.torch(torch.tensor(case.x), {s: torch.tensor(v) for s, v in p.items()}, slot.layer.hp, None)
-    np.testing.assert_allclose(a, b.numpy(), rtol=1e-13, atol=1e-13)
+    assert_forward_twins_agree(case)
 
 
 @pytest.mark.parametrize("entry", ENTRIES[:4])

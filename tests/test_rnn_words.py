@@ -19,12 +19,12 @@ from submissions import expectation
 
 from oracles import styles, torch_autograd
 from oracles.compare import compare_observation, failures
-from oracles.layers import kind
 from oracles.layers.words import split_scores, word_indices
 from oracles.strategies import draw_case
 from reference import cs231n_rnn as R
 from reference.mutants import clone_module
 from reports.validate import validate_file
+from tests.layer_twins import assert_forward_twins_agree
 
 REF = Path(R.__file__)
 HERE = Path(__file__).parent / "submissions" / "rnn_cs231n"
@@ -67,12 +67,7 @@ def test_reference_temporal_loss_matches_torch_with_an_empty_row():
 def test_table_numpy_forward_equals_its_torch_twin(entry):
     for seed in range(5):
         case = _case(entry, seed)
-        slot = case.spec.slots[0]
-        k = kind(slot.layer.kind)
-        p = {s: case.params[f] for s, f in slot.params.items()}
-        a = k.numpy(case.x, p, slot.layer.hp, None)
-        b = k.torch(torch.tensor(case.x), {s: torch.tensor(v) for s, v in p.items()}, slot.layer.hp, None)
-        np.testing.assert_allclose(a, b.numpy(), rtol=1e-13, atol=1e-13)
+        assert_forward_twins_agree(case)
 
 
 def test_every_embedding_case_repeats_a_word_within_and_across_sequences():
